@@ -1,0 +1,170 @@
+"""The pytest plugin behind `tests/grading/`: points, the `grader` fixture, results.
+
+`tests/grading/conftest.py` imports this module's hooks and fixture, so both
+`pytest tests/grading --target DIR` and `python -m rnnkit grade` run the same checks.
+Every collected check yields exactly one `CheckResult`, whether it passed, failed, errored in
+set-up or was skipped, so `max_score` never shrinks.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rnnkit import KIT_ROOT
+from rnnkit.exercises import BY_ID
+from rnnkit.grading.compare import CheckFailed
+from rnnkit.grading.results import CheckResult, dump, gradescope, render_table
+from rnnkit.grading.session import Grader, solutions_available, submission_seed, write_store
+from rnnkit.grading.student import StudentError
+
+__all__ = ["pytest_addoption", "pytest_configure", "pytest_collection_modifyitems",
+           "pytest_runtest_makereport", "pytest_sessionfinish", "pytest_terminal_summary",
+           "grader"]
+
+RESULTS = pytest.StashKey[list]()
+NOTES = pytest.StashKey[dict]()
+STORES = pytest.StashKey[dict]()
+STARTED = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("rnnkit", "rnnkit grading")
+    group.addoption("--target", default=str(KIT_ROOT / "exercises"),
+                    help="folder of exercise modules to grade (default: exercises/)")
+    group.addoption("--reference", choices=("auto", "live", "recorded", "record"), default="auto",
+                    help="live: run solutions/; recorded: data/references; record: live and save "
+                         "(release); auto: live when solutions/ exists")
+    group.addoption("--fresh-seed", type=int, default=None,
+                    help="input seed of the fresh-input checks (default: from the submission)")
+    group.addoption("--rnnkit-json", default=None, help="write Gradescope results.json here")
+    group.addoption("--rnnkit-progress", action="store_true",
+                    help="print one character per check (used by `python -m rnnkit grade`)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): points this grading check is worth")
+    config.stash[RESULTS] = []
+    config.stash[NOTES] = {}
+    config.stash[STORES] = {}
+    config.stash[STARTED] = time.monotonic()
+
+
+def reference_mode(config) -> str:
+    mode = config.getoption("reference")
+    if mode == "auto":
+        return "live" if solutions_available() else "recorded"
+    if mode in ("live", "record") and not solutions_available():
+        raise pytest.UsageError(f"--reference {mode} needs solutions/ in the kit")
+    return mode
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        if item.get_closest_marker("points") is None:
+            raise pytest.UsageError(f"grading check {item.nodeid} has no @pytest.mark.points(n)")
+        if getattr(item.module, "EXERCISE", None) not in BY_ID:
+            raise pytest.UsageError(f"{item.module.__file__} must set EXERCISE to a known id")
+
+
+@pytest.fixture(scope="module")
+def grader(request):
+    """The exercise's grader: the student's process and the reference (one per test file)."""
+    config = request.config
+    exercise = BY_ID[request.module.EXERCISE]
+    target = Path(config.getoption("target")).resolve()
+    fresh = config.getoption("fresh_seed")
+    if fresh is None:
+        fresh = submission_seed(target, exercise)
+    mode = reference_mode(config)
+    instance = Grader(exercise, target, mode=mode, fresh_seed=fresh)
+    instance.notes = config.stash[NOTES].setdefault(exercise.id, [])
+    yield instance
+    instance.close()
+    if mode == "record":
+        stores = config.stash[STORES]
+        stores.setdefault(exercise.id, {}).update(instance.store.recorded)
+
+
+def _feedback(excinfo) -> tuple[str, str]:
+    """(kind, one line) for an exception that ended a check."""
+    error = excinfo.value
+    if isinstance(error, StudentError):
+        return error.kind, error.feedback()
+    if isinstance(error, CheckFailed):
+        return "failed", str(error)
+    if isinstance(error, pytest.skip.Exception):
+        return "failed", f"skipped: {error.msg}"
+    name = type(error).__name__
+    return "grader_error", f"the check could not judge this submission ({name}: {error})"
+
+
+def _title(item) -> str:
+    doc = (item.function.__doc__ or "").strip().splitlines()
+    return doc[0].rstrip(".") if doc else item.name
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    done = (call.when == "call") or (call.when == "setup" and not report.passed)
+    if not done or item.get_closest_marker("points") is None:
+        return
+    max_points = float(item.get_closest_marker("points").args[0])
+    if report.passed:
+        kind, feedback, points = "passed", "", max_points
+    else:
+        kind, feedback = _feedback(call.excinfo)
+        points = 0.0
+    result = CheckResult(item.module.EXERCISE, item.name, _title(item), max_points, points,
+                         feedback, kind, round(call.duration, 2))
+    item.config.stash[RESULTS].append(result)
+    if item.config.getoption("rnnkit_progress"):
+        _progress(item, result)
+
+
+def _progress(item, result: CheckResult) -> None:
+    capture = item.config.pluginmanager.get_plugin("capturemanager")
+    mark = "." if result.kind == "passed" else ("-" if result.kind == "not_started" else "F")
+    results = item.config.stash[RESULTS]
+    first = len(results) == 1 or results[-2].exercise != result.exercise
+    with capture.global_and_fixture_disabled():
+        if first:
+            prefix = "" if len(results) == 1 else "\n"
+            sys.stdout.write(f"{prefix}{result.exercise} {BY_ID[result.exercise].title:<32} ")
+        sys.stdout.write(mark)
+        sys.stdout.flush()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    from rnnkit.grading.session import REFERENCES_DIR
+
+    for exercise_id, entries in config.stash[STORES].items():
+        write_store(REFERENCES_DIR / f"{exercise_id}.npz", entries)
+    results = config.stash[RESULTS]
+    if config.getoption("rnnkit_progress") and results:
+        sys.stdout.write("\n")
+    path = config.getoption("rnnkit_json")
+    if path:
+        seconds = time.monotonic() - config.stash[STARTED]
+        dump(path, gradescope(results, seconds=seconds, notes=config.stash[NOTES]))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    results = config.stash[RESULTS]
+    if results:
+        terminalreporter.section("rnnkit score")
+        terminalreporter.write_line(render_table(results, config.stash[NOTES]))
+
+
+def results_of(config) -> tuple[list[CheckResult], dict]:
+    return config.stash[RESULTS], config.stash[NOTES]
+
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

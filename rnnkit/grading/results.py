@@ -1,0 +1,123 @@
+"""Check results, the score table, and the Gradescope `results.json`."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from rnnkit.exercises import BY_ID
+
+
+@dataclass
+class CheckResult:
+    exercise: str          # "ex01"
+    name: str              # test function name
+    title: str             # first docstring line: what the check proves
+    max_points: float
+    points: float
+    feedback: str = ""     # one line, empty when passed
+    kind: str = "passed"   # passed | failed | not_started | import_error | timeout | crash | ...
+    seconds: float = 0.0
+
+
+@dataclass
+class ExerciseSummary:
+    exercise: str
+    title: str
+    points: float
+    max_points: float
+    status: str
+    notes: list[str] = field(default_factory=list)
+
+
+def summarise(results: list[CheckResult], notes: dict[str, list[str]] | None = None):
+    """One summary per exercise, in exercise order."""
+    notes = notes or {}
+    by_exercise: dict[str, list[CheckResult]] = {}
+    for result in results:
+        by_exercise.setdefault(result.exercise, []).append(result)
+    summaries = []
+    for exercise_id in sorted(by_exercise):
+        checks = by_exercise[exercise_id]
+        points = sum(check.points for check in checks)
+        max_points = sum(check.max_points for check in checks)
+        lost = [check for check in checks if check.points < check.max_points]
+        if not lost:
+            status = "complete"
+        elif any(check.kind == "import_error" for check in lost):
+            status = "error"
+        elif points == 0 and all(check.kind == "not_started" for check in lost):
+            status = "not started"
+        else:
+            status = "partial"
+        title = BY_ID[exercise_id].title if exercise_id in BY_ID else ""
+        summaries.append(ExerciseSummary(exercise_id, title, points, max_points, status,
+                                         notes.get(exercise_id, [])))
+    return summaries
+
+
+def _fmt(points: float) -> str:
+    return f"{points:g}"
+
+
+def render_table(results: list[CheckResult], notes=None, header: str = "") -> str:
+    """The score table, then one feedback line per check that lost points."""
+    summaries = summarise(results, notes)
+    lines = [header] if header else []
+    width = max([len(s.title) for s in summaries] + [10])
+    lines.append(f"{'exercise':<{width + 6}}  {'points':>9}  status")
+    for s in summaries:
+        score = f"{_fmt(s.points)} / {_fmt(s.max_points)}"
+        lines.append(f"{s.exercise}  {s.title:<{width}}  {score:>9}  {s.status}")
+    total = sum(s.points for s in summaries)
+    total_max = sum(s.max_points for s in summaries)
+    lines.append(f"{'total':<{width + 6}}  {_fmt(total) + ' / ' + _fmt(total_max):>9}")
+    for s in summaries:
+        for note in s.notes:
+            lines.append(f"note: {s.exercise}: {note}")
+    lost = [r for r in results if r.points < r.max_points]
+    if lost:
+        lines.append("")
+        lines.append("Feedback (one line per check that lost points):")
+        for r in lost:
+            lines.append(f"- {r.exercise} {r.title} [{_fmt(r.points)}/{_fmt(r.max_points)}]: "
+                         f"{r.feedback}")
+    return "\n".join(lines)
+
+
+def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output: str = "") -> dict:
+    """The Gradescope `results.json` document: one test entry per check, none dropped."""
+    tests = []
+    counters: dict[str, int] = {}
+    for r in results:
+        counters[r.exercise] = counters.get(r.exercise, 0) + 1
+        tests.append({
+            "name": f"{r.exercise} {r.title}",
+            "number": f"{r.exercise[2:].lstrip('0') or '0'}.{counters[r.exercise]}",
+            "score": r.points,
+            "max_score": r.max_points,
+            "status": "passed" if r.points >= r.max_points else "failed",
+            "output": r.feedback or "passed",
+            "output_format": "text",
+            "tags": [r.exercise, r.kind],
+            "visibility": "visible",
+        })
+    return {
+        "score": sum(r.points for r in results),
+        "execution_time": round(seconds, 1),
+        "output": output or render_table(results, notes),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "leaderboard": [],
+    }
+
+
+def to_jsonable(results: list[CheckResult]) -> list[dict]:
+    return [asdict(r) for r in results]
+
+
+def dump(path, document: dict) -> None:
+    with open(path, "w") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")

@@ -1,0 +1,152 @@
+"""What a grading test file talks to: the `grader` fixture.
+
+    got = grader.run(probe_step, x=x, weights=weights)         # in the student's process
+    want = grader.reference(probe_step, x=x, weights=weights)  # the instructor's solution
+
+`probe_step(module, **args)` is a plain function of the test file; it runs against the
+student's module in the student's process (`run`) or against `solutions/` (`reference`).
+
+The reference is the live `solutions/` package when the kit has one (instructor and hosted
+grading), otherwise what `python -m rnnkit release` recorded in `data/references/`, keyed
+by probe name and a digest of its arguments — so a student's copy without solutions still
+grades itself. When the reference is live, `seeds()` adds a fresh input seed derived from the
+submission's own file, so an answer hard-coded from the recorded references fails.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib
+import inspect
+import os
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit import KIT_ROOT
+from rnnkit.exercises import Exercise
+from rnnkit.grading import wire
+from rnnkit.grading.compare import fail
+from rnnkit.grading.student import StudentProcess
+
+REFERENCES_DIR = KIT_ROOT / "data" / "references"
+DEFAULT_TIMEOUT = 30.0  # seconds for a function-level check; training checks pass their own
+
+
+def solutions_available() -> bool:
+    return (KIT_ROOT / "solutions" / "__init__.py").is_file()
+
+
+def reference_key(probe_name: str, args: dict, seed: int) -> str:
+    digest = hashlib.sha256(wire.encode({"args": args, "seed": seed})).hexdigest()[:20]
+    return f"{probe_name}/{digest}"
+
+
+class ReferenceStore:
+    """Recorded reference results of one exercise: `data/references/<id>.npz`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._data: dict[str, bytes] | None = None
+        self.recorded: dict[str, bytes] = {}
+
+    def _load(self) -> dict[str, bytes]:
+        if self._data is None:
+            self._data = {}
+            if self.path.is_file():
+                with np.load(self.path, allow_pickle=False) as archive:
+                    self._data = {key: archive[key].tobytes() for key in archive.files}
+        return self._data
+
+    def get(self, key: str):
+        data = self._load()
+        if key not in data:
+            fail(f"no recorded reference for {key} in {self.path.name}: the instructor must run "
+                 "`python -m rnnkit release` (or grade with solutions/ present)")
+        return wire.decode(data[key])
+
+    def record(self, key: str, value) -> None:
+        self.recorded[key] = wire.encode(value)
+
+
+def write_store(path: Path, entries: dict[str, bytes]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {key: np.frombuffer(value, dtype=np.uint8) for key, value in sorted(entries.items())}
+    np.savez_compressed(path, **arrays)
+
+
+class Grader:
+    """The per-exercise fixture behind every grading check (see the module docstring)."""
+
+    def __init__(self, exercise: Exercise, target: Path, *, mode: str, fresh_seed: int | None):
+        assert mode in ("live", "recorded", "record"), mode
+        self.exercise = exercise
+        self.target = Path(target)
+        self.mode = mode
+        self.fresh_seed = fresh_seed
+        self.store = ReferenceStore(REFERENCES_DIR / f"{exercise.id}.npz")
+        self.student = StudentProcess(self.target, exercise.module)
+        self._solution = None
+        self.notes: list[str] = []
+
+    # -- the student's side ---------------------------------------------------------------
+    def run(self, probe, *, timeout: float = DEFAULT_TIMEOUT, seed: int = 0, **args):
+        """`probe(student_module, **args)` in the student's process; plain data back."""
+        return self.student.call(inspect.getsourcefile(probe), probe.__name__, args, seed=seed,
+                                 timeout=timeout)
+
+    # -- the reference's side -------------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        return self.mode in ("live", "record")
+
+    def solution_module(self):
+        if self._solution is None:
+            os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+            self._solution = importlib.import_module(f"solutions.{self.exercise.module}")
+        return self._solution
+
+    def reference(self, probe, *, seed: int = 0, **args):
+        """The instructor's result for the same probe and arguments."""
+        key = reference_key(probe.__name__, args, seed)
+        if self.mode == "recorded":
+            return self.store.get(key)
+        solution = self.solution_module()
+        result = self.oracle(lambda **copied: probe(solution, **copied), seed=seed, **args)
+        result = wire.decode(wire.encode(result))  # exactly what a recording would hold
+        if self.mode == "record":
+            self.store.record(key, result)
+        return result
+
+    @staticmethod
+    def oracle(function, *args, seed: int = 0, **kwargs):
+        """Run trusted code (a Keras built-in layer, autodiff) here, seeded, on copies."""
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+
+    def note(self, text: str) -> None:
+        """A line the report prints under the exercise (e.g. which cells were used)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def seeds(self, *, always_fresh: bool = False) -> list[int]:
+        """Input seeds for a check: the recorded one, plus a fresh one when it can be judged.
+
+        A fresh seed is used whenever the reference is live, and for checks whose reference is
+        computed here anyway (`always_fresh=True`, e.g. against Keras's own layers).
+        """
+        fresh = self.fresh_seed is not None and (self.mode == "live" or always_fresh)
+        return [0, self.fresh_seed] if fresh else [0]
+
+    def close(self) -> None:
+        self.student.__exit__(None, None, None)
+
+
+def submission_seed(target: Path, exercise: Exercise) -> int:
+    """A seed no one can know before the file is final: a digest of the submitted module."""
+    path = Path(target) / exercise.filename
+    content = path.read_bytes() if path.is_file() else b""
+    digest = hashlib.sha256(exercise.id.encode() + b"\0" + content).digest()
+    return 1 + int.from_bytes(digest[:4], "big") % (2**31 - 2)

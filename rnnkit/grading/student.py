@@ -1,0 +1,220 @@
+"""The grader's handle on a student's process (see `rnnkit.grading.worker`).
+
+One `StudentProcess` per graded exercise: it starts lazily, is reused across that exercise's
+checks so TensorFlow loads once, and is killed and restarted after a timeout or a crash.
+Every way student code can misbehave becomes a `StudentError` carrying one readable line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+from rnnkit import KIT_ROOT
+from rnnkit.grading import wire
+
+STARTUP_SECONDS = 120        # importing TensorFlow takes ~4 s; the rest is the student's import
+MEMORY_LIMIT_MB = 4096       # address-space limit of the student's process (TF trains in 3 GB)
+
+
+class StudentError(Exception):
+    """Student code did not produce a result; `kind` says how, `str()` says it to a person."""
+
+    KINDS = ("not_started", "exception", "exit", "timeout", "crash", "memory",
+             "import_error", "bad_output")
+
+    def __init__(self, kind: str, message: str, location: str | None = None,
+                 type_name: str | None = None):
+        assert kind in self.KINDS, kind
+        self.kind, self.message, self.location, self.type_name = kind, message, location, type_name
+        super().__init__(self.feedback())
+
+    def feedback(self) -> str:
+        where = f" at {self.location}" if self.location else ""
+        if self.kind == "not_started":
+            return f"not started: {self.message}{where}"
+        if self.kind == "import_error":
+            what = f"{self.type_name}: " if self.type_name else ""
+            return f"the module could not be imported: {what}{self.message}{where}"
+        if self.kind in ("exception", "memory"):
+            what = f"{self.type_name}: " if self.type_name else ""
+            return f"your code raised {what}{self.message}{where}"
+        return f"{self.message}{where}"
+
+    @classmethod
+    def from_reply(cls, reply: dict) -> "StudentError":
+        kind = reply.get("kind") if reply.get("kind") in cls.KINDS else "exception"
+        if reply.get("status") == "import_error":
+            kind = "import_error" if kind != "not_started" else "not_started"
+        return cls(kind, str(reply.get("message", "")), reply.get("location"), reply.get("type"))
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _limit_memory(limit_mb: int):
+    def apply():
+        os.setsid()  # own process group: a timeout kills the student's children too
+        limit = limit_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return apply
+
+
+class StudentProcess:
+    """Runs probes from grading test files against `target/<module>.py` in a child process."""
+
+    def __init__(self, target: str | os.PathLike, module: str, *, block=("solutions", "exercises"),
+                 startup_seconds: float = STARTUP_SECONDS, memory_limit_mb: int = MEMORY_LIMIT_MB):
+        self.target = os.path.realpath(target)
+        self.module = module
+        self.block = list(block)
+        self.startup_seconds = startup_seconds
+        self.memory_limit_mb = memory_limit_mb
+        self.proc: subprocess.Popen | None = None
+        self.import_failure: StudentError | None = None
+        self.restarts = 0
+        self._workdir = tempfile.TemporaryDirectory(prefix="rnnkit-student-")
+        self._log_path = os.path.join(self._workdir.name, "output.log")
+
+    # -- life cycle -----------------------------------------------------------------------
+    def _start(self) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        config = {"target": self.target, "module": self.module, "block": self.block,
+                  "fd_in": to_child_r, "fd_out": from_child_w}
+        env = {key: value for key, value in os.environ.items() if not key.startswith("RNNKIT_")}
+        env.update(KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
+                   PYTHONHASHSEED="0", PYTHONPATH=str(KIT_ROOT), PYTHONDONTWRITEBYTECODE="1",
+                   MPLBACKEND="Agg", HOME=self._workdir.name)
+        workdir = os.path.join(self._workdir.name, "cwd")
+        os.makedirs(workdir, exist_ok=True)
+        with open(self._log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rnnkit.grading.worker", json.dumps(config)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+                env=env, pass_fds=(to_child_r, from_child_w),
+                preexec_fn=_limit_memory(self.memory_limit_mb))
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._to_child, self._from_child = to_child_w, from_child_r
+        try:
+            reply = self._receive(self.startup_seconds, during="importing the module")
+        except StudentError as error:   # a hang or a crash at import fails every check alike
+            self.import_failure = error
+            raise
+        if reply.get("status") == "import_error":
+            self.import_failure = StudentError.from_reply(reply)
+            self.close()
+            raise self.import_failure
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        for fd in (self._to_child, self._from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        self.proc = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        self._workdir.cleanup()
+
+    # -- one request ----------------------------------------------------------------------
+    def call(self, test_file: str, probe: str, args: dict, *, seed: int, timeout: float):
+        """Run `probe(module, **args)` in the student's process; its plain-data result."""
+        if self.import_failure is not None:
+            raise self.import_failure
+        if self.proc is None:
+            self._start()
+        request = {"file": str(test_file), "probe": probe, "args": args, "seed": seed}
+        try:
+            wire.send(self._to_child, request)
+        except (BrokenPipeError, OSError):
+            raise self._died("before the check started") from None
+        reply = self._receive(timeout, during="the check")
+        if reply.get("status") == "ok":
+            return reply.get("result")
+        error = StudentError.from_reply(reply)
+        if error.kind == "exit":   # the process is still alive, but start afresh to be safe
+            self._restart()
+        raise error
+
+    def _restart(self) -> None:
+        self.close()
+        self.restarts += 1
+
+    def _died(self, when: str) -> StudentError:
+        code = self.proc.wait() if self.proc else None
+        tail = self.log_tail()
+        self._restart()
+        if code is not None and code < 0:
+            what = f"the process crashed with {_signal_name(code)}"
+            if code == -signal.SIGKILL:
+                what += " (killed: out of memory?)"
+        else:
+            what = f"the process exited with status {code} (os._exit or a fatal error)"
+        detail = f"; last output: {tail}" if tail else ""
+        return StudentError("crash", f"{what} {when}{detail}")
+
+    def _receive(self, seconds: float, during: str) -> dict:
+        deadline = time.monotonic() + seconds
+        try:
+            size = struct.unpack(">Q", self._read(8, deadline, seconds, during))[0]
+            if size > wire.MAX_MESSAGE_BYTES:
+                self._restart()
+                raise StudentError("bad_output", f"the process sent a {size}-byte message")
+            return wire.decode(self._read(size, deadline, seconds, during))
+        except wire.WireError as error:
+            self._restart()
+            raise StudentError("bad_output", f"the process sent a malformed message: {error}") from None
+
+    def _read(self, size: int, deadline: float, seconds: float, during: str) -> bytes:
+        chunks = []
+        while size:
+            left = deadline - time.monotonic()
+            ready = select.select([self._from_child], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                self._restart()
+                raise StudentError("timeout", f"timed out after {seconds:g} s during {during} "
+                                   "(an endless loop, or far too much work?)")
+            chunk = os.read(self._from_child, min(size, 1 << 20))
+            if not chunk:
+                raise self._died(f"during {during}")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def log_tail(self, lines: int = 3) -> str:
+        """The last lines the student's process printed (for crash messages)."""
+        try:
+            with open(self._log_path, "rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - 4000))
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return ""
+        kept = [line.strip() for line in text.splitlines()
+                if line.strip() and not line.startswith(("WARNING: All log", "I0000", "W0000"))]
+        return " | ".join(kept[-lines:])[:400]

@@ -1,0 +1,141 @@
+"""Plain-data messages between the grader and the student's worker process.
+
+The grader must never unpickle what a student's process sends (unpickling runs code), so
+messages are JSON plus raw NumPy buffers: a message is
+
+    8-byte big-endian length | 4-byte header length | JSON header | array bytes
+
+Allowed values: None, bool, int, float (NaN and inf included), str, lists/tuples, dicts
+with str keys, and NumPy arrays or scalars of numeric or bool dtype. Anything else is a
+`WireError`, which the grader reports as "returned data that is not plain numbers".
+"""
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+
+MAX_MESSAGE_BYTES = 1 << 30  # a check never needs more; a bigger message is an attack or a bug
+_ARRAY_KEY = "__ndarray__"
+_KINDS = "biuf"  # bool, signed int, unsigned int, float
+
+
+class WireError(ValueError):
+    """A message holds something that is not plain data, or is malformed."""
+
+
+def _describe(value) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def encode(obj) -> bytes:
+    """Serialise `obj` (plain data only) to bytes."""
+    blobs: list[bytes] = []
+    offset = 0
+
+    def walk(value):
+        nonlocal offset
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, np.generic):
+            return value
+        if isinstance(value, np.generic):
+            value = np.asarray(value)
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in _KINDS:
+                raise WireError(f"an array of dtype {value.dtype} is not plain numbers")
+            data = np.ascontiguousarray(value).tobytes()
+            entry = {_ARRAY_KEY: [value.dtype.str, list(value.shape), offset, len(data)]}
+            blobs.append(data)
+            offset += len(data)
+            return entry
+        if isinstance(value, (list, tuple)):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if not isinstance(key, str) or key == _ARRAY_KEY:
+                    raise WireError(f"dict key {key!r} is not allowed")
+                out[key] = walk(item)
+            return out
+        raise WireError(f"a value of type {_describe(value)} is not plain data")
+
+    header = json.dumps(walk(obj), allow_nan=True).encode()
+    body = struct.pack(">I", len(header)) + header + b"".join(blobs)
+    return body
+
+
+def decode(payload: bytes):
+    """Rebuild the object `encode` wrote; arrays are fresh, writable copies."""
+    if len(payload) < 4:
+        raise WireError("message too short")
+    (header_len,) = struct.unpack(">I", payload[:4])
+    header_end = 4 + header_len
+    try:
+        tree = json.loads(payload[4:header_end].decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WireError(f"malformed header: {error}") from None
+    blob = memoryview(payload)[header_end:]
+
+    def walk(value):
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            if _ARRAY_KEY in value:
+                return _array(value[_ARRAY_KEY])
+            return {key: walk(item) for key, item in value.items()}
+        return value
+
+    def _array(spec):
+        try:
+            dtype_str, shape, start, size = spec
+            dtype = np.dtype(dtype_str)
+            shape = tuple(int(n) for n in shape)
+        except (TypeError, ValueError) as error:
+            raise WireError(f"malformed array entry {spec!r}: {error}") from None
+        if dtype.kind not in _KINDS or start < 0 or start + size > len(blob):
+            raise WireError(f"malformed array entry {spec!r}")
+        if size != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
+            raise WireError(f"array entry {spec!r} does not match its shape")
+        return np.frombuffer(blob[start:start + size], dtype=dtype).reshape(shape).copy()
+
+    return walk(tree)
+
+
+def send(fd: int, obj) -> None:
+    """Write one framed message to a file descriptor."""
+    send_payload(fd, encode(obj))
+
+
+def send_payload(fd: int, payload: bytes) -> None:
+    """Write an already-encoded message (see `encode`) as one frame."""
+    import os
+
+    data = struct.pack(">Q", len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exactly(fd: int, size: int) -> bytes:
+    """Read `size` bytes or raise EOFError when the writer is gone."""
+    import os
+
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the pipe")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive(fd: int):
+    """Read one framed message (blocking)."""
+    (size,) = struct.unpack(">Q", read_exactly(fd, 8))
+    if size > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {size} bytes is larger than the limit")
+    return decode(read_exactly(fd, size))

@@ -1,0 +1,395 @@
+"""Grading ex01 — the vanilla RNN cell (`ex01_simple_rnn.py`).
+
+Each check has a probe, `probe_*(module, **args)`, that runs in the student's process and
+returns plain data, and a test that compares it — with `keras.layers.SimpleRNN` (an
+implementation nobody here wrote) or with the instructor's reference.
+
+Tolerances (float32): the student's cell and Keras do the same products in possibly another
+order; measured differences are <= 2e-7, Keras's own SimpleRNN tests use 1e-6. We allow
+atol 1e-5 + rtol 1e-5 for values (50x the measured noise) and 1e-4 for gradients (sums over
+T steps and N examples); any real mistake (a missing bias, a wrong weight) is >= 1e-2.
+"""
+import numpy as np
+import pytest
+
+from rnnkit.grading import inputs
+from rnnkit.grading.compare import expect_close, expect_equal, fail
+from rnnkit.grading.student import StudentError
+
+EXERCISE = "ex01"
+N, T, D, H = 3, 5, 4, 6
+VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
+GRAD_TOL = dict(rtol=1e-4, atol=1e-4)
+
+
+# -- probes: run in the student's process ----------------------------------------------------
+def _rnn(module, weights, **options):
+    """keras.layers.RNN around the student's cell, built and loaded with `weights`."""
+    import keras
+
+    layer = keras.layers.RNN(module.SimpleRNNCell(H), **options)
+    layer.build((None, None, D))
+    layer.set_weights(weights)
+    return layer
+
+
+def probe_cell_contract(module, x, h):
+    import keras
+
+    cell = module.SimpleRNNCell(H)
+    output, states = cell(x, [h])
+    sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    return {"is_layer": isinstance(cell, keras.layers.Layer),
+            "state_size": [int(s) for s in sizes],
+            "output_size": int(getattr(cell, "output_size", -1) or -1),
+            "output_shape": list(np.shape(output)),
+            "states_is_list": isinstance(states, (list, tuple)),
+            "n_states": len(states) if isinstance(states, (list, tuple)) else -1,
+            "state_shapes": [list(np.shape(s)) for s in states]
+            if isinstance(states, (list, tuple)) else [],
+            "weights": [[w.path.split("/")[-1], list(w.shape)] for w in cell.weights]}
+
+
+def probe_cell_step(module, x, h, weights):
+    cell = module.SimpleRNNCell(H)
+    cell(x, [h])
+    cell.set_weights(weights)
+    output, states = cell(x, [h])
+    return {"output": np.asarray(output), "state": np.asarray(states[0])}
+
+
+def probe_sequence(module, x, h0, weights):
+    layer = _rnn(module, weights, return_sequences=True, return_state=True)
+    outputs, state = layer(x, initial_state=[h0])
+    return {"outputs": np.asarray(outputs), "state": np.asarray(state)}
+
+
+def probe_gradients(module, x, h0, weights, upstream):
+    import tensorflow as tf
+
+    layer = _rnn(module, weights, return_sequences=True)
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(layer(x, initial_state=[tf.constant(h0)]) * upstream)
+    grads = tape.gradient(loss, [x] + list(layer.trainable_weights))
+    return [None if g is None else np.asarray(g) for g in grads]
+
+
+def probe_unrolled(module, x, h0, weights):
+    cell = module.SimpleRNNCell(H)
+    cell(x[:, 0], [h0])
+    cell.set_weights(weights)
+    with_h0 = module.rnn_forward_unrolled(cell, x, h0)
+    without_h0 = module.rnn_forward_unrolled(cell, x)
+    return {"with_h0": np.asarray(with_h0), "zeros": np.asarray(without_h0),
+            "n_weights": len(cell.weights)}
+
+
+def probe_parameter_count(module):
+    import keras
+
+    counts = []
+    for steps in (3, 30):
+        inputs = keras.Input(shape=(steps, D))
+        counts.append(keras.Model(inputs, keras.layers.RNN(module.SimpleRNNCell(H))(inputs))
+                      .count_params())
+    return counts
+
+
+SHAPE_BUILDERS = {  # builder -> (arguments, input shapes to feed)
+    "one_to_one": ((D, H, 3), [(2, D)]),
+    "one_to_many": ((D, H, 3, 6), [(2, D)]),
+    "many_to_one": ((D, H, 3), [(2, 7, D), (2, 3, D)]),
+    "many_to_many": ((D, H, 3), [(2, 7, D), (2, 3, D)]),
+    "encoder_decoder": ((D, H, 3, 4), [(2, 7, D), (2, 3, D)]),
+}
+
+
+def probe_problem_shapes(module, name):
+    import keras
+
+    arguments, shapes = SHAPE_BUILDERS[name]
+    model = getattr(module, name)(*arguments)
+    outputs = [list(np.shape(model(np.zeros(shape, "float32")))) for shape in shapes]
+    cells = [layer.cell for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+    return {"output_shapes": outputs, "is_model": isinstance(model, keras.Model),
+            "student_cells": sum(isinstance(cell, module.SimpleRNNCell) for cell in cells),
+            "params": int(model.count_params())}
+
+
+def _classifier(recurrent_layer, weights):
+    """Input (T, D) -> recurrent layer -> Dense(2), loaded with `weights`."""
+    import keras
+
+    inputs = keras.Input(shape=(T, D))
+    model = keras.Model(inputs, keras.layers.Dense(2)(recurrent_layer(inputs)))
+    model.set_weights(weights)
+    return model
+
+
+def probe_fit_step(module, x, y, weights):
+    import keras
+
+    model = _classifier(keras.layers.RNN(module.SimpleRNNCell(H)), weights)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", jit_compile=False)
+    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)  # graph mode
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+def probe_masking(module, x, mask, weights):
+    layer = _rnn(module, weights, return_sequences=True, return_state=True)
+    outputs, state = layer(x, mask=mask)
+    return {"outputs": np.asarray(outputs), "state": np.asarray(state)}
+
+
+def probe_round_trip(module, x, weights):
+    import keras
+
+    model = _classifier(keras.layers.RNN(module.SimpleRNNCell(H)), weights)
+    before = np.asarray(model(x))
+    model.save("round_trip.keras")
+    loaded = keras.saving.load_model("round_trip.keras")
+    cells = [layer.cell for layer in loaded._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+    return {"before": before, "after": np.asarray(loaded(x)),
+            "cell_class": type(cells[0]).__name__ if cells else ""}
+
+
+# -- oracles: Keras's own layers, run in the grader ----------------------------------------
+def keras_cell_step(x, h, weights):
+    import keras
+
+    cell = keras.layers.SimpleRNNCell(H)
+    cell(x, [h])
+    cell.set_weights(weights)
+    output, states = cell(x, [h])
+    return {"output": np.asarray(output), "state": np.asarray(states[0])}
+
+
+def keras_sequence(x, h0, weights, mask=None):
+    import keras
+
+    layer = keras.layers.SimpleRNN(H, return_sequences=True, return_state=True)
+    layer.build((None, None, D))
+    layer.set_weights(weights)
+    if mask is None:
+        outputs, state = layer(x, initial_state=[h0])
+    else:
+        outputs, state = layer(x, mask=mask)
+    return {"outputs": np.asarray(outputs), "state": np.asarray(state)}
+
+
+def keras_gradients(x, h0, weights, upstream):
+    import keras
+    import tensorflow as tf
+
+    layer = keras.layers.SimpleRNN(H, return_sequences=True)
+    layer.build((None, None, D))
+    layer.set_weights(weights)
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(layer(x, initial_state=[tf.constant(h0)]) * upstream)
+    return [np.asarray(g) for g in tape.gradient(loss, [x] + list(layer.trainable_weights))]
+
+
+def keras_fit_step(x, y, weights):
+    import keras
+
+    model = _classifier(keras.layers.SimpleRNN(H), weights)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", jit_compile=False)
+    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+def classifier_weights(seed):
+    return inputs.simple_rnn_weights(seed, D, H) + [
+        inputs.uniform(seed, "dense_kernel", (H, 2)), inputs.uniform(seed, "dense_bias", (2,))]
+
+
+def step_mistakes(x, h, weights) -> dict:
+    """What common wrong cells output for one step (for the feedback)."""
+    kernel, recurrent, bias = (w.astype(np.float64) for w in weights)
+    x, h = x.astype(np.float64), h.astype(np.float64)
+    pre = x @ kernel + h @ recurrent
+    return {"your cell matches one without the bias b": np.tanh(pre),
+            "your cell matches one without the tanh (a linear RNN)": pre + bias,
+            "your cell uses a sigmoid where the vanilla RNN uses tanh": 1 / (1 + np.exp(-(pre + bias))),
+            "your cell ignores the previous state h_{t-1} (no recurrent_kernel term)":
+                np.tanh(x @ kernel + bias),
+            "your cell ignores the input x_t (no kernel term)": np.tanh(h @ recurrent + bias),
+            "your cell returns the pre-activation plus a tanh of it twice": np.tanh(np.tanh(pre + bias))}
+
+
+def explain_with(mistakes: dict):
+    def explain(actual, bad):
+        for sentence, value in mistakes.items():
+            if value.shape == actual.shape and np.allclose(actual, value, rtol=1e-4, atol=1e-5):
+                return sentence
+        return None
+    return explain
+
+
+# -- checks ---------------------------------------------------------------------------------
+@pytest.mark.points(1)
+def test_cell_contract(grader):
+    """SimpleRNNCell follows the Keras cell protocol"""
+    x, h = inputs.uniform(0, "x", (N, D)), inputs.uniform(0, "h", (N, H))
+    got = grader.run(probe_cell_contract, x=x, h=h)
+    if not got["is_layer"]:
+        fail("SimpleRNNCell must subclass keras.layers.Layer")
+    expect_equal("state_size", got["state_size"], [H])
+    expect_equal("output_size", got["output_size"], H)
+    expect_equal("shape of the output of one step", got["output_shape"], [N, H])
+    if not got["states_is_list"] or got["n_states"] != 1:
+        fail(f"call must return (output, [new_state]), a list holding one state; got "
+             f"{got['n_states'] if got['states_is_list'] else 'no list'} state(s)")
+    expect_equal("shape of the new state", got["state_shapes"], [[N, H]])
+
+
+@pytest.mark.points(1)
+def test_weight_layout(grader):
+    """Weights are kernel (D, H), recurrent_kernel (H, H), bias (H,), in Keras's order"""
+    x, h = inputs.uniform(0, "x", (N, D)), inputs.uniform(0, "h", (N, H))
+    got = grader.run(probe_cell_contract, x=x, h=h)["weights"]
+    expected = [["kernel", [D, H]], ["recurrent_kernel", [H, H]], ["bias", [H]]]
+    if [shape for _, shape in got] != [shape for _, shape in expected]:
+        fail(f"expected weights {expected} (names, shapes) in this order, got {got}; "
+             "create them in build() with add_weight in Keras's order")
+
+
+@pytest.mark.points(2)
+def test_cell_step_matches_keras(grader):
+    """One step equals keras.layers.SimpleRNNCell with the same weights"""
+    for seed in grader.seeds(always_fresh=True):
+        x, h = inputs.uniform(seed, "x", (N, D), -1, 1), inputs.uniform(seed, "h", (N, H), -1, 1)
+        weights = inputs.simple_rnn_weights(seed, D, H)
+        got = grader.run(probe_cell_step, x=x, h=h, weights=weights)
+        want = grader.oracle(keras_cell_step, x, h, weights)
+        explain = explain_with(step_mistakes(x, h, weights))
+        expect_close("output of one step", got["output"], want["output"], **VALUE_TOL,
+                     dtype="float32", explain=explain)
+        expect_close("new state of one step", got["state"], want["state"], **VALUE_TOL)
+
+
+@pytest.mark.points(2)
+def test_sequence_matches_keras(grader):
+    """RNN(SimpleRNNCell) equals keras.layers.SimpleRNN: every output and the final state"""
+    for seed in grader.seeds(always_fresh=True):
+        x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
+        h0 = inputs.uniform(seed, "h0", (N, H), -1, 1)
+        weights = inputs.simple_rnn_weights(seed, D, H)
+        got = grader.run(probe_sequence, x=x, h0=h0, weights=weights)
+        want = grader.oracle(keras_sequence, x, h0, weights)
+        expect_close("outputs over time", got["outputs"], want["outputs"], **VALUE_TOL)
+        expect_close("final state", got["state"], want["state"], **VALUE_TOL)
+
+
+@pytest.mark.points(2)
+def test_gradients_match_keras(grader):
+    """Gradients w.r.t. the inputs and every weight equal keras.layers.SimpleRNN's"""
+    names = ["dL/dx", "dL/dkernel", "dL/drecurrent_kernel", "dL/dbias"]
+    for seed in grader.seeds(always_fresh=True):
+        x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
+        h0 = inputs.uniform(seed, "h0", (N, H), -1, 1)
+        weights = inputs.simple_rnn_weights(seed, D, H)
+        upstream = inputs.uniform(seed, "upstream", (N, T, H), -1, 1)
+        got = grader.run(probe_gradients, x=x, h0=h0, weights=weights, upstream=upstream)
+        want = grader.oracle(keras_gradients, x, h0, weights, upstream)
+        if len(got) != len(want):
+            fail(f"expected 3 trainable weights, found {len(got) - 1}")
+        for name, g, w in zip(names, got, want):
+            if g is None:
+                fail(f"{name} is None: that weight is not used in call()")
+            expect_close(name, g, w, **GRAD_TOL)
+
+
+@pytest.mark.points(2)
+def test_unrolled_forward(grader):
+    """rnn_forward_unrolled returns every hidden state, with and without h0"""
+    for seed in grader.seeds(always_fresh=True):
+        x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
+        h0 = inputs.uniform(seed, "h0", (N, H), -1, 1)
+        weights = inputs.simple_rnn_weights(seed, D, H)
+        got = grader.run(probe_unrolled, x=x, h0=h0, weights=weights)
+        with_h0 = grader.oracle(keras_sequence, x, h0, weights)["outputs"]
+        zeros = grader.oracle(keras_sequence, x, np.zeros_like(h0), weights)["outputs"]
+        expect_close("states with h0", got["with_h0"], with_h0, **VALUE_TOL,
+                     explain=lambda a, bad: "only the first step differs: is h0 used?"
+                     if not bad[:, 1:].any() else None)
+        expect_close("states with h0=None (zeros)", got["zeros"], zeros, **VALUE_TOL)
+        expect_equal("number of weights after the loop (one set, reused at every step)",
+                     got["n_weights"], 3)
+
+
+@pytest.mark.points(1)
+def test_parameters_shared_over_time(grader):
+    """The parameter count is D*H + H*H + H whatever the sequence length"""
+    counts = grader.run(probe_parameter_count)
+    expected = D * H + H * H + H
+    if counts[0] != counts[1]:
+        fail(f"the parameter count depends on T ({counts[0]} at T=3, {counts[1]} at T=30): "
+             "the weights must be shared over time")
+    expect_equal("parameter count", counts[0], expected)
+
+
+@pytest.mark.points(1)  # per problem shape
+@pytest.mark.parametrize("name", list(SHAPE_BUILDERS))
+def test_problem_shapes(grader, name):
+    """Problem-shape model has the right output shapes, built around your cell"""
+    got = grader.run(probe_problem_shapes, name=name)
+    want = grader.reference(probe_problem_shapes, name=name)
+    if not got["is_model"]:
+        fail(f"{name} must return a keras.Model")
+    for shape, expected in zip(got["output_shapes"], want["output_shapes"]):
+        expect_equal(f"{name}: output shape", shape, expected)
+    if got["student_cells"] != want["student_cells"]:
+        fail(f"{name}: expected {want['student_cells']} RNN layer(s) using your SimpleRNNCell, "
+             f"found {got['student_cells']}")
+    expect_equal(f"{name}: parameter count", got["params"], want["params"])
+
+
+@pytest.mark.points(2)
+def test_fit_step_graph_mode(grader):
+    """One `fit` step (graph mode) updates the weights exactly as with keras.layers.SimpleRNN"""
+    for seed in grader.seeds(always_fresh=True):
+        x = inputs.uniform(seed, "x", (8, T, D), -1, 1)
+        y = inputs.uniform(seed, "y", (8, 2), -1, 1)
+        weights = classifier_weights(seed)
+        got = grader.run(probe_fit_step, x=x, y=y, weights=weights, timeout=60)
+        want = grader.oracle(keras_fit_step, x, y, weights)
+        names = ["kernel", "recurrent_kernel", "bias", "dense kernel", "dense bias"]
+        for name, g, w in zip(names, got, want):
+            expect_close(f"{name} after one training step", g, w, **GRAD_TOL)
+
+
+@pytest.mark.points(1)
+def test_masking_right_padded(grader):
+    """With a right-padded mask, outputs and final state equal keras.layers.SimpleRNN's"""
+    for seed in grader.seeds(always_fresh=True):
+        x = inputs.uniform(seed, "x", (N + 2, T, D), -1, 1)
+        mask = inputs.right_padded_mask(seed, N + 2, T)
+        weights = inputs.simple_rnn_weights(seed, D, H)
+        got = grader.run(probe_masking, x=x, mask=mask, weights=weights)
+        want = grader.oracle(keras_sequence, x, None, weights, mask=mask)
+        explain = (lambda a, bad: "the outputs differ only where the mask is 0"
+                   if not bad[mask].any() else None)
+        expect_close("masked outputs", got["outputs"], want["outputs"], **VALUE_TOL,
+                     explain=explain)
+        expect_close("final state with a mask", got["state"], want["state"], **VALUE_TOL)
+
+
+@pytest.mark.points(1)
+def test_keras_file_round_trip(grader):
+    """A model with your cell saves to a .keras file and loads back identical"""
+    x = inputs.uniform(0, "x", (N, T, D), -1, 1)
+    try:
+        got = grader.run(probe_round_trip, x=x, weights=classifier_weights(0))
+    except StudentError as error:
+        if "locate class" in error.message or "register" in error.message:
+            fail(f"{error.feedback()} — register the cell with "
+                 "@keras.saving.register_keras_serializable(package='rnnkit') and give it "
+                 "get_config() returning units")
+        raise
+    expect_equal("class of the loaded cell", got["cell_class"], "SimpleRNNCell")
+    expect_close("predictions after loading", got["after"], got["before"], rtol=0, atol=1e-7)

@@ -104,7 +104,11 @@ def _feedback(excinfo) -> tuple[str, str]:
 
 def _title(item) -> str:
     doc = (item.function.__doc__ or "").strip().splitlines()
-    return doc[0].rstrip(".") if doc else item.name
+    title = doc[0].rstrip(".") if doc else item.name
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        title += " (" + ", ".join(str(value) for value in callspec.params.values()) + ")"
+    return title
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,170 @@
+"""`python -m rnnkit COMMAND`: grade, release.
+
+Exit status: 0 whenever the command did its job (lost points are not an error); 2 with a
+one-line reason when it could not run (an unknown exercise, a missing folder, ...).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from rnnkit import KIT_ROOT
+from rnnkit.exercises import EXERCISES, resolve
+
+
+class UsageProblem(Exception):
+    """The command cannot run as asked; the message is the one line to print."""
+
+
+def _existing_folder(path: str, what: str) -> Path:
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise UsageProblem(f"{what} {path} does not exist")
+    if not folder.is_dir():
+        raise UsageProblem(f"{what} {path} is not a folder")
+    return folder.resolve()
+
+
+def run_grading(exercise_ids, target: Path, *, reference: str = "auto", json_path=None,
+                fresh_seed=None, progress: bool = True):
+    """Grade `target` in this process (pytest + the rnnkit plugin); (results, notes)."""
+    import pytest
+
+    from rnnkit.grading.plugin import results_of
+
+    exercises = resolve(exercise_ids)
+
+    class Collector:
+        config = None
+
+        def pytest_configure(self, config):
+            Collector.config = config
+
+    args = [str(e.test_file) for e in exercises]
+    args += ["--target", str(target), "--reference", reference, "-p", "no:terminal",
+             "-p", "no:cacheprovider", "--rootdir", str(KIT_ROOT)]
+    if progress:
+        args.append("--rnnkit-progress")
+    if json_path:
+        args += ["--rnnkit-json", str(json_path)]
+    if fresh_seed is not None:
+        args += ["--fresh-seed", str(fresh_seed)]
+    code = pytest.main(args, plugins=[Collector()])
+    if Collector.config is None or code not in (0, 1):
+        raise UsageProblem(f"the grader could not run (pytest exit status {int(code)})")
+    return results_of(Collector.config)
+
+
+def command_grade(options) -> int:
+    from rnnkit.grading.results import render_table
+    from rnnkit.grading.session import solutions_available
+
+    try:
+        exercises = resolve(options.exercises)
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    target = _existing_folder(options.target, "target folder")
+    if not any((target / e.filename).is_file() for e in EXERCISES):
+        names = ", ".join(e.filename for e in EXERCISES)
+        raise UsageProblem(f"{target} holds none of the exercise modules ({names})")
+    if options.json and not Path(options.json).resolve().parent.is_dir():
+        raise UsageProblem(f"cannot write --json {options.json}: its folder does not exist")
+    reference = options.reference
+    if reference == "live" and not solutions_available():
+        raise UsageProblem("--reference live needs solutions/ in the kit")
+    where = "live solutions/" if (reference == "live" or (reference == "auto" and
+                                                          solutions_available())) \
+        else "references recorded in data/references"
+    print(f"Grading {_shown(target)} against the {where}", flush=True)
+    started = time.monotonic()
+    results, notes = run_grading([e.id for e in exercises], target, reference=reference,
+                                 json_path=options.json, fresh_seed=options.fresh_seed)
+    print()
+    print(render_table(results, notes))
+    print(f"\n({time.monotonic() - started:.0f} s" +
+          (f"; results written to {options.json})" if options.json else ")"))
+    return 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return str(path)
+
+
+def command_release(options) -> int:
+    from rnnkit import release
+
+    root = KIT_ROOT
+    try:
+        if options.check:
+            problems = release.exercise_differences(root) + release.reference_differences(root)
+            if problems:
+                print("\n".join(problems))
+                print(f"release --check: {len(problems)} stale item(s); run `python -m rnnkit release`")
+                return 1
+            print("release --check: exercises/ and data/references are up to date")
+            return 0
+        if options.out:
+            out = release.write_student_kit(Path(options.out), with_solutions=options.with_solutions)
+            kind = "kit with solutions" if options.with_solutions else "student kit"
+            print(f"wrote the {kind} to {out}")
+            return 0
+        release.write_exercises(root, release.generated_exercises(root))
+        print("exercises/ regenerated from solutions/")
+        if not options.skip_references:
+            print("recording references (grading solutions/):", flush=True)
+            release.record_references(root)
+            print("references recorded in data/references/")
+        return 0
+    except release.ReleaseError as error:
+        raise UsageProblem(str(error)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rnnkit", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade exercises and print the score table")
+    grade.add_argument("exercises", nargs="*", metavar="EXERCISE",
+                       help=f"exercise ids ({', '.join(e.id for e in EXERCISES)}); default: all")
+    grade.add_argument("--target", default=str(KIT_ROOT / "exercises"),
+                       help="folder of exercise modules to grade (default: exercises/)")
+    grade.add_argument("--json", metavar="FILE", help="also write Gradescope results.json here")
+    grade.add_argument("--reference", choices=("auto", "live", "recorded"), default="auto",
+                       help="where reference results come from (default: live solutions/ when "
+                            "present, else the recorded ones)")
+    grade.add_argument("--fresh-seed", type=int, default=None, help=argparse.SUPPRESS)
+    grade.set_defaults(handler=command_grade)
+
+    rel = commands.add_parser("release", help="regenerate exercises/ and the recorded references")
+    rel.add_argument("--check", action="store_true",
+                     help="only check that exercises/ and the references are up to date")
+    rel.add_argument("--out", metavar="DIR", help="write a self-contained student kit to DIR")
+    rel.add_argument("--with-solutions", action="store_true",
+                     help="with --out: include solutions/ (publishing after the deadline)")
+    rel.add_argument("--skip-references", action="store_true",
+                     help="regenerate exercises/ only (quick; --check will report stale references)")
+    rel.set_defaults(handler=command_release)
+    return parser
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    if getattr(options, "with_solutions", False) and not options.out:
+        parser.error("--with-solutions goes with --out DIR")
+    try:
+        return options.handler(options)
+    except UsageProblem as error:
+        print(f"rnnkit {options.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rnnkit {options.command}: interrupted", file=sys.stderr)
+        return 130

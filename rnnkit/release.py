@@ -1,0 +1,251 @@
+"""`python -m rnnkit release`: make the student version of the kit from `solutions/`.
+
+- Every block between a `# BEGIN SOLUTION` line and an `# END SOLUTION` line in
+  `solutions/*.py` becomes a stub that raises NotImplementedError naming the function to
+  write; signatures, docstrings and everything outside blocks stay.
+- The recorded references (`data/references/<id>.npz`) are made by grading `solutions/` in
+  "record" mode, which also proves the solutions score every point; a manifest holds a
+  fingerprint of what each recording depends on, so `--check` can tell stale ones quickly.
+- `--out DIR` writes a self-contained student kit (no solutions, no instructor tests);
+  `--with-solutions` adds `solutions/` for publishing after the deadline.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rnnkit import KIT_ROOT
+from rnnkit.exercises import EXERCISES
+
+BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*# END SOLUTION\s*$")
+MANIFEST = "manifest.json"
+# What a student kit never contains: the reference, the instructor's tests, local clutter.
+INSTRUCTOR_ONLY = ("solutions", "tests/kit", ".ci")
+CLUTTER = {".git", "runs", "__pycache__", ".pytest_cache", "build", "dist"}
+
+
+class ReleaseError(Exception):
+    """Release cannot go on; the message says why and where."""
+
+
+# -- stripping --------------------------------------------------------------------------------
+def solution_blocks(source: str, filename: str) -> list[tuple[int, int, str]]:
+    """(begin line, end line, indent) of every block, 1-based; ReleaseError when unbalanced."""
+    blocks, start = [], None
+    for number, line in enumerate(source.splitlines(), start=1):
+        if BEGIN.match(line):
+            if start is not None:
+                raise ReleaseError(f"{filename}:{number}: BEGIN SOLUTION inside another block "
+                                   f"(opened at line {start[0]})")
+            start = (number, BEGIN.match(line).group("indent"))
+        elif END.match(line):
+            if start is None:
+                raise ReleaseError(f"{filename}:{number}: END SOLUTION without BEGIN SOLUTION")
+            blocks.append((start[0], number, start[1]))
+            start = None
+    if start is not None:
+        raise ReleaseError(f"{filename}:{start[0]}: BEGIN SOLUTION is never closed")
+    return blocks
+
+
+def _functions(tree) -> list[tuple[int, int, str, ast.AST]]:
+    """(first line, last line, qualified name, node) of every function in the module."""
+    found = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = f"{prefix}{child.name}"
+                found.append((child.lineno, child.end_lineno, name, child))
+                visit(child, name + ".")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return found
+
+
+def strip_solutions(source: str, filename: str) -> str:
+    """The student version of one solution module."""
+    blocks = solution_blocks(source, filename)
+    if not blocks:
+        return source
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError as error:
+        raise ReleaseError(f"{filename}:{error.lineno}: the solution does not parse: {error.msg}")
+    functions = _functions(tree)
+    lines = source.splitlines(keepends=True)
+    for begin, end, indent in reversed(blocks):
+        enclosing = [f for f in functions if f[0] < begin <= f[1]]
+        if not enclosing:
+            raise ReleaseError(f"{filename}:{begin}: a solution block must sit inside a function")
+        _, _, name, node = max(enclosing, key=lambda f: f[0])
+        doc = ast.get_docstring(node)
+        what = doc.strip().splitlines()[0].rstrip(".") if doc else "see the exercise text"
+        message = f"{name} is not written yet: {what}"
+        stub = (f"{indent}# YOUR CODE (replace this line)\n"
+                f"{indent}raise NotImplementedError({message!r})\n")
+        lines[begin - 1:end] = [stub]
+    student = "".join(lines)
+    try:
+        ast.parse(student, filename)
+    except SyntaxError as error:  # e.g. a block that was the only statement of a loop body
+        raise ReleaseError(f"{filename}:{error.lineno}: the stripped module does not parse "
+                           f"({error.msg}); move the block so a function body remains")
+    return student
+
+
+def generated_exercises(root: Path = KIT_ROOT) -> dict[str, bytes]:
+    """relative path inside exercises/ -> content, generated from solutions/."""
+    solutions = root / "solutions"
+    if not (solutions / "__init__.py").is_file():
+        raise ReleaseError(f"no solutions/ package in {root}: release is the instructor's "
+                           "command and needs the reference solutions")
+    files = {}
+    for path in sorted(solutions.rglob("*")):
+        relative = path.relative_to(solutions)
+        if path.is_dir() or CLUTTER & set(relative.parts) or path.suffix == ".pyc":
+            continue
+        data = path.read_bytes()
+        if path.suffix == ".py":
+            data = strip_solutions(data.decode(), f"solutions/{relative}").encode()
+        files[str(relative)] = data
+    return files
+
+
+def exercise_differences(root: Path = KIT_ROOT) -> list[str]:
+    """One line per file of exercises/ that is not what release would write."""
+    expected = generated_exercises(root)
+    folder = root / "exercises"
+    present = {str(p.relative_to(folder)) for p in folder.rglob("*")
+               if p.is_file() and not CLUTTER & set(p.relative_to(folder).parts)} \
+        if folder.is_dir() else set()
+    problems = []
+    for name, data in expected.items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"exercises/{name} is missing")
+        elif path.read_bytes() != data:
+            diff = list(difflib.unified_diff(data.decode(errors="replace").splitlines(),
+                                             path.read_text(errors="replace").splitlines(),
+                                             lineterm="", n=0))
+            changed = sum(1 for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+            problems.append(f"exercises/{name} differs from its generated version "
+                            f"({changed} changed lines)")
+    problems += [f"exercises/{name} has no counterpart in solutions/"
+                 for name in sorted(present - set(expected))]
+    return problems
+
+
+def write_exercises(root: Path, files: dict[str, bytes]) -> None:
+    folder = root / "exercises"
+    folder.mkdir(exist_ok=True)
+    for path in list(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and str(relative) not in files and not CLUTTER & set(relative.parts):
+            path.unlink()
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+
+
+# -- recorded references ----------------------------------------------------------------------
+def fingerprint(exercise, root: Path = KIT_ROOT) -> str:
+    """Digest of everything a recording of `exercise` depends on."""
+    paths = sorted((root / "solutions").rglob("*.py"))
+    paths += [root / "tests" / "grading" / f"test_{exercise.id}.py",
+              root / "tests" / "grading" / "conftest.py",
+              root / "rnnkit" / "grading" / "inputs.py",
+              root / "rnnkit" / "grading" / "wire.py"]
+    digest = hashlib.sha256()
+    for path in paths:
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n") if path.is_file() else b"-")
+    return digest.hexdigest()
+
+
+def reference_differences(root: Path = KIT_ROOT) -> list[str]:
+    folder = root / "data" / "references"
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return [f"data/references/{MANIFEST} is missing: run `python -m rnnkit release`"]
+    problems = []
+    for exercise in EXERCISES:
+        entry = manifest.get(exercise.id)
+        if not (folder / f"{exercise.id}.npz").is_file() or entry is None:
+            problems.append(f"no recorded references for {exercise.id}")
+        elif entry.get("fingerprint") != fingerprint(exercise, root):
+            problems.append(f"references of {exercise.id} are stale (its solution or checks changed)")
+    return problems
+
+
+def record_references(root: Path = KIT_ROOT) -> dict:
+    """Grade solutions/ in record mode; ReleaseError unless they score every point."""
+    with tempfile.TemporaryDirectory() as scratch:
+        results_path = Path(scratch) / "results.json"
+        command = [sys.executable, "-m", "pytest", str(root / "tests" / "grading"),
+                   "--target", str(root / "solutions"), "--reference", "record",
+                   "--rnnkit-json", str(results_path), "--rnnkit-progress",
+                   "-p", "no:terminal", "-p", "no:cacheprovider"]
+        completed = subprocess.run(command, cwd=root)
+        if not results_path.is_file():
+            raise ReleaseError(f"grading solutions/ did not finish (pytest exit {completed.returncode})")
+        document = json.loads(results_path.read_text())
+    lost = [t for t in document["tests"] if t["score"] < t["max_score"]]
+    if lost:
+        lines = "\n".join(f"  {t['name']}: {t['output']}" for t in lost)
+        raise ReleaseError(f"the solutions lose points, so nothing was recorded as final:\n{lines}")
+    manifest = {exercise.id: {"fingerprint": fingerprint(exercise, root),
+                              "checks": sum(t["name"].startswith(exercise.id + " ")
+                                            for t in document["tests"])}
+                for exercise in EXERCISES}
+    (root / "data" / "references" / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return document
+
+
+# -- student kit ------------------------------------------------------------------------------
+def kit_files(root: Path) -> list[Path]:
+    """Files of the kit worth shipping: git's view when it is a checkout, else a walk."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                                cwd=root, capture_output=True, text=True, check=True).stdout
+        paths = [root / line for line in listed.splitlines() if line]
+    except (OSError, subprocess.CalledProcessError):
+        paths = [p for p in root.rglob("*") if p.is_file()]
+    return [p for p in paths if p.is_file() and not CLUTTER & set(p.relative_to(root).parts)]
+
+
+def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT) -> Path:
+    out = Path(out).resolve()
+    if out == root or root in out.parents:
+        raise ReleaseError(f"--out {out} is inside the kit; choose a folder outside it")
+    if out.exists() and any(out.iterdir()):
+        raise ReleaseError(f"--out {out} exists and is not empty; nothing was written")
+    exercises = generated_exercises(root)
+    excluded = tuple(p for p in INSTRUCTOR_ONLY if not (with_solutions and p == "solutions"))
+    for path in kit_files(root):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(tuple(p + "/" for p in excluded)) or relative.startswith("exercises/"):
+            continue
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    write_exercises(out, exercises)
+    return out

@@ -1,0 +1,269 @@
+"""Grading ex02 — backpropagation through time by hand (`ex02_bptt.py`).
+
+Hand-written gradients are compared with `tf.GradientTape` (autodiff nobody here wrote)
+on the loss L = sum(h * dh); forwards are compared with the instructor's reference.
+
+Tolerances (float64 on both sides): autodiff and a hand-written backward differ only by
+summation order, ~1e-13 on these sizes; rtol 1e-7 + atol 1e-9 leaves a wide margin and is
+still ~1e5 below any real mistake. Finite differences (eps 1e-6, centred) carry an
+error ~eps^2 + 1e-16/eps ~ 1e-10, so the self-consistency check uses rtol 1e-5.
+"""
+import numpy as np
+import pytest
+
+from rnnkit.grading import inputs
+from rnnkit.grading.compare import expect_close, fail
+
+EXERCISE = "ex02"
+N, T, D, H = 3, 6, 4, 5
+TOL = dict(rtol=1e-7, atol=1e-9)
+GRAD_NAMES = ("dx", "dh0", "dWx", "dWh", "db")
+
+
+def problem(seed, steps=T):
+    """x (N, T, D), h0 (N, H), Wx (D, H), Wh (H, H), b (H,), dh (N, T, H) — float64."""
+    f64 = "float64"
+    return dict(x=inputs.uniform(seed, "x", (N, steps, D), -1, 1, f64),
+                h0=inputs.uniform(seed, "h0", (N, H), -1, 1, f64),
+                Wx=inputs.uniform(seed, "Wx", (D, H), -0.6, 0.6, f64),
+                Wh=inputs.uniform(seed, "Wh", (H, H), -0.6, 0.6, f64),
+                b=inputs.uniform(seed, "b", (H,), -0.3, 0.3, f64),
+                dh=inputs.uniform(seed, "dh", (N, steps, H), -1, 1, f64))
+
+
+# -- probes: run in the student's process ----------------------------------------------------
+def _call(function, **arrays):
+    """Call on copies and report which inputs the function modified in place."""
+    originals = {name: np.array(value, copy=True) for name, value in arrays.items()}
+    result = function(**arrays)
+    mutated = [name for name, value in arrays.items()
+               if not np.array_equal(np.asarray(value), originals[name], equal_nan=True)]
+    return result, mutated
+
+
+def probe_step(module, x, h_prev, Wx, Wh, b, dh_next):
+    (h, cache), mutated = _call(module.rnn_step_forward, x=x, h_prev=h_prev, Wx=Wx, Wh=Wh, b=b)
+    grads, mutated_back = _call(lambda **a: module.rnn_step_backward(a["dh_next"], cache),
+                                dh_next=dh_next)
+    return {"h": np.asarray(h), "grads": [np.asarray(g) for g in grads],
+            "mutated": mutated + mutated_back}
+
+
+def probe_sequence(module, x, h0, Wx, Wh, b, dh):
+    (h, cache), mutated = _call(module.rnn_forward, x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
+    grads, mutated_back = _call(lambda **a: module.rnn_backward(a["dh"], cache), dh=dh)
+    return {"h": np.asarray(h), "grads": [np.asarray(g) for g in grads],
+            "mutated": mutated + mutated_back}
+
+
+def probe_numerical_gradients(module, x, h0, Wx, Wh, b, dh, eps=1e-6):
+    """Centred differences of the student's own rnn_forward (diagnosis and self-consistency)."""
+    params = dict(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
+    numeric = []
+    for name in ("x", "h0", "Wx", "Wh", "b"):
+        value = params[name]
+        grad = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            original = value[index]
+            value[index] = original + eps
+            plus = np.sum(np.asarray(module.rnn_forward(**params)[0]) * dh)
+            value[index] = original - eps
+            minus = np.sum(np.asarray(module.rnn_forward(**params)[0]) * dh)
+            value[index] = original
+            grad[index] = (plus - minus) / (2 * eps)
+        numeric.append(grad)
+    return numeric
+
+
+def probe_hidden_norms(module, x, h0, Wx, Wh, b, dh_last):
+    norms, mutated = _call(module.hidden_grad_norms, x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh_last=dh_last)
+    return {"norms": np.asarray(norms), "mutated": mutated}
+
+
+def probe_clip(module, grads, max_norm):
+    originals = [np.array(g, copy=True) for g in grads]
+    clipped, norm = module.clip_by_global_norm(grads, max_norm)
+    mutated = not all(np.array_equal(g, o) for g, o in zip(grads, originals))
+    return {"clipped": [np.asarray(g) for g in clipped], "norm": float(norm), "mutated": mutated}
+
+
+# -- oracles: autodiff, run in the grader ----------------------------------------------------
+def tape_sequence(x, h0, Wx, Wh, b, dh):
+    """Every hidden state and dL/d(x, h0, Wx, Wh, b), L = sum(h * dh), by tf.GradientTape."""
+    import tensorflow as tf
+
+    variables = [tf.constant(v) for v in (x, h0, Wx, Wh, b)]
+    with tf.GradientTape() as tape:
+        tape.watch(variables)
+        x_, h, Wx_, Wh_, b_ = variables
+        states = []
+        for t in range(x.shape[1]):
+            h = tf.tanh(x_[:, t] @ Wx_ + h @ Wh_ + b_)
+            states.append(h)
+        hs = tf.stack(states, axis=1)
+        loss = tf.reduce_sum(hs * dh)
+    return hs.numpy(), [g.numpy() for g in tape.gradient(loss, variables)]
+
+
+def tape_hidden_norms(x, h0, Wx, Wh, b, dh_last):
+    """mean_n ||dL/dh_t[n]|| for L = sum(h_{T-1} * dh_last): the total derivative, by autodiff."""
+    import tensorflow as tf
+
+    with tf.GradientTape(persistent=True) as tape:
+        h = tf.constant(h0)
+        tape.watch(h)  # so every later state is recorded on the tape
+        states = []
+        for t in range(x.shape[1]):
+            h = tf.tanh(x[:, t] @ Wx + h @ Wh + b)
+            states.append(h)
+        loss = tf.reduce_sum(states[-1] * dh_last)
+    grads = [tape.gradient(loss, state).numpy() for state in states]
+    return np.array([np.linalg.norm(g, axis=1).mean() for g in grads])
+
+
+def tf_clip(grads, max_norm):
+    import tensorflow as tf
+
+    clipped, norm = tf.clip_by_global_norm([tf.constant(g) for g in grads], max_norm)
+    return [c.numpy() for c in clipped], float(norm.numpy())
+
+
+def _no_mutation(function: str, mutated) -> None:
+    if mutated:
+        fail(f"{function} modified its input(s) {', '.join(mutated)} in place; "
+             "compute new arrays instead (the caller still needs the originals)")
+
+
+# -- checks ---------------------------------------------------------------------------------
+@pytest.mark.points(1)
+def test_step_forward(grader):
+    """rnn_step_forward computes tanh(x Wx + h_prev Wh + b)"""
+    for seed in grader.seeds():
+        p = problem(seed)
+        args = dict(x=p["x"][:, 0], h_prev=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"],
+                    dh_next=p["dh"][:, 0])
+        got = grader.run(probe_step, **args)
+        want = grader.reference(probe_step, **args)
+        expect_close("h_next", got["h"], want["h"], **TOL, dtype="float64")
+        _no_mutation("rnn_step_forward", [m for m in got["mutated"] if m != "dh_next"])
+
+
+@pytest.mark.points(2)
+def test_step_backward(grader):
+    """rnn_step_backward equals autodiff (tf.GradientTape) for every input"""
+    for seed in grader.seeds(always_fresh=True):
+        p = problem(seed, steps=1)
+        got = grader.run(probe_step, x=p["x"][:, 0], h_prev=p["h0"], Wx=p["Wx"], Wh=p["Wh"],
+                         b=p["b"], dh_next=p["dh"][:, 0])
+        _, want = grader.oracle(tape_sequence, **p)
+        names = ("dx", "dh_prev", "dWx", "dWh", "db")
+        if len(got["grads"]) != 5:
+            fail(f"rnn_step_backward must return 5 arrays {names}, got {len(got['grads'])}")
+        want[0] = want[0][:, 0]
+        for name, g, w in zip(names, got["grads"], want):
+            expect_close(name, g, w, **TOL,
+                         explain=lambda a, bad: "is the tanh derivative (1 - h**2) applied?")
+        _no_mutation("rnn_step_backward", got["mutated"])
+
+
+@pytest.mark.points(1)
+def test_forward(grader):
+    """rnn_forward returns every hidden state (N, T, H)"""
+    for seed in grader.seeds():
+        p = problem(seed)
+        got = grader.run(probe_sequence, **p)
+        want = grader.reference(probe_sequence, **p)
+        expect_close("h", got["h"], want["h"], **TOL, dtype="float64",
+                     explain=lambda a, bad: "only the first step differs: is h0 used?"
+                     if not bad[:, 1:].any() else None)
+        _no_mutation("rnn_forward", [m for m in got["mutated"] if m != "dh"])
+
+
+@pytest.mark.points(3)
+def test_backward(grader):
+    """rnn_backward equals autodiff (tf.GradientTape) for x, h0, Wx, Wh and b"""
+    for seed in grader.seeds(always_fresh=True):
+        p = problem(seed)
+        got = grader.run(probe_sequence, **p)
+        _, want = grader.oracle(tape_sequence, **p)
+        if len(got["grads"]) != 5:
+            fail(f"rnn_backward must return 5 arrays {GRAD_NAMES}, got {len(got['grads'])}")
+        numeric = None
+
+        def explain(actual, bad, index):
+            nonlocal numeric
+            if numeric is None:
+                numeric = grader.run(probe_numerical_gradients, **p)
+            if np.allclose(actual, numeric[index], rtol=1e-5, atol=1e-7):
+                return ("it agrees with finite differences of your own rnn_forward, so the "
+                        "mistake is in rnn_forward")
+            if np.allclose(numeric[index], want[index], rtol=1e-5, atol=1e-7):
+                return ("your rnn_forward is right (its finite differences match autodiff), so "
+                        "the mistake is in rnn_backward: is dh[:, t] added to the gradient "
+                        "flowing back from step t+1?")
+            return None
+
+        for index, (name, g, w) in enumerate(zip(GRAD_NAMES, got["grads"], want)):
+            expect_close(name, g, w, **TOL, explain=lambda a, bad, i=index: explain(a, bad, i))
+        _no_mutation("rnn_backward", [m for m in got["mutated"] if m == "dh"])
+
+
+@pytest.mark.points(1)
+def test_backward_matches_finite_differences(grader):
+    """rnn_backward agrees with centred finite differences of your own rnn_forward"""
+    p = problem(0)
+    got = grader.run(probe_sequence, **p)
+    numeric = grader.run(probe_numerical_gradients, **p)
+    if len(got["grads"]) != 5:
+        fail(f"rnn_backward must return 5 arrays {GRAD_NAMES}, got {len(got['grads'])}")
+    for name, g, n in zip(GRAD_NAMES, got["grads"], numeric):
+        expect_close(f"{name} against finite differences", g, n, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.points(2)
+def test_hidden_grad_norms(grader):
+    """hidden_grad_norms equals the norms of dL/dh_t computed by autodiff"""
+    for seed in grader.seeds(always_fresh=True):
+        p = problem(seed, steps=12)
+        args = dict(x=p["x"], h0=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"],
+                    dh_last=p["dh"][:, -1])
+        got = grader.run(probe_hidden_norms, **args)
+        want = grader.oracle(tape_hidden_norms, **args)
+        expect_close("norms", got["norms"], want, rtol=1e-7, atol=1e-9,
+                     explain=lambda a, bad: "the order is reversed: norms[t] belongs to step t"
+                     if np.allclose(a, want[::-1]) else None)
+        _no_mutation("hidden_grad_norms", got["mutated"])
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("radius", [0.5, 1.5])
+def test_vanishing_and_exploding(grader, radius):
+    """With tanh' = 1 (x = 0, h0 = 0) the norms follow radius ** distance: they vanish or explode"""
+    steps = 20
+    rng = np.random.default_rng(7)
+    q, _ = np.linalg.qr(rng.normal(size=(H, H)))
+    args = dict(x=np.zeros((N, steps, D)), h0=np.zeros((N, H)), Wx=rng.normal(size=(D, H)),
+                Wh=radius * q, b=np.zeros(H), dh_last=rng.normal(size=(N, H)))
+    got = grader.run(probe_hidden_norms, **args)
+    distance = steps - 1 - np.arange(steps)
+    law = np.linalg.norm(args["dh_last"], axis=1).mean() * radius ** distance
+    expect_close(f"norms at radius {radius}", got["norms"], law, rtol=1e-6, atol=0)
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("case", ["above", "below", "zero"])
+def test_clip_by_global_norm(grader, case):
+    """clip_by_global_norm equals tf.clip_by_global_norm"""
+    scale = {"above": 3.0, "below": 0.01, "zero": 0.0}[case]
+    for seed in grader.seeds(always_fresh=True):
+        grads = [scale * inputs.uniform(seed, f"g{i}", shape, -1, 1, "float64")
+                 for i, shape in enumerate([(D, H), (H, H), (H,)])]
+        got = grader.run(probe_clip, grads=grads, max_norm=1.0)
+        want, norm = grader.oracle(tf_clip, grads, 1.0)
+        expect_close("global norm", np.float64(got["norm"]), np.float64(norm), **TOL)
+        if len(got["clipped"]) != len(want):
+            fail(f"expected {len(want)} clipped arrays, got {len(got['clipped'])}")
+        for i, (g, w) in enumerate(zip(got["clipped"], want)):
+            expect_close(f"clipped gradient {i}", g, w, **TOL)
+        if got["mutated"]:
+            fail("clip_by_global_norm modified the gradients in place; return new arrays")

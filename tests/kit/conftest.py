@@ -1,0 +1,77 @@
+"""Shared set-up for the kit's own tests: gradings are slow (TensorFlow starts in each
+student process), so each distinct grading runs once per session and tests read its results."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rnnkit import KIT_ROOT
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def run_cli(*args, cwd=KIT_ROOT, timeout=900):
+    """`python -m rnnkit ARGS` in a fresh process; the CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", "rnnkit", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class Graded:
+    """One finished `python -m rnnkit grade --json` run."""
+
+    def __init__(self, completed, document):
+        self.completed, self.document = completed, document
+        self.tests = document["tests"] if document else []
+
+    def score(self, exercise=None):
+        return sum(t["score"] for t in self.tests if exercise is None or t["tags"][0] == exercise)
+
+    def max_score(self, exercise=None):
+        return sum(t["max_score"] for t in self.tests
+                   if exercise is None or t["tags"][0] == exercise)
+
+    def kinds(self, exercise):
+        return {t["tags"][1] for t in self.tests if t["tags"][0] == exercise}
+
+    def outputs(self, exercise):
+        return [t["output"] for t in self.tests if t["tags"][0] == exercise]
+
+
+def grade(target, *options, kit=KIT_ROOT, tmp: Path) -> Graded:
+    results = tmp / f"results-{len(list(tmp.glob('results-*')))}.json"
+    completed = run_cli("grade", "--target", target, "--json", results, *options, cwd=kit)
+    document = json.loads(results.read_text()) if results.is_file() else None
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return Graded(completed, document)
+
+
+@pytest.fixture(scope="session")
+def graded_solutions(tmp_path_factory):
+    return grade(KIT_ROOT / "solutions", tmp=tmp_path_factory.mktemp("solutions"))
+
+
+@pytest.fixture(scope="session")
+def graded_exercises(tmp_path_factory):
+    return grade(KIT_ROOT / "exercises", tmp=tmp_path_factory.mktemp("exercises"))
+
+
+@pytest.fixture(scope="session")
+def student_kit(tmp_path_factory):
+    """A kit written by `release --out`: no solutions/, exercises filled in with the answers."""
+    out = tmp_path_factory.mktemp("student") / "kit"
+    completed = run_cli("release", "--out", out)
+    assert completed.returncode == 0, completed.stderr
+    return out
+
+
+def copy_solutions_into(folder: Path) -> Path:
+    """A submission folder holding the reference answers (what a perfect student hands in)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in (KIT_ROOT / "solutions").glob("*.py"):
+        shutil.copy(path, folder / path.name)
+    return folder

@@ -1,0 +1,96 @@
+"""The grading contract, end to end through `python -m rnnkit grade --json`."""
+import json
+import shutil
+
+from conftest import KIT_ROOT, copy_solutions_into, grade, run_cli
+
+from rnnkit.exercises import EXERCISES
+
+
+def test_solutions_score_every_point(graded_solutions):
+    g = graded_solutions
+    assert g.max_score() > 0
+    lost = [(t["name"], t["output"]) for t in g.tests if t["score"] < t["max_score"]]
+    assert not lost
+    assert g.document["score"] == g.max_score()
+    assert {t["tags"][0] for t in g.tests} == {e.id for e in EXERCISES}
+
+
+def test_released_stubs_score_zero_as_not_started(graded_exercises, graded_solutions):
+    g = graded_exercises
+    assert g.score() == 0
+    assert g.max_score() == graded_solutions.max_score()      # nothing dropped
+    for exercise in EXERCISES:
+        assert g.kinds(exercise.id) == {"not_started"}, g.outputs(exercise.id)
+    assert all(o.startswith("not started: ") and "Traceback" not in o
+               for e in EXERCISES for o in g.outputs(e.id))
+    assert "not started" in g.completed.stdout
+
+
+def test_results_json_follows_the_gradescope_schema(graded_exercises):
+    doc = graded_exercises.document
+    assert set(doc) >= {"score", "execution_time", "output", "output_format", "visibility",
+                        "stdout_visibility", "tests", "leaderboard"}
+    for test in doc["tests"]:
+        assert set(test) >= {"name", "number", "score", "max_score", "status", "output",
+                             "output_format", "tags", "visibility"}
+        assert test["status"] in ("passed", "failed")
+        assert test["name"].split()[0] in {e.id for e in EXERCISES}
+    assert len({t["number"] for t in doc["tests"]}) == len(doc["tests"])
+
+
+def test_student_kit_grades_itself_from_recorded_references(student_kit, graded_solutions,
+                                                            tmp_path):
+    """No solutions/ anywhere: the recorded references are the reference."""
+    copy_solutions_into(student_kit / "exercises")
+    g = grade(student_kit / "exercises", kit=student_kit, tmp=tmp_path)
+    assert "recorded" in g.completed.stdout
+    assert g.score() == g.max_score() == graded_solutions.max_score(), \
+        [t["output"] for t in g.tests if t["score"] < t["max_score"]]
+
+
+def test_broken_module_costs_only_its_own_points(tmp_path, graded_solutions):
+    submission = copy_solutions_into(tmp_path / "submission")
+    path = submission / "ex01_simple_rnn.py"
+    lines = path.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines) if "def rnn_forward_unrolled" in line)
+    lines[number] = lines[number].replace("):", ")")       # a syntax error
+    path.write_text("\n".join(lines) + "\n")
+    g = grade(submission, tmp=tmp_path)
+    assert g.score("ex01") == 0 and g.kinds("ex01") == {"import_error"}
+    assert all(f"ex01_simple_rnn.py:{number + 1}" in o for o in g.outputs("ex01"))
+    assert g.score("ex02") == graded_solutions.max_score("ex02")
+    assert "error" in g.completed.stdout
+
+
+def test_import_time_exception_names_file_and_line(tmp_path):
+    submission = copy_solutions_into(tmp_path / "submission")
+    path = submission / "ex02_bptt.py"
+    path.write_text(path.read_text() + "\nraise RuntimeError('boom at import')\n")
+    g = grade(submission, "ex02", tmp=tmp_path)
+    assert g.score() == 0
+    last_line = len(path.read_text().splitlines())
+    assert all("RuntimeError: boom at import" in o and f"ex02_bptt.py:{last_line}" in o
+               for o in g.outputs("ex02"))
+
+
+def test_grader_refuses_bad_requests_with_one_line(tmp_path):
+    unknown = run_cli("grade", "ex99")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().count("\n") == 0 and "valid ids: ex01" in unknown.stderr
+    missing = run_cli("grade", "--target", tmp_path / "nowhere")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    empty = run_cli("grade", "--target", tmp_path)
+    assert empty.returncode == 2 and "none of the exercise modules" in empty.stderr
+
+
+def test_pytest_grades_a_folder_directly(tmp_path):
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", str(KIT_ROOT / "tests" / "grading" / "test_ex01.py"),
+         "--target", str(KIT_ROOT / "exercises"), "-q", "-k", "contract"],
+        cwd=KIT_ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 1           # a stub fails its checks
+    assert "rnnkit score" in completed.stdout and "not started" in completed.stdout

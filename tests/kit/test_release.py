@@ -1,0 +1,141 @@
+"""`release`: stubs from solution blocks, exercises in sync, a student kit that leaks nothing."""
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from rnnkit import KIT_ROOT, release
+from rnnkit.exercises import EXERCISES
+
+SOLUTION = '''\
+def add(a, b):
+    """Return a + b."""
+    # BEGIN SOLUTION
+    total = a + b
+    return total
+    # END SOLUTION
+
+
+class Cell:
+    def call(self, x):
+        """Double x."""
+        # BEGIN SOLUTION
+        return 2 * x
+        # END SOLUTION
+'''
+
+
+def test_blocks_become_stubs_that_name_the_function():
+    student = release.strip_solutions(SOLUTION, "s.py")
+    assert "total = a + b" not in student and "2 * x" not in student
+    assert "raise NotImplementedError('add is not written yet: Return a + b')" in student
+    assert "Cell.call is not written yet: Double x" in student
+    assert '"""Return a + b."""' in student          # docstring kept
+    namespace = {}
+    exec(compile(student, "s.py", "exec"), namespace)
+    with pytest.raises(NotImplementedError, match="add is not written yet"):
+        namespace["add"](1, 2)
+
+
+@pytest.mark.parametrize("source, problem", [
+    ("def f():\n    # BEGIN SOLUTION\n    return 1\n", "never closed"),
+    ("def f():\n    return 1\n    # END SOLUTION\n", "without BEGIN"),
+    ("# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n", "inside a function"),
+    ("def f():\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n",
+     "inside another block"),
+])
+def test_malformed_blocks_are_reported_with_file_and_line(source, problem):
+    with pytest.raises(release.ReleaseError, match=problem) as error:
+        release.strip_solutions(source, "bad.py")
+    assert re.match(r"bad\.py:\d+:", str(error.value))
+
+
+def test_every_exercise_has_a_solution_a_grading_file_and_references():
+    for exercise in EXERCISES:
+        assert (KIT_ROOT / "solutions" / exercise.filename).is_file(), exercise
+        assert exercise.test_file.is_file(), exercise
+        assert (KIT_ROOT / "data" / "references" / f"{exercise.id}.npz").is_file(), exercise
+
+
+def test_exercises_and_references_are_up_to_date():
+    """`release --check`: exercises/ is what release generates and no recording is stale."""
+    problems = release.exercise_differences() + release.reference_differences()
+    assert not problems, "run `python -m rnnkit release`:\n" + "\n".join(problems)
+
+
+def test_check_notices_a_hand_edited_exercise(tmp_path):
+    kit = tmp_path / "kit"
+    (kit / "exercises").mkdir(parents=True)
+    (kit / "solutions").mkdir()
+    (kit / "solutions" / "__init__.py").write_text("")
+    (kit / "solutions" / "ex.py").write_text(SOLUTION)
+    release.write_exercises(kit, release.generated_exercises(kit))
+    assert release.exercise_differences(kit) == []
+    (kit / "exercises" / "ex.py").write_text(SOLUTION)            # solutions pasted in by hand
+    (kit / "exercises" / "stray.py").write_text("x = 1\n")
+    problems = release.exercise_differences(kit)
+    assert any("ex.py differs" in p for p in problems)
+    assert any("stray.py has no counterpart" in p for p in problems)
+
+
+def _code_lines(text):
+    """Stripped lines that carry code (no blanks, no comments)."""
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def _solution_fingerprints():
+    """What would betray a leaked solution: every pair of consecutive code lines of a block,
+    and every long single line (a generic line like `states.append(h)` alone proves nothing)."""
+    pairs, long_lines = set(), set()
+    for path in (KIT_ROOT / "solutions").glob("*.py"):
+        source = path.read_text()
+        lines = source.splitlines()
+        for begin, end, _ in release.solution_blocks(source, path.name):
+            code = _code_lines("\n".join(lines[begin:end - 1]))
+            pairs.update(zip(code, code[1:]))
+            long_lines.update(line for line in code if len(line) >= 45)
+    return pairs, long_lines
+
+
+def test_student_kit_holds_no_marker_and_no_solution_line(student_kit):
+    assert not (student_kit / "solutions").exists()
+    assert not (student_kit / "tests" / "kit").exists()
+    pairs, long_lines = _solution_fingerprints()
+    assert len(pairs) > 30   # the test is only meaningful if there is something to hide
+    marker = re.compile(r"^\s*# (BEGIN|END) SOLUTION\s*$")
+    for path in student_kit.rglob("*"):
+        if not path.is_file() or path.suffix in (".npz", ".png", ".pyc"):
+            continue
+        text = path.read_text(errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            assert not marker.match(line), f"{path}:{number} keeps a solution marker"
+        code = _code_lines(text)
+        for pair in zip(code, code[1:]):
+            assert pair not in pairs, f"{path} leaks solution lines: {pair}"
+        for line in code:
+            assert line not in long_lines, f"{path} leaks a solution line: {line}"
+
+
+def test_published_kit_adds_the_solutions(tmp_path):
+    from conftest import run_cli
+
+    out = tmp_path / "published"
+    completed = run_cli("release", "--out", out, "--with-solutions")
+    assert completed.returncode == 0, completed.stderr
+    for exercise in EXERCISES:
+        assert (out / "solutions" / exercise.filename).read_bytes() == \
+            (KIT_ROOT / "solutions" / exercise.filename).read_bytes()
+        generated = (out / "exercises" / exercise.filename).read_text()
+        ast.parse(generated)
+        assert "NotImplementedError" in generated
+
+
+def test_release_refuses_to_write_over_a_folder(tmp_path):
+    from conftest import run_cli
+
+    (tmp_path / "keep.txt").write_text("student work")
+    completed = run_cli("release", "--out", tmp_path)
+    assert completed.returncode == 2 and "not empty" in completed.stderr
+    assert (tmp_path / "keep.txt").read_text() == "student work"

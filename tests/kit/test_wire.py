@@ -1,0 +1,37 @@
+"""The grader reads student results only through this codec: it must round-trip plain data
+exactly and refuse anything else (unpickling would let a student run code in the grader)."""
+import numpy as np
+import pytest
+
+from rnnkit.grading import wire
+
+
+def test_round_trip_keeps_values_dtypes_and_shapes():
+    data = {"a": np.arange(12, dtype=np.float32).reshape(3, 4), "b": [1, 2.5, None, True, "s"],
+            "c": {"nested": np.array([np.nan, np.inf, -0.0])}, "d": np.int64(7),
+            "e": np.zeros((0, 3), dtype=np.int16), "f": (np.bool_(True), np.float64(1e-300))}
+    back = wire.decode(wire.encode(data))
+    np.testing.assert_array_equal(back["a"], data["a"])
+    assert back["a"].dtype == np.float32 and back["a"].flags.writeable
+    assert back["b"] == [1, 2.5, None, True, "s"]
+    np.testing.assert_array_equal(back["c"]["nested"], data["c"]["nested"])
+    assert back["d"] == 7 and back["e"].shape == (0, 3) and back["e"].dtype == np.int16
+    assert bool(back["f"][0]) is True and back["f"][1] == 1e-300
+
+
+@pytest.mark.parametrize("value", [object(), np.array(["text"]), np.array([{}], dtype=object),
+                                   {1: "non-str key"}, b"bytes", lambda: 0])
+def test_refuses_what_is_not_plain_data(value):
+    with pytest.raises(wire.WireError):
+        wire.encode({"x": value})
+
+
+def test_malformed_messages_are_refused_not_trusted():
+    good = wire.encode({"x": np.arange(4.0)})
+    with pytest.raises(wire.WireError):
+        wire.decode(good[:-8])          # array bytes cut short
+    with pytest.raises(wire.WireError):
+        wire.decode(b"\x00\x00\x00\x05{bad")
+    header = b'{"x": {"__ndarray__": ["|O8", [1], 0, 8]}}'   # an object array, forged
+    with pytest.raises(wire.WireError):
+        wire.decode(len(header).to_bytes(4, "big") + header + b"\0" * 8)

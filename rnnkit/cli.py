@@ -1,4 +1,4 @@
-"""`python -m rnnkit COMMAND`: grade, release.
+"""`python -m rnnkit COMMAND`: grade, release, grade-class, grade-submission, gradescope.
 
 Exit status: 0 whenever the command did its job (lost points are not an error); 2 with a
 one-line reason when it could not run (an unknown exercise, a missing folder, ...).
@@ -67,7 +67,7 @@ def command_grade(options) -> int:
     except ValueError as error:
         raise UsageProblem(str(error)) from None
     target = _existing_folder(options.target, "target folder")
-    if not any((target / e.filename).is_file() for e in EXERCISES):
+    if not options.allow_empty and not any((target / e.filename).is_file() for e in EXERCISES):
         names = ", ".join(e.filename for e in EXERCISES)
         raise UsageProblem(f"{target} holds none of the exercise modules ({names})")
     if options.json and not Path(options.json).resolve().parent.is_dir():
@@ -125,6 +125,48 @@ def command_release(options) -> int:
         raise UsageProblem(str(error)) from None
 
 
+def command_grade_class(options) -> int:
+    from rnnkit.classroom import SubmissionProblem, grade_class
+
+    submissions = _existing_folder(options.submissions, "submissions folder")
+    if options.jobs < 1:
+        raise UsageProblem(f"--jobs must be at least 1, received {options.jobs}")
+    try:
+        ids = [e.id for e in resolve(options.exercises)] if options.exercises else None
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    if not any(p.is_dir() or p.suffix == ".zip" for p in submissions.iterdir()
+               if not p.name.startswith(".")):
+        raise UsageProblem(f"{submissions} holds no submission (a folder or a .zip per student)")
+    try:
+        grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids)
+    except SubmissionProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    return 0
+
+
+def command_grade_submission(options) -> int:
+    from rnnkit.classroom import grade_submission
+
+    submission = Path(options.submission)
+    if not submission.exists():
+        raise UsageProblem(f"submission {submission} does not exist")
+    document = grade_submission(submission, Path(options.json))
+    print(document["output"])
+    return 0
+
+
+def command_gradescope(options) -> int:
+    from rnnkit.classroom import SubmissionProblem, write_gradescope_bundle
+
+    try:
+        out = write_gradescope_bundle(Path(options.out))
+    except SubmissionProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rnnkit", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,7 +181,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where reference results come from (default: live solutions/ when "
                             "present, else the recorded ones)")
     grade.add_argument("--fresh-seed", type=int, default=None, help=argparse.SUPPRESS)
+    grade.add_argument("--allow-empty", action="store_true", help=argparse.SUPPRESS)
     grade.set_defaults(handler=command_grade)
+
+    klass = commands.add_parser("grade-class", help="grade a folder of submissions into a gradebook")
+    klass.add_argument("submissions", metavar="SUBMISSIONS",
+                       help="folder holding one folder or .zip per student")
+    klass.add_argument("--out", required=True, metavar="DIR",
+                       help="where to write <student>/results.json and gradebook.csv")
+    klass.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="submissions graded at once (each uses ~1.3 GB; default 1)")
+    klass.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                       help="grade only these exercises")
+    klass.set_defaults(handler=command_grade_class)
+
+    one = commands.add_parser("grade-submission",
+                              help="grade one folder or .zip; always writes results.json")
+    one.add_argument("submission", metavar="SUBMISSION")
+    one.add_argument("--json", required=True, metavar="FILE")
+    one.set_defaults(handler=command_grade_submission)
+
+    bundle = commands.add_parser("gradescope", help="write a Gradescope autograder bundle")
+    bundle.add_argument("--out", default="autograder.zip", metavar="ZIP")
+    bundle.set_defaults(handler=command_gradescope)
 
     rel = commands.add_parser("release", help="regenerate exercises/ and the recorded references")
     rel.add_argument("--check", action="store_true",

@@ -17,18 +17,22 @@ import pytest
 from rnnkit import KIT_ROOT
 from rnnkit.exercises import BY_ID
 from rnnkit.grading.compare import CheckFailed
+from rnnkit.grading import sandbox
 from rnnkit.grading.results import CheckResult, dump, gradescope, render_table
 from rnnkit.grading.session import Grader, solutions_available, submission_seed, write_store
 from rnnkit.grading.student import StudentError
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_collection_modifyitems",
            "pytest_runtest_makereport", "pytest_sessionfinish", "pytest_terminal_summary",
-           "grader"]
+           "pytest_unconfigure", "grader"]
 
 RESULTS = pytest.StashKey[list]()
 NOTES = pytest.StashKey[dict]()
 STORES = pytest.StashKey[dict]()
 STARTED = pytest.StashKey[float]()
+SNAPSHOT = pytest.StashKey[object]()
+TAMPERED = pytest.StashKey[list]()
+USER = pytest.StashKey[object]()
 
 
 def pytest_addoption(parser):
@@ -51,6 +55,36 @@ def pytest_configure(config):
     config.stash[NOTES] = {}
     config.stash[STORES] = {}
     config.stash[STARTED] = time.monotonic()
+    config.stash[TAMPERED] = []
+    config.stash[SNAPSHOT] = None
+    config.stash[USER] = None
+
+
+def _prepare_trusted_side(config) -> None:
+    """Before any student code runs: snapshot the grader, adopt orphans, and import what the
+    grader itself will need, so nothing it loads later can have been planted."""
+    if config.stash[SNAPSHOT] is not None:
+        return
+    config.stash[SNAPSHOT] = sandbox.GraderSnapshot()
+    config.stash[USER] = sandbox.unprivileged_user()
+    sandbox.become_subreaper()
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
+
+    if reference_mode(config) in ("live", "record"):
+        import importlib
+
+        for module in sorted({item.module.EXERCISE for item in config.stash.get(ITEMS, [])}):
+            importlib.import_module(f"solutions.{BY_ID[module].module}")
+
+
+ITEMS = pytest.StashKey[list]()
+
+
+def pytest_unconfigure(config):
+    snapshot = config.stash.get(SNAPSHOT, None)
+    if snapshot is not None:
+        snapshot.cleanup()
 
 
 def reference_mode(config) -> str:
@@ -68,6 +102,7 @@ def pytest_collection_modifyitems(session, config, items):
             raise pytest.UsageError(f"grading check {item.nodeid} has no @pytest.mark.points(n)")
         if getattr(item.module, "EXERCISE", None) not in BY_ID:
             raise pytest.UsageError(f"{item.module.__file__} must set EXERCISE to a known id")
+    config.stash[ITEMS] = list(items)
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +115,15 @@ def grader(request):
     if fresh is None:
         fresh = submission_seed(target, exercise)
     mode = reference_mode(config)
-    instance = Grader(exercise, target, mode=mode, fresh_seed=fresh)
+    _prepare_trusted_side(config)
+    instance = Grader(exercise, target, mode=mode, fresh_seed=fresh,
+                      snapshot=config.stash[SNAPSHOT], user=config.stash[USER])
     instance.notes = config.stash[NOTES].setdefault(exercise.id, [])
     yield instance
     instance.close()
+    changed = config.stash[SNAPSHOT].tampered()
+    if changed and not config.stash[TAMPERED]:
+        config.stash[TAMPERED].extend(changed)
     if mode == "record":
         stores = config.stash[STORES]
         stores.setdefault(exercise.id, {}).update(instance.store.recorded)
@@ -148,15 +188,31 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     from rnnkit.grading.session import REFERENCES_DIR
 
-    for exercise_id, entries in config.stash[STORES].items():
-        write_store(REFERENCES_DIR / f"{exercise_id}.npz", entries)
     results = config.stash[RESULTS]
+    snapshot = config.stash[SNAPSHOT]
+    if snapshot is not None and not config.stash[TAMPERED]:
+        config.stash[TAMPERED].extend(snapshot.tampered())
+    if config.stash[TAMPERED]:
+        _void(results, config.stash[TAMPERED])
+    else:  # recordings are written last, and only from an untampered run
+        for exercise_id, entries in config.stash[STORES].items():
+            write_store(REFERENCES_DIR / f"{exercise_id}.npz", entries)
     if config.getoption("rnnkit_progress") and results:
         sys.stdout.write("\n")
     path = config.getoption("rnnkit_json")
     if path:
         seconds = time.monotonic() - config.stash[STARTED]
         dump(path, gradescope(results, seconds=seconds, notes=config.stash[NOTES]))
+
+
+def _void(results: list[CheckResult], changed: list[str]) -> None:
+    """Tampering earns nothing: every check of the grading scores 0, saying why."""
+    shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+    for result in results:
+        result.points = 0.0
+        result.kind = "tampered"
+        result.feedback = (f"voided: the grader's own files changed while this submission was "
+                           f"graded ({shown})")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

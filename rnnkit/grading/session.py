@@ -78,22 +78,27 @@ def write_store(path: Path, entries: dict[str, bytes]) -> None:
 class Grader:
     """The per-exercise fixture behind every grading check (see the module docstring)."""
 
-    def __init__(self, exercise: Exercise, target: Path, *, mode: str, fresh_seed: int | None):
+    def __init__(self, exercise: Exercise, target: Path, *, mode: str, fresh_seed: int | None,
+                 snapshot=None, user=None):
         assert mode in ("live", "recorded", "record"), mode
         self.exercise = exercise
         self.target = Path(target)
         self.mode = mode
         self.fresh_seed = fresh_seed
         self.store = ReferenceStore(REFERENCES_DIR / f"{exercise.id}.npz")
-        self.student = StudentProcess(self.target, exercise.module)
+        self.snapshot = snapshot
+        self.student = StudentProcess(self.target, exercise.module, user=user,
+                                      code_root=snapshot.root if snapshot else KIT_ROOT)
         self._solution = None
         self.notes: list[str] = []
 
     # -- the student's side ---------------------------------------------------------------
     def run(self, probe, *, timeout: float = DEFAULT_TIMEOUT, seed: int = 0, **args):
         """`probe(student_module, **args)` in the student's process; plain data back."""
-        return self.student.call(inspect.getsourcefile(probe), probe.__name__, args, seed=seed,
-                                 timeout=timeout)
+        path = inspect.getsourcefile(probe)
+        if self.snapshot is not None:
+            path = self.snapshot.probe_path(path)
+        return self.student.call(path, probe.__name__, args, seed=seed, timeout=timeout)
 
     # -- the reference's side -------------------------------------------------------------
     @property

@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -18,17 +19,18 @@ import tempfile
 import time
 
 from rnnkit import KIT_ROOT
-from rnnkit.grading import wire
+from rnnkit.grading import sandbox, wire
 
 STARTUP_SECONDS = 120        # importing TensorFlow takes ~4 s; the rest is the student's import
 MEMORY_LIMIT_MB = 4096       # address-space limit of the student's process (TF trains in 3 GB)
+MAX_SUBMISSION_MB = 50       # a folder of exercise modules is a few hundred kB
 
 
 class StudentError(Exception):
     """Student code did not produce a result; `kind` says how, `str()` says it to a person."""
 
     KINDS = ("not_started", "exception", "exit", "timeout", "crash", "memory",
-             "import_error", "bad_output")
+             "import_error", "missing", "bad_output")
 
     def __init__(self, kind: str, message: str, location: str | None = None,
                  type_name: str | None = None):
@@ -42,10 +44,14 @@ class StudentError(Exception):
             if " is not written yet" in self.message:   # a stub left by `release`
                 return "not started: " + self.message.split(":")[0]
             return f"not started: {self.message}{where}"
+        if self.kind == "missing":
+            return f"missing: {self.message}"
         if self.kind == "import_error":
             what = f"{self.type_name}: " if self.type_name else ""
             return f"the module could not be imported: {what}{self.message}{where}"
-        if self.kind in ("exception", "memory"):
+        if self.kind == "memory":
+            return f"your code ran out of memory ({self.message}){where}"
+        if self.kind == "exception":
             what = f"{self.type_name}: " if self.type_name else ""
             return f"your code raised {what}{self.message}{where}"
         return f"{self.message}{where}"
@@ -55,6 +61,8 @@ class StudentError(Exception):
         kind = reply.get("kind") if reply.get("kind") in cls.KINDS else "exception"
         if reply.get("status") == "import_error":
             kind = "import_error" if kind != "not_started" else "not_started"
+            if reply.get("type") == "MissingModule":
+                kind = "missing"
         return cls(kind, str(reply.get("message", "")), reply.get("location"), reply.get("type"))
 
 
@@ -65,20 +73,55 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
-def _limit_memory(limit_mb: int):
+def _confine(limit_mb: int, user):
+    """Runs in the child before exec: own session, memory limit, and `nobody` when possible."""
     def apply():
         os.setsid()  # own process group: a timeout kills the student's children too
         limit = limit_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        if user is not None:
+            os.setgroups([])
+            os.setgid(user[1])
+            os.setuid(user[0])
     return apply
+
+
+def copy_submission(source: str, destination: str) -> None:
+    """Copy the graded folder (code only, bounded in size) where the student process runs."""
+    total = 0
+
+    def ignore(folder, names):
+        nonlocal total
+        skipped = {n for n in names if n in ("__pycache__", ".git", ".ipynb_checkpoints")
+                   or n.endswith(".pyc")}
+        for name in set(names) - skipped:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                skipped.add(name)
+            elif os.path.isfile(path):
+                total += os.path.getsize(path)
+        if total > MAX_SUBMISSION_MB * 2**20:
+            raise StudentError("import_error", f"the submission folder holds more than "
+                               f"{MAX_SUBMISSION_MB} MB; hand in the exercise modules only")
+        return skipped
+
+    shutil.copytree(source, destination, ignore=ignore)
+
+
+class _Live:
+    """Pids of running student processes (so stray-killing spares them)."""
+    pids: set = set()
 
 
 class StudentProcess:
     """Runs probes from grading test files against `target/<module>.py` in a child process."""
 
     def __init__(self, target: str | os.PathLike, module: str, *, block=("solutions", "exercises"),
+                 code_root: str | os.PathLike = KIT_ROOT, user=None,
                  startup_seconds: float = STARTUP_SECONDS, memory_limit_mb: int = MEMORY_LIMIT_MB):
-        self.target = os.path.realpath(target)
+        self.source = os.path.realpath(target)
+        self.code_root = str(code_root)
+        self.user = user
         self.module = module
         self.block = list(block)
         self.startup_seconds = startup_seconds
@@ -88,25 +131,43 @@ class StudentProcess:
         self.restarts = 0
         self._workdir = tempfile.TemporaryDirectory(prefix="rnnkit-student-")
         self._log_path = os.path.join(self._workdir.name, "output.log")
+        self.target = os.path.join(self._workdir.name, "submission")
 
     # -- life cycle -----------------------------------------------------------------------
+    def _prepare(self) -> str:
+        """Fresh copy of the submission and a writable working folder for each start."""
+        shutil.rmtree(self.target, ignore_errors=True)
+        try:
+            copy_submission(self.source, self.target)
+        except StudentError as error:
+            self.import_failure = error
+            raise
+        workdir = os.path.join(self._workdir.name, "cwd")
+        os.makedirs(workdir, exist_ok=True)
+        if self.user is not None:
+            os.chmod(self._workdir.name, 0o755)
+            for folder, dirs, files in os.walk(self._workdir.name):
+                for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+                    os.chown(name, *self.user)
+        return workdir
+
     def _start(self) -> None:
+        workdir = self._prepare()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         config = {"target": self.target, "module": self.module, "block": self.block,
                   "fd_in": to_child_r, "fd_out": from_child_w}
         env = {key: value for key, value in os.environ.items() if not key.startswith("RNNKIT_")}
         env.update(KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
-                   PYTHONHASHSEED="0", PYTHONPATH=str(KIT_ROOT), PYTHONDONTWRITEBYTECODE="1",
+                   PYTHONHASHSEED="0", PYTHONPATH=self.code_root, PYTHONDONTWRITEBYTECODE="1",
                    MPLBACKEND="Agg", HOME=self._workdir.name)
-        workdir = os.path.join(self._workdir.name, "cwd")
-        os.makedirs(workdir, exist_ok=True)
         with open(self._log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "rnnkit.grading.worker", json.dumps(config)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
                 env=env, pass_fds=(to_child_r, from_child_w),
-                preexec_fn=_limit_memory(self.memory_limit_mb))
+                preexec_fn=_confine(self.memory_limit_mb, self.user))
+        _Live.pids.add(self.proc.pid)
         os.close(to_child_r)
         os.close(from_child_w)
         self._to_child, self._from_child = to_child_w, from_child_r
@@ -128,13 +189,14 @@ class StudentProcess:
                 os.close(fd)
             except OSError:
                 pass
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)   # the worker and its process group
+        except (ProcessLookupError, PermissionError):
+            pass
         self.proc.wait()
+        _Live.pids.discard(self.proc.pid)
         self.proc = None
+        sandbox.kill_strays(keep=_Live.pids)          # detached daemons adopted by the grader
 
     def __enter__(self):
         return self

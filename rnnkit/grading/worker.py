@@ -88,8 +88,14 @@ def describe(error: BaseException, folder: str) -> dict:
             "location": _location(shown, folder) or _location(error, folder)}
 
 
+class MissingModule(Exception):
+    """The submission has no file for this exercise."""
+
+
 def import_target(folder: str, module: str):
     """Import `folder` as package `target` and return `target.<module>`."""
+    if not os.path.isfile(os.path.join(folder, f"{module}.py")):
+        raise MissingModule(f"{module}.py is not in the submission")
     package = types.ModuleType(PACKAGE)
     package.__path__ = [folder]
     package.__package__ = PACKAGE
@@ -116,13 +122,12 @@ def main(argv: list[str]) -> None:
     folder = os.path.realpath(config["target"])
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+    import random
+
+    import numpy
+
     from rnnkit.grading import wire
 
-    import numpy  # noqa: F401  (imported before student code can shadow it)
-    import keras
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()
     sys.meta_path.insert(0, _Blocker(config.get("block", [])))
     probes: dict = {}
 
@@ -131,6 +136,10 @@ def main(argv: list[str]) -> None:
     except BaseException as error:  # noqa: BLE001 - any failure of student code is reported
         wire.send(fd_out, {"status": "import_error", **describe(error, folder)})
         return
+    if "keras" in sys.modules:   # the module uses Keras: make its kernels deterministic
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     wire.send(fd_out, {"status": "ready"})
 
     while True:
@@ -141,7 +150,11 @@ def main(argv: list[str]) -> None:
         try:
             checks = _load_probe_file(request["file"], probes)
             probe = getattr(checks, request["probe"])
-            keras.utils.set_random_seed(int(request["seed"]))
+            seed = int(request["seed"])
+            random.seed(seed)
+            numpy.random.seed(seed)
+            if "keras" in sys.modules:
+                sys.modules["keras"].utils.set_random_seed(seed)
             result = probe(module, **request["args"])
         except BaseException as error:  # noqa: BLE001
             wire.send(fd_out, {"status": "error", **describe(error, folder)})

@@ -1,0 +1,160 @@
+"""What keeps student code from changing its own score, beyond running in another process.
+
+- `GraderSnapshot`: before any student code runs, the grader's code (rnnkit/ and
+  tests/grading/) is copied to a private folder that student processes import from, and the
+  kit's own files are hashed; `tampered()` lists any kit file that changed since. A grading
+  during which the kit changed is voided (see the plugin).
+- `become_subreaper` / `kill_strays`: a process a student starts and detaches (double fork,
+  setsid) is re-parented to the grader instead of init, so it can be found and killed when
+  the exercise ends — it cannot outlive grading and rewrite the results afterwards.
+- `unprivileged_user`: when the grader runs as root and the Python installation is
+  world-readable (a hosted autograder's container), student processes run as `nobody`, and
+  then cannot write the kit, the results or site-packages, nor read solutions/ (which the
+  hosted bundle makes private). Where that is impossible (this interpreter lives under a
+  private home), the checks above still detect tampering.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from rnnkit import KIT_ROOT
+
+GRADER_CODE = ("rnnkit", "tests/grading")
+WATCHED = ("rnnkit", "tests", "solutions", "data/references", "pyproject.toml", "conftest.py")
+_IGNORED = {"__pycache__", ".pytest_cache"}
+
+
+def _files(root: Path, relative: str):
+    path = root / relative
+    if path.is_file():
+        yield path
+    elif path.is_dir():
+        for item in sorted(path.rglob("*")):
+            if item.is_file() and not _IGNORED & set(item.relative_to(root).parts) \
+                    and item.suffix != ".pyc":
+                yield item
+
+
+def digest_tree(root: Path, parts) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for relative in parts for p in _files(root, relative)}
+
+
+class GraderSnapshot:
+    """A private copy of the grader's code, and fingerprints to notice tampering."""
+
+    def __init__(self, kit_root: Path = KIT_ROOT):
+        self.kit_root = kit_root
+        self._dir = tempfile.TemporaryDirectory(prefix="rnnkit-grader-")
+        self.root = Path(self._dir.name)
+        for relative in GRADER_CODE:
+            shutil.copytree(kit_root / relative, self.root / relative,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        os.chmod(self.root, 0o755)
+        self._kit = digest_tree(kit_root, WATCHED)
+        self._copy = digest_tree(self.root, GRADER_CODE)
+
+    def probe_path(self, trusted_path: str) -> str:
+        """Where the student's process finds the probes of a trusted test file."""
+        relative = Path(trusted_path).resolve().relative_to(self.kit_root)
+        return str(self.root / relative)
+
+    def tampered(self) -> list[str]:
+        """Kit or snapshot files added, removed or changed since grading began."""
+        changed = []
+        for before, root, parts, label in ((self._kit, self.kit_root, WATCHED, ""),
+                                           (self._copy, self.root, GRADER_CODE, "grader copy: ")):
+            now = digest_tree(root, parts)
+            changed += [label + name for name in sorted(set(before) | set(now))
+                        if before.get(name) != now.get(name)]
+        return changed
+
+    def cleanup(self) -> None:
+        self._dir.cleanup()
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux PR_SET_CHILD_SUBREAPER); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def kill_strays(keep=()) -> int:
+    """SIGKILL every child of this process not in `keep` (adopted student daemons), and reap."""
+    if not os.path.isdir("/proc"):
+        return 0
+    killed = 0
+    for pid in _children(os.getpid()):
+        if pid in keep:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except ProcessLookupError:
+            continue
+    for _ in range(killed):
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+    return killed
+
+
+def _world_readable_path(path: str) -> bool:
+    """Every folder on the way is traversable and the file readable by others."""
+    current = Path(path).resolve()
+    try:
+        if not current.stat().st_mode & stat.S_IROTH:
+            return False
+        for parent in current.parents:
+            if not parent.stat().st_mode & stat.S_IXOTH:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def unprivileged_user():
+    """(uid, gid) of `nobody` when student code can and should run as it, else None."""
+    if os.environ.get("RNNKIT_NO_PRIVILEGE_DROP") or not hasattr(os, "geteuid") \
+            or os.geteuid() != 0:
+        return None
+    try:
+        user = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    import numpy
+
+    needed = [sys.executable, os.path.realpath(sys.executable), numpy.__file__]
+    if not all(_world_readable_path(path) for path in needed):
+        return None
+    return user.pw_uid, user.pw_gid

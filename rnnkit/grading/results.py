@@ -43,10 +43,12 @@ def summarise(results: list[CheckResult], notes: dict[str, list[str]] | None = N
         lost = [check for check in checks if check.points < check.max_points]
         if not lost:
             status = "complete"
+        elif any(check.kind == "tampered" for check in lost):
+            status = "voided"
         elif all(check.kind == "missing" for check in lost):
             status = "missing"
-        elif any(check.kind in ("import_error", "tampered") for check in lost):
-            status = "error" if lost[0].kind == "import_error" else "voided"
+        elif any(check.kind == "import_error" for check in lost):
+            status = "error"
         elif points == 0 and all(check.kind == "not_started" for check in lost):
             status = "not started"
         else:

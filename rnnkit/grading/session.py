@@ -146,6 +146,9 @@ class Grader:
         return [0, self.fresh_seed] if fresh else [0]
 
     def close(self) -> None:
+        if self.student.restarts or self.student.proc is not None:
+            if not self.student.confined and self.student.import_failure is None:
+                self.note("student code ran without file-system confinement (no Landlock here)")
         self.student.__exit__(None, None, None)
 
 

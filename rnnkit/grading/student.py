@@ -128,6 +128,7 @@ class StudentProcess:
         self.memory_limit_mb = memory_limit_mb
         self.proc: subprocess.Popen | None = None
         self.import_failure: StudentError | None = None
+        self.confined = False   # True once the worker reports its file-system confinement
         self.restarts = 0
         self._workdir = tempfile.TemporaryDirectory(prefix="rnnkit-student-")
         self._log_path = os.path.join(self._workdir.name, "output.log")
@@ -144,6 +145,7 @@ class StudentProcess:
             raise
         workdir = os.path.join(self._workdir.name, "cwd")
         os.makedirs(workdir, exist_ok=True)
+        os.makedirs(os.path.join(self._workdir.name, "tmp"), exist_ok=True)
         if self.user is not None:
             os.chmod(self._workdir.name, 0o755)
             for folder, dirs, files in os.walk(self._workdir.name):
@@ -156,11 +158,13 @@ class StudentProcess:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         config = {"target": self.target, "module": self.module, "block": self.block,
-                  "fd_in": to_child_r, "fd_out": from_child_w}
+                  "fd_in": to_child_r, "fd_out": from_child_w,
+                  "read": [self.code_root], "write": [self._workdir.name]}
         env = {key: value for key, value in os.environ.items() if not key.startswith("RNNKIT_")}
         env.update(KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
                    PYTHONHASHSEED="0", PYTHONPATH=self.code_root, PYTHONDONTWRITEBYTECODE="1",
-                   MPLBACKEND="Agg", HOME=self._workdir.name)
+                   MPLBACKEND="Agg", HOME=self._workdir.name,
+                   TMPDIR=os.path.join(self._workdir.name, "tmp"))
         with open(self._log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "rnnkit.grading.worker", json.dumps(config)],
@@ -180,6 +184,7 @@ class StudentProcess:
             self.import_failure = StudentError.from_reply(reply)
             self.close()
             raise self.import_failure
+        self.confined = bool(reply.get("confined"))
 
     def close(self) -> None:
         if self.proc is None:

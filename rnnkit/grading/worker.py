@@ -122,6 +122,14 @@ def main(argv: list[str]) -> None:
     folder = os.path.realpath(config["target"])
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+    from rnnkit.grading import sandbox
+
+    # Before any student code: read only the interpreter, the system and the grader's copy;
+    # write only this process's scratch folder (the kit, solutions/ and results are out of reach).
+    confined = sandbox.restrict_filesystem(
+        read=sandbox.system_read_paths() + config.get("read", []),
+        write=config.get("write", []) + ["/dev"])
+
     import random
 
     import numpy
@@ -140,7 +148,7 @@ def main(argv: list[str]) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    wire.send(fd_out, {"status": "ready"})
+    wire.send(fd_out, {"status": "ready", "confined": confined})
 
     while True:
         try:

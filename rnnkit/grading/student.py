@@ -21,7 +21,7 @@ import time
 from rnnkit import KIT_ROOT
 from rnnkit.grading import sandbox, wire
 
-STARTUP_SECONDS = 120        # importing TensorFlow takes ~4 s; the rest is the student's import
+STARTUP_SECONDS = 60         # importing TensorFlow takes ~5 s; the rest is the student's import
 MEMORY_LIMIT_MB = 4096       # address-space limit of the student's process (TF trains in 3 GB)
 MAX_SUBMISSION_MB = 50       # a folder of exercise modules is a few hundred kB
 

@@ -1,4 +1,4 @@
-"""`python -m rnnkit COMMAND`: grade, release, grade-class, grade-submission, gradescope.
+"""`python -m rnnkit COMMAND`: grade, release, grade-class, grade-submission, gradescope, bench.
 
 Exit status: 0 whenever the command did its job (lost points are not an error); 2 with a
 one-line reason when it could not run (an unknown exercise, a missing folder, ...).
@@ -84,6 +84,12 @@ def command_grade(options) -> int:
                                  json_path=options.json, fresh_seed=options.fresh_seed)
     print()
     print(render_table(results, notes))
+    if options.details:
+        import json
+
+        from rnnkit.grading.results import to_jsonable
+
+        Path(options.details).write_text(json.dumps(to_jsonable(results), indent=1))
     print(f"\n({time.monotonic() - started:.0f} s" +
           (f"; results written to {options.json})" if options.json else ")"))
     return 0
@@ -167,6 +173,13 @@ def command_gradescope(options) -> int:
     return 0
 
 
+def command_bench(options) -> int:
+    from rnnkit import bench
+
+    bench.main(repeat=options.repeat)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rnnkit", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -182,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "present, else the recorded ones)")
     grade.add_argument("--fresh-seed", type=int, default=None, help=argparse.SUPPRESS)
     grade.add_argument("--allow-empty", action="store_true", help=argparse.SUPPRESS)
+    grade.add_argument("--details", metavar="FILE", help=argparse.SUPPRESS)  # per-check timings
     grade.set_defaults(handler=command_grade)
 
     klass = commands.add_parser("grade-class", help="grade a folder of submissions into a gradebook")
@@ -214,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--skip-references", action="store_true",
                      help="regenerate exercises/ only (quick; --check will report stale references)")
     rel.set_defaults(handler=command_release)
+    measure = commands.add_parser("bench", help="measure the budgets (time, memory, training speed)")
+    measure.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    measure.set_defaults(handler=command_bench)
     return parser
 
 

@@ -85,12 +85,15 @@ def check_catalogue(exercise_ids=None) -> list[dict]:
         "            C.rows.append({'exercise': item.module.EXERCISE, 'name': item.name,\n"
         "                           'title': doc,\n"
         "                           'points': float(item.get_closest_marker('points').args[0])})\n"
-        "pytest.main(['--collect-only', '-q', '-p', 'no:terminal', '-p', 'no:cacheprovider',\n"
+        "pytest.main(['--collect-only', '-p', 'no:terminal', '-p', 'no:cacheprovider',\n"
         "             *sys.argv[1:]], plugins=[C()])\n"
         "print(json.dumps(C.rows))\n")
     completed = subprocess.run([sys.executable, "-c", script, *files], cwd=KIT_ROOT,
                                capture_output=True, text=True, timeout=300)
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    rows = json.loads(completed.stdout.strip().splitlines()[-1]) if completed.stdout.strip() else []
+    if completed.returncode != 0 or not rows:   # never a results.json that drops every check
+        raise RuntimeError(f"could not list the grading checks: {completed.stderr[-500:]}")
+    return rows
 
 
 def failed_results(reason: str, exercise_ids=None) -> dict:
@@ -221,8 +224,9 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image.
 set -euo pipefail
-cd /autograder/source
-python3 -m pip install --quiet -r requirements.txt
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+cd "$ROOT/source"
+python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
 # Student code runs as `nobody` where the Python installation allows it; it must not read the
 # reference solutions, which stay readable by the grader (root) alone.
 chmod -R go-rwx solutions

@@ -28,6 +28,7 @@ class Exercise:
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex01", "ex01_simple_rnn", "vanilla RNN cell"),
     Exercise("ex02", "ex02_bptt", "backpropagation through time"),
+    Exercise("ex03", "ex03_gated_cells", "gated cells: LSTM, GRU"),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 

@@ -28,6 +28,9 @@ from rnnkit.exercises import EXERCISES
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 MANIFEST = "manifest.json"
+# Kit modules whose code shapes what a probe records (inputs, encoding, training loops).
+PROBE_DEPENDENCIES = ("grading/inputs.py", "grading/wire.py", "grading/standins.py", "memory.py",
+                      "variants.py")
 # What a student kit never contains: the reference, the instructor's tests, local clutter.
 INSTRUCTOR_ONLY = ("solutions", "tests/kit", ".ci")
 CLUTTER = {".git", "runs", "__pycache__", ".pytest_cache", "build", "dist"}
@@ -168,9 +171,8 @@ def fingerprint(exercise, root: Path = KIT_ROOT) -> str:
     """Digest of everything a recording of `exercise` depends on."""
     paths = sorted((root / "solutions").rglob("*.py"))
     paths += [root / "tests" / "grading" / f"test_{exercise.id}.py",
-              root / "tests" / "grading" / "conftest.py",
-              root / "rnnkit" / "grading" / "inputs.py",
-              root / "rnnkit" / "grading" / "wire.py"]
+              root / "tests" / "grading" / "conftest.py"]
+    paths += [root / "rnnkit" / name for name in PROBE_DEPENDENCIES]
     digest = hashlib.sha256()
     for path in paths:
         if "__pycache__" in path.parts:

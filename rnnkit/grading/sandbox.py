@@ -29,7 +29,8 @@ from pathlib import Path
 from rnnkit import KIT_ROOT
 
 GRADER_CODE = ("rnnkit", "tests/grading")
-WATCHED = ("rnnkit", "tests", "solutions", "data/references", "pyproject.toml", "conftest.py")
+WATCHED = ("rnnkit", "tests/grading", "tests/conftest.py", "solutions", "data", "pyproject.toml",
+           "conftest.py")  # what grading loads; tests/kit (the kit's own tests) is not
 _IGNORED = {"__pycache__", ".pytest_cache"}
 
 

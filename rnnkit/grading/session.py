@@ -98,7 +98,14 @@ class Grader:
         path = inspect.getsourcefile(probe)
         if self.snapshot is not None:
             path = self.snapshot.probe_path(path)
-        return self.student.call(path, probe.__name__, args, seed=seed, timeout=timeout)
+        try:
+            result = self.student.call(path, probe.__name__, args, seed=seed, timeout=timeout)
+        finally:
+            for note in self.student.notes:
+                self.note(note)
+        if isinstance(result, dict) and isinstance(result.get("stand_in_note"), str):
+            self.note(result["stand_in_note"])
+        return result
 
     # -- the reference's side -------------------------------------------------------------
     @property

@@ -129,6 +129,7 @@ class StudentProcess:
         self.proc: subprocess.Popen | None = None
         self.import_failure: StudentError | None = None
         self.confined = False   # True once the worker reports its file-system confinement
+        self.notes: list[str] = []   # e.g. which earlier exercises were replaced by stand-ins
         self.restarts = 0
         self._workdir = tempfile.TemporaryDirectory(prefix="rnnkit-student-")
         self._log_path = os.path.join(self._workdir.name, "output.log")
@@ -185,6 +186,7 @@ class StudentProcess:
             self.close()
             raise self.import_failure
         self.confined = bool(reply.get("confined"))
+        self.notes = [str(n) for n in reply.get("notes", [])]
 
     def close(self) -> None:
         if self.proc is None:

@@ -94,8 +94,10 @@ def become_subreaper() -> bool:
         return False
 
 
-def _children(pid: int) -> list[int]:
-    found = []
+def process_table() -> dict[int, tuple[int, int]]:
+    """{pid: (parent pid, resident bytes)} of every process, read from /proc."""
+    table = {}
+    page = os.sysconf("SC_PAGE_SIZE")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -104,9 +106,12 @@ def _children(pid: int) -> list[int]:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+        table[int(entry)] = (int(fields[1]), int(fields[21]) * page)
+    return table
+
+
+def _children(pid: int) -> list[int]:
+    return [child for child, (parent, _) in process_table().items() if parent == pid]
 
 
 def kill_strays(keep=()) -> int:

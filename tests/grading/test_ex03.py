@@ -372,7 +372,7 @@ def test_keras_file_round_trip(grader, cell):
 def test_memory_at_long_lag(grader, cell):
     """Trained on the memory task at lag 40, your gated cell remembers the first symbol"""
     got = grader.run(probe_memory, cell=cell, timeout=90)
-    want = grader.reference(probe_memory, cell=cell)
+    want = grader.reference(probe_memory, cell=cell, prefer_recorded=True)  # fixed inputs
     accuracy = grader.oracle(memory_accuracy, cell, got["weights"])
     reference = grader.oracle(memory_accuracy, cell, want["weights"])
     # The reference reaches 0.95 - 1.00 over seeds; allow 0.1 below it for a correct cell

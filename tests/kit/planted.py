@@ -1,0 +1,750 @@
+"""The corpus of bad submissions (issue 4): plants, each a solution with one small edit.
+
+A plant is built in a temporary folder from a copy of `solutions/exNN_*.py` with small,
+described edits (a string replacement that must match exactly once, an appended block, a
+whole function replaced, or lines inserted at the start of a function), and declares the
+EXACT points it must receive per graded exercise, the checks that lose their points, and a
+substring of the feedback those checks must carry. `tests/kit/test_planted.py` grades the
+corpus with a released copy of the kit and holds every plant to its declaration.
+
+Each expected score carries a one-line reason, derived from the checks in
+`tests/grading/test_ex0N.py` (which probe calls which student function, which checks use a
+fresh input seed). Check names below are pytest's item names.
+
+Facts the reasons rely on:
+- ex02 (18 points, 11 checks). `probe_step` calls rnn_step_forward AND rnn_step_backward,
+  so test_step_forward fails when either breaks; `probe_sequence` calls rnn_forward AND
+  rnn_backward, so test_forward, test_backward and the finite-difference check all fail
+  when either breaks; the solution's hidden_grad_norms calls rnn_forward and
+  rnn_step_backward; rnn_backward calls rnn_step_backward.
+  Fresh-seed checks (live reference): step_forward, step_backward, forward, backward,
+  hidden_grad_norms and the three clip checks; NOT the finite-difference check (seed 0 only)
+  nor test_vanishing_and_exploding (fixed inputs, np.random.default_rng(7)). The clip case
+  'zero' multiplies its inputs by 0, so its fresh-seed inputs equal the recorded ones.
+- ex01 (20 points, 15 checks). Fresh-seed checks (always_fresh, Keras oracle): cell_step,
+  sequence, gradients, unrolled, fit_step, masking; NOT contract, weight_layout,
+  parameters, problem_shapes, round_trip.
+- Student code runs confined by Landlock: it cannot read the kit (solutions/, data/), list
+  /tmp, read /proc/<grader>/cwd, nor write anything outside its scratch folder; so a write
+  into the kit or the grader's snapshot raises PermissionError in the student's process.
+"""
+from __future__ import annotations
+
+import ast
+import textwrap
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Union
+
+from rnnkit import KIT_ROOT
+
+SOLUTIONS = KIT_ROOT / "solutions"
+FILES = {"ex01": "ex01_simple_rnn.py", "ex02": "ex02_bptt.py"}
+MAX_POINTS = {"ex01": 20.0, "ex02": 18.0}
+FORGED = "forged-by-a-plant"          # marker of every document a plant tries to write
+DAEMON_NAME = "rnnkit-plantd"        # /proc/<pid>/comm of the plant's detached daemon
+
+
+class PlantError(Exception):
+    """A plant no longer applies to the solution it edits (the solution changed)."""
+
+
+Text = Union[str, Callable[[dict], str]]
+
+
+def block(*parts: str) -> str:
+    """Source parts written at different indentations, each dedented, joined."""
+    return "\n".join(textwrap.dedent(part).strip("\n") + "\n" for part in parts)
+
+
+def _render(text: Text, context: dict) -> str:
+    """`text` with @KIT@ / @OUT@ replaced (paths known when the corpus is built)."""
+    text = text(context) if callable(text) else text
+    for key, value in context.items():
+        text = text.replace(f"@{key}@", str(value))
+    return text
+
+
+def _find_def(tree: ast.Module, qualified: str, filename: str):
+    """The single def `name` or `Class.name` at the top of the module."""
+    *owner, name = qualified.split(".")
+    scopes = [tree]
+    if owner:
+        scopes = [node for node in tree.body
+                  if isinstance(node, ast.ClassDef) and node.name == owner[0]]
+        if len(scopes) != 1:
+            raise PlantError(f"{filename}: expected one class {owner[0]}, found {len(scopes)}")
+    found = [node for node in scopes[0].body
+             if isinstance(node, ast.FunctionDef) and node.name == name]
+    if len(found) != 1:
+        raise PlantError(f"{filename}: expected one def {qualified}, found {len(found)}")
+    return found[0]
+
+
+# -- edits -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Replace:
+    """Replace `old` by `new`; `old` must occur exactly once."""
+    file: str
+    old: str
+    new: Text
+
+    def apply(self, source: str, context: dict) -> str:
+        count = source.count(self.old)
+        if count != 1:
+            raise PlantError(f"{self.file}: {self.old!r} occurs {count} times, expected once")
+        return source.replace(self.old, _render(self.new, context))
+
+
+@dataclass(frozen=True)
+class Append:
+    """Add a block at the end of the module."""
+    file: str
+    text: Text
+
+    def apply(self, source: str, context: dict) -> str:
+        return source.rstrip("\n") + "\n\n\n" + textwrap.dedent(_render(self.text, context)) + "\n"
+
+
+@dataclass(frozen=True)
+class Function:
+    """Replace the whole def `name` (or `Class.name`), decorators included."""
+    file: str
+    name: str
+    text: Text
+
+    def apply(self, source: str, context: dict) -> str:
+        node = _find_def(ast.parse(source), self.name, self.file)
+        lines = source.splitlines(keepends=True)
+        start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+        indent = " " * node.col_offset
+        new = textwrap.indent(textwrap.dedent(_render(self.text, context)).strip("\n"), indent)
+        return "".join(lines[:start]) + new + "\n" + "".join(lines[node.end_lineno:])
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Insert lines at the start of the body of def `name` (after its docstring)."""
+    file: str
+    name: str
+    text: Text
+
+    def apply(self, source: str, context: dict) -> str:
+        node = _find_def(ast.parse(source), self.name, self.file)
+        body = node.body
+        first = body[1] if (len(body) > 1 and isinstance(body[0], ast.Expr)
+                            and isinstance(getattr(body[0], "value", None), ast.Constant)) \
+            else body[0]
+        lines = source.splitlines(keepends=True)
+        indent = " " * first.col_offset
+        new = textwrap.indent(textwrap.dedent(_render(self.text, context)).strip("\n"), indent)
+        at = first.lineno - 1
+        return "".join(lines[:at]) + new + "\n" + "".join(lines[at:])
+
+
+# -- plants ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plant:
+    name: str                  # the student's name in the gradebook (folder or zip name)
+    demonstrates: str          # what it proves about the grader
+    points: dict               # exercise -> exact points it must receive (graded exercises)
+    lost: tuple                # every check that must lose its points (pytest item names)
+    feedback: str              # substring of the feedback of the lost checks (or of the report)
+    edits: tuple = ()
+    every: bool = True         # feedback in EVERY lost check (False: in at least one)
+    same_as: str | None = None  # must score check by check like this plant
+    notes: str = ""            # the gradebook's notes column
+    zipped: bool = False       # handed in as NAME.zip holding kit/exercises/ (and clutter)
+    bug: str | None = None     # a known grader bug this plant exposes (the test is xfail)
+    seconds: tuple | None = None  # (min, max) execution_time of its grading: timeouts really waited
+    run: str | None = None     # the class run grading it (default: its exercise's)
+    absent: str | None = None  # a string that must appear nowhere in its results.json
+
+    @property
+    def exercises(self) -> tuple:
+        return tuple(self.points)
+
+    @property
+    def run_name(self) -> str:
+        return self.run or self.exercises[0]
+
+    @property
+    def files(self) -> list:
+        return [FILES[exercise] for exercise in self.exercises]
+
+
+def write_sources(plant: Plant, folder: Path, context: dict) -> Path:
+    """The plant's exercise modules in `folder` (created); raises PlantError when stale."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = {name: (SOLUTIONS / name).read_text() for name in plant.files}
+    for edit in plant.edits:
+        if edit.file not in sources:
+            raise PlantError(f"{plant.name}: edits {edit.file}, which it does not hand in")
+        sources[edit.file] = edit.apply(sources[edit.file], context)
+    for name, text in sources.items():
+        if plant.name not in SYNTAX_ERRORS:   # a plant must fail where it says, not by accident
+            compile(text, name, "exec", dont_inherit=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+DRAFT_WITH_SYNTAX_ERROR = "def rnn_forward(x, h0, Wx, Wh, b)\n    return None\n"
+
+
+def build(plant: Plant, submissions: Path, context: dict) -> Path:
+    """Write the plant into `submissions` as a folder (or a zip) named after it."""
+    if not plant.zipped:
+        return write_sources(plant, submissions / plant.name, context)
+    staging = submissions.parent / "staging" / plant.name
+    write_sources(plant, staging, context)
+    archive = submissions / f"{plant.name}.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted(staging.iterdir()):
+            bundle.write(path, f"kit/exercises/{path.name}")
+            # clutter the finder must ignore: an older draft of the same module (one module,
+            # like kit/exercises/, which wins the tie by its name) and macOS resource forks
+            bundle.writestr(f"kit/drafts/{path.name}", DRAFT_WITH_SYNTAX_ERROR)
+            bundle.writestr(f"__MACOSX/kit/exercises/._{path.name}", b"\x00\x05\x16\x07junk")
+        bundle.writestr("kit/README.txt", "my submission\n")
+    return archive
+
+
+# -- building blocks ----------------------------------------------------------------------------
+EX01, EX02 = "ex01_simple_rnn.py", "ex02_bptt.py"
+
+STEP = ("test_step_forward", "test_step_backward")
+SEQUENCE = ("test_forward", "test_backward", "test_backward_matches_finite_differences")
+HIDDEN = ("test_hidden_grad_norms", "test_vanishing_and_exploding[0.5]",
+          "test_vanishing_and_exploding[1.5]")
+CLIP = ("test_clip_by_global_norm[above]", "test_clip_by_global_norm[below]",
+        "test_clip_by_global_norm[zero]")
+ALL_EX02 = STEP + SEQUENCE + HIDDEN + CLIP
+ALL_EX01 = ("test_cell_contract", "test_weight_layout", "test_cell_step_matches_keras",
+            "test_sequence_matches_keras", "test_gradients_match_keras", "test_unrolled_forward",
+            "test_parameters_shared_over_time", "test_problem_shapes[one_to_one]",
+            "test_problem_shapes[one_to_many]", "test_problem_shapes[many_to_one]",
+            "test_problem_shapes[many_to_many]", "test_problem_shapes[encoder_decoder]",
+            "test_fit_step_graph_mode", "test_masking_right_padded", "test_keras_file_round_trip")
+# every ex01 check whose cell output is compared with Keras's SimpleRNN
+EX01_VALUES = ("test_cell_step_matches_keras", "test_sequence_matches_keras",
+               "test_gradients_match_keras", "test_unrolled_forward", "test_fit_step_graph_mode",
+               "test_masking_right_padded")
+
+CARRY_LINE = "        dh_total = dh[:, t] + dh_from_later  # (N, H) sum over the two paths\n"
+DROPS_CARRY = Replace(EX02, CARRY_LINE,
+                      "        dh_total = dh[:, t]  # (N, H) forgets the gradient from t+1\n")
+NO_BIAS = Function(EX01, "SimpleRNNCell.call", '''
+    def call(self, inputs, states, training=False):
+        """h = tanh(inputs @ kernel + states[0] @ recurrent_kernel); the bias is forgotten."""
+        h = ops.tanh(ops.matmul(inputs, self.kernel) + ops.matmul(states[0], self.recurrent_kernel))
+        return h, [h]
+''')
+
+NAN_CLIP = Function(EX02, "clip_by_global_norm", '''
+    def clip_by_global_norm(grads, max_norm):
+        """The unit direction times the capped length: 0 / 0 when every gradient is zero."""
+        global_norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))
+        length = min(global_norm, max_norm)
+        clipped = [np.asarray(g, dtype=np.float64) / global_norm * length for g in grads]
+        return clipped, global_norm
+''')
+
+MUTATES_DH = Replace(EX02, CARRY_LINE,
+                     "        dh[:, t] += dh_from_later  # accumulate in place (saves a copy)\n"
+                     "        dh_total = dh[:, t]\n")
+
+CLAIM_FULL_MARKS = block('''
+    def _claim_full_marks():
+        """Overwrite every results.json in reach (and the one the class run writes) with 100 %."""
+        import json
+        import os
+
+        forged = {"score": 1000.0, "tests": [], "output": "@FORGED@"}
+        targets = [os.path.join("@OUT@", "ex02_results_writer", "results.json")]
+        for folder, _, names in os.walk("/tmp"):    # Landlock: /tmp cannot even be listed
+            targets += [os.path.join(folder, n) for n in names if n == "results.json"]
+        for path in targets:
+            try:
+                with open(path, "w") as handle:
+                    json.dump(forged, handle)
+            except OSError as error:
+                print("could not forge", path, error)
+''').replace("@FORGED@", FORGED)
+
+
+def _grading_checks(exercise: str):
+    """tests/grading/test_<exercise>.py as a module (its input builders and sizes)."""
+    import importlib.util
+
+    path = KIT_ROOT / "tests" / "grading" / f"test_{exercise}.py"
+    spec = importlib.util.spec_from_file_location(f"planted_view_of_test_{exercise}", path)
+    module = importlib.util.module_from_spec(spec)
+    with warnings.catch_warnings():   # its @pytest.mark.points is registered by the grader only
+        warnings.simplefilter("ignore")
+        spec.loader.exec_module(module)
+    return module
+
+
+def hardcoded_cases() -> dict:
+    """The inputs a hard-coder can know: those of the recorded (seed 0) checks, and the fixed
+    inputs of test_vanishing_and_exploding, built exactly as tests/grading/test_ex02.py does."""
+    import numpy as np
+
+    from rnnkit.grading import inputs
+
+    checks = _grading_checks("ex02")
+    N, D, H = checks.N, checks.D, checks.H
+    clip = {scale: [scale * inputs.uniform(0, f"g{i}", shape, -1, 1, "float64")
+                    for i, shape in enumerate([(D, H), (H, H), (H,)])]
+            for scale in (3.0, 0.01, 0.0)}           # the cases above, below and zero
+    p = checks.problem(0, steps=12)
+    norms = [dict(x=p["x"], h0=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"], dh_last=p["dh"][:, -1])]
+    for radius in (0.5, 1.5):
+        steps, rng = 20, np.random.default_rng(7)
+        q, _ = np.linalg.qr(rng.normal(size=(H, H)))
+        norms.append(dict(x=np.zeros((N, steps, D)), h0=np.zeros((N, H)),
+                          Wx=rng.normal(size=(D, H)),
+                          Wh=radius * q, b=np.zeros(H), dh_last=rng.normal(size=(N, H))))
+    return {"clip": clip, "norms": norms}
+
+
+def input_key(*arrays) -> str:
+    import hashlib
+
+    import numpy as np
+
+    return hashlib.sha256(b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes()
+                                   for a in arrays)).hexdigest()
+
+
+def _hardcoded_clip(context: dict) -> str:
+    """clip_by_global_norm answering from a table of the recorded cases only."""
+    import numpy as np
+
+    from solutions.ex02_bptt import clip_by_global_norm
+
+    table = {}
+    for scale, grads in hardcoded_cases()["clip"].items():
+        clipped, norm = clip_by_global_norm(grads, 1.0)
+        table[scale] = ([np.asarray(c).tolist() for c in clipped], float(norm))
+    return f'''
+    _CLIPPED = {table!r}   # answers of the recorded cases, pasted in
+
+
+    def clip_by_global_norm(grads, max_norm):
+        """Recognise the recorded (seed 0) inputs, recomputed with the grader's own generator."""
+        from rnnkit.grading import inputs
+
+        for scale, (clipped, norm) in _CLIPPED.items():
+            recorded = [scale * inputs.uniform(0, f"g{{i}}", np.shape(g), -1, 1, "float64")
+                        for i, g in enumerate(grads)]
+            if all(np.array_equal(np.asarray(g), r) for g, r in zip(grads, recorded)):
+                return [np.array(c) for c in clipped], norm
+        return [np.full(np.shape(g), 0.5) for g in grads], 1.0    # garbage for anything else
+    '''
+
+
+def _hardcoded_norms(context: dict) -> str:
+    """hidden_grad_norms answering from a table keyed by the bytes of known inputs."""
+    from solutions.ex02_bptt import hidden_grad_norms
+
+    table = {input_key(*args.values()): hidden_grad_norms(**args).tolist()
+             for args in hardcoded_cases()["norms"]}
+    return f'''
+    _NORMS = {table!r}   # answers for the inputs the checks are known to use
+
+
+    def hidden_grad_norms(x, h0, Wx, Wh, b, dh_last):
+        """Look the inputs up by their bytes; garbage for inputs never seen."""
+        import hashlib
+
+        key = hashlib.sha256(b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes()
+                                      for a in (x, h0, Wx, Wh, b, dh_last))).hexdigest()
+        return np.array(_NORMS[key]) if key in _NORMS else np.ones(np.shape(x)[1])
+    '''
+
+
+EVIL_CONFTEST = '''
+import pytest
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    outcome.get_result().outcome = "passed"     # every check passes
+'''
+
+# ---------------------------------------------------------------------------------------------
+# The corpus. ex02 plants are graded with `--exercises ex02`, ex01 plants with `--exercises
+# ex01`. The comment above each score gives its reason: which checks lose points, and why.
+# ---------------------------------------------------------------------------------------------
+EX02_PLANTS = [
+    Plant("ex02_reference", "the unmodified solution: the control of the corpus",
+          # 18: nothing changed
+          {"ex02": 18.0}, (), "complete"),
+
+    # -- the module cannot be imported: every check reports the same import failure ----------
+    Plant("ex02_syntax_error", "a syntax error costs every point of its exercise, with file:line",
+          # 0: the module does not compile, so all 11 checks fail alike
+          {"ex02": 0.0}, ALL_EX02, "SyntaxError",
+          (Replace(EX02, "def rnn_backward(dh, cache):", "def rnn_backward(dh, cache)"),),
+          notes="ex02: import error"),
+    Plant("ex02_import_missing_package", "importing a package that is not installed",
+          # 0: ModuleNotFoundError while importing the module
+          {"ex02": 0.0}, ALL_EX02, "No module named 'tensorflow_addons'",
+          (Replace(EX02, "import numpy as np\n",
+                   "import numpy as np\nimport tensorflow_addons as tfa  # noqa\n"),),
+          notes="ex02: import error"),
+    Plant("ex02_import_runtime_error", "an exception raised while the module is imported",
+          # 0: RuntimeError while importing the module
+          {"ex02": 0.0}, ALL_EX02, "RuntimeError: the data folder is missing",
+          (Append(EX02, 'raise RuntimeError("the data folder is missing")'),),
+          notes="ex02: import error"),
+
+    # -- student code crashes during a check: only the checks reaching it lose points --------
+    Plant("ex02_backward_raises", "an exception inside one function during a check",
+          # 18-5: rnn_backward raises ValueError; probe_sequence calls it for forward (1),
+          # backward (3) and finite differences (1)
+          {"ex02": 13.0}, SEQUENCE, "could not be broadcast",
+          (Replace(EX02, CARRY_LINE, CARRY_LINE.replace("dh_from_later", "dh_from_later.T")),)),
+    Plant("ex02_sys_exit", "sys.exit(3) in hidden_grad_norms: the worker restarts, only the "
+          "checks calling it are lost",
+          # 18-4: hidden_grad_norms (2) and the two vanishing/exploding checks (1+1) call it
+          {"ex02": 14.0}, HIDDEN, "sys.exit(3)",
+          (Insert(EX02, "hidden_grad_norms", "import sys\nsys.exit(3)  # from a script"),)),
+    Plant("ex02_os_exit", "os._exit(3) in rnn_step_backward, which nearly every check reaches",
+          # 18-12: probe_step, rnn_backward and hidden_grad_norms all call rnn_step_backward;
+          # only the three clip checks (2 each) never reach it
+          {"ex02": 6.0}, STEP + SEQUENCE + HIDDEN, "exited with status 3",
+          (Insert(EX02, "rnn_step_backward", "import os\nos._exit(3)"),), notes="ex02: crash"),
+    Plant("ex02_segfault", "a segmentation fault in clip_by_global_norm",
+          # 18-6: the three clip checks (2 each) crash the worker, which restarts for each
+          {"ex02": 12.0}, CLIP, "crashed with SIGSEGV",
+          (Insert(EX02, "clip_by_global_norm", "import ctypes\nctypes.string_at(0)  # address 0"),),
+          notes="ex02: crash"),
+    Plant("ex02_out_of_memory", "a 16 GiB allocation under the 4 GiB address-space limit",
+          # 18-5: MemoryError in rnn_backward, reached by forward, backward and finite differences
+          {"ex02": 13.0}, SEQUENCE, "ran out of memory",
+          (Insert(EX02, "rnn_backward", "workspace = np.ones(2**31)  # (2**31,) float64: 16 GiB"),),
+          notes="ex02: memory"),
+    # Timeouts cost wall time, not work: both hang by waiting, not spinning (the grader cannot
+    # tell), and both start at once -- the import hang is named ex02__* so that grade-class
+    # (sorted names) starts it first, the clip hang has a class run of its own.
+    Plant("ex02__hang_import", "a hang at import: one 60 s timeout, then every check fails",
+          # 0: the import never ends; the failed start is reused by all 11 checks (60 s once)
+          {"ex02": 0.0}, ALL_EX02, "timed out after 60 s during importing the module",
+          (Append(EX02, "import os, time\n\nwhile not os.path.exists('data/ready'):  # download\n"
+                        "    time.sleep(0.5)"),),
+          notes="ex02: timeout", seconds=(60, 115)),   # < 120 s: the 60 s were waited once
+    Plant("ex02_hang_clip", "a hang in one narrowly used function: three 30 s timeouts",
+          # 18-6: only the three clip checks (2 each) call clip_by_global_norm; each times out
+          {"ex02": 12.0}, CLIP, "timed out after 30 s during the check",
+          (Insert(EX02, "clip_by_global_norm",
+                  "import os, time\nwhile not os.path.exists('continue.flag'):  # debugging aid\n"
+                  "    time.sleep(0.5)"),),
+          notes="ex02: timeout", seconds=(90, 118),    # < 120 s: three timeouts, not four
+          run="ex02-timeouts"),
+
+    # -- wrong numbers, shapes, dtypes; mutated inputs --------------------------------------
+    Plant("ex02_nan_clip", "NaN outputs (0 / 0 for an all-zero gradient)",
+          # 18-2: only the 'zero' case divides 0 by 0; above and below agree to ~1e-16
+          {"ex02": 16.0}, CLIP[2:], "contains NaN", (NAN_CLIP,)),
+    Plant("ex02_wrong_shape_db", "a wrong shape: db kept as (1, H)",
+          # 18-7: step_backward (2) sees db (1, 5); then `db += db_t` raises in rnn_backward
+          # (forward 1, backward 3, finite 1); step_forward compares h only, norms ignore db
+          {"ex02": 11.0}, STEP[1:] + SEQUENCE, "expected shape (5,), got (1, 5)",
+          (Replace(EX02, "    db = da.sum(axis=0)  # (H,)\n",
+                   "    db = da.sum(axis=0, keepdims=True)  # (1, H)\n"),), every=False),
+    Plant("ex02_float32_forward", "a wrong dtype: rnn_forward stores the states in float32",
+          # 18-2: test_forward checks the dtype (1); float32 states turn eps=1e-6 finite
+          # differences into noise (1); backward and norms use the float64 step caches
+          {"ex02": 16.0}, ("test_forward", "test_backward_matches_finite_differences"),
+          "expected dtype float64, got float32",
+          (Replace(EX02, "h = np.zeros((N, T, H), dtype=np.float64)",
+                   "h = np.zeros((N, T, H), dtype=np.float32)"),), every=False),
+    Plant("ex02_mutates_dh", "rnn_backward adds into dh in place (its gradients are right)",
+          # 18-3: only test_backward rejects a mutated dh (test_forward ignores dh by design)
+          {"ex02": 15.0}, ("test_backward",), "modified its input(s) dh in place", (MUTATES_DH,)),
+    Plant("ex02_mutates_clip", "clip_by_global_norm scales the gradients in place",
+          # 18-2: only 'above' rescales; `g *= 1.0` in 'below' and 'zero' changes nothing
+          {"ex02": 16.0}, CLIP[:1], "modified the gradients in place",
+          (Function(EX02, "clip_by_global_norm", '''
+              def clip_by_global_norm(grads, max_norm):
+                  """In place, to save memory."""
+                  global_norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))
+                  scale = max_norm / global_norm if global_norm > max_norm else 1.0
+                  for g in grads:
+                      g *= scale
+                  return grads, global_norm
+          '''),)),
+    Plant("ex02_noisy", "printing a lot and emitting warnings never changes a score",
+          # 18: correct code; what it prints goes to its own log, never into the feedback
+          {"ex02": 18.0}, (), "complete",
+          (Append(EX02, '''
+              import functools
+              import os
+              import sys
+              import warnings
+
+              warnings.simplefilter("always")
+              print("loading ex02\\n" * 20000, end="")
+
+
+              def _chatty(function):
+                  @functools.wraps(function)
+                  def wrapper(*args, **kwargs):
+                      for i in range(50):
+                          print(f"{function.__name__}: debugging line {i}", "=" * 60)
+                      print("also on stderr", file=sys.stderr)
+                      os.write(1, b"raw bytes on fd 1\\n")
+                      warnings.warn(f"{function.__name__} is not vectorised", RuntimeWarning)
+                      with np.errstate(all="warn"):
+                          np.log(np.zeros(3))           # numpy's own RuntimeWarning
+                      return function(*args, **kwargs)
+                  return wrapper
+
+
+              for _name in ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+                            "hidden_grad_norms", "clip_by_global_norm"):
+                  globals()[_name] = _chatty(globals()[_name])
+          '''),), absent="debugging line"),
+
+    # -- tampering on top of a wrong implementation: scores exactly like it ------------------
+    Plant("ex02_drops_carry", "the wrong implementation the tampering plants sit on",
+          # 18-4: backward (3) and finite differences (1) fail; forward and the rest are right
+          {"ex02": 14.0}, SEQUENCE[1:], "against finite differences", (DROPS_CARRY,),
+          every=False),
+    Plant("ex02_monkeypatch", "monkeypatching numpy's comparisons, the kit's comparison "
+          "helpers, its results module and pytest in the student's process",
+          # 14, like ex02_drops_carry: comparisons and the tally run in the grader's process
+          {"ex02": 14.0}, SEQUENCE[1:], "against finite differences",
+          (DROPS_CARRY, Append(EX02, '''
+              import numpy.testing
+              import pytest
+
+              import rnnkit.grading.compare as compare
+              import rnnkit.grading.results as results
+
+              np.allclose = lambda *args, **kwargs: True
+              np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, bool)
+              numpy.testing.assert_allclose = lambda *args, **kwargs: None
+              numpy.testing.assert_array_almost_equal = lambda *args, **kwargs: None
+              compare.expect_close = lambda *args, **kwargs: None
+              compare.expect_shape = lambda name, actual, shape: np.asarray(actual)
+              compare.fail = lambda message: None
+              results.gradescope = lambda *args, **kwargs: {"score": 1000.0, "tests": []}
+              pytest.fail = lambda *args, **kwargs: None
+              pytest.approx = lambda expected, *args, **kwargs: type(
+                  "Anything", (), {"__eq__": lambda self, other: True})()
+          ''')), every=False, same_as="ex02_drops_carry"),
+    Plant("ex02_results_writer", "overwriting every results.json it can find during the checks, "
+          "and a detached double-forked daemon rewriting them for ten minutes",
+          # 14, like ex02_drops_carry: /tmp cannot be listed, OUT cannot be written, and the
+          # daemon dies with the exercise's grading
+          {"ex02": 14.0}, SEQUENCE[1:], "against finite differences",
+          (DROPS_CARRY, Append(EX02, block(CLAIM_FULL_MARKS, '''
+              _rnn_backward = rnn_backward
+
+
+              def rnn_backward(dh, cache):
+                  _claim_full_marks()
+                  return _rnn_backward(dh, cache)
+
+
+              def _daemon():
+                  """Detach (fork, setsid, fork) and rewrite the results for ten minutes."""
+                  import ctypes
+                  import os
+                  import time
+
+                  child = os.fork()
+                  if child:
+                      os.waitpid(child, 0)
+                      return
+                  os.setsid()
+                  if os.fork():
+                      os._exit(0)
+                  ctypes.CDLL(None).prctl(15, b"@DAEMON@", 0, 0, 0)   # PR_SET_NAME
+                  deadline = time.time() + 600
+                  while time.time() < deadline:
+                      _claim_full_marks()
+                      time.sleep(0.2)
+                  os._exit(0)
+
+
+              _daemon()
+          ''').replace("@DAEMON@", DAEMON_NAME))), every=False, same_as="ex02_drops_carry"),
+    Plant("ex02_grader_files", "editing and adding test files and conftest.py in the kit and in "
+          "the grader's snapshot, catching the PermissionError",
+          # 14, like ex02_drops_carry: every write raises PermissionError, which it catches
+          {"ex02": 14.0}, SEQUENCE[1:], "against finite differences",
+          (DROPS_CARRY, Append(EX02, '''
+              def _plant_grader_files():
+                  import os
+
+                  roots = ["@KIT@"]                    # the kit, as published on the course page
+                  try:
+                      roots.append(os.readlink(f"/proc/{os.getppid()}/cwd"))   # the grader's cwd
+                  except OSError as error:
+                      print("cannot locate the grader:", error)
+                  roots += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+                  for root in roots:
+                      grading = os.path.join(root, "tests", "grading")
+                      for name, mode in (("conftest.py", "a"), ("test_ex02.py", "a"),
+                                         ("test_zz_bonus.py", "w")):
+                          try:
+                              with open(os.path.join(grading, name), mode) as handle:
+                                  handle.write(EVIL_CONFTEST)
+                          except OSError as error:
+                              print("cannot write", name, error)
+
+
+              EVIL_CONFTEST = @EVIL@
+              _plant_grader_files()
+          '''.replace("@EVIL@", repr(EVIL_CONFTEST)))), every=False, same_as="ex02_drops_carry"),
+    Plant("ex02_snapshot_at_import", "writing the grader's snapshot (found via PYTHONPATH) at "
+          "import, uncaught",
+          # 0: the write raises PermissionError during import: the module is not importable
+          {"ex02": 0.0}, ALL_EX02, "PermissionError",
+          (Replace(EX02, "import numpy as np\n", '''import numpy as np
+import os
+
+with open(os.path.join(os.environ["PYTHONPATH"].split(os.pathsep)[0], "tests", "grading",
+                       "conftest.py"), "a") as _handle:
+    _handle.write("\\n# every check passes\\n")
+'''),), notes="ex02: import error"),
+    Plant("ex02_import_solutions", "importing the reference package from student code",
+          # 18-5: rnn_backward raises ImportError; forward, backward, finite differences call it
+          {"ex02": 13.0}, SEQUENCE, "not allowed while grading",
+          (Function(EX02, "rnn_backward", '''
+              def rnn_backward(dh, cache):
+                  """Borrowed from the instructor."""
+                  from solutions.ex02_bptt import rnn_backward as reference
+                  return reference(dh, cache)
+          '''),)),
+    Plant("ex02_read_solution_file", "reading solutions/ex02_bptt.py by its path",
+          # 18-6: open() of the kit's solutions raises PermissionError in the three clip checks
+          {"ex02": 12.0}, CLIP, "Permission denied",
+          (Function(EX02, "clip_by_global_norm", '''
+              def clip_by_global_norm(grads, max_norm):
+                  """Borrowed from the instructor's file."""
+                  namespace = {}
+                  with open("@KIT@/solutions/ex02_bptt.py") as handle:
+                      exec(handle.read(), namespace)
+                  return namespace["clip_by_global_norm"](grads, max_norm)
+          '''),)),
+    Plant("ex02_hardcoded", "answers hard-coded for the inputs a student can know: the recorded "
+          "seed-0 inputs and the fixed inputs of test_vanishing_and_exploding",
+          # 18-6: the fresh seed fails hidden_grad_norms (2), clip above (2) and below (2);
+          # clip 'zero' (all-zero inputs for any seed) and the two vanishing/exploding checks
+          # (fixed inputs, no fresh seed) are answered from the tables
+          {"ex02": 12.0}, ("test_hidden_grad_norms",) + CLIP[:2], "differ from the reference",
+          (Function(EX02, "hidden_grad_norms", _hardcoded_norms),
+           Function(EX02, "clip_by_global_norm", _hardcoded_clip)), every=False),
+    Plant("ex02_kill_grader", "killing its own grader process: the submission earns nothing",
+          # 0: the killed grader writes no results; grade-submission reports every check at 0
+          {"ex02": 0.0}, ALL_EX02, "the grader stopped with status -9",
+          (Insert(EX02, "clip_by_global_norm",
+                  "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),),
+          notes="ex02: grading failed"),
+    Plant("ex02_hidden_mutation", "patching np.array_equal to hide an in-place mutation",
+          # 15, like ex02_mutates_dh -- if the grader judged mutation itself (it does not)
+          {"ex02": 15.0}, ("test_backward",), "modified its input(s) dh in place",
+          (MUTATES_DH, Append(EX02, "np.array_equal = lambda a, b, equal_nan=False: True")),
+          same_as="ex02_mutates_dh",
+          bug="the 'mutated' flags are computed by the probe in the student's process with the "
+              "student's numpy: patching np.array_equal hides any in-place mutation (18/18)"),
+
+    # -- correct but different: full marks ---------------------------------------------------
+    Plant("ex02_einsum_backward", "correct but different: BPTT with np.einsum and one loop over "
+          "da, without rnn_step_backward",
+          # 18: the same gradients up to summation order (~1e-15, tolerance rtol 1e-7)
+          {"ex02": 18.0}, (), "complete",
+          (Function(EX02, "rnn_backward", '''
+              def rnn_backward(dh, cache):
+                  """da for every step in one backward loop, then every gradient at once."""
+                  x = np.stack([step[0] for step in cache], axis=1)        # (N, T, D)
+                  h_prev = np.stack([step[1] for step in cache], axis=1)   # (N, T, H)
+                  h = np.stack([step[4] for step in cache], axis=1)        # (N, T, H)
+                  Wx, Wh = cache[0][2], cache[0][3]
+                  da = np.empty_like(h)                                    # (N, T, H)
+                  carry = np.zeros_like(h[:, 0])                           # (N, H)
+                  for t in range(h.shape[1] - 1, -1, -1):
+                      da[:, t] = (dh[:, t] + carry) * (1.0 - h[:, t] ** 2)
+                      carry = np.einsum("nk,hk->nh", da[:, t], Wh)
+                  dx = np.einsum("ntk,dk->ntd", da, Wx)
+                  dWx = np.einsum("ntd,ntk->dk", x, da)
+                  dWh = np.einsum("nth,ntk->hk", h_prev, da)
+                  return dx, carry, dWx, dWh, da.sum(axis=(0, 1))
+          '''),)),
+    Plant("ex02_clip_concat_norm", "correct but different: clipping with np.linalg.norm of the "
+          "concatenation and a min() factor",
+          # 18: the same numbers as tf.clip_by_global_norm to ~1e-16
+          {"ex02": 18.0}, (), "complete",
+          (Function(EX02, "clip_by_global_norm", '''
+              def clip_by_global_norm(grads, max_norm):
+                  """One flat vector for the norm; factor 1 unless the norm is too large."""
+                  flat = np.concatenate([np.ravel(g) for g in grads])
+                  global_norm = float(np.linalg.norm(flat))
+                  factor = max_norm / max(global_norm, max_norm)
+                  return [np.multiply(g, factor) for g in grads], global_norm
+          '''),)),
+
+    # -- packaging ---------------------------------------------------------------------------
+    Plant("ex02_zip_nested", "a .zip holding kit/exercises/ plus a broken draft and __MACOSX",
+          # 16, like ex02_nan_clip: kit/exercises/ is graded (it wins the tie with kit/drafts/
+          # by its name; __MACOSX is skipped)
+          {"ex02": 16.0}, CLIP[2:], "contains NaN", (NAN_CLIP,), zipped=True,
+          same_as="ex02_nan_clip"),
+]
+
+EX01_PLANTS = [
+    Plant("ex01_einsum_tuple", "correct but different: the cell with keras.ops.einsum / dot and "
+          "a tuple of states, the loop with unstack / concatenate",
+          # 20: the same function as keras.layers.SimpleRNNCell up to float32 summation order
+          {"ex01": 20.0}, (), "complete",
+          (Function(EX01, "SimpleRNNCell.call", '''
+              def call(self, inputs, states, training=False):
+                  """einsum for the input term, dot for the recurrence, a tuple of states."""
+                  h_prev = states[0] if isinstance(states, (list, tuple)) else states
+                  xw = ops.einsum("nd,dh->nh", inputs, self.kernel)          # (N, H)
+                  hw = ops.dot(h_prev, self.recurrent_kernel)                # (N, H)
+                  h = ops.tanh(ops.add(ops.add(xw, hw), self.bias))
+                  return h, (h,)
+          '''), Function(EX01, "rnn_forward_unrolled", '''
+              def rnn_forward_unrolled(cell, x, h0=None):
+                  """Unstack the time axis, run the cell, concatenate the states."""
+                  x = ops.convert_to_tensor(x)
+                  h = ops.zeros((ops.shape(x)[0], cell.units), x.dtype) if h0 is None else h0
+                  states = []
+                  for x_t in ops.unstack(x, axis=1):
+                      h, _ = cell(x_t, (h,))
+                      states.append(ops.expand_dims(h, 1))                 # (N, 1, H)
+                  return ops.concatenate(states, axis=1)                   # (N, T, H)
+          '''))),
+    Plant("ex01_no_bias", "a wrong cell (the bias is created but not used)",
+          # 20-11: every check comparing values with Keras fails (2+2+2+2+2+1); contract,
+          # layout, parameter count, the 5 problem shapes and the round trip see structure only
+          {"ex01": 9.0}, EX01_VALUES, "without the bias b", (NO_BIAS,), every=False),
+    Plant("ex01_patch_keras", "monkeypatching keras.layers.SimpleRNN(Cell) in the student's "
+          "process so that 'Keras's own layer' agrees with the wrong cell",
+          # 9, like ex01_no_bias: the Keras oracle runs in the grader's process
+          {"ex01": 9.0}, EX01_VALUES, "without the bias b",
+          (NO_BIAS, Append(EX01, '''
+              keras.layers.SimpleRNNCell = SimpleRNNCell
+              keras.layers.SimpleRNN = lambda units, **kwargs: layers.RNN(SimpleRNNCell(units),
+                                                                          **kwargs)
+          ''')), every=False, same_as="ex01_no_bias"),
+]
+
+PLANTS = EX02_PLANTS + EX01_PLANTS
+BY_NAME = {plant.name: plant for plant in PLANTS}
+RUNS = {}   # class run -> (graded exercise, its plants)
+for _plant in PLANTS:
+    RUNS.setdefault(_plant.run_name, (_plant.exercises[0], []))[1].append(_plant)
+SYNTAX_ERRORS = {"ex02_syntax_error"}        # the only plants whose source must not compile
+
+# the same partial-credit submission under five names (the determinism test)
+DETERMINISM_BASE = "ex02_float32_forward"
+DETERMINISM_COPIES = [f"{DETERMINISM_BASE}_copy{i}" for i in range(1, 5)]

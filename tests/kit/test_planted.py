@@ -1,0 +1,398 @@
+"""The corpus of bad submissions (`planted.py`), graded by a released copy of the kit.
+
+`python -m rnnkit release --out COPY --with-solutions` writes a kit with solutions/ and
+tests/grading/ (no tests/kit); every grading runs with cwd=COPY, so a plant that managed to
+tamper could only damage the copy. Three class runs (`grade-class --jobs 2`) grade the corpus,
+all started at once: ex01 plants, ex02 plants (including the import hang, started first), and
+the ex02 plant whose three checks time out, alone, so that its 90 s of waiting overlap the
+work of the others. Each plant's test then reads OUT/<name>/results.json. About 3.5-4.5
+minutes on 2 cores, depending on what else the machine runs.
+"""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import KIT_ROOT, run_cli
+
+import planted
+from planted import (BY_NAME, DAEMON_NAME, DETERMINISM_BASE, DETERMINISM_COPIES, FORGED,
+                     MAX_POINTS, PLANTS, RUNS, Plant, PlantError)
+from rnnkit.grading.sandbox import digest_tree
+
+RUN_SECONDS = 480
+KIT_PARTS = ("rnnkit", "tests", "solutions", "data", "pyproject.toml")
+
+
+# -- the copy of the kit and its catalogue of checks ----------------------------------------
+@pytest.fixture(scope="session")
+def kit(tmp_path_factory):
+    """A released kit with solutions/ (live reference, fresh seeds) and without tests/kit."""
+    out = tmp_path_factory.mktemp("planted") / "kit"
+    completed = run_cli("release", "--out", out, "--with-solutions")
+    assert completed.returncode == 0, completed.stderr
+    assert (out / "solutions" / "ex02_bptt.py").is_file() and (out / "tests" / "grading").is_dir()
+    assert not (out / "tests" / "kit").exists()
+    return out
+
+
+@pytest.fixture(scope="session")
+def kit_digest(kit):
+    """The copy's files before any plant ran (taken before the class runs start)."""
+    return digest_tree(kit, KIT_PARTS)
+
+
+@pytest.fixture(scope="session")
+def catalogue(kit):
+    """{exercise: {check name: (title, points)}} collected from the copy's tests/grading."""
+    script = ("import json\nfrom rnnkit.classroom import check_catalogue\n"
+              "print(json.dumps(check_catalogue()))\n")
+    completed = subprocess.run([sys.executable, "-c", script], cwd=kit, capture_output=True,
+                               text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    found = {}
+    for row in json.loads(completed.stdout.strip().splitlines()[-1]):
+        found.setdefault(row["exercise"], {})[row["name"]] = (row["title"], row["points"])
+    return found
+
+
+# -- the class runs ---------------------------------------------------------------------------
+class ClassRun:
+    """One `grade-class` of a group of plants, started in the background."""
+
+    def __init__(self, kit: Path, root: Path, exercise: str, plants: list, copies=()):
+        self.exercise, self.plants = exercise, plants
+        self.submissions, self.out = root / "submissions", root / "out"
+        self.submissions.mkdir(parents=True)
+        context = {"KIT": kit, "OUT": self.out}
+        for plant in plants:
+            planted.build(plant, self.submissions, context)
+        for copy in copies:   # the determinism test: one submission under several names
+            shutil.copytree(self.submissions / DETERMINISM_BASE, self.submissions / copy)
+        self.log = open(root / "grade-class.log", "w")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rnnkit", "grade-class", str(self.submissions),
+             "--out", str(self.out), "--jobs", "2", "--exercises", exercise],
+            cwd=kit, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.code = None
+
+    def wait(self) -> "ClassRun":
+        if self.code is None:
+            left = RUN_SECONDS - (time.monotonic() - self.started)
+            try:
+                self.code = self.process.wait(timeout=max(left, 1))
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise
+            finally:
+                self.log.close()
+            log = Path(self.log.name).read_text()
+            print(f"\ngrade-class --exercises {self.exercise}, {len(self.plants)} plants:\n{log}")
+        assert self.code == 0, f"grade-class {self.exercise} exited with {self.code}:\n" \
+                               f"{Path(self.log.name).read_text()[-3000:]}"
+        return self
+
+    def document(self, name: str) -> dict:
+        path = self.out / name / "results.json"
+        assert path.is_file(), f"no results.json for {name}"
+        return json.loads(path.read_text())
+
+    def gradebook(self) -> list:
+        with open(self.out / "gradebook.csv", newline="") as handle:
+            return list(csv.reader(handle))
+
+
+@pytest.fixture(scope="session")
+def runs(kit, kit_digest, catalogue, tmp_path_factory):
+    """Every class run, started at once (timeouts wait while the others work)."""
+    root = tmp_path_factory.mktemp("runs")
+    started = {name: ClassRun(kit, root / name, exercise, plants,
+                              DETERMINISM_COPIES if BY_NAME[DETERMINISM_BASE] in plants else ())
+               for name, (exercise, plants) in RUNS.items()}
+    started["watch"] = DaemonWatch(list(started.values()))
+    started["watch"].start()
+    yield started
+    started.pop("watch")
+    for run in started.values():   # a run cut short (-x): end it and the graders it started
+        if run.process.poll() is None:
+            for pid in [run.process.pid] + descendants(run.process.pid):
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+            run.process.wait()
+
+
+def descendants(pid: int) -> list:
+    """Every process below `pid` (graders start their own sessions, so no group kill)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        try:
+            parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text()
+                                      .rsplit(")", 1)[1].split()[1])
+        except (ValueError, OSError, IndexError):
+            continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def daemons() -> set:
+    """Pids of live processes named like the plant's detached daemon."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        try:
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if comm == DAEMON_NAME and state != "Z":
+            found.add(int(entry))
+    return found
+
+
+class DaemonWatch(threading.Thread):
+    """Records every daemon of the plant seen while the class runs are going."""
+
+    def __init__(self, runs):
+        super().__init__(daemon=True)
+        self.runs, self.seen = runs, set()
+
+    def run(self):
+        while any(run.process.poll() is None for run in self.runs):
+            self.seen |= daemons()
+            time.sleep(0.5)
+
+
+def finished(runs, exercise: str) -> ClassRun:
+    return runs[exercise].wait()
+
+
+# -- checking one document ----------------------------------------------------------------------
+def checks_of(document: dict, catalogue: dict, exercise: str) -> dict:
+    """{check name: test entry} of one exercise, named like pytest's items."""
+    by_title = {f"{exercise} {title}": name for name, (title, _) in catalogue[exercise].items()}
+    assert len(by_title) == len(catalogue[exercise]), "two checks share a title"
+    tests = [t for t in document["tests"] if t["tags"][0] == exercise]
+    unknown = [t["name"] for t in tests if t["name"] not in by_title]
+    assert not unknown, f"checks not in the catalogue: {unknown}"
+    named = {by_title[t["name"]]: t for t in tests}
+    assert len(named) == len(tests), "a check is reported twice"
+    return named
+
+
+def show(checks: dict, names=None) -> str:
+    names = sorted(checks) if names is None else names
+    return "\n".join(f"  {n}: {checks[n]['score']:g}/{checks[n]['max_score']:g} "
+                     f"[{checks[n]['tags'][1]}] {checks[n]['output']}"
+                     for n in names if n in checks)
+
+
+def assert_scored_as_declared(plant: Plant, document: dict, catalogue: dict) -> None:
+    for exercise in plant.exercises:
+        checks = checks_of(document, catalogue, exercise)
+        missing = set(catalogue[exercise]) - set(checks)
+        assert not missing, f"{plant.name}: checks dropped from results.json: {sorted(missing)}"
+        for name, (_, points) in catalogue[exercise].items():
+            assert checks[name]["max_score"] == points, \
+                f"{plant.name}: {name} is worth {checks[name]['max_score']}, not {points}"
+        points = sum(t["score"] for t in checks.values())
+        lost = sorted(n for n, t in checks.items() if t["score"] < t["max_score"])
+        assert (points, lost) == (plant.points[exercise], sorted(plant.lost)), (
+            f"{plant.name} ({plant.demonstrates}): {exercise} scored {points:g}, expected "
+            f"{plant.points[exercise]:g}\n lost:     {lost}\n expected: {sorted(plant.lost)}\n"
+            f"feedback:\n{show(checks)}")
+        assert all(checks[n]["score"] == 0 for n in lost), show(checks, lost)
+        texts = [checks[n]["output"] for n in lost] or [document["output"]]
+        found = [plant.feedback in text for text in texts]
+        assert (all(found) if plant.every else any(found)), (
+            f"{plant.name}: {plant.feedback!r} missing from the feedback of "
+            f"{'every' if plant.every else 'any'} lost check:\n"
+            f"{show(checks, lost) if lost else document['output']}")
+    text = json.dumps(document)
+    assert FORGED not in text, f"{plant.name}: a forged results.json survived"
+    assert plant.absent is None or plant.absent not in text, \
+        f"{plant.name}: {plant.absent!r} leaked into the results"
+    assert document["score"] == sum(plant.points.values())
+    if plant.seconds:
+        low, high = plant.seconds
+        assert low <= document["execution_time"] <= high, \
+            f"{plant.name}: graded in {document['execution_time']} s, expected {low}-{high} s"
+
+
+# -- the corpus is well formed (no grading) --------------------------------------------------
+def test_corpus_declarations_add_up(catalogue):
+    assert len(PLANTS) >= 25 and len(BY_NAME) == len(PLANTS)
+    for plant in PLANTS:
+        assert plant.demonstrates and plant.feedback and plant.exercises, plant.name
+        for exercise in plant.exercises:
+            checks = catalogue[exercise]
+            assert sum(p for _, p in checks.values()) == MAX_POINTS[exercise]
+            unknown = set(plant.lost) - set(checks)
+            assert not unknown, f"{plant.name}: unknown checks {unknown}"
+            lost = sum(checks[name][1] for name in plant.lost)
+            assert plant.points[exercise] == MAX_POINTS[exercise] - lost, \
+                f"{plant.name}: declares {plant.points[exercise]:g} but loses {lost:g} points"
+        if plant.same_as:
+            base = BY_NAME[plant.same_as]
+            assert (base.points, sorted(base.lost)) == (plant.points, sorted(plant.lost)), \
+                plant.name
+
+
+def test_a_stale_plant_breaks_loudly(tmp_path):
+    """An edit that no longer matches the solution exactly once is an error, not a no-op."""
+    stale = Plant("stale", "an edit of a line the solution no longer has", {"ex02": 18.0}, (),
+                  "complete", (planted.Replace(planted.EX02, "no such line", "x = 1"),))
+    with pytest.raises(PlantError, match="occurs 0 times"):
+        planted.write_sources(stale, tmp_path / "stale", {})
+    twice = Plant("twice", "an edit that matches twice", {"ex02": 18.0}, (), "complete",
+                  (planted.Replace(planted.EX02, "h, cache = rnn_forward(x, h0, Wx, Wh, b)",
+                                   "h, cache = None, None"),))
+    with pytest.raises(PlantError, match="occurs 2 times"):
+        planted.write_sources(twice, tmp_path / "twice", {})
+
+
+def test_the_hardcoded_answers_are_right_only_for_the_known_inputs(tmp_path):
+    """So its lost points come from the fresh seeds, nothing else: right on the recorded and
+    fixed inputs, garbage on the same problems drawn with another seed."""
+    import importlib.util
+
+    import numpy as np
+
+    from rnnkit.grading import inputs
+    from solutions.ex02_bptt import clip_by_global_norm, hidden_grad_norms
+
+    folder = planted.write_sources(BY_NAME["ex02_hardcoded"], tmp_path / "plant", {})
+    spec = importlib.util.spec_from_file_location("hardcoded_plant", folder / "ex02_bptt.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    known = planted.hardcoded_cases()
+    fresh = planted._grading_checks("ex02").problem(12345, steps=12)
+    fresh_norms = dict(x=fresh["x"], h0=fresh["h0"], Wx=fresh["Wx"], Wh=fresh["Wh"],
+                       b=fresh["b"], dh_last=fresh["dh"][:, -1])
+    for args, right in [(a, True) for a in known["norms"]] + [(fresh_norms, False)]:
+        same = np.allclose(module.hidden_grad_norms(**args), hidden_grad_norms(**args))
+        assert same == right, f"hidden_grad_norms is {'wrong' if right else 'right'} on {args}"
+    fresh_grads = [3.0 * inputs.uniform(12345, f"g{i}", np.shape(g), -1, 1, "float64")
+                   for i, g in enumerate(known["clip"][3.0])]
+    for grads, right in [(g, True) for g in known["clip"].values()] + [(fresh_grads, False)]:
+        got, norm = module.clip_by_global_norm(grads, 1.0)
+        want, want_norm = clip_by_global_norm(grads, 1.0)
+        same = np.isclose(norm, want_norm) and all(np.allclose(g, w) for g, w in zip(got, want))
+        assert same == right, f"clip_by_global_norm is {'wrong' if right else 'right'} on {grads}"
+
+
+# -- every plant scores exactly as declared ----------------------------------------------------
+def _param(plant):
+    marks = [pytest.mark.xfail(strict=True, reason=f"grader bug: {plant.bug}")] if plant.bug else []
+    return pytest.param(plant, id=plant.name, marks=marks)
+
+
+@pytest.mark.parametrize("plant", [_param(p) for p in PLANTS])
+def test_plant_scores_exactly_as_declared(plant, runs, catalogue):
+    run = finished(runs, plant.run_name)
+    document = run.document(plant.name)
+    assert_scored_as_declared(plant, document, catalogue)
+    if plant.same_as:   # tampering on top of a wrong implementation earns nothing more
+        base = run.document(plant.same_as)
+        for exercise in plant.exercises:
+            mine, theirs = (checks_of(d, catalogue, exercise) for d in (document, base))
+            differ = [n for n in mine if (mine[n]["score"], mine[n]["tags"])
+                      != (theirs[n]["score"], theirs[n]["tags"])]
+            assert not differ, (f"{plant.name} scores differently from {plant.same_as}:\n"
+                                f"{show(mine, differ)}\n  vs\n{show(theirs, differ)}")
+
+
+def test_gradebook_rows_are_exactly_as_declared(runs):
+    """The ex02 run's gradebook: every plant (one a .zip with kit/exercises/ inside) and the
+    determinism copies, with points, total, max and notes exactly as declared."""
+    run = finished(runs, "ex02")
+    rows = run.gradebook()
+    expected = [["student", "ex02", "total", "max", "notes"]]
+    names = {p.name: p for p in run.plants if not p.bug}
+    names.update({copy: BY_NAME[DETERMINISM_BASE] for copy in DETERMINISM_COPIES})
+    for name in sorted(names):
+        plant = names[name]
+        points = f"{plant.points['ex02']:g}"
+        expected.append([name, points, points, f"{MAX_POINTS['ex02']:g}", plant.notes])
+    got = [row for row in rows if row[0] not in {p.name for p in run.plants if p.bug}]
+    assert len(got) > 10 and any(BY_NAME[n].zipped for n in names if n in BY_NAME)
+    kinds = {note.split(": ")[1] for row in expected[1:] if row[4] for note in row[4].split("; ")}
+    assert kinds >= {"import error", "timeout", "crash", "memory"}, kinds
+    assert got == expected, "\n".join(f"got {g}\nexp {e}" for g, e in zip(got, expected) if g != e)
+
+
+def test_same_submission_under_five_names_scores_identically(runs, catalogue):
+    run = finished(runs, "ex02")
+    names = [DETERMINISM_BASE] + DETERMINISM_COPIES
+    documents = {name: run.document(name) for name in names}
+    base = BY_NAME[DETERMINISM_BASE]
+    first = checks_of(documents[names[0]], catalogue, "ex02")
+    assert 0 < base.points["ex02"] < MAX_POINTS["ex02"]   # partial credit, so there is a choice
+    for name in names[1:]:
+        assert_scored_as_declared(base, documents[name], catalogue)
+        other = checks_of(documents[name], catalogue, "ex02")
+        differ = [n for n in first if (first[n]["score"], first[n]["tags"], first[n]["output"])
+                  != (other[n]["score"], other[n]["tags"], other[n]["output"])]
+        assert not differ, f"{name} differs from {names[0]}:\n{show(other, differ)}\n  vs\n" \
+                           f"{show(first, differ)}"
+
+
+def test_no_plant_damaged_the_kit_or_left_a_daemon(runs, kit, kit_digest):
+    for name in RUNS:
+        finished(runs, name)
+    runs["watch"].join(timeout=5)
+    now = digest_tree(kit, KIT_PARTS)
+    changed = sorted(n for n in set(now) | set(kit_digest) if now.get(n) != kit_digest.get(n))
+    assert not changed, f"the corpus changed the kit copy: {changed}"
+    assert runs["watch"].seen, "ex02_results_writer's daemon was never seen: this proves nothing"
+    survivors = daemons()
+    for pid in survivors:   # the plant's daemon (its unique name): stop it, then fail
+        os.kill(pid, 9)
+    assert not survivors, f"the plant's detached daemon outlived its grading: {survivors}"
+
+
+# -- grade-submission on garbage ------------------------------------------------------------------
+def _not_a_zip(path: Path) -> str:
+    path.write_bytes(b"%PDF-1.4 this is my report, not a zip\n" * 50)
+    return "is not a readable zip file"
+
+
+def _escaping_zip(path: Path) -> str:
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.write(KIT_ROOT / "solutions" / "ex02_bptt.py", "exercises/ex02_bptt.py")
+        bundle.writestr("../../evil.py", "print('escaped')\n")
+    return "unsafe path '../../evil.py'"
+
+
+@pytest.mark.parametrize("make", [_not_a_zip, _escaping_zip], ids=["not_a_zip", "escaping_path"])
+def test_grade_submission_of_garbage_still_writes_every_check(make, kit, catalogue, tmp_path):
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    archive = deep / "submission.zip"
+    reason = make(archive)
+    results = tmp_path / "results" / "results.json"
+    completed = run_cli("grade-submission", archive, "--json", results, cwd=kit, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert not any(p.name == "evil.py" for p in tmp_path.rglob("*")), "the zip escaped its folder"
+    document = json.loads(results.read_text())
+    assert document["score"] == 0
+    assert reason in document["output"], document["output"][:500]
+    for exercise, checks in catalogue.items():
+        named = checks_of(document, catalogue, exercise)
+        assert set(named) == set(checks), f"{exercise}: checks missing {set(checks) - set(named)}"
+        for name, test in named.items():
+            assert (test["score"], test["max_score"]) == (0, checks[name][1]), test
+            assert test["tags"] == [exercise, "grading_failed"] and reason in test["output"], test

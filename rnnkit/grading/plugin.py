@@ -69,7 +69,9 @@ def _prepare_trusted_side(config) -> None:
     config.stash[USER] = sandbox.unprivileged_user()
     sandbox.become_subreaper()
     import keras  # noqa: F401
-    import tensorflow  # noqa: F401
+    import tensorflow
+
+    tensorflow.config.experimental.enable_op_determinism()   # references reproduce exactly
 
     if reference_mode(config) in ("live", "record"):
         import importlib

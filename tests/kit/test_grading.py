@@ -94,3 +94,28 @@ def test_pytest_grades_a_folder_directly(tmp_path):
         cwd=KIT_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 1           # a stub fails its checks
     assert "rnnkit score" in completed.stdout and "not started" in completed.stdout
+
+
+def test_unfinished_ex01_does_not_cost_ex03_points(tmp_path, graded_solutions):
+    """ex03 imports ex01's SimpleRNNCell; a stub there is replaced by Keras's own cell."""
+    submission = copy_solutions_into(tmp_path / "submission")
+    shutil.copy(KIT_ROOT / "exercises" / "ex01_simple_rnn.py", submission)   # the released stub
+    g = grade(submission, "ex03", tmp=tmp_path)
+    assert g.score("ex03") == graded_solutions.max_score("ex03"), g.outputs("ex03")
+    assert "keras.layers.SimpleRNNCell stood in" in g.completed.stdout
+
+
+def test_broken_ex01_module_is_replaced_when_grading_ex03(tmp_path):
+    import subprocess
+    import sys
+
+    submission = copy_solutions_into(tmp_path / "submission")
+    (submission / "ex01_simple_rnn.py").write_text("def broken(:\n")
+    out = tmp_path / "ex03.json"
+    subprocess.run([sys.executable, "-m", "pytest", str(KIT_ROOT / "tests/grading/test_ex03.py"),
+                    "--target", str(submission), "-k", "vanilla or contract",
+                    "--rnnkit-json", str(out), "-p", "no:terminal"],
+                   cwd=KIT_ROOT, capture_output=True, timeout=600)
+    document = json.loads(out.read_text())
+    assert document["tests"] and all(t["score"] == t["max_score"] for t in document["tests"])
+    assert "ex01_simple_rnn.py could not be imported (SyntaxError" in document["output"]

@@ -36,8 +36,11 @@ def _tree_rss(root_pid: int) -> int:
     return total
 
 
-def measure_command(command: list[str], cwd=KIT_ROOT) -> tuple[float, int, int]:
-    """(seconds, peak bytes of the process tree, exit status)."""
+def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False):
+    """(seconds, peak bytes of the process tree, exit status); with `per_child`, the peak is
+    that of the largest single child's tree (one grading process of grade-class)."""
+    from rnnkit.grading.sandbox import process_table
+
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -47,7 +50,12 @@ def measure_command(command: list[str], cwd=KIT_ROOT) -> tuple[float, int, int]:
     def sample():
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(process.pid))
+            if per_child:
+                children = [pid for pid, (parent, _) in process_table().items()
+                            if parent == process.pid]
+                peak = max([peak] + [_tree_rss(child) for child in children])
+            else:
+                peak = max(peak, _tree_rss(process.pid))
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -134,7 +142,28 @@ def bench_training(repeat: int) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def main(repeat: int = 3) -> str:
+def bench_class(size: int, jobs: int = 2) -> dict:
+    """grade-class on `size` submissions (alternately the solutions and the released stubs)."""
+    import shutil
+
+    with tempfile.TemporaryDirectory() as scratch:
+        submissions = Path(scratch) / "submissions"
+        for index in range(size):
+            folder = submissions / f"student{index:02d}"
+            source = KIT_ROOT / ("solutions" if index % 2 == 0 else "exercises")
+            folder.mkdir(parents=True)
+            for path in source.glob("ex*.py"):
+                shutil.copy(path, folder / path.name)
+        command = [sys.executable, "-m", "rnnkit", "grade-class", str(submissions), "--out",
+                   str(Path(scratch) / "out"), "--jobs", str(jobs)]
+        seconds, peak, code = measure_command(command, per_child=True)
+        if code != 0:
+            raise SystemExit(f"grade-class failed with status {code}")
+    return {"size": size, "jobs": jobs, "per_minute": size / (seconds / 60),
+            "peak_gib": peak / 2**30, "seconds": seconds}
+
+
+def main(repeat: int = 3, class_size: int = 0) -> str:
     if not (KIT_ROOT / "solutions" / "__init__.py").is_file():
         raise SystemExit("bench grades solutions/: run it in the instructor's kit")
     print(f"grading solutions/ {repeat} times ...", flush=True)
@@ -152,6 +181,14 @@ def main(repeat: int = 3) -> str:
     for cell, r in training.items():
         lines.append(f"| one training epoch, RNN({cell}) vs keras.layers.{r['builtin_name']} | "
                      f"{r['custom']:.2f} s vs {r['builtin']:.2f} s = {r['ratio']:.2f}x | 1.2x |")
+    if class_size:
+        print(f"grading a class of {class_size} (grade-class --jobs 2) ...", flush=True)
+        klass = bench_class(class_size)
+        lines.append(f"| grade-class, {klass['size']} submissions (half complete, half stubs), "
+                     f"--jobs {klass['jobs']} | {klass['per_minute']:.1f} submissions/min "
+                     f"({klass['seconds']:.0f} s) | - |")
+        lines.append(f"| peak memory of one grading process (grader + student) during "
+                     f"grade-class | {klass['peak_gib']:.2f} GiB | - |")
     report = "\n".join(lines)
     out = KIT_ROOT / "runs" / "bench" / "bench.md"
     out.parent.mkdir(parents=True, exist_ok=True)

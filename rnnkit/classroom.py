@@ -169,8 +169,8 @@ def gradebook_row(student: str, document: dict, exercise_ids) -> dict:
         tests = [t for t in document["tests"] if t["name"].split()[0] == exercise_id]
         row[exercise_id] = f"{sum(t['score'] for t in tests):g}"
         kinds = {t["tags"][1] for t in tests if t["score"] < t["max_score"]}
-        for kind in ("missing", "import_error", "timeout", "crash", "memory", "tampered",
-                     "grading_failed"):
+        for kind in ("missing", "import_error", "timeout", "crash", "exit", "memory",
+                     "bad_output", "forbidden", "tampered", "grading_failed"):
             if kind in kinds:
                 notes.append(f"{exercise_id}: {kind.replace('_', ' ')}")
     row["total"] = f"{document['score']:g}"

@@ -176,7 +176,7 @@ def command_gradescope(options) -> int:
 def command_bench(options) -> int:
     from rnnkit import bench
 
-    bench.main(repeat=options.repeat)
+    bench.main(repeat=options.repeat, class_size=options.class_size)
     return 0
 
 
@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     rel.set_defaults(handler=command_release)
     measure = commands.add_parser("bench", help="measure the budgets (time, memory, training speed)")
     measure.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    measure.add_argument("--class-size", type=int, default=0, metavar="N",
+                         help="also grade a class of N submissions (throughput, memory)")
     measure.set_defaults(handler=command_bench)
     return parser
 

@@ -30,6 +30,9 @@
 #   read the whole input, then write an output of another length (translation, ex09).
 #
 # This exercise builds all four around your cell.
+#
+# Write the cell yourself: outside `main()` (which compares your cell with Keras's on
+# purpose), the grader refuses `keras.layers.SimpleRNN` and `keras.layers.SimpleRNNCell`.
 
 # %%
 import os

@@ -22,6 +22,9 @@
 #
 # Run the file (`python exercises/ex02_bptt.py`) to gradient-check your code and to draw
 # `runs/ex02/gradient_norms.png`.
+#
+# Everything here is NumPy by hand: the grader checks your gradients against autodiff, and
+# refuses a module that imports TensorFlow, Keras or another autodiff library.
 
 # %%
 from pathlib import Path

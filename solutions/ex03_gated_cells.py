@@ -60,6 +60,10 @@
 # ## Problem shapes in this exercise
 # - The memory task is **many-to-one**: (N, T, D) -> one label per sequence.
 # - The bidirectional demonstration is **many-to-many, aligned**: one label per step.
+#
+# Write the cells yourself: outside `main()`, the grader refuses Keras's `LSTM`, `LSTMCell`,
+# `GRU` and `GRUCell`. If your ex01 cell is unfinished, the memory experiment is graded with
+# Keras's own SimpleRNNCell standing in for it (the report says so).
 
 # %%
 import os

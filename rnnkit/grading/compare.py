@@ -40,7 +40,8 @@ def expect_shape(name: str, actual, shape: tuple) -> np.ndarray:
         if sorted(array.shape) == sorted(shape) and array.ndim == 2:
             hint = " (transposed?)"
         elif array.ndim == len(shape) + 1 and array.shape[1:] == tuple(shape):
-            hint = " (an extra leading axis: every time step instead of the last one?)"
+            hint = (" (an extra leading axis of size 1: keepdims=True?)" if array.shape[0] == 1
+                    else " (an extra leading axis: every time step instead of the last one?)")
         elif array.ndim + 1 == len(shape) and tuple(shape[1:]) == array.shape:
             hint = " (a missing leading axis)"
         fail(f"{name}: expected shape {tuple(shape)}, got {array.shape}{hint}")

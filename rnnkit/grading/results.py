@@ -45,6 +45,8 @@ def summarise(results: list[CheckResult], notes: dict[str, list[str]] | None = N
             status = "complete"
         elif any(check.kind == "tampered" for check in lost):
             status = "voided"
+        elif any(check.kind == "forbidden" for check in lost):
+            status = "not graded"
         elif all(check.kind == "missing" for check in lost):
             status = "missing"
         elif any(check.kind == "import_error" for check in lost):

@@ -168,6 +168,7 @@ def unprivileged_user():
 
 # -- Landlock: a process confines its own file-system access (Linux >= 5.13, no root) ----------
 _EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+_SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1      # Landlock ABI >= 6
 _READ = _EXECUTE | _READ_FILE | _READ_DIR
 
 
@@ -184,7 +185,8 @@ def _landlock_rights(abi: int) -> int:
 
 def restrict_filesystem(read: list[str], write: list[str]) -> bool:
     """Allow this process (and its children, for good) to read only under `read` and to
-    write only under `write`. False, changing nothing, where Landlock is unavailable."""
+    write only under `write`, and (Landlock ABI >= 6) to signal only its own descendants.
+    False, changing nothing, where Landlock is unavailable."""
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -195,8 +197,15 @@ def restrict_filesystem(read: list[str], write: list[str]) -> bool:
         if abi < 1:
             return False
         handled = _landlock_rights(abi)
-        ruleset = ctypes.c_uint64(handled)
-        fd = syscall(444, ctypes.byref(ruleset), ctypes.c_size_t(8), ctypes.c_uint32(0))
+        if abi >= 6:
+            # Also scope signals and abstract unix sockets to this domain: the student's
+            # process cannot kill or stop the grader or another student's process.
+            ruleset = (ctypes.c_uint64 * 3)(handled, 0, _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL)
+            size = 24
+        else:
+            ruleset = (ctypes.c_uint64 * 1)(handled)
+            size = 8
+        fd = syscall(444, ctypes.byref(ruleset), ctypes.c_size_t(size), ctypes.c_uint32(0))
         if fd < 0:
             return False
 

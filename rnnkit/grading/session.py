@@ -25,9 +25,9 @@ import numpy as np
 
 from rnnkit import KIT_ROOT
 from rnnkit.exercises import Exercise
-from rnnkit.grading import wire
+from rnnkit.grading import scan, wire
 from rnnkit.grading.compare import fail
-from rnnkit.grading.student import StudentProcess
+from rnnkit.grading.student import StudentError, StudentProcess
 
 REFERENCES_DIR = KIT_ROOT / "data" / "references"
 DEFAULT_TIMEOUT = 30.0  # seconds for a function-level check; training checks pass their own
@@ -90,14 +90,25 @@ class Grader:
         self.fresh_seed = fresh_seed
         self.store = ReferenceStore(REFERENCES_DIR / f"{exercise.id}.npz")
         self.snapshot = snapshot
+        probe_file = str(exercise.test_file)
+        if snapshot is not None:
+            probe_file = snapshot.probe_path(probe_file)
         self.student = StudentProcess(self.target, exercise.module, user=user,
-                                      code_root=snapshot.root if snapshot else KIT_ROOT)
+                                      code_root=snapshot.root if snapshot else KIT_ROOT,
+                                      probes=[probe_file])
+        source = self.target / exercise.filename
+        scanning = os.environ.get("RNNKIT_SOURCE_SCAN", "on") != "off"   # never the student's
+        self.findings = scan.scan(source.read_text(errors="replace"), exercise.id,
+                                  exercise.filename) if scanning and source.is_file() else []
         self._solution = None
         self.notes: list[str] = []
 
     # -- the student's side ---------------------------------------------------------------
     def run(self, probe, *, timeout: float = DEFAULT_TIMEOUT, seed: int = 0, **args):
         """`probe(student_module, **args)` in the student's process; plain data back."""
+        if self.findings:
+            raise StudentError("forbidden", "; ".join(self.findings[:3]) +
+                               (" ..." if len(self.findings) > 3 else ""))
         path = inspect.getsourcefile(probe)
         if self.snapshot is not None:
             path = self.snapshot.probe_path(path)

@@ -24,13 +24,14 @@ from rnnkit.grading import sandbox, wire
 STARTUP_SECONDS = 60         # importing TensorFlow takes ~5 s; the rest is the student's import
 MEMORY_LIMIT_MB = 4096       # address-space limit of the student's process (TF trains in 3 GB)
 MAX_SUBMISSION_MB = 50       # a folder of exercise modules is a few hundred kB
+MAX_OUTPUT_MB = 100          # what a student process may print or write (a print loop is capped)
 
 
 class StudentError(Exception):
     """Student code did not produce a result; `kind` says how, `str()` says it to a person."""
 
     KINDS = ("not_started", "exception", "exit", "timeout", "crash", "memory",
-             "import_error", "missing", "bad_output")
+             "import_error", "missing", "bad_output", "forbidden")
 
     def __init__(self, kind: str, message: str, location: str | None = None,
                  type_name: str | None = None):
@@ -46,6 +47,8 @@ class StudentError(Exception):
             return f"not started: {self.message}{where}"
         if self.kind == "missing":
             return f"missing: {self.message}"
+        if self.kind == "forbidden":
+            return f"not graded: {self.message}"
         if self.kind == "import_error":
             what = f"{self.type_name}: " if self.type_name else ""
             return f"the module could not be imported: {what}{self.message}{where}"
@@ -79,6 +82,8 @@ def _confine(limit_mb: int, user):
         os.setsid()  # own process group: a timeout kills the student's children too
         limit = limit_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        output = MAX_OUTPUT_MB * 2**20
+        resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
         if user is not None:
             os.setgroups([])
             os.setgid(user[1])
@@ -117,10 +122,11 @@ class StudentProcess:
     """Runs probes from grading test files against `target/<module>.py` in a child process."""
 
     def __init__(self, target: str | os.PathLike, module: str, *, block=("solutions", "exercises"),
-                 code_root: str | os.PathLike = KIT_ROOT, user=None,
+                 code_root: str | os.PathLike = KIT_ROOT, probes=(), user=None,
                  startup_seconds: float = STARTUP_SECONDS, memory_limit_mb: int = MEMORY_LIMIT_MB):
         self.source = os.path.realpath(target)
         self.code_root = str(code_root)
+        self.probes = [str(p) for p in probes]   # probe files, loaded before student code
         self.user = user
         self.module = module
         self.block = list(block)
@@ -159,7 +165,7 @@ class StudentProcess:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         config = {"target": self.target, "module": self.module, "block": self.block,
-                  "fd_in": to_child_r, "fd_out": from_child_w,
+                  "fd_in": to_child_r, "fd_out": from_child_w, "probes": self.probes,
                   "read": [self.code_root], "write": [self._workdir.name]}
         env = {key: value for key, value in os.environ.items() if not key.startswith("RNNKIT_")}
         env.update(KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
@@ -244,6 +250,8 @@ class StudentProcess:
             what = f"the process crashed with {_signal_name(code)}"
             if code == -signal.SIGKILL:
                 what += " (killed: out of memory?)"
+            elif code == -signal.SIGXFSZ:
+                what += f" (it wrote more than {MAX_OUTPUT_MB} MB of output)"
         else:
             what = f"the process exited with status {code} (os._exit or a fatal error)"
         detail = f"; last output: {tail}" if tail else ""
@@ -265,11 +273,17 @@ class StudentProcess:
         chunks = []
         while size:
             left = deadline - time.monotonic()
-            ready = select.select([self._from_child], [], [], max(left, 0))[0] if left > 0 else []
-            if not ready:
+            if left <= 0:
                 self._restart()
                 raise StudentError("timeout", f"timed out after {seconds:g} s during {during} "
                                    "(an endless loop, or far too much work?)")
+            # Short waits: a worker that died while a daemon it started still holds the pipe
+            # open would otherwise look like a timeout instead of the crash it is.
+            ready = select.select([self._from_child], [], [], min(left, 0.5))[0]
+            if not ready:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise self._died(f"during {during}")
+                continue
             chunk = os.read(self._from_child, min(size, 1 << 20))
             if not chunk:
                 raise self._died(f"during {during}")

@@ -142,15 +142,13 @@ def import_with_stand_ins(folder: str, module: str):
                          f"{reason['message'][:120]}); Keras's built-in layers stood in for it")
 
 
-def _load_probe_file(path: str, cache: dict):
-    if path not in cache:
-        name = "rnnkit_checks_" + os.path.splitext(os.path.basename(path))[0]
-        spec = importlib.util.spec_from_file_location(name, path)
-        checks = importlib.util.module_from_spec(spec)
-        sys.modules[name] = checks
-        spec.loader.exec_module(checks)
-        cache[path] = checks
-    return cache[path]
+def _load_probe_file(path: str):
+    """Execute a grading test file as a private module (kept out of sys.modules)."""
+    name = "rnnkit_checks_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    checks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checks)
+    return checks
 
 
 def main(argv: list[str]) -> None:
@@ -174,7 +172,9 @@ def main(argv: list[str]) -> None:
     from rnnkit.grading import wire
 
     sys.meta_path.insert(0, _Blocker(config.get("block", [])))
-    probes: dict = {}
+    # The probes are loaded before any student code runs and are reachable only from this
+    # function's locals (reaching them through frames or gc is refused by the source scan).
+    probes = {path: _load_probe_file(path) for path in config.get("probes", [])}
 
     try:
         module, notes = import_with_stand_ins(folder, config["module"])
@@ -193,8 +193,9 @@ def main(argv: list[str]) -> None:
         except EOFError:
             return
         try:
-            checks = _load_probe_file(request["file"], probes)
-            probe = getattr(checks, request["probe"])
+            if request["file"] not in probes:
+                raise LookupError(f"probe file {request['file']} was not loaded at start")
+            probe = getattr(probes[request["file"]], request["probe"])
             seed = int(request["seed"])
             random.seed(seed)
             numpy.random.seed(seed)

@@ -33,27 +33,25 @@ def problem(seed, steps=T):
 
 # -- probes: run in the student's process ----------------------------------------------------
 def _call(function, **arrays):
-    """Call on copies and report which inputs the function modified in place."""
-    originals = {name: np.array(value, copy=True) for name, value in arrays.items()}
+    """Call, and hand back the inputs as they are afterwards: the grader compares them with
+    what it sent (judging here, with the student's own numpy, could be fooled)."""
     result = function(**arrays)
-    mutated = [name for name, value in arrays.items()
-               if not np.array_equal(np.asarray(value), originals[name], equal_nan=True)]
-    return result, mutated
+    return result, {name: np.array(value, copy=True) for name, value in arrays.items()}
 
 
 def probe_step(module, x, h_prev, Wx, Wh, b, dh_next):
-    (h, cache), mutated = _call(module.rnn_step_forward, x=x, h_prev=h_prev, Wx=Wx, Wh=Wh, b=b)
-    grads, mutated_back = _call(lambda **a: module.rnn_step_backward(a["dh_next"], cache),
-                                dh_next=dh_next)
+    (h, cache), after = _call(module.rnn_step_forward, x=x, h_prev=h_prev, Wx=Wx, Wh=Wh, b=b)
+    grads, after_back = _call(lambda **a: module.rnn_step_backward(a["dh_next"], cache),
+                              dh_next=dh_next)
     return {"h": np.asarray(h), "grads": [np.asarray(g) for g in grads],
-            "mutated": mutated + mutated_back}
+            "after": {**after, **after_back}}
 
 
 def probe_sequence(module, x, h0, Wx, Wh, b, dh):
-    (h, cache), mutated = _call(module.rnn_forward, x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
-    grads, mutated_back = _call(lambda **a: module.rnn_backward(a["dh"], cache), dh=dh)
+    (h, cache), after = _call(module.rnn_forward, x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
+    grads, after_back = _call(lambda **a: module.rnn_backward(a["dh"], cache), dh=dh)
     return {"h": np.asarray(h), "grads": [np.asarray(g) for g in grads],
-            "mutated": mutated + mutated_back}
+            "after": {**after, **after_back}}
 
 
 def probe_numerical_gradients(module, x, h0, Wx, Wh, b, dh, eps=1e-6):
@@ -76,15 +74,14 @@ def probe_numerical_gradients(module, x, h0, Wx, Wh, b, dh, eps=1e-6):
 
 
 def probe_hidden_norms(module, x, h0, Wx, Wh, b, dh_last):
-    norms, mutated = _call(module.hidden_grad_norms, x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh_last=dh_last)
-    return {"norms": np.asarray(norms), "mutated": mutated}
+    norms, after = _call(module.hidden_grad_norms, x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh_last=dh_last)
+    return {"norms": np.asarray(norms), "after": after}
 
 
 def probe_clip(module, grads, max_norm):
-    originals = [np.array(g, copy=True) for g in grads]
     clipped, norm = module.clip_by_global_norm(grads, max_norm)
-    mutated = not all(np.array_equal(g, o) for g, o in zip(grads, originals))
-    return {"clipped": [np.asarray(g) for g in clipped], "norm": float(norm), "mutated": mutated}
+    return {"clipped": [np.asarray(g) for g in clipped], "norm": float(norm),
+            "after": [np.array(g, copy=True) for g in grads]}
 
 
 # -- oracles: autodiff, run in the grader ----------------------------------------------------
@@ -128,6 +125,12 @@ def tf_clip(grads, max_norm):
     return [c.numpy() for c in clipped], float(norm.numpy())
 
 
+def mutated(sent: dict, after: dict, names) -> list[str]:
+    """The inputs among `names` that came back different from what the grader sent."""
+    return [name for name in names
+            if not np.array_equal(np.asarray(after[name]), sent[name], equal_nan=True)]
+
+
 def _no_mutation(function: str, mutated) -> None:
     if mutated:
         fail(f"{function} modified its input(s) {', '.join(mutated)} in place; "
@@ -145,7 +148,7 @@ def test_step_forward(grader):
         got = grader.run(probe_step, **args)
         want = grader.reference(probe_step, **args)
         expect_close("h_next", got["h"], want["h"], **TOL, dtype="float64")
-        _no_mutation("rnn_step_forward", [m for m in got["mutated"] if m != "dh_next"])
+        _no_mutation("rnn_step_forward", mutated(args, got["after"], ["x", "h_prev", "Wx", "Wh", "b"]))
 
 
 @pytest.mark.points(2)
@@ -153,8 +156,9 @@ def test_step_backward(grader):
     """rnn_step_backward equals autodiff (tf.GradientTape) for every input"""
     for seed in grader.seeds(always_fresh=True):
         p = problem(seed, steps=1)
-        got = grader.run(probe_step, x=p["x"][:, 0], h_prev=p["h0"], Wx=p["Wx"], Wh=p["Wh"],
-                         b=p["b"], dh_next=p["dh"][:, 0])
+        args = dict(x=p["x"][:, 0], h_prev=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"],
+                    dh_next=p["dh"][:, 0])
+        got = grader.run(probe_step, **args)
         _, want = grader.oracle(tape_sequence, **p)
         names = ("dx", "dh_prev", "dWx", "dWh", "db")
         if len(got["grads"]) != 5:
@@ -163,7 +167,7 @@ def test_step_backward(grader):
         for name, g, w in zip(names, got["grads"], want):
             expect_close(name, g, w, **TOL,
                          explain=lambda a, bad: "is the tanh derivative (1 - h**2) applied?")
-        _no_mutation("rnn_step_backward", got["mutated"])
+        _no_mutation("rnn_step_backward", mutated(args, got["after"], ["dh_next"]))
 
 
 @pytest.mark.points(1)
@@ -176,7 +180,7 @@ def test_forward(grader):
         expect_close("h", got["h"], want["h"], **TOL, dtype="float64",
                      explain=lambda a, bad: "only the first step differs: is h0 used?"
                      if not bad[:, 1:].any() else None)
-        _no_mutation("rnn_forward", [m for m in got["mutated"] if m != "dh"])
+        _no_mutation("rnn_forward", mutated(p, got["after"], ["x", "h0", "Wx", "Wh", "b"]))
 
 
 @pytest.mark.points(3)
@@ -205,7 +209,7 @@ def test_backward(grader):
 
         for index, (name, g, w) in enumerate(zip(GRAD_NAMES, got["grads"], want)):
             expect_close(name, g, w, **TOL, explain=lambda a, bad, i=index: explain(a, bad, i))
-        _no_mutation("rnn_backward", [m for m in got["mutated"] if m == "dh"])
+        _no_mutation("rnn_backward", mutated(p, got["after"], ["dh"]))
 
 
 @pytest.mark.points(1)
@@ -232,7 +236,7 @@ def test_hidden_grad_norms(grader):
         expect_close("norms", got["norms"], want, rtol=1e-7, atol=1e-9,
                      explain=lambda a, bad: "the order is reversed: norms[t] belongs to step t"
                      if np.allclose(a, want[::-1]) else None)
-        _no_mutation("hidden_grad_norms", got["mutated"])
+        _no_mutation("hidden_grad_norms", mutated(args, got["after"], list(args)))
 
 
 @pytest.mark.points(1)
@@ -240,14 +244,23 @@ def test_hidden_grad_norms(grader):
 def test_vanishing_and_exploding(grader, radius):
     """With tanh' = 1 (x = 0, h0 = 0) the norms follow radius ** distance: they vanish or explode"""
     steps = 20
-    rng = np.random.default_rng(7)
-    q, _ = np.linalg.qr(rng.normal(size=(H, H)))
-    args = dict(x=np.zeros((N, steps, D)), h0=np.zeros((N, H)), Wx=rng.normal(size=(D, H)),
-                Wh=radius * q, b=np.zeros(H), dh_last=rng.normal(size=(N, H)))
-    got = grader.run(probe_hidden_norms, **args)
-    distance = steps - 1 - np.arange(steps)
-    law = np.linalg.norm(args["dh_last"], axis=1).mean() * radius ** distance
-    expect_close(f"norms at radius {radius}", got["norms"], law, rtol=1e-6, atol=0)
+    for seed in grader.seeds(always_fresh=True):
+        rng = inputs.rng(seed, "vanishing")
+        q, _ = np.linalg.qr(rng.normal(size=(H, H)))
+        args = dict(x=np.zeros((N, steps, D)), h0=np.zeros((N, H)), Wx=rng.normal(size=(D, H)),
+                    Wh=radius * q, b=np.zeros(H), dh_last=rng.normal(size=(N, H)))
+        got = grader.run(probe_hidden_norms, **args)
+        distance = steps - 1 - np.arange(steps)
+        law = np.linalg.norm(args["dh_last"], axis=1).mean() * radius ** distance
+        expect_close(f"norms at radius {radius}", got["norms"], law, rtol=1e-6, atol=0)
+
+
+def clip_shapes(seed):
+    """The recorded shapes for seed 0; other seeds draw their own (so no answer can be tabled)."""
+    if seed == 0:
+        return [(D, H), (H, H), (H,)]
+    rows, cols = inputs.rng(seed, "clip shapes").integers(2, 7, size=2)
+    return [(int(rows), int(cols)), (int(cols), int(cols)), (int(cols),)]
 
 
 @pytest.mark.points(2)
@@ -257,7 +270,7 @@ def test_clip_by_global_norm(grader, case):
     scale = {"above": 3.0, "below": 0.01, "zero": 0.0}[case]
     for seed in grader.seeds(always_fresh=True):
         grads = [scale * inputs.uniform(seed, f"g{i}", shape, -1, 1, "float64")
-                 for i, shape in enumerate([(D, H), (H, H), (H,)])]
+                 for i, shape in enumerate(clip_shapes(seed))]
         got = grader.run(probe_clip, grads=grads, max_norm=1.0)
         want, norm = grader.oracle(tf_clip, grads, 1.0)
         expect_close("global norm", np.float64(got["norm"]), np.float64(norm), **TOL)
@@ -265,5 +278,5 @@ def test_clip_by_global_norm(grader, case):
             fail(f"expected {len(want)} clipped arrays, got {len(got['clipped'])}")
         for i, (g, w) in enumerate(zip(got["clipped"], want)):
             expect_close(f"clipped gradient {i}", g, w, **TOL)
-        if got["mutated"]:
+        if not all(np.array_equal(np.asarray(a), g) for a, g in zip(got["after"], grads)):
             fail("clip_by_global_norm modified the gradients in place; return new arrays")

@@ -288,8 +288,8 @@ def _grading_checks(exercise: str):
 
 
 def hardcoded_cases() -> dict:
-    """The inputs a hard-coder can know: those of the recorded (seed 0) checks, and the fixed
-    inputs of test_vanishing_and_exploding, built exactly as tests/grading/test_ex02.py does."""
+    """The inputs a hard-coder can know: those of the recorded (seed 0) checks, built exactly
+    as tests/grading/test_ex02.py does."""
     import numpy as np
 
     from rnnkit.grading import inputs
@@ -297,12 +297,12 @@ def hardcoded_cases() -> dict:
     checks = _grading_checks("ex02")
     N, D, H = checks.N, checks.D, checks.H
     clip = {scale: [scale * inputs.uniform(0, f"g{i}", shape, -1, 1, "float64")
-                    for i, shape in enumerate([(D, H), (H, H), (H,)])]
+                    for i, shape in enumerate(checks.clip_shapes(0))]
             for scale in (3.0, 0.01, 0.0)}           # the cases above, below and zero
     p = checks.problem(0, steps=12)
     norms = [dict(x=p["x"], h0=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"], dh_last=p["dh"][:, -1])]
     for radius in (0.5, 1.5):
-        steps, rng = 20, np.random.default_rng(7)
+        steps, rng = 20, inputs.rng(0, "vanishing")
         q, _ = np.linalg.qr(rng.normal(size=(H, H)))
         norms.append(dict(x=np.zeros((N, steps, D)), h0=np.zeros((N, H)),
                           Wx=rng.normal(size=(D, H)),
@@ -412,7 +412,8 @@ EX02_PLANTS = [
           "checks calling it are lost",
           # 18-4: hidden_grad_norms (2) and the two vanishing/exploding checks (1+1) call it
           {"ex02": 14.0}, HIDDEN, "sys.exit(3)",
-          (Insert(EX02, "hidden_grad_norms", "import sys\nsys.exit(3)  # from a script"),)),
+          (Insert(EX02, "hidden_grad_norms", "import sys\nsys.exit(3)  # from a script"),),
+          notes="ex02: exit"),
     Plant("ex02_os_exit", "os._exit(3) in rnn_step_backward, which nearly every check reaches",
           # 18-12: probe_step, rnn_backward and hidden_grad_norms all call rnn_step_backward;
           # only the three clip checks (2 each) never reach it
@@ -436,14 +437,14 @@ EX02_PLANTS = [
           {"ex02": 0.0}, ALL_EX02, "timed out after 60 s during importing the module",
           (Append(EX02, "import os, time\n\nwhile not os.path.exists('data/ready'):  # download\n"
                         "    time.sleep(0.5)"),),
-          notes="ex02: timeout", seconds=(60, 115)),   # < 120 s: the 60 s were waited once
+          notes="ex02: timeout", seconds=(60, 119)),   # < 120 s: the 60 s were waited once
     Plant("ex02_hang_clip", "a hang in one narrowly used function: three 30 s timeouts",
           # 18-6: only the three clip checks (2 each) call clip_by_global_norm; each times out
           {"ex02": 12.0}, CLIP, "timed out after 30 s during the check",
           (Insert(EX02, "clip_by_global_norm",
                   "import os, time\nwhile not os.path.exists('continue.flag'):  # debugging aid\n"
                   "    time.sleep(0.5)"),),
-          notes="ex02: timeout", seconds=(90, 118),    # < 120 s: three timeouts, not four
+          notes="ex02: timeout", seconds=(90, 150),    # >= 90 s: the 3 x 30 s were waited
           run="ex02-timeouts"),
 
     # -- wrong numbers, shapes, dtypes; mutated inputs --------------------------------------
@@ -635,26 +636,25 @@ with open(os.path.join(os.environ["PYTHONPATH"].split(os.pathsep)[0], "tests", "
                   return namespace["clip_by_global_norm"](grads, max_norm)
           '''),)),
     Plant("ex02_hardcoded", "answers hard-coded for the inputs a student can know: the recorded "
-          "seed-0 inputs and the fixed inputs of test_vanishing_and_exploding",
-          # 18-6: the fresh seed fails hidden_grad_norms (2), clip above (2) and below (2);
-          # clip 'zero' (all-zero inputs for any seed) and the two vanishing/exploding checks
-          # (fixed inputs, no fresh seed) are answered from the tables
-          {"ex02": 12.0}, ("test_hidden_grad_norms",) + CLIP[:2], "differ from the reference",
+          "seed-0 inputs of hidden_grad_norms and clip_by_global_norm",
+          # 18-10: with solutions/ live every check of these two functions also runs on a fresh
+          # seed (fresh inputs, and fresh shapes for clip), which the tables cannot answer:
+          # hidden_grad_norms (2), vanishing/exploding (1+1), clip above, below, zero (2+2+2)
+          {"ex02": 8.0}, HIDDEN + CLIP, "differ from the reference",
           (Function(EX02, "hidden_grad_norms", _hardcoded_norms),
            Function(EX02, "clip_by_global_norm", _hardcoded_clip)), every=False),
-    Plant("ex02_kill_grader", "killing its own grader process: the submission earns nothing",
-          # 0: the killed grader writes no results; grade-submission reports every check at 0
-          {"ex02": 0.0}, ALL_EX02, "the grader stopped with status -9",
+    Plant("ex02_kill_grader", "trying to kill its own grader: Landlock scopes signals to the "
+          "student's own processes, so os.kill raises and only the checks calling it are lost",
+          # 18-6: the three clip checks (2 each) raise PermissionError; the grader lives on
+          {"ex02": 12.0}, CLIP, "PermissionError",
           (Insert(EX02, "clip_by_global_norm",
-                  "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),),
-          notes="ex02: grading failed"),
+                  "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),)),
     Plant("ex02_hidden_mutation", "patching np.array_equal to hide an in-place mutation",
-          # 15, like ex02_mutates_dh -- if the grader judged mutation itself (it does not)
+          # 15, like ex02_mutates_dh: the grader compares the inputs the probe hands back with
+          # what it sent, in its own process, with its own numpy
           {"ex02": 15.0}, ("test_backward",), "modified its input(s) dh in place",
           (MUTATES_DH, Append(EX02, "np.array_equal = lambda a, b, equal_nan=False: True")),
-          same_as="ex02_mutates_dh",
-          bug="the 'mutated' flags are computed by the probe in the student's process with the "
-              "student's numpy: patching np.array_equal hides any in-place mutation (18/18)"),
+          same_as="ex02_mutates_dh"),
 
     # -- correct but different: full marks ---------------------------------------------------
     Plant("ex02_einsum_backward", "correct but different: BPTT with np.einsum and one loop over "
@@ -699,6 +699,8 @@ with open(os.path.join(os.environ["PYTHONPATH"].split(os.pathsep)[0], "tests", "
           same_as="ex02_nan_clip"),
 ]
 
+BY_NAME_EARLY = {plant.name: plant for plant in EX02_PLANTS}
+
 EX01_PLANTS = [
     Plant("ex01_einsum_tuple", "correct but different: the cell with keras.ops.einsum / dot and "
           "a tuple of states, the loop with unstack / concatenate",
@@ -738,7 +740,43 @@ EX01_PLANTS = [
           ''')), every=False, same_as="ex01_no_bias"),
 ]
 
-PLANTS = EX02_PLANTS + EX01_PLANTS
+# The runs above grade with the source scan OFF (RNNKIT_SOURCE_SCAN=off, read by the grader
+# only), so they prove the runtime defences on their own. These run with it ON.
+SCAN_PLANTS = [
+    Plant("ex01_subclasses_keras", "handing ex01 to Keras: class SimpleRNNCell(keras.layers."
+          "SimpleRNNCell) matches Keras perfectly, so only the source scan can catch it",
+          # 0: the scan refuses the module before any check runs; every check says why
+          {"ex01": 0.0}, ("test_cell_contract", "test_weight_layout",
+                          "test_cell_step_matches_keras", "test_sequence_matches_keras",
+                          "test_gradients_match_keras", "test_unrolled_forward",
+                          "test_parameters_shared_over_time", "test_problem_shapes[one_to_one]",
+                          "test_problem_shapes[one_to_many]", "test_problem_shapes[many_to_one]",
+                          "test_problem_shapes[many_to_many]",
+                          "test_problem_shapes[encoder_decoder]", "test_fit_step_graph_mode",
+                          "test_masking_right_padded", "test_keras_file_round_trip"),
+          "uses Keras's built-in SimpleRNNCell",
+          (Replace(EX01, "class SimpleRNNCell(layers.Layer):",
+                   "class SimpleRNNCell(layers.SimpleRNNCell):"),),
+          notes="ex01: forbidden", run="scan01"),
+    Plant("ex02_autodiff", "ex02's gradients by tf.GradientTape instead of by hand",
+          # 0: ex02 is NumPy by hand; importing tensorflow there is refused by the scan
+          {"ex02": 0.0}, ALL_EX02, "imports tensorflow",
+          (Insert(EX02, "rnn_backward", "import tensorflow as tf  # let autodiff do it"),),
+          notes="ex02: forbidden", run="scan02"),
+    Plant("ex02_frame_walk", "walking up the stack to rewrite the probe that calls it",
+          # 0: sys._getframe / f_globals are refused by the scan
+          {"ex02": 0.0}, ALL_EX02, "._getframe",
+          (Insert(EX02, "clip_by_global_norm",
+                  "import sys\nsys._getframe(1).f_globals['np'] = None"),),
+          notes="ex02: forbidden", run="scan02"),
+    Plant("ex02_monkeypatch_scanned", "ex02_monkeypatch graded with the scan on: importing pytest "
+          "and rnnkit.grading from a submission costs the exercise",
+          # 0: the scan refuses the imports of pytest and rnnkit.grading
+          {"ex02": 0.0}, ALL_EX02, "which could reach into the grader",
+          BY_NAME_EARLY["ex02_monkeypatch"].edits, notes="ex02: forbidden", run="scan02"),
+]
+
+PLANTS = EX02_PLANTS + EX01_PLANTS + SCAN_PLANTS
 BY_NAME = {plant.name: plant for plant in PLANTS}
 RUNS = {}   # class run -> (graded exercise, its plants)
 for _plant in PLANTS:

@@ -78,10 +78,12 @@ class ClassRun:
             shutil.copytree(self.submissions / DETERMINISM_BASE, self.submissions / copy)
         self.log = open(root / "grade-class.log", "w")
         self.started = time.monotonic()
+        scan = "on" if root.name.startswith("scan") else "off"   # see planted.SCAN_PLANTS
         self.process = subprocess.Popen(
             [sys.executable, "-m", "rnnkit", "grade-class", str(self.submissions),
              "--out", str(self.out), "--jobs", "2", "--exercises", exercise],
-            cwd=kit, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+            cwd=kit, stdout=self.log, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "RNNKIT_SOURCE_SCAN": scan})
         self.code = None
 
     def wait(self) -> "ClassRun":
@@ -90,8 +92,7 @@ class ClassRun:
             try:
                 self.code = self.process.wait(timeout=max(left, 1))
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.stop()
                 raise
             finally:
                 self.log.close()
@@ -100,6 +101,15 @@ class ClassRun:
         assert self.code == 0, f"grade-class {self.exercise} exited with {self.code}:\n" \
                                f"{Path(self.log.name).read_text()[-3000:]}"
         return self
+
+    def stop(self) -> None:
+        """End the run and the graders it started (they run in sessions of their own)."""
+        for pid in [self.process.pid] + descendants(self.process.pid):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
 
     def document(self, name: str) -> dict:
         path = self.out / name / "results.json"
@@ -122,14 +132,9 @@ def runs(kit, kit_digest, catalogue, tmp_path_factory):
     started["watch"].start()
     yield started
     started.pop("watch")
-    for run in started.values():   # a run cut short (-x): end it and the graders it started
+    for run in started.values():   # a session cut short (-x): end what is still running
         if run.process.poll() is None:
-            for pid in [run.process.pid] + descendants(run.process.pid):
-                try:
-                    os.kill(pid, 9)
-                except ProcessLookupError:
-                    pass
-            run.process.wait()
+            run.stop()
 
 
 def descendants(pid: int) -> list:
@@ -233,10 +238,14 @@ def assert_scored_as_declared(plant: Plant, document: dict, catalogue: dict) -> 
 
 
 # -- the corpus is well formed (no grading) --------------------------------------------------
-def test_corpus_declarations_add_up(catalogue):
+def test_corpus_declarations_add_up(catalogue, tmp_path):
     assert len(PLANTS) >= 25 and len(BY_NAME) == len(PLANTS)
     for plant in PLANTS:
         assert plant.demonstrates and plant.feedback and plant.exercises, plant.name
+        folder = planted.write_sources(plant, tmp_path / plant.name, {"KIT": "K", "OUT": "O"})
+        changed = [name for name in plant.files
+                   if (folder / name).read_text() != (planted.SOLUTIONS / name).read_text()]
+        assert bool(changed) == bool(plant.edits), f"{plant.name}: its edits change nothing"
         for exercise in plant.exercises:
             checks = catalogue[exercise]
             assert sum(p for _, p in checks.values()) == MAX_POINTS[exercise]

@@ -1,0 +1,90 @@
+"""A policy check of the submitted source, read as text by the grader (never imported).
+
+Value checks compare what the student's code computes; two things they cannot see are
+ruled out here instead:
+- reaching into the grader from inside the student's process (frames, the garbage
+  collector, `__main__`, `eval`/`exec`, `importlib`, `ctypes`): with those a submission
+  could rewrite the probes that run beside it;
+- handing the exercise to Keras's built-in equivalent (`class SimpleRNNCell(
+  keras.layers.SimpleRNNCell)` matches Keras perfectly and teaches nothing). `main()` may use
+  the built-in layers: the lessons compare against them there on purpose.
+A finding costs the exercise's points with a message that names the line; it is a stated
+rule, so the exercise texts and the README say it too.
+"""
+from __future__ import annotations
+
+import ast
+
+# Anywhere in the file: ways to reach the grader's objects from the student's process.
+GRADER_ACCESS = {
+    "names": {"eval", "exec", "compile", "__import__", "globals", "__builtins__"},
+    "modules": {"gc", "inspect", "importlib", "ctypes", "rnnkit.grading", "__main__",
+                "pytest", "_pytest"},
+    "attributes": {"_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "__globals__",
+                   "__code__", "__closure__", "__subclasses__", "_load_probe_file",
+                   "get_referrers", "get_objects", "modules"},
+}
+# Per exercise, outside main(): Keras's built-in layers that would do the exercise's work.
+BUILT_INS = {
+    "ex01": {"SimpleRNN", "SimpleRNNCell"},
+    "ex03": {"LSTM", "LSTMCell", "GRU", "GRUCell"},
+}
+# Per exercise: modules the exercise must do without (ex02 is NumPy by hand: no autodiff).
+FORBIDDEN_IMPORTS = {"ex02": {"tensorflow", "keras", "torch", "jax", "autograd"}}
+
+
+def _main_lines(tree) -> set[int]:
+    lines = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "main":
+            lines.update(range(node.lineno, node.end_lineno + 1))
+    return lines
+
+
+def _imported(node) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.module:
+        return [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return []
+
+
+def _matches(name: str, modules: set[str]) -> bool:
+    return any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def scan(source: str, exercise_id: str, filename: str) -> list[str]:
+    """One sentence per rule the source breaks (empty when it keeps them all)."""
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError:
+        return []            # the import itself will fail and say where
+    in_main = _main_lines(tree)
+    built_ins = BUILT_INS.get(exercise_id, set())
+    forbidden_imports = FORBIDDEN_IMPORTS.get(exercise_id, set())
+    findings = []
+
+    def found(node, text):
+        findings.append(f"{filename}:{node.lineno}: {text}")
+
+    for node in ast.walk(tree):
+        for name in _imported(node):
+            if _matches(name, GRADER_ACCESS["modules"]):
+                found(node, f"imports {name}, which could reach into the grader")
+            elif _matches(name, forbidden_imports):
+                found(node, f"imports {name}; {exercise_id} is written by hand without it")
+            elif name.split(".")[-1] in built_ins and node.lineno not in in_main:
+                found(node, f"imports Keras's built-in {name.split('.')[-1]}; {exercise_id} asks "
+                            "you to write it yourself (main() may use it to compare)")
+        if isinstance(node, ast.Name) and node.id in GRADER_ACCESS["names"]:
+            found(node, f"uses {node.id}(), which could reach into the grader")
+        elif isinstance(node, ast.Attribute):
+            if node.attr in GRADER_ACCESS["attributes"]:
+                found(node, f"uses .{node.attr}, which could reach into the grader")
+            elif node.attr in built_ins and node.lineno not in in_main:
+                found(node, f"uses Keras's built-in {node.attr}; {exercise_id} asks you to write "
+                            "it yourself (main() may use it to compare)")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and node.value in (GRADER_ACCESS["modules"] - {"__main__"}) | {"_load_probe_file"}:
+            found(node, f"names {node.value!r}, which could reach into the grader")
+    return sorted(set(findings), key=lambda f: int(f.split(":")[1]))

@@ -85,6 +85,7 @@ def scan(source: str, exercise_id: str, filename: str) -> list[str]:
                 found(node, f"uses Keras's built-in {node.attr}; {exercise_id} asks you to write "
                             "it yourself (main() may use it to compare)")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and node.value in (GRADER_ACCESS["modules"] - {"__main__"}) | {"_load_probe_file"}:
+                and node.value in (GRADER_ACCESS["modules"] - {"__main__"}) | (
+                    GRADER_ACCESS["attributes"] - {"modules"}):   # getattr(sys, "_getframe")
             found(node, f"names {node.value!r}, which could reach into the grader")
     return sorted(set(findings), key=lambda f: int(f.split(":")[1]))

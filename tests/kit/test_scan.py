@@ -1,0 +1,51 @@
+"""The source rules (rnnkit.grading.scan): the kit's own code keeps them, cheats break them."""
+import pytest
+
+from rnnkit import KIT_ROOT
+from rnnkit.exercises import EXERCISES
+from rnnkit.grading.scan import scan
+
+
+@pytest.mark.parametrize("folder", ["solutions", "exercises"])
+def test_the_kits_own_modules_keep_the_rules(folder):
+    for exercise in EXERCISES:
+        source = (KIT_ROOT / folder / exercise.filename).read_text()
+        assert scan(source, exercise.id, exercise.filename) == []
+
+
+@pytest.mark.parametrize("exercise, source, words", [
+    ("ex01", "import keras\nclass SimpleRNNCell(keras.layers.SimpleRNNCell):\n    pass\n",
+     "built-in SimpleRNNCell"),
+    ("ex01", "from keras.layers import SimpleRNN\n", "built-in SimpleRNN"),
+    ("ex03", "from keras import layers\ndef cell(units):\n    return layers.LSTMCell(units)\n",
+     "built-in LSTMCell"),
+    ("ex02", "import tensorflow as tf\n", "imports tensorflow"),
+    ("ex02", "from jax import grad\n", "imports jax"),
+    ("ex01", "import sys\nframe = sys._getframe(1)\n", "._getframe"),
+    ("ex01", "import sys\nframe = getattr(sys, '_getframe')(1)\n", "'_getframe'"),
+    ("ex01", "import gc\n", "imports gc"),
+    ("ex01", "x = __import__('o' + 's')\n", "__import__()"),
+    ("ex01", "exec('print(1)')\n", "exec()"),
+    ("ex01", "import sys\nsys.modules['numpy'] = None\n", ".modules"),
+    ("ex01", "import rnnkit.grading.compare\n", "imports rnnkit.grading.compare"),
+    ("ex01", "def f(g):\n    return g.__globals__\n", ".__globals__"),
+])
+def test_cheats_are_named_with_their_line(exercise, source, words):
+    findings = scan(source, exercise, "sub.py")
+    assert findings and any(words in f for f in findings), findings
+    assert all(f.startswith("sub.py:") for f in findings)
+
+
+def test_main_may_compare_with_keras_but_other_functions_may_not():
+    source = ("from keras import layers\n"
+              "def main():\n    return layers.SimpleRNN(4)\n"
+              "def helper():\n    return layers.SimpleRNN(4)\n")
+    assert scan(source, "ex01", "s.py") == [
+        "s.py:5: uses Keras's built-in SimpleRNN; ex01 asks you to write it yourself "
+        "(main() may use it to compare)"]
+
+
+def test_the_usual_main_guard_and_ex03_using_simple_rnn_are_fine():
+    source = ("from keras import layers\nvanilla = layers.SimpleRNNCell\n"
+              "if __name__ == '__main__':\n    pass\n")
+    assert scan(source, "ex03", "s.py") == []

@@ -30,14 +30,20 @@ STAND_INS = {"ex01_simple_rnn": ex01_simple_rnn}
 STAND_IN_CELLS = {"SimpleRNNCell": ("ex01_simple_rnn", "SimpleRNNCell")}
 
 
-def usable_cell(cell_class, *, input_dim: int = 3, units: int = 4):
-    """(class, note): the student's cell class if one step runs, else the stand-in's."""
+def one_step(cell_class, *, input_dim: int = 3, units: int = 4) -> None:
+    """Run one step of a fresh cell, so a stub raises NotImplementedError right here (inside
+    a model, Keras may swallow it while building and fail later with another message)."""
     import numpy as np
 
+    cell = cell_class(units)
+    states = [np.zeros((1, s), "float32") for s in np.atleast_1d(cell.state_size)]
+    cell(np.zeros((1, input_dim), "float32"), states)
+
+
+def usable_cell(cell_class, *, input_dim: int = 3, units: int = 4):
+    """(class, note): the student's cell class if one step runs, else the stand-in's."""
     try:
-        cell = cell_class(units)
-        states = [np.zeros((1, s), "float32") for s in np.atleast_1d(cell.state_size)]
-        cell(np.zeros((1, input_dim), "float32"), states)
+        one_step(cell_class, input_dim=input_dim, units=units)
         return cell_class, None
     except NotImplementedError:
         module_name, name = STAND_IN_CELLS[cell_class.__name__]

@@ -60,9 +60,10 @@ def graded_exercises(tmp_path_factory):
     return grade(KIT_ROOT / "exercises", tmp=tmp_path_factory.mktemp("exercises"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def student_kit(tmp_path_factory):
-    """A kit written by `release --out`: no solutions/, exercises filled in with the answers."""
+    """A fresh kit written by `release --out` (no solutions/); each test gets its own, since
+    one fills the exercises in and another looks for leaks (about a second to write)."""
     out = tmp_path_factory.mktemp("student") / "kit"
     completed = run_cli("release", "--out", out)
     assert completed.returncode == 0, completed.stderr

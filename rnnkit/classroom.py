@@ -75,15 +75,13 @@ def check_catalogue(exercise_ids=None) -> list[dict]:
     files = [str(e.test_file) for e in resolve(exercise_ids)]
     script = (
         "import json, sys, pytest\n"
+        "from rnnkit.grading.plugin import check_title\n"
         "class C:\n"
         "    rows = []\n"
         "    def pytest_collection_finish(self, session):\n"
         "        for item in session.items:\n"
-        "            doc = (item.function.__doc__ or item.name).strip().splitlines()[0].rstrip('.')\n"
-        "            params = getattr(item, 'callspec', None)\n"
-        "            if params: doc += ' (' + ', '.join(map(str, params.params.values())) + ')'\n"
         "            C.rows.append({'exercise': item.module.EXERCISE, 'name': item.name,\n"
-        "                           'title': doc,\n"
+        "                           'title': check_title(item),\n"
         "                           'points': float(item.get_closest_marker('points').args[0])})\n"
         "pytest.main(['--collect-only', '-p', 'no:terminal', '-p', 'no:cacheprovider',\n"
         "             *sys.argv[1:]], plugins=[C()])\n"

@@ -16,9 +16,10 @@ from keras import layers, ops
 
 
 MEMORY_LAG = 40  # the lag at which the three cells are compared (and graded)
+UNITS, N_SYMBOLS, NOISE_STD = 32, 4, 1.0   # the experiment's cell size and task
 
 
-def memory_task(n, lag, n_symbols=4, seed=0, *, noise_std=1.0):
+def memory_task(n, lag, n_symbols=N_SYMBOLS, seed=0, *, noise_std=NOISE_STD):
     """Sequences whose label is their first symbol, followed by `lag` noise steps.
 
     Returns x (n, lag + 1, n_symbols) float32 and y (n,) int32:
@@ -100,8 +101,8 @@ def first_step_gradient_norm(model, x, y):
     return float(ops.mean(ops.norm(gradient[:, 0], axis=-1)))
 
 
-def train_memory_model(factory, lag, *, seed=0, x_val=None, y_val=None, units=32, n=4000,
-                       epochs=6, n_symbols=4, noise_std=1.0, batch_size=128,
+def train_memory_model(factory, lag, *, seed=0, x_val=None, y_val=None, units=UNITS, n=4000,
+                       epochs=6, n_symbols=N_SYMBOLS, noise_std=NOISE_STD, batch_size=128,
                        learning_rate=1e-2, chrono=True):
     """Seed, build memory_model(factory(units)), chrono-initialise it, measure the gradient
     reaching the first step on (x_val, y_val)[:256] when given, and train it on
@@ -122,8 +123,8 @@ def train_memory_model(factory, lag, *, seed=0, x_val=None, y_val=None, units=32
     return model, gradient, time.perf_counter() - start
 
 
-def run_memory_experiment(cells, lags=(5, 10, 20, 30, 40, 50), units=32, n=4000,
-                          epochs=6, seed=0, *, n_symbols=4, noise_std=1.0, n_val=1000,
+def run_memory_experiment(cells, lags=(5, 10, 20, 30, 40, 50), units=UNITS, n=4000,
+                          epochs=6, seed=0, *, n_symbols=N_SYMBOLS, noise_std=NOISE_STD, n_val=1000,
                           batch_size=128, learning_rate=1e-2, chrono=True, verbose=True):
     """Train every cell on the memory task at every lag; measure gradients at initialisation.
 

@@ -39,7 +39,7 @@ def _sigmoid(a):
     return 0.5 * (1.0 + np.tanh(0.5 * a))  # = 1 / (1 + exp(-a)), without overflow
 
 
-_ACTIVATIONS = {"tanh": np.tanh, "sigmoid": _sigmoid}
+_ACTIVATIONS = {"tanh": np.tanh, "sigmoid": _sigmoid, "linear": lambda a: a}
 
 
 def _activation(name):

@@ -33,6 +33,7 @@ STARTED = pytest.StashKey[float]()
 SNAPSHOT = pytest.StashKey[object]()
 TAMPERED = pytest.StashKey[list]()
 USER = pytest.StashKey[object]()
+ITEMS = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser):
@@ -78,9 +79,6 @@ def _prepare_trusted_side(config) -> None:
 
         for module in sorted({item.module.EXERCISE for item in config.stash.get(ITEMS, [])}):
             importlib.import_module(f"solutions.{BY_ID[module].module}")
-
-
-ITEMS = pytest.StashKey[list]()
 
 
 def pytest_unconfigure(config):
@@ -144,7 +142,7 @@ def _feedback(excinfo) -> tuple[str, str]:
     return "grader_error", f"the check could not judge this submission ({name}: {error})"
 
 
-def _title(item) -> str:
+def check_title(item) -> str:
     doc = (item.function.__doc__ or "").strip().splitlines()
     title = doc[0].rstrip(".") if doc else item.name
     callspec = getattr(item, "callspec", None)
@@ -166,7 +164,7 @@ def pytest_runtest_makereport(item, call):
     else:
         kind, feedback = _feedback(call.excinfo)
         points = 0.0
-    result = CheckResult(item.module.EXERCISE, item.name, _title(item), max_points, points,
+    result = CheckResult(item.module.EXERCISE, item.name, check_title(item), max_points, points,
                          feedback, kind, round(call.duration, 2))
     item.config.stash[RESULTS].append(result)
     if item.config.getoption("rnnkit_progress"):

@@ -62,10 +62,8 @@ class StudentError(Exception):
     @classmethod
     def from_reply(cls, reply: dict) -> "StudentError":
         kind = reply.get("kind") if reply.get("kind") in cls.KINDS else "exception"
-        if reply.get("status") == "import_error":
-            kind = "import_error" if kind != "not_started" else "not_started"
-            if reply.get("type") == "MissingModule":
-                kind = "missing"
+        if reply.get("status") == "import_error" and kind != "not_started":
+            kind = "missing" if reply.get("type") == "MissingModule" else "import_error"
         return cls(kind, str(reply.get("message", "")), reply.get("location"), reply.get("type"))
 
 

@@ -12,6 +12,7 @@ T steps and N examples); any real mistake (a missing bias, a wrong weight) is >=
 import numpy as np
 import pytest
 
+from rnnkit import variants
 from rnnkit.grading import inputs
 from rnnkit.grading.compare import expect_close, expect_equal, fail
 from rnnkit.grading.student import StudentError
@@ -207,27 +208,28 @@ def classifier_weights(seed):
         inputs.uniform(seed, "dense_kernel", (H, 2)), inputs.uniform(seed, "dense_bias", (2,))]
 
 
-def step_mistakes(x, h, weights) -> dict:
-    """What common wrong cells output for one step (for the feedback)."""
-    kernel, recurrent, bias = (w.astype(np.float64) for w in weights)
-    x, h = x.astype(np.float64), h.astype(np.float64)
-    pre = x @ kernel + h @ recurrent
-    return {"your cell matches one without the bias b": np.tanh(pre),
-            "your cell matches one without the tanh (a linear RNN)": pre + bias,
-            "your cell uses a sigmoid where the vanilla RNN uses tanh": 1 / (1 + np.exp(-(pre + bias))),
-            "your cell ignores the previous state h_{t-1} (no recurrent_kernel term)":
-                np.tanh(x @ kernel + bias),
-            "your cell ignores the input x_t (no kernel term)": np.tanh(h @ recurrent + bias),
-            "your cell returns the pre-activation plus a tanh of it twice": np.tanh(np.tanh(pre + bias))}
+SIMPLE_RNN_MISTAKES = {  # sentence -> how the wrong cell differs (rnnkit.variants keywords)
+    "your cell matches one without the bias b: add `+ self.bias`": {"use_bias": False},
+    "your cell matches one without the tanh (a linear RNN): wrap the sum in ops.tanh":
+        {"activation": "linear"},
+    "your cell uses a sigmoid where the vanilla RNN uses tanh": {"activation": "sigmoid"},
+}
 
 
-def explain_with(mistakes: dict):
-    def explain(actual, bad):
-        for sentence, value in mistakes.items():
-            if value.shape == actual.shape and np.allclose(actual, value, rtol=1e-4, atol=1e-5):
-                return sentence
-        return None
-    return explain
+def explain_cell(x, h0, weights, step=False):
+    """Name the common mistake the student's output matches, if any (see rnnkit.variants)."""
+    kernel, recurrent, bias = weights
+    mistakes = {**SIMPLE_RNN_MISTAKES,
+                "your cell ignores the previous state: add `states[0] @ self.recurrent_kernel`":
+                    {"recurrent_kernel": np.zeros_like(recurrent)},
+                "your cell ignores the input: add `inputs @ self.kernel`":
+                    {"kernel": np.zeros_like(kernel)}}
+    sequences = x[:, None] if step else x                                 # (N, T, D)
+    candidates = variants.mistake_outputs(variants.simple_rnn_sequence, mistakes, sequences, h0,
+                                          kernel=kernel, recurrent_kernel=recurrent, bias=bias)
+    if step:
+        candidates = {sentence: h_seq[:, 0] for sentence, h_seq in candidates.items()}
+    return lambda actual, bad: variants.diagnose(actual, candidates)
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -266,9 +268,8 @@ def test_cell_step_matches_keras(grader):
         weights = inputs.simple_rnn_weights(seed, D, H)
         got = grader.run(probe_cell_step, x=x, h=h, weights=weights)
         want = grader.oracle(keras_cell_step, x, h, weights)
-        explain = explain_with(step_mistakes(x, h, weights))
         expect_close("output of one step", got["output"], want["output"], **VALUE_TOL,
-                     dtype="float32", explain=explain)
+                     dtype="float32", explain=explain_cell(x, h, weights, step=True))
         expect_close("new state of one step", got["state"], want["state"], **VALUE_TOL)
 
 
@@ -281,7 +282,8 @@ def test_sequence_matches_keras(grader):
         weights = inputs.simple_rnn_weights(seed, D, H)
         got = grader.run(probe_sequence, x=x, h0=h0, weights=weights)
         want = grader.oracle(keras_sequence, x, h0, weights)
-        expect_close("outputs over time", got["outputs"], want["outputs"], **VALUE_TOL)
+        expect_close("outputs over time", got["outputs"], want["outputs"], **VALUE_TOL,
+                     explain=explain_cell(x, h0, weights))
         expect_close("final state", got["state"], want["state"], **VALUE_TOL)
 
 

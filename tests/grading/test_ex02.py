@@ -118,6 +118,12 @@ def tape_hidden_norms(x, h0, Wx, Wh, b, dh_last):
     return np.array([np.linalg.norm(g, axis=1).mean() for g in grads])
 
 
+def step_backward_without_tanh_derivative(x, h_prev, Wx, Wh, b, dh_next):
+    """The gradients a step backward gives when it forgets da = dh_next * (1 - h_next**2)."""
+    da = dh_next                                                        # (N, H)
+    return [da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)]
+
+
 def tf_clip(grads, max_norm):
     import tensorflow as tf
 
@@ -164,9 +170,12 @@ def test_step_backward(grader):
         if len(got["grads"]) != 5:
             fail(f"rnn_step_backward must return 5 arrays {names}, got {len(got['grads'])}")
         want[0] = want[0][:, 0]
-        for name, g, w in zip(names, got["grads"], want):
-            expect_close(name, g, w, **TOL,
-                         explain=lambda a, bad: "is the tanh derivative (1 - h**2) applied?")
+        forgot = step_backward_without_tanh_derivative(**args)
+        for name, g, w, f in zip(names, got["grads"], want, forgot):
+            expect_close(name, g, w, **TOL, explain=lambda a, bad, f=f:
+                         "it is the gradient without the tanh derivative: multiply dh_next by "
+                         "(1 - h_next**2) first" if np.allclose(a, f, rtol=1e-7, atol=1e-9)
+                         else None)
         _no_mutation("rnn_step_backward", mutated(args, got["after"], ["dh_next"]))
 
 

@@ -201,17 +201,13 @@ def keras_bidirectional(cell, x, weights):
     return np.asarray(layer(x))
 
 
-KERAS_CELLS = {"LSTMCell": "LSTMCell", "GRUCell": "GRUCell", "SimpleRNNCell": "SimpleRNNCell"}
-
-
 def memory_accuracy(cell, weights):
     """Accuracy of trained weights loaded into Keras's own cell, on unseen sequences."""
     import keras
 
-    settings = dict(n_symbols=4, noise_std=1.0)
-    x_val, y_val = memory.memory_task(1000, memory.MEMORY_LAG, seed=12345, **settings)
-    model = memory.memory_model(getattr(keras.layers, KERAS_CELLS[cell])(32), 4)
-    model.build((None, memory.MEMORY_LAG + 1, 4))
+    x_val, y_val = memory.memory_task(1000, memory.MEMORY_LAG, seed=12345)   # unseen sequences
+    model = memory.memory_model(getattr(keras.layers, cell)(memory.UNITS), memory.N_SYMBOLS)
+    model.build((None, memory.MEMORY_LAG + 1, memory.N_SYMBOLS))
     expected = [tuple(w.shape) for w in model.get_weights()]
     got = [tuple(np.shape(w)) for w in weights]
     if got != expected:
@@ -407,6 +403,8 @@ def test_gates_beat_the_vanilla_cell(grader):
     gated = {cell: trained_accuracy(grader, cell) for cell in GATED}
     vanilla = trained_accuracy(grader, "SimpleRNNCell")   # yours, or Keras's standing in
     best = max(gated, key=gated.get)
+    # Thresholds from what was measured over 8 seeds: the reference gated cells reach
+    # 0.95 - 1.00, the vanilla cell 0.22 - 0.27 (chance 0.25); 0.9 and 0.4 sit between.
     if gated[best] < 0.9:
         fail(f"neither gated cell remembers at lag {memory.MEMORY_LAG} "
              f"({', '.join(f'{c} {a:.0%}' for c, a in gated.items())}); the contrast with the "

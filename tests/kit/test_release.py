@@ -1,7 +1,6 @@
 """`release`: stubs from solution blocks, exercises in sync, a student kit that leaks nothing."""
 import ast
 import re
-from pathlib import Path
 
 import pytest
 

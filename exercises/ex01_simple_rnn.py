@@ -1,26 +1,23 @@
 # %% [markdown]
 # # ex01 — The vanilla RNN as a custom Keras layer
 #
+# Dimension letters, in every docstring below: N batch, T time steps, D input features,
+# H hidden units (`units`), K outputs.
+#
 # A recurrent network reads a sequence one step at a time and carries a **hidden state**
 # from step to step. The vanilla (Elman) RNN computes, for t = 1 .. T,
 #
-#     h_t = tanh(x_t W_x + h_{t-1} W_h + b)        (N, H)
-#     y_t = h_t W_y + c                            (N, K)   (a Dense layer on top)
+#     h_t = tanh(x_t W_x + h_{t-1} W_h + b)        W_x (D, H), W_h (H, H), b (H,)
+#     y_t = h_t W_y + c                            (a Dense layer on top)
 #
-# with shapes N batch, T time, D input features, H hidden units, K outputs:
-# x_t (N, D), W_x (D, H), W_h (H, H), b (H,). The same W_x, W_h, b are used at every step:
-# the parameters are **shared over time**, so the layer has D*H + H*H + H parameters
-# whatever the length T of the sequences it reads.
+# The same W_x, W_h, b are used at every step: the parameters are **shared over time**, so
+# the layer has D*H + H*H + H parameters whatever the length T of the sequences it reads.
 #
 # Keras splits a recurrent layer in two: a **cell** computes one step,
 # `call(x_t, [h_{t-1}]) -> (y_t, [h_t])`, and `keras.layers.RNN(cell)` runs the loop over
 # time (masking, `go_backwards`, `return_sequences`, graph mode). You write the cell; then
 # you write the loop yourself once, to see that it is nothing more than the picture of the
 # unrolled network from the lecture.
-#
-# Weight layout (identical to `keras.layers.SimpleRNN`, so `set_weights` interchanges):
-# `kernel` (D, H) = W_x, `recurrent_kernel` (H, H) = W_h, `bias` (H,) = b, created in that
-# order.
 #
 # ## The four problem shapes
 # - one-to-one: one input, one output (a feed-forward net: an RNN run for a single step);
@@ -36,7 +33,11 @@
 
 # %%
 import os
+import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex01_simple_rnn.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras
@@ -50,15 +51,12 @@ from keras import layers, ops
 # %%
 @keras.saving.register_keras_serializable(package="rnnkit")
 class SimpleRNNCell(layers.Layer):
-    """One step of the vanilla RNN: h_t = tanh(x_t W_x + h_{t-1} W_h + b).
+    """One step of the vanilla RNN, with the weight layout of `keras.layers.SimpleRNN`.
 
-    Shapes: N batch, D input features, H = `units`.
-    Weights, created in `build` in this order (the layout of `keras.layers.SimpleRNN`):
+    Weights, created in `build` in this order (so `set_weights` interchanges with Keras's):
         kernel            (D, H)   W_x, initialised glorot_uniform
         recurrent_kernel  (H, H)   W_h, initialised orthogonal
         bias              (H,)     b,   initialised zeros
-    `call(inputs, states)`: inputs (N, D); states is a list [h_prev] with h_prev (N, H);
-    returns (h, [h]): the output and the new state list, both h (N, H).
     """
 
     def __init__(self, units, **kwargs):
@@ -70,14 +68,27 @@ class SimpleRNNCell(layers.Layer):
         self.output_size = units
 
     def build(self, input_shape):
-        """Create kernel (D, H), recurrent_kernel (H, H) and bias (H,) with `add_weight`."""
+        """Create kernel, recurrent_kernel and bias with `add_weight`.
+
+        Inputs:
+        - input_shape: (N, D).
+        """
         # YOUR CODE (replace this line)
-        raise NotImplementedError('SimpleRNNCell.build is not written yet: Create kernel (D, H), recurrent_kernel (H, H) and bias (H,) with `add_weight`')
+        raise NotImplementedError('SimpleRNNCell.build is not written yet: Create kernel, recurrent_kernel and bias with `add_weight`.')
 
     def call(self, inputs, states, training=False):
-        """h = tanh(inputs @ kernel + states[0] @ recurrent_kernel + bias); return h, [h]."""
+        """One step: h = tanh(inputs kernel + h_prev recurrent_kernel + bias).
+
+        Inputs:
+        - inputs: (N, D), x_t.
+        - states: [h_prev], h_prev (N, H).
+
+        Returns a tuple of:
+        - h: (N, H), the output.
+        - [h]: the new states.
+        """
         # YOUR CODE (replace this line)
-        raise NotImplementedError('SimpleRNNCell.call is not written yet: h = tanh(inputs @ kernel + states[0] @ recurrent_kernel + bias); return h, [h]')
+        raise NotImplementedError('SimpleRNNCell.call is not written yet: One step: h = tanh(inputs kernel + h_prev recurrent_kernel + bias).')
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
@@ -93,14 +104,15 @@ def rnn_forward_unrolled(cell, x, h0=None):
     """Run `cell` over every step of `x` and return every hidden state.
 
     Inputs:
-        cell: a built or unbuilt SimpleRNNCell (its weights are reused at every step).
-        x: (N, T, D) inputs.
-        h0: (N, H) initial state, or None for zeros.
+    - cell: a SimpleRNNCell, built or not; its weights are reused at every step.
+    - x: (N, T, D) inputs.
+    - h0: (N, H) initial state, or None for zeros.
+
     Returns:
-        h: (N, T, H) tensor, h[:, t] = the state after reading x[:, t].
+    - h: (N, T, H), h[:, t] the state after reading x[:, t].
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('rnn_forward_unrolled is not written yet: Run `cell` over every step of `x` and return every hidden state')
+    raise NotImplementedError('rnn_forward_unrolled is not written yet: Run `cell` over every step of `x` and return every hidden state.')
 
 
 # %% [markdown]
@@ -112,48 +124,96 @@ def rnn_forward_unrolled(cell, x, h0=None):
 
 # %%
 def one_to_one(input_dim, units, output_dim):
-    """(N, D) -> (N, K): the RNN read for a single step, then a Dense layer."""
+    """One-to-one: the RNN read for a single step, then a Dense layer.
+
+    Inputs:
+    - input_dim, units, output_dim: D, H, K.
+
+    Returns:
+    - model: (N, D) -> (N, K).
+    """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('one_to_one is not written yet: (N, D) -> (N, K): the RNN read for a single step, then a Dense layer')
+    raise NotImplementedError('one_to_one is not written yet: One-to-one: the RNN read for a single step, then a Dense layer.')
 
 
 def one_to_many(input_dim, units, output_dim, steps):
-    """(N, D) -> (N, steps, K): the input is fed at every step (RepeatVector), one output a step."""
+    """One-to-many: the input is fed at every step (RepeatVector), one output a step.
+
+    Inputs:
+    - input_dim, units, output_dim: D, H, K.
+    - steps: the number of outputs.
+
+    Returns:
+    - model: (N, D) -> (N, steps, K).
+    """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('one_to_many is not written yet: (N, D) -> (N, steps, K): the input is fed at every step (RepeatVector), one output a step')
+    raise NotImplementedError('one_to_many is not written yet: One-to-many: the input is fed at every step (RepeatVector), one output a step.')
 
 
 def many_to_one(input_dim, units, output_dim):
-    """(N, T, D) -> (N, K): read the whole sequence, predict from the last hidden state."""
+    """Many-to-one: read the whole sequence, predict from the last hidden state.
+
+    Inputs:
+    - input_dim, units, output_dim: D, H, K.
+
+    Returns:
+    - model: (N, T, D) -> (N, K).
+    """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('many_to_one is not written yet: (N, T, D) -> (N, K): read the whole sequence, predict from the last hidden state')
+    raise NotImplementedError('many_to_one is not written yet: Many-to-one: read the whole sequence, predict from the last hidden state.')
 
 
 def many_to_many(input_dim, units, output_dim):
-    """(N, T, D) -> (N, T, K), aligned: one output for every input step."""
+    """Many-to-many, aligned: one output for every input step.
+
+    Inputs:
+    - input_dim, units, output_dim: D, H, K.
+
+    Returns:
+    - model: (N, T, D) -> (N, T, K).
+    """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('many_to_many is not written yet: (N, T, D) -> (N, T, K), aligned: one output for every input step')
+    raise NotImplementedError('many_to_many is not written yet: Many-to-many, aligned: one output for every input step.')
 
 
 def encoder_decoder(input_dim, units, output_dim, output_steps):
-    """(N, T, D) -> (N, output_steps, K), not aligned: an encoder RNN reads the input, its
-    final state starts a decoder RNN that writes `output_steps` outputs (fed the encoder's
-    summary at every step)."""
+    """Many-to-many, not aligned: an encoder RNN reads the input, a decoder RNN writes.
+
+    The encoder's final state starts the decoder, which is fed that same summary at each
+    of its `output_steps` steps.
+
+    Inputs:
+    - input_dim, units, output_dim: D, H, K.
+    - output_steps: the number of outputs.
+
+    Returns:
+    - model: (N, T, D) -> (N, output_steps, K).
+    """
     # YOUR CODE (replace this line)
-    raise NotImplementedError("encoder_decoder is not written yet: (N, T, D) -> (N, output_steps, K), not aligned: an encoder RNN reads the input, its final state starts a decoder RNN that writes `output_steps` outputs (fed the encoder's summary at every step)")
+    raise NotImplementedError('encoder_decoder is not written yet: Many-to-many, not aligned: an encoder RNN reads the input, a decoder RNN writes.')
 
 
 # %% [markdown]
 # ## 4. Train it
 #
 # A many-to-one task where order matters: "is the first number of the sequence larger
-# than the last one?" A model that ignores order (the mean of the inputs) stays at chance;
-# the RNN must carry the first value through time. Your cell and `keras.layers.SimpleRNN`
-# start from the same weights, so their curves should lie on top of each other.
+# than the last one?" A model that ignores order (the mean of the inputs) stays at chance,
+# 0.5; the RNN must carry the first value through time. Your cell and
+# `keras.layers.SimpleRNN` start from the same weights, so their curves should lie on top
+# of each other (epoch 0 is before training).
 
 # %%
 def first_versus_last(n, steps, seed=0):
-    """x (n, steps, 1) uniform in [-1, 1]; y (n,) = 1 if x[:, 0] > x[:, -1] else 0."""
+    """The task "is the first number larger than the last?", seeded.
+
+    Inputs:
+    - n, steps: the number of sequences and their length T.
+    - seed: seed of np.random.default_rng.
+
+    Returns a tuple of:
+    - x: (n, steps, 1) float32, uniform in [-1, 1].
+    - y: (n,) int32, 1 where x[:, 0] > x[:, -1], else 0.
+    """
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=(n, steps, 1)).astype("float32")
     y = (x[:, 0, 0] > x[:, -1, 0]).astype("int32")
@@ -161,12 +221,13 @@ def first_versus_last(n, steps, seed=0):
 
 
 def main(steps=12, units=16, epochs=8):
+    """Train your cell and Keras's on first_versus_last; plot runs/ex01/accuracy.png."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rnnkit.plots import plot_curves, save_figure
+    from rnnkit.plots import plot_accuracy, save_figure
 
     x, y = first_versus_last(4000, steps, seed=0)
     x_val, y_val = first_versus_last(1000, steps, seed=1)
@@ -184,12 +245,13 @@ def main(steps=12, units=16, epochs=8):
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
         print(f"training {name} ...")
+        untrained = model.evaluate(x_val, y_val, verbose=0)[1]
         history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs,
                             batch_size=64, verbose=2, shuffle=False)
-        histories[name] = history.history["val_accuracy"]
+        histories[name] = [untrained] + history.history["val_accuracy"]
     figure, ax = plt.subplots(figsize=(6, 4))
-    plot_curves(ax, histories, xlabel="epoch", ylabel="validation accuracy",
-                title=f"first > last? (T = {steps})")
+    plot_accuracy(ax, histories, chance=0.5, x=range(epochs + 1),
+                  title=f"first > last? (T = {steps})")
     path = save_figure(figure, "runs/ex01/accuracy.png")
     print(f"saved {path}")
 

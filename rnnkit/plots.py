@@ -6,15 +6,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# One style per curve, in order: marker, line style and size all differ and markers are
+# hollow, so curves that coincide by design (your cell and Keras's; LSTM and GRU at full
+# accuracy) stay visible on top of each other.
+STYLES = (
+    {"marker": "o", "linestyle": "-", "markersize": 8},
+    {"marker": "s", "linestyle": "--", "markersize": 5},
+    {"marker": "^", "linestyle": ":", "markersize": 6},
+    {"marker": "D", "linestyle": "-.", "markersize": 4},
+    {"marker": "v", "linestyle": (0, (5, 1)), "markersize": 6},
+)
+CHANCE_STYLE = {"color": "gray", "linestyle": (0, (2, 2)), "linewidth": 1.2}
+
+
+def curve_style(index: int) -> dict:
+    """Keyword arguments of `ax.plot` for the `index`-th curve of a plot."""
+    return {**STYLES[index % len(STYLES)], "markerfacecolor": "none", "linewidth": 1.5}
+
 
 def plot_curves(ax, curves: dict, *, xlabel: str, ylabel: str, title: str = "",
-                logy: bool = False, x=None):
-    """One line per named curve (a list of y values, optionally against `x`)."""
-    for name, values in curves.items():
-        xs = list(range(1, len(values) + 1)) if x is None else x
-        ax.plot(xs, values, marker="o", markersize=3, label=name)
+                logy: bool = False, x=None, chance: float | None = None, ylim=None):
+    """One line per named curve (a list of y values, against `x` or 1, 2, ...).
+
+    chance: draw the chance level as a gray dashed line, named in the legend.
+    ylim: (bottom, top) of the y-axis, e.g. (0, 1) for an accuracy.
+    """
+    for index, (name, values) in enumerate(curves.items()):
+        xs = list(range(1, len(values) + 1)) if x is None else list(x)
+        ax.plot(xs, values, label=name, **curve_style(index))
+    if chance is not None:
+        ax.axhline(chance, label=f"chance ({chance:.2g})", **CHANCE_STYLE)
     if logy:
         ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -22,6 +47,13 @@ def plot_curves(ax, curves: dict, *, xlabel: str, ylabel: str, title: str = "",
     ax.grid(True, alpha=0.3)
     ax.legend()
     return ax
+
+
+def plot_accuracy(ax, curves: dict, *, chance: float, x=None, xlabel: str = "epoch",
+                  title: str = ""):
+    """Accuracy curves on a 0 to 1 axis, with the chance level in the legend."""
+    return plot_curves(ax, curves, x=x, xlabel=xlabel, ylabel="validation accuracy",
+                       title=title, chance=chance, ylim=(0.0, 1.05))
 
 
 def save_figure(figure, path) -> Path:

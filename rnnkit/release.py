@@ -78,7 +78,7 @@ def stub_line(name: str, what: str) -> str:
 
 
 def _blocks_with_functions(source: str, filename: str):
-    """(begin, end, indent, qualified function name, first docstring line) per block."""
+    """(begin, end, indent, qualified function name, first docstring sentence) per block."""
     blocks = solution_blocks(source, filename)
     if not blocks:
         return []
@@ -93,18 +93,19 @@ def _blocks_with_functions(source: str, filename: str):
         if not enclosing:
             raise ReleaseError(f"{filename}:{begin}: a solution block must sit inside a function")
         _, _, name, node = max(enclosing, key=lambda f: f[0])
-        what = first_sentence(ast.get_docstring(node))
-        found.append((begin, end, indent, name, what))
+        found.append((begin, end, indent, name, first_sentence(ast.get_docstring(node))))
     return found
 
 
 def first_sentence(doc: str | None) -> str:
-    """The docstring's first sentence on one line (a summary that wraps stays whole)."""
-    if not doc:
-        return "see the exercise text"
+    """The docstring's first sentence on one line (up to the first ". " or the end of its
+    first paragraph), so a stub's message never stops mid-sentence."""
+    if not doc or not doc.strip():
+        return "see the exercise text."
     paragraph = " ".join(doc.strip().split("\n\n")[0].split())
-    match = re.match(r"(.+?[.!?])(\s|$)", paragraph)
-    return (match.group(1) if match else paragraph).rstrip(".")
+    match = re.match(r"(.+?\.)(?:\s|$)", paragraph)
+    sentence = match.group(1) if match else paragraph
+    return sentence if sentence.endswith((".", "?", "!")) else sentence + "."
 
 
 def stubs_of(exercise, root: Path = KIT_ROOT) -> list[tuple[str, str]]:

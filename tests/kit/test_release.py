@@ -28,13 +28,77 @@ class Cell:
 def test_blocks_become_stubs_that_name_the_function():
     student = release.strip_solutions(SOLUTION, "s.py")
     assert "total = a + b" not in student and "2 * x" not in student
-    assert "raise NotImplementedError('add is not written yet: Return a + b')" in student
-    assert "Cell.call is not written yet: Double x" in student
+    assert "raise NotImplementedError('add is not written yet: Return a + b.')" in student
+    assert "Cell.call is not written yet: Double x." in student
     assert '"""Return a + b."""' in student          # docstring kept
     namespace = {}
     exec(compile(student, "s.py", "exec"), namespace)
     with pytest.raises(NotImplementedError, match="add is not written yet"):
         namespace["add"](1, 2)
+
+
+WRAPPED = '''\
+def encode(x):
+    """Read the input, its final state
+    starts the decoder. It is fed the summary.
+    """
+    # BEGIN SOLUTION
+    return x
+    # END SOLUTION
+
+
+def decode(x):
+    """Write the outputs (N, T, H)
+    one step at a time
+
+    Inputs:
+    - x: (N, T, D).
+    """
+    # BEGIN SOLUTION
+    return x
+    # END SOLUTION
+'''
+
+
+def test_a_stub_message_is_the_whole_first_sentence_on_one_line():
+    student = release.strip_solutions(WRAPPED, "s.py")
+    assert ("raise NotImplementedError('encode is not written yet: Read the input, its final "
+            "state starts the decoder.')") in student
+    assert ("raise NotImplementedError('decode is not written yet: Write the outputs (N, T, H) "
+            "one step at a time.')") in student
+
+
+def _sentence_ends(text):
+    return text.endswith((".", "?", "!")) and text.count("(") == text.count(")") \
+        and text.count("`") % 2 == 0
+
+
+def test_every_generated_stub_message_ends_with_a_full_sentence():
+    """The message names the function and carries its docstring's whole first sentence."""
+    checked = 0
+    for exercise in EXERCISES:
+        path = KIT_ROOT / "solutions" / exercise.filename
+        tree = ast.parse(path.read_text())
+        docs = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                for child in node.body:
+                    if isinstance(child, ast.FunctionDef):
+                        docs[f"{node.name}.{child.name}"] = ast.get_docstring(child) or ""
+            elif isinstance(node, ast.FunctionDef):
+                docs.setdefault(node.name, ast.get_docstring(node) or "")
+        for name, line in release.stubs_of(exercise):
+            message = ast.literal_eval(ast.parse(line.strip()).body[0].exc.args[0])
+            prefix = f"{name} is not written yet: "
+            assert message.startswith(prefix), line
+            what = message[len(prefix):]
+            assert _sentence_ends(what), f"{exercise.id} {name}: stub stops mid-sentence: {what!r}"
+            first_paragraph = " ".join(docs[name].strip().split("\n\n")[0].split())
+            assert first_paragraph.startswith(what), (name, what, first_paragraph)
+            rest = first_paragraph[len(what):]
+            assert rest == "" or rest.startswith(" "), f"{name}: {what!r} cuts a word"
+            checked += 1
+    assert checked >= 15
 
 
 @pytest.mark.parametrize("source, problem", [

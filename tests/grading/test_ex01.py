@@ -250,4 +250,5 @@ def test_keras_file_round_trip(grader):
     weights = classifier_weights(0)
     got = grader.run(probe_round_trip, x=x, weights=weights)
     want = grader.oracle(keras_classifier_outputs, x, weights)
-    archive.expect_round_trip(got, "SimpleRNNCell", weights, want, **VALUE_TOL)
+    right = grader.cell_problem("SimpleRNNCell") is None
+    archive.expect_round_trip(got, "SimpleRNNCell", weights, want, cell_right=right, **VALUE_TOL)

@@ -49,3 +49,11 @@ def test_the_usual_main_guard_and_ex03_using_simple_rnn_are_fine():
     source = ("from keras import layers\nvanilla = layers.SimpleRNNCell\n"
               "if __name__ == '__main__':\n    pass\n")
     assert scan(source, "ex03", "s.py") == []
+
+
+def test_an_earlier_exercises_cell_is_not_keras_s():
+    """ex03 imports the student's own ex01 cell: that is not handing the work to Keras."""
+    source = ("try:\n    from .ex01_simple_rnn import SimpleRNNCell\nexcept ImportError:\n"
+              "    from ex01_simple_rnn import SimpleRNNCell\n")
+    assert scan(source, "ex03", "s.py") == []
+    assert scan("from keras.layers import SimpleRNNCell\n", "ex01", "s.py")

@@ -97,10 +97,12 @@ def keras_archive(model, x, path: str = "round_trip.keras") -> dict:
     of the model loaded back from it."""
     import keras
 
+    before = np.asarray(model(x))
     model.save(path)
     with open(path, "rb") as handle:
         archive = handle.read()
-    result = {"archive": np.frombuffer(archive, dtype=np.uint8), "after": None, "error": None}
+    result = {"archive": np.frombuffer(archive, dtype=np.uint8), "before": before,
+              "after": None, "error": None}
     try:
         result["after"] = np.asarray(keras.saving.load_model(path)(x))
     except Exception as error:  # noqa: BLE001 - judged by the grader after the file itself

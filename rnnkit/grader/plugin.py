@@ -53,6 +53,10 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): points this grading check is worth")
+    config.addinivalue_line(
+        "markers", "part(name, uses=()): the function or cell this check judges and the earlier "
+        "parts it runs on; '{param}' is filled from the check's parameters. A failure caused by "
+        "a part an earlier check found wrong says 'same cause as' that check")
     config.stash[RESULTS] = []
     config.stash[NOTES] = {}
     config.stash[STORES] = {}
@@ -189,11 +193,28 @@ def pytest_runtest_makereport(item, call):
     else:
         kind, feedback = _feedback(call.excinfo)
         points = 0.0
+        if kind == "failed":
+            feedback = _attribute(item, feedback)
     result = CheckResult(exercise_of(item), item.name, check_title(item), max_points, points,
                          feedback, kind, round(call.duration, 2))
     item.config.stash[RESULTS].append(result)
     if item.config.getoption("rnnkit_progress"):
         _progress(item, result)
+
+
+def _attribute(item, feedback: str) -> str:
+    """A failed comparison, blamed on the first check that found its part (or a part it runs
+    on) wrong: see `Grader.attribute`. Crashes and timeouts keep their own sentence (a probe
+    may call several functions; only a comparison says which one was wrong)."""
+    marker = item.get_closest_marker("part")
+    grader = getattr(item, "funcargs", {}).get("grader")
+    if marker is None or not isinstance(grader, Grader):
+        return feedback
+    callspec = getattr(item, "callspec", None)
+    params = {name: str(value) for name, value in (callspec.params if callspec else {}).items()}
+    part = marker.args[0].format(**params)
+    uses = [name.format(**params) for name in marker.kwargs.get("uses", ())]
+    return grader.attribute(check_title(item), part, uses, feedback)
 
 
 def _progress(item, result: CheckResult) -> None:

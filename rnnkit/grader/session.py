@@ -136,6 +136,7 @@ class Grader:
         self._solution = None
         self._cells: dict = {}
         self.notes: list[str] = []
+        self.faults: dict[str, tuple[str, str]] = {}   # part -> (title of the check, culprit)
 
     # -- the student's side ---------------------------------------------------------------
     def run(self, probe, *, timeout: float = DEFAULT_TIMEOUT, seed: int = 0, **args):
@@ -181,6 +182,33 @@ class Grader:
             self.note(f"{problem}: keras.layers.{name} stood in for it here, so this exercise "
                       "does not lose points for it again")
         return problem is not None
+
+    # -- one mistake, one explanation -------------------------------------------------------
+    def found_wrong(self, part: str) -> str | None:
+        """The title of the check that first found `part` (a function or a cell) wrong, or of
+        the check that found wrong the part it was blamed on; None while nothing did."""
+        return self.faults[part][0] if part in self.faults else None
+
+    def attribute(self, title: str, part: str, uses=(), feedback: str = "") -> str:
+        """The feedback of the check `title`, which failed on `part` (run on `uses`).
+
+        When an earlier check already found `part` or one of `uses` wrong, the failure is
+        blamed on that first finding: the feedback becomes "same cause as '<its title>'" and
+        points there, instead of a fresh list of numbers. Otherwise this check is the first to
+        find `part` wrong, is recorded as such, and keeps its own feedback.
+        (`rnnkit.grader.plugin` calls this for every check marked `@pytest.mark.part(...)`.)
+        """
+        for used in (part, *uses):
+            if used in self.faults and self.faults[used][0] != title:
+                origin, culprit = self.faults[used]
+                self.faults.setdefault(part, (origin, culprit))
+                if culprit == part:
+                    return (f"same cause as '{origin}': that check found your {part} wrong "
+                            "first; fix it there")
+                return (f"same cause as '{origin}': your {part} uses your {culprit}, which "
+                        f"that check found wrong; fix {culprit} first")
+        self.faults.setdefault(part, (title, part))
+        return feedback
 
     # -- the reference's side -------------------------------------------------------------
     @property

@@ -94,8 +94,19 @@ def explain_cell(x, h0, weights, step=False):
     return lambda actual, bad: variants.diagnose(actual, candidates)
 
 
+def explain_unrolled(actual, states, h0):
+    """The loop's classic mistake: the state stored before the cell reads x_t, so the outputs
+    are [h0, h_0, ..., h_{T-2}] instead of [h_0, ..., h_{T-1}] (N, T, H)."""
+    shifted = np.concatenate([np.asarray(h0)[:, None], states[:, :-1]], axis=1)   # (N, T, H)
+    if np.allclose(actual, shifted, **VALUE_TOL):
+        return ("your states are shifted by one step: h[:, t] holds the state before reading "
+                "x[:, t] (h[:, 0] is the initial state); store the state after calling the cell")
+    return None
+
+
 # -- checks ---------------------------------------------------------------------------------
 @pytest.mark.points(1)
+@pytest.mark.part("SimpleRNNCell")
 def test_cell_contract(grader):
     """SimpleRNNCell follows the Keras cell protocol"""
     x, h = inputs.uniform(0, "x", (N, D)), inputs.uniform(0, "h", (N, H))
@@ -112,6 +123,7 @@ def test_cell_contract(grader):
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("SimpleRNNCell")
 def test_weight_layout(grader):
     """Weights are kernel (D, H), recurrent_kernel (H, H), bias (H,), in Keras's order"""
     x, h = inputs.uniform(0, "x", (N, D)), inputs.uniform(0, "h", (N, H))
@@ -123,6 +135,7 @@ def test_weight_layout(grader):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("SimpleRNNCell")
 def test_cell_step_matches_keras(grader):
     """One step equals keras.layers.SimpleRNNCell with the same weights"""
     for seed in grader.seeds(always_fresh=True):
@@ -136,6 +149,7 @@ def test_cell_step_matches_keras(grader):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("SimpleRNNCell")
 def test_sequence_matches_keras(grader):
     """RNN(SimpleRNNCell) equals keras.layers.SimpleRNN: every output and the final state"""
     for seed in grader.seeds(always_fresh=True):
@@ -150,6 +164,7 @@ def test_sequence_matches_keras(grader):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("SimpleRNNCell")
 def test_gradients_match_keras(grader):
     """Gradients w.r.t. the inputs and every weight equal keras.layers.SimpleRNN's"""
     names = ["dL/dx", "dL/dkernel", "dL/drecurrent_kernel", "dL/dbias"]
@@ -169,6 +184,7 @@ def test_gradients_match_keras(grader):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("rnn_forward_unrolled", uses=("SimpleRNNCell",))
 def test_unrolled_forward(grader):
     """rnn_forward_unrolled returns every hidden state, with and without h0"""
     for seed in grader.seeds(always_fresh=True):
@@ -180,8 +196,9 @@ def test_unrolled_forward(grader):
         zeros = grader.oracle(keras_sequence, x, np.zeros_like(h0), weights)["outputs"]
         expect_close("states with h0", got["with_h0"], with_h0, **VALUE_TOL,
                      explain=lambda a, bad: "only the first step differs: is h0 used?"
-                     if not bad[:, 1:].any() else None)
-        expect_close("states with h0=None (zeros)", got["zeros"], zeros, **VALUE_TOL)
+                     if not bad[:, 1:].any() else explain_unrolled(a, with_h0, h0))
+        expect_close("states with h0=None (zeros)", got["zeros"], zeros, **VALUE_TOL,
+                     explain=lambda a, bad: explain_unrolled(a, zeros, np.zeros_like(h0)))
         expect_equal("number of weights after the loop (one set, reused at every step)",
                      got["n_weights"], 3)
 
@@ -214,6 +231,7 @@ def test_problem_shapes(grader, name):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("SimpleRNNCell")
 def test_fit_step_graph_mode(grader):
     """One `fit` step (graph mode) updates the weights exactly as with keras.layers.SimpleRNN"""
     for seed in grader.seeds(always_fresh=True):
@@ -228,6 +246,7 @@ def test_fit_step_graph_mode(grader):
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("SimpleRNNCell")
 def test_masking_right_padded(grader):
     """With a right-padded mask, outputs and final state equal keras.layers.SimpleRNN's"""
     for seed in grader.seeds(always_fresh=True):
@@ -244,6 +263,7 @@ def test_masking_right_padded(grader):
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("SimpleRNNCell")
 def test_keras_file_round_trip(grader):
     """A model with your cell saves to a .keras file and loads back identical"""
     x = inputs.uniform(0, "x", (N, T, D), -1, 1)

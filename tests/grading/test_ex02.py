@@ -79,6 +79,28 @@ def tf_clip(grads, max_norm):
     return [c.numpy() for c in clipped], float(norm.numpy())
 
 
+def explain_clip(grads, global_norm, max_norm):
+    """explain(i, clipped_i): the classic clipping mistake clipped array i matches, if any."""
+    def own_norm(g, always):
+        norm = np.linalg.norm(g)
+        return g * (max_norm / norm) if always or norm > max_norm else g
+
+    def explain(i, actual):
+        g = grads[i]
+        if global_norm <= max_norm and global_norm > 0 and np.allclose(
+                actual, g * (max_norm / global_norm), **TOL):
+            return (f"it was rescaled although the global norm {global_norm:.3g} is not above "
+                    f"max_norm {max_norm:g}: rescale only when global_norm > max_norm, "
+                    "otherwise return copies of the arrays unchanged")
+        if any(np.allclose(actual, own_norm(g, always), **TOL) for always in (False, True)):
+            return ("it was clipped by its own norm; clipping by global norm scales every array "
+                    "by the same factor max_norm / global_norm, global_norm = sqrt(sum of "
+                    "sum(g**2) over ALL the arrays)")
+        return None
+
+    return explain
+
+
 def mutated(sent: dict, after: dict, names) -> list[str]:
     """The inputs among `names` that came back different from what the grader sent."""
     return [name for name in names
@@ -93,6 +115,7 @@ def _no_mutation(function: str, mutated) -> None:
 
 # -- checks ---------------------------------------------------------------------------------
 @pytest.mark.points(1)
+@pytest.mark.part("rnn_step_forward")
 def test_step_forward(grader):
     """rnn_step_forward computes tanh(x Wx + h_prev Wh + b)"""
     for seed in grader.seeds():
@@ -106,6 +129,7 @@ def test_step_forward(grader):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("rnn_step_backward", uses=("rnn_step_forward",))   # its cache holds h_next
 def test_step_backward(grader):
     """rnn_step_backward equals autodiff (tf.GradientTape) for every input"""
     for seed in grader.seeds(always_fresh=True):
@@ -128,6 +152,7 @@ def test_step_backward(grader):
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("rnn_forward", uses=("rnn_step_forward",))
 def test_forward(grader):
     """rnn_forward returns every hidden state (N, T, H)"""
     for seed in grader.seeds():
@@ -141,6 +166,7 @@ def test_forward(grader):
 
 
 @pytest.mark.points(3)
+@pytest.mark.part("rnn_backward", uses=("rnn_step_backward", "rnn_forward"))
 def test_backward(grader):
     """rnn_backward equals autodiff (tf.GradientTape) for x, h0, Wx, Wh and b"""
     for seed in grader.seeds(always_fresh=True):
@@ -170,6 +196,7 @@ def test_backward(grader):
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("rnn_backward", uses=("rnn_step_backward", "rnn_forward"))
 def test_backward_matches_finite_differences(grader):
     """rnn_backward agrees with centred finite differences of your own rnn_forward"""
     p = problem(0)
@@ -182,6 +209,7 @@ def test_backward_matches_finite_differences(grader):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("hidden_grad_norms", uses=("rnn_step_backward", "rnn_forward"))
 def test_hidden_grad_norms(grader):
     """hidden_grad_norms equals the norms of dL/dh_t computed by autodiff"""
     for seed in grader.seeds(always_fresh=True):
@@ -197,6 +225,7 @@ def test_hidden_grad_norms(grader):
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("hidden_grad_norms", uses=("rnn_step_backward", "rnn_forward"))
 @pytest.mark.parametrize("radius", [0.5, 1.5])
 def test_vanishing_and_exploding(grader, radius):
     """With tanh' = 1 (x = 0, h0 = 0) the norms follow radius ** distance: they vanish or explode"""
@@ -221,6 +250,7 @@ def clip_shapes(seed):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("clip_by_global_norm")
 @pytest.mark.parametrize("case", ["above", "below", "zero"])
 def test_clip_by_global_norm(grader, case):
     """clip_by_global_norm equals tf.clip_by_global_norm"""
@@ -233,7 +263,9 @@ def test_clip_by_global_norm(grader, case):
         expect_close("global norm", np.float64(got["norm"]), np.float64(norm), **TOL)
         if len(got["clipped"]) != len(want):
             fail(f"expected {len(want)} clipped arrays, got {len(got['clipped'])}")
+        explain = explain_clip(grads, norm, 1.0)
         for i, (g, w) in enumerate(zip(got["clipped"], want)):
-            expect_close(f"clipped gradient {i}", g, w, **TOL)
+            expect_close(f"clipped gradient {i}", g, w, **TOL,
+                         explain=lambda a, bad, i=i: explain(i, a))
         if not all(np.array_equal(np.asarray(a), g) for a, g in zip(got["after"], grads)):
             fail("clip_by_global_norm modified the gradients in place; return new arrays")

@@ -126,9 +126,10 @@ def trained_accuracy(grader, cell):
             else:
                 problem = grader.cell_problem(cell)
                 if problem:
+                    first = grader.found_wrong(cell) or "Every output and the final states " \
+                        f"equal Keras's layer with the same weights ({cell})"
                     fail(f"not trained: {problem}; the memory check scores only a {cell} that "
-                         "computes what Keras's does (same cause as 'Every output and the "
-                         "final states equal Keras's layer')")
+                         f"computes what Keras's does (same cause as '{first}')")
             got = grader.run(probe_memory, cell=cell, stand_in=stand_in, timeout=90)
             cache[cell] = grader.oracle(memory_accuracy, cell, got["weights"])
         except (StudentError, AssertionError) as error:
@@ -155,6 +156,7 @@ def explain_cell(cell, x, states, weights):
 # -- checks ---------------------------------------------------------------------------------
 @pytest.mark.points(1)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_state_contract(grader, cell):
     """One step follows the Keras cell protocol with the right state structure"""
     x = inputs.uniform(0, "x", (N, D))
@@ -175,6 +177,7 @@ def test_state_contract(grader, cell):
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_weight_layout(grader, cell):
     """Weights are created in Keras's layout, so set_weights interchanges with Keras"""
     got = grader.run(probe_contract, cell=cell, x=inputs.uniform(0, "x", (N, D)),
@@ -187,6 +190,7 @@ def test_weight_layout(grader, cell):
 
 @pytest.mark.points(3)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_matches_keras(grader, cell):
     """Every output and the final states equal Keras's layer with the same weights"""
     for seed in grader.seeds(always_fresh=True):
@@ -206,6 +210,7 @@ def test_matches_keras(grader, cell):
 
 @pytest.mark.points(2)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_gradients_match_keras(grader, cell):
     """Gradients w.r.t. the inputs and every weight equal Keras's layer's"""
     names = ["dL/dx", "dL/dkernel", "dL/drecurrent_kernel", "dL/dbias"]
@@ -226,6 +231,7 @@ def test_gradients_match_keras(grader, cell):
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_fit_step_graph_mode(grader, cell):
     """One `fit` step (graph mode) updates the weights exactly as Keras's layer does"""
     for seed in grader.seeds(always_fresh=True):
@@ -242,6 +248,7 @@ def test_fit_step_graph_mode(grader, cell):
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_mask_and_go_backwards(grader, cell):
     """Right-padded masks and go_backwards with initial states behave as in Keras"""
     for seed in grader.seeds(always_fresh=True):
@@ -262,6 +269,7 @@ def test_mask_and_go_backwards(grader, cell):
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_bidirectional(grader, cell):
     """Bidirectional(RNN(cell)) equals Bidirectional(Keras layer): both directions"""
     for seed in grader.seeds(always_fresh=True):
@@ -276,6 +284,7 @@ def test_bidirectional(grader, cell):
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_keras_file_round_trip(grader, cell):
     """A model with your cell (also inside Bidirectional) saves to .keras and loads identical"""
     x = inputs.uniform(0, "x", (N, T, D), -1, 1)
@@ -288,6 +297,7 @@ def test_keras_file_round_trip(grader, cell):
 
 @pytest.mark.points(2)
 @pytest.mark.parametrize("cell", GATED)
+@pytest.mark.part("{cell}")
 def test_memory_at_long_lag(grader, cell):
     """Trained on the memory task at lag 40, your gated cell remembers the first symbol"""
     accuracy = trained_accuracy(grader, cell)

@@ -230,7 +230,7 @@ ALL_EX01 = ("test_cell_contract", "test_weight_layout", "test_cell_step_matches_
 # every ex01 check whose cell output is compared with Keras's SimpleRNN
 EX01_VALUES = ("test_cell_step_matches_keras", "test_sequence_matches_keras",
                "test_gradients_match_keras", "test_unrolled_forward", "test_fit_step_graph_mode",
-               "test_masking_right_padded")
+               "test_masking_right_padded", "test_keras_file_round_trip")
 
 CARRY_LINE = "        dh_total = dh[:, t] + dh_from_later  # (N, H) sum over the two paths\n"
 DROPS_CARRY = Replace(EX02, CARRY_LINE,
@@ -514,12 +514,14 @@ EX02_PLANTS = [
     # -- tampering on top of a wrong implementation: scores exactly like it ------------------
     Plant("ex02_drops_carry", "the wrong implementation the tampering plants sit on",
           # 18-4: backward (3) and finite differences (1) fail; forward and the rest are right
-          {"ex02": 14.0}, SEQUENCE[1:], "against finite differences", (DROPS_CARRY,),
+          {"ex02": 14.0}, SEQUENCE[1:],
+          "same cause as 'rnn_backward equals autodiff", (DROPS_CARRY,),
           every=False),
     Plant("ex02_monkeypatch", "monkeypatching numpy's comparisons, the kit's comparison "
           "helpers, its results module and pytest in the student's process",
           # 14, like ex02_drops_carry: comparisons and the tally run in the grader's process
-          {"ex02": 14.0}, SEQUENCE[1:], "against finite differences",
+          {"ex02": 14.0}, SEQUENCE[1:],
+          "same cause as 'rnn_backward equals autodiff",
           (DROPS_CARRY, Append(EX02, '''
               import types
 
@@ -551,7 +553,8 @@ EX02_PLANTS = [
           "and a detached double-forked daemon rewriting them for ten minutes",
           # 14, like ex02_drops_carry: /tmp cannot be listed, OUT cannot be written, and the
           # daemon dies with the exercise's grading
-          {"ex02": 14.0}, SEQUENCE[1:], "against finite differences",
+          {"ex02": 14.0}, SEQUENCE[1:],
+          "same cause as 'rnn_backward equals autodiff",
           (DROPS_CARRY, Append(EX02, block(CLAIM_FULL_MARKS, '''
               _rnn_backward = rnn_backward
 
@@ -590,7 +593,8 @@ EX02_PLANTS = [
     Plant("ex02_grader_files", "editing and adding test files and conftest.py in the kit and in "
           "the grader's snapshot, catching the PermissionError",
           # 14, like ex02_drops_carry: every write raises PermissionError, which it catches
-          {"ex02": 14.0}, SEQUENCE[1:], "against finite differences",
+          {"ex02": 14.0}, SEQUENCE[1:],
+          "same cause as 'rnn_backward equals autodiff",
           (DROPS_CARRY, Append(EX02, '''
               def _plant_grader_files():
                   import os
@@ -738,13 +742,14 @@ EX01_PLANTS = [
                   return ops.concatenate(states, axis=1)                   # (N, T, H)
           '''))),
     Plant("ex01_no_bias", "a wrong cell (the bias is created but not used)",
-          # 20-11: every check comparing values with Keras fails (2+2+2+2+2+1); contract,
-          # layout, parameter count, the 5 problem shapes and the round trip see structure only
-          {"ex01": 9.0}, EX01_VALUES, "without the bias b", (NO_BIAS,), every=False),
+          # 20-12: every check comparing values with Keras fails (2+2+2+2+2+1, and the round
+          # trip's predictions 1: the first names the mistake, the others say "same cause as");
+          # contract, layout, parameter count and the 5 problem shapes see structure only
+          {"ex01": 8.0}, EX01_VALUES, "without the bias b", (NO_BIAS,), every=False),
     Plant("ex01_patch_keras", "monkeypatching keras.layers.SimpleRNN(Cell) in the student's "
           "process so that 'Keras's own layer' agrees with the wrong cell",
-          # 9, like ex01_no_bias: the Keras oracle runs in the grader's process
-          {"ex01": 9.0}, EX01_VALUES, "without the bias b",
+          # 8, like ex01_no_bias: the Keras oracle runs in the grader's process
+          {"ex01": 8.0}, EX01_VALUES, "without the bias b",
           (NO_BIAS, Append(EX01, '''
               keras.layers.SimpleRNNCell = SimpleRNNCell
               keras.layers.SimpleRNN = lambda units, **kwargs: layers.RNN(SimpleRNNCell(units),

@@ -130,13 +130,15 @@ def test_a_loop_storing_the_state_too_early_is_named(graded):
 
 def test_one_wrong_cell_is_explained_once(graded):
     checks = graded("cell_without_bias")
+    # the round trip still holds: the saved file is right and the loaded model predicts what
+    # the (wrong) model predicted before saving — a wrong cell costs its value checks only
     assert lost(checks) == {ONE_STEP: 2, SEQUENCE: 2, GRADIENTS: 2, UNROLLED: 2, FIT: 2,
-                            MASK: 1, ROUND_TRIP: 1}, lost(checks)
+                            MASK: 1}, lost(checks)
     first = checks[ONE_STEP]["output"]
     assert "values differ" in first and "your cell matches one without the bias b" in first
     same = (f"same cause as '{ONE_STEP}': that check found your SimpleRNNCell wrong first; "
             "fix it there")
-    for name in (SEQUENCE, GRADIENTS, FIT, MASK, ROUND_TRIP):
+    for name in (SEQUENCE, GRADIENTS, FIT, MASK):
         assert checks[name]["output"] == same, checks[name]["output"]
     assert checks[UNROLLED]["output"] == (
         f"same cause as '{ONE_STEP}': your rnn_forward_unrolled uses your SimpleRNNCell, which "

@@ -35,6 +35,16 @@ class Exercise:
             raise ValueError(f"exercise id and module must be identifiers; received "
                              f"id={self.id!r}, module={self.module!r}")
 
+    def signature(self) -> str:
+        """The declaration as canonical text (sets sorted): the same in every process."""
+        import json
+
+        return json.dumps({"id": self.id, "module": self.module, "title": self.title,
+                           "shape": self.shape, "built_ins": sorted(self.built_ins),
+                           "forbidden_imports": sorted(self.forbidden_imports),
+                           "stand_ins": dict(sorted(self.stand_ins.items())),
+                           "uses": list(self.uses)}, sort_keys=True)
+
     @property
     def filename(self) -> str:
         return f"{self.module}.py"

@@ -240,7 +240,7 @@ def fingerprint(exercise, root: Path = KIT_ROOT) -> str:
     """Digest of everything a recording of `exercise` depends on."""
     digest = hashlib.sha256()
     for declared in closure(exercise):
-        digest.update(repr(declared).encode() + b"\0")
+        digest.update(declared.signature().encode() + b"\0")
     for path in dependencies(exercise, root):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes().replace(b"\r\n", b"\n") if path.is_file() else b"-")

@@ -44,9 +44,9 @@ def keras_values(name, x, states, weights):
     return cells.sequence(layer, x, states)
 
 
-def problem(grader, name: str) -> str | None:
-    """None when the student's `name` equals Keras's on values; else one sentence why not.
-    A StudentError (unfinished, crashing) is turned into its feedback sentence."""
+def problem(grader, name: str):
+    """(None, None) when the student's `name` equals Keras's on values; else (one sentence
+    why not, the StudentError behind it if the cell could not even run)."""
     from rnnkit.sandbox.process import StudentError
     from tests.grading.probes.cells import probe_cell_values
 
@@ -54,17 +54,18 @@ def problem(grader, name: str) -> str | None:
     try:
         got = grader.run(probe_cell_values, name=name, x=x, states=states, weights=weights)
     except StudentError as error:
-        return f"your {name} {error.feedback()}" if error.kind != "not_started" \
-            else f"your {name} is not written yet"
+        return (f"your {name} {error.feedback()}" if error.kind != "not_started"
+                else f"your {name} is not written yet"), error
     want = grader.oracle(keras_values, name, x, states, weights)
     try:
         if not isinstance(got, list) or len(got) != len(want):
-            return f"your {name} returns {len(got) - 1 if isinstance(got, list) else '?'} " \
-                   f"state(s) where keras.layers.{LAYOUT[name][0]} returns {len(want) - 1}"
+            return (f"your {name} returns {len(got) - 1 if isinstance(got, list) else '?'} "
+                    f"state(s) where keras.layers.{LAYOUT[name][0]} returns {len(want) - 1}",
+                    None)
         for index, (g, w) in enumerate(zip(got, want)):
             expect_close(f"{name} {'outputs' if index == 0 else 'state'}", g, w, **TOLERANCE)
     except CheckFailed as error:
-        return f"your {name} differs from keras.layers.{LAYOUT[name][0]} ({str(error)[:160]})"
-    return None
+        return f"your {name} differs from keras.layers.{LAYOUT[name][0]} ({str(error)[:160]})", None
+    return None, None
 
 

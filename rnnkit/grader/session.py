@@ -168,6 +168,13 @@ class Grader:
 
     def cell_problem(self, name: str) -> str | None:
         """None when the student's cell `name` computes what Keras's does, else why not."""
+        return self._cell_check(name)[0]
+
+    def cell_error(self, name: str):
+        """The StudentError that kept the cell `name` from running at all (None otherwise)."""
+        return self._cell_check(name)[1]
+
+    def _cell_check(self, name: str):
         from rnnkit.grader import cellcheck
 
         if name not in self._cells:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import types
 
 _CLASSES: dict[str, type] = {}
-_METHODS = ("__init__", "build", "call")
+_METHODS = ("build", "call")   # (the constructor stays: Keras inspects it)
 
 
 def keras_class(name: str) -> type:

@@ -3,9 +3,9 @@
 Each image (IMAGE_SIZE x IMAGE_SIZE RGB, uint8, black background with a little noise)
 holds one to three objects; an object is a size, a colour and a shape:
 
-    sizes   small, large                  (half-width 3 or 5 pixels)
-    colours red, green, blue, yellow      (with a little jitter)
-    shapes  circle, square, triangle, cross
+    sizes   small, large                                (half-width 3 or 5 pixels)    
+    colours red, green, blue, yellow, purple, white     (with a little jitter)
+    shapes  circle, square, triangle, cross, diamond
 
 Captions follow a small grammar; every image has several correct phrasings:
 
@@ -16,8 +16,8 @@ Captions follow a small grammar; every image has several correct phrasings:
     three in a row  a X left of a Y left of a Z | a Z right of a Y right of a X
     three stacked   a X above a Y above a Z     | a Z below a Y below a X
 
-Generalisation is measured on combinations never seen in training: the eight
-(size, colour, shape) triples in HELD_OUT never appear in the train or validation splits;
+Generalisation is measured on combinations never seen in training: the twelve
+(size, colour, shape) triples in HELD_OUT (of 60) never appear in the train or validation splits;
 every test image holds at least one of them. Each pair inside a held-out triple (large red,
 red circle, large circle) does appear in training, so a model that composes what it learned
 can describe them.
@@ -36,14 +36,16 @@ from rnnkit.datasets import DataError
 
 IMAGE_SIZE = 32
 SIZES = {"small": 3.0, "large": 5.0}                   # half-width in pixels
-COLOURS = {"red": (0.9, 0.15, 0.1), "green": (0.15, 0.8, 0.2),
-           "blue": (0.15, 0.3, 0.95), "yellow": (0.95, 0.85, 0.1)}
-SHAPES = ("circle", "square", "triangle", "cross")
-HELD_OUT = frozenset({                                 # one size per (colour, shape) pair,
-    ("large", "red", "circle"), ("small", "red", "triangle"),        # each colour and each
-    ("small", "green", "square"), ("large", "green", "cross"),       # shape held out once
-    ("large", "blue", "triangle"), ("small", "blue", "circle"),      # small, once large
-    ("small", "yellow", "cross"), ("large", "yellow", "square")})
+COLOURS = {"red": (0.9, 0.15, 0.1), "green": (0.15, 0.8, 0.2), "blue": (0.15, 0.3, 0.95),
+           "yellow": (0.95, 0.85, 0.1), "purple": (0.6, 0.2, 0.8), "white": (0.9, 0.9, 0.9)}
+SHAPES = ("circle", "square", "triangle", "cross", "diamond")
+HELD_OUT = frozenset({     # two per colour (one small, one large), never both sizes of one
+    ("small", "red", "circle"), ("large", "red", "triangle"),        # (colour, shape) pair
+    ("large", "green", "square"), ("small", "green", "cross"),
+    ("small", "blue", "triangle"), ("large", "blue", "diamond"),
+    ("large", "yellow", "cross"), ("small", "yellow", "circle"),
+    ("small", "purple", "diamond"), ("large", "purple", "square"),
+    ("large", "white", "circle"), ("small", "white", "triangle")})
 TRIPLES = tuple((s, c, k) for s in SIZES for c in COLOURS for k in SHAPES)
 SEEN = tuple(t for t in TRIPLES if t not in HELD_OUT)
 UNSEEN = tuple(t for t in TRIPLES if t in HELD_OUT)
@@ -89,7 +91,7 @@ def make_scene(rng, n_objects, unseen):
         if n_objects == 1:                             # anywhere inside the frame
             along, across = rng.uniform(half + 1, IMAGE_SIZE - half - 1, size=2)
         else:                                          # its own cell along the axis
-            jitter = cell / 2 - 4.5                    # large neighbours never overlap much
+            jitter = max(cell / 2 - 5.0, 0.0)                   # large neighbours never overlap much
             along = (k + 0.5) * cell + rng.uniform(-jitter, jitter)
             across = IMAGE_SIZE / 2 + rng.uniform(-3.0, 3.0)
         x, y = (along, across) if axis == "x" else (across, along)
@@ -109,7 +111,8 @@ def render(scene, rng):
                   "square": np.maximum(np.abs(dx), np.abs(dy)) <= 0.85 * r,
                   "triangle": (np.abs(dy) <= r) & (np.abs(dx) <= (dy + r) / 2),
                   "cross": ((np.abs(dx) <= r) & (np.abs(dy) <= r / 3))
-                  | ((np.abs(dy) <= r) & (np.abs(dx) <= r / 3))}[item["shape"]]
+                  | ((np.abs(dy) <= r) & (np.abs(dx) <= r / 3)),
+                  "diamond": np.abs(dx) + np.abs(dy) <= 1.1 * r}[item["shape"]]
         colour = np.clip(np.array(COLOURS[item["colour"]]) + rng.uniform(-0.08, 0.08, 3), 0, 1)
         image[inside] = colour
     image += rng.normal(0.0, 0.03, image.shape)

@@ -91,7 +91,7 @@ def make_scene(rng, n_objects, unseen):
         if n_objects == 1:                             # anywhere inside the frame
             along, across = rng.uniform(half + 1, IMAGE_SIZE - half - 1, size=2)
         else:                                          # its own cell along the axis
-            jitter = max(cell / 2 - 5.0, 0.0)                   # large neighbours never overlap much
+            jitter = max(cell / 2 - 5.0, 0.0)          # large neighbours barely touch
             along = (k + 0.5) * cell + rng.uniform(-jitter, jitter)
             across = IMAGE_SIZE / 2 + rng.uniform(-3.0, 3.0)
         x, y = (along, across) if axis == "x" else (across, along)
@@ -124,7 +124,8 @@ def describe(scene):
     phrases = [f"a {o['size']} {o['colour']} {o['shape']}" for o in scene]
     if len(phrases) == 1:
         o = scene[0]
-        return [phrases[0], f"there is {phrases[0]}", f"a {o['size']} {o['shape']} in {o['colour']}"]
+        return [phrases[0], f"there is {phrases[0]}",
+                f"a {o['size']} {o['shape']} in {o['colour']}"]
     forward, backward = RELATIONS[scene[0]["axis"]]
     captions = [f" {forward} ".join(phrases), f" {backward} ".join(phrases[::-1])]
     if len(phrases) == 2:

@@ -56,7 +56,7 @@ def test_caption_ids_frame_and_pad():
     table = ex.TABLE
     assert ids.shape == (2, 8) and ids.dtype == np.int32
     assert ids[0].tolist() == [table.START, *table.encode("a small red circle".split()),
-                               table.STOP, table.PAD, table.PAD, table.PAD]
+                               table.STOP, table.PAD, table.PAD]
     assert ids[1, 0] == table.START and ids[1, -1] == table.STOP
     assert table.decode(ids[1]) == "there is a large blue square".split()
     with pytest.raises(ValueError, match="max_words"):
@@ -155,18 +155,18 @@ def test_greedy_stops_at_end_or_at_max_length(twins, batch, stop_bias, length):
 def test_generate_feeds_choices_back_and_stops_when_all_are_done():
     calls = []
 
-    def step(tokens, state):                 # next token = previous + 1; 2 stops row 0 only
+    def step(tokens, state):                 # row 0 stops at once; row 1 counts up to 5
         calls.append(tokens.copy())
-        logits = np.full((2, 6), -1.0, "float32")
-        logits[np.arange(2), np.minimum(tokens + 1, 5)] = 1.0
-        logits[1, decoding.STOP] = -9.0
+        logits = np.zeros((2, 6), "float32")
+        logits[0, decoding.STOP] = 1.0
+        logits[1, min(int(tokens[1]) + 1, 5)] = 1.0
         return logits, state
 
-    out = decoding.generate(step, np.zeros((2, 3)), 1, decoding.STOP, 5,
+    out = decoding.generate(step, np.zeros((2, 3)), 3, decoding.STOP, 5,
                             lambda z: np.argmax(z, -1))
-    assert out.tolist() == [[2, 0, 0, 0, 0], [3, 4, 5, 5, 5]]
-    assert calls[0].tolist() == [1, 1] and calls[1].tolist() == [2, 3] and len(calls) == 5
-    out = decoding.generate(step, np.zeros((1, 3)), 1, decoding.STOP, 5,
+    assert out.tolist() == [[2, 0, 0, 0, 0], [4, 5, 5, 5, 5]]
+    assert calls[0].tolist() == [3, 3] and calls[1].tolist() == [2, 4] and len(calls) == 5
+    out = decoding.generate(step, np.zeros((1, 3)), 3, decoding.STOP, 5,
                             lambda z: np.zeros(len(z), int) + decoding.STOP)
     assert out.tolist() == [[2, 0, 0, 0, 0]] and len(calls) == 6      # stopped after 1 step
 

@@ -85,7 +85,7 @@ def test_rendered_objects_show_their_colour_and_size():
         assert nearest == colour, (size, colour, shape)
         areas[size, colour, shape] = inside.sum()
     for colour, shape in itertools.product(shapes.COLOURS, shapes.SHAPES):
-        assert areas["large", colour, shape] > 1.8 * areas["small", colour, shape]
+        assert areas["large", colour, shape] > 1.6 * areas["small", colour, shape]
 
 
 def test_relations_agree_with_positions():

@@ -177,21 +177,26 @@ def trained_scores(weights):
     return scores
 
 
-def trained(grader, stand_in):
-    """Train in the student's process (once per grading, a failure too), score here."""
+def trained(grader):
+    """{"student": scores, "reference": scores}: train in the student's process (once per
+    grading, a failure too), score here; the reference's recorded weights scored here."""
     from rnnkit.sandbox.process import StudentError
 
     cache = grader.__dict__.setdefault("captioner_scores", {})
-    if "scores" not in cache:
+    if not cache:
+        stand_in = grader.cell_stand_in("LSTMCell")
+        want = grader.reference(probes.probe_train, stand_in=False, settings=SETTINGS,
+                                prefer_recorded=True)                      # fixed inputs
+        cache["reference"] = grader.oracle(trained_scores, want["weights"])
         try:
             got = grader.run(probes.probe_train, stand_in=stand_in, settings=SETTINGS,
                              timeout=120)
-            cache["scores"] = grader.oracle(trained_scores, got["weights"])
+            cache["student"] = grader.oracle(trained_scores, got["weights"])
         except (StudentError, AssertionError) as error:
-            cache["scores"] = error
-    if isinstance(cache["scores"], Exception):
-        raise cache["scores"]
-    return cache["scores"]
+            cache["student"] = error
+    if isinstance(cache["student"], Exception):
+        raise cache["student"]
+    return cache
 
 
 def diagnose_loss(value, candidates):
@@ -362,11 +367,8 @@ UNSEEN_MARGIN = {"bleu": 0.20, "exact": 0.20}
 
 
 def judge_training(grader, split, margins, what):
-    stand_in = grader.cell_stand_in("LSTMCell")
-    scores = trained(grader, stand_in)[split]
-    want = grader.reference(probes.probe_train, stand_in=False, settings=SETTINGS,
-                            prefer_recorded=True)                          # fixed inputs
-    reference = grader.oracle(trained_scores, want["weights"])[split]
+    scores = trained(grader)
+    scores, reference = scores["student"][split], scores["reference"][split]
     floors = {key: reference[key] - margins[key] for key in margins}
     if scores["bleu"] < floors["bleu"] or scores["exact"] < floors["exact"]:
         fail(f"on {what} your trained captioner reaches BLEU-4 {scores['bleu']:.2f} and exact "

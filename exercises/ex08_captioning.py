@@ -58,6 +58,11 @@ import os
 from collections import Counter
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if not __package__:  # run as a script (python exercises/ex08_captioning.py): find the kit
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
 import numpy as np
@@ -269,10 +274,12 @@ def evaluate(captioner, images, captions, max_length=MAX_LENGTH):
 def plot_captions(axes, images, generated, references):
     """Each image on its Axes, titled with the generated caption (green if it is one of the
     references, red otherwise) above the first reference. Returns the axes."""
+    import textwrap
+
     for ax, image, caption, options in zip(np.ravel(axes), images, generated, references):
         ax.imshow(image)
-        ax.set_title(f"{caption}\n(ref: {options[0]})", fontsize=6,
-                     color="green" if caption in options else "red")
+        ax.set_title(textwrap.fill(caption, 34) + "\n" + textwrap.fill(f"(ref: {options[0]})", 34),
+                     fontsize=6, color="green" if caption in options else "red")
         ax.set_axis_off()
     return axes
 
@@ -312,7 +319,7 @@ def main():
     matplotlib.use("Agg")
     run("single", epochs=GRADED["epochs"], n_train=GRADED["n_train"],
         max_words=GRADED["max_words"])
-    run("relations", epochs=30, n_train=4000, max_words=shapes.MAX_WORDS, rows=3, cols=4)
+    run("relations", epochs=30, n_train=4000, max_words=shapes.MAX_WORDS, rows=3, cols=5)
 
 
 if __name__ == "__main__":

@@ -341,8 +341,11 @@ def test_corpus_bleu(grader):
 def bleu_hint(case, got, want) -> str:
     if isinstance(got, str):
         return "; an empty hypothesis scores 0 (nothing to count), it must not raise"
-    if not any(case["hypotheses"]) or want == 0.0:
+    if want == 0.0:
         return "; BLEU is 0 when the hypotheses are empty or some n-gram order has no match"
+    if got > want:
+        return ("; too high: clip each n-gram's count at the most times it occurs in any one "
+                "reference, and apply the brevity penalty when c <= r")
     return ("; sum the clipped matches and the n-gram counts over the whole corpus before "
             "dividing, and take r from the reference closest in length (the shorter on ties)")
 

@@ -166,7 +166,9 @@ def test_generate_feeds_choices_back_and_stops_when_all_are_done():
                             lambda z: np.argmax(z, -1))
     assert out.tolist() == [[2, 0, 0, 0, 0], [4, 5, 5, 5, 5]]
     assert calls[0].tolist() == [3, 3] and calls[1].tolist() == [2, 4] and len(calls) == 5
-    out = decoding.generate(step, np.zeros((1, 3)), 3, decoding.STOP, 5,
+    out = decoding.generate(lambda tokens, state: (calls.append(tokens) or np.zeros((1, 6)),
+                                                   state),
+                            np.zeros((1, 3)), 3, decoding.STOP, 5,
                             lambda z: np.zeros(len(z), int) + decoding.STOP)
     assert out.tolist() == [[2, 0, 0, 0, 0]] and len(calls) == 6      # stopped after 1 step
 
@@ -216,6 +218,23 @@ def test_bleu_equals_nltk_corpus_bleu():
         hypotheses = [[rng.choice(words) for _ in range(rng.randint(4, 9))] for _ in references]
         expected = bleu_score.corpus_bleu(references, hypotheses)
         assert ex.corpus_bleu(references, hypotheses) == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_graders_bleu_equals_the_reference_on_any_corpus():
+    from tests.grading.test_ex08 import BLEU_CASES, bleu
+
+    rng = random.Random(1)
+    words = "a b c".split()
+    cases = list(BLEU_CASES)
+    for trial in range(60):                  # empty, short and long hypotheses, ties in r
+        references = [[[rng.choice(words) for _ in range(rng.randint(1, 7))]
+                       for _ in range(rng.randint(1, 3))] for _ in range(rng.randint(1, 5))]
+        hypotheses = [[rng.choice(words) for _ in range(rng.randint(0, 7))] for _ in references]
+        cases.append({"references": references, "hypotheses": hypotheses,
+                      "max_n": rng.randint(1, 4)})
+    for case in cases:
+        args = (case["references"], case["hypotheses"], case["max_n"])
+        assert bleu(*args) == pytest.approx(ex.corpus_bleu(*args), abs=1e-12), case
 
 
 def test_exact_match_and_ngrams():

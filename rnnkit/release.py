@@ -16,10 +16,6 @@ import difflib
 import hashlib
 import json
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from rnnkit import KIT_ROOT
@@ -197,6 +193,11 @@ def write_exercises(root: Path, files: dict[str, bytes]) -> list[str]:
 
 
 # -- recorded references ----------------------------------------------------------------------
+# Kit modules that checks import but that shape no recorded value: the course (each
+# exercise's own declarations are hashed instead) and release itself (stub lines).
+NOT_RECORDED = ("rnnkit.course", "rnnkit.release")
+
+
 def _kit_imports(path: Path, root: Path) -> set[Path]:
     """Kit files (rnnkit.*, tests.grading.probes.*) that a Python file imports."""
     found = set()
@@ -209,8 +210,8 @@ def _kit_imports(path: Path, root: Path) -> set[Path]:
             [node.module] + [f"{node.module}.{a.name}" for a in node.names] \
             if isinstance(node, ast.ImportFrom) and node.module else []
         for name in names:
-            if not name.startswith(("rnnkit", "tests.grading.probes")) or name == "rnnkit.course":
-                continue   # course.py: only the exercise's own declarations count (fingerprint)
+            if not name.startswith(("rnnkit", "tests.grading.probes")) or name in NOT_RECORDED:
+                continue
             base = root / Path(*name.split("."))
             for candidate in (base.with_suffix(".py"), base / "__init__.py"):
                 if candidate.is_file():
@@ -296,15 +297,54 @@ def record_references(root: Path = KIT_ROOT, exercises=None):
 
 
 # -- student kit ------------------------------------------------------------------------------
-def kit_files(root: Path) -> list[Path]:
-    """Files of the kit worth shipping: git's view when it is a checkout, else a walk."""
+# Everything a student kit holds, as patterns relative to the kit root; nothing else is ever
+# copied (an autograder.zip, a backup of a solution, notes lying in the folder stay out).
+STUDENT_KIT = ("requirements.txt", "pyproject.toml", ".gitignore", "rnnkit/**/*.py",
+               "tests/grading/**/*.py", "data/references/*.npz", "data/references/*.json",
+               "data/samples/**/*")
+PUBLISHED_EXTRA = ("solutions/*.py",)   # --with-solutions, after the deadline
+
+
+def kit_files(root: Path, patterns=STUDENT_KIT) -> list[Path]:
+    """The files of the kit matching `patterns` (sorted; clutter such as __pycache__ skipped)."""
+    found = set()
+    for pattern in patterns:
+        found.update(p for p in root.glob(pattern) if p.is_file() and not p.is_symlink()
+                     and not CLUTTER & set(p.relative_to(root).parts) and p.suffix != ".pyc")
+    return sorted(found)
+
+
+def student_readme(text: str) -> str:
+    """The README for students: the instructor's section and the kit-proving command go."""
+    start = text.find("## For instructors")
+    if start != -1:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + (text[end + 1:] if end != -1 else "")
+    return "\n".join(line for line in text.splitlines()
+                     if "python -m pytest" not in line or "tests/grading" in line) + "\n"
+
+
+def _solution_code(root: Path) -> set[tuple[str, str]]:
+    """Consecutive pairs of code lines inside solution blocks (what must never leak)."""
+    pairs = set()
+    for path in sorted((root / "solutions").glob("*.py")):
+        source = path.read_text()
+        lines = source.splitlines()
+        for begin, end, _ in solution_blocks(source, path.name):
+            code = [line.strip() for line in lines[begin:end - 1]
+                    if line.strip() and not line.strip().startswith("#")]
+            pairs.update(zip(code, code[1:]))
+    return pairs
+
+
+def _leaks(data: bytes, pairs: set) -> bool:
     try:
-        listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                                cwd=root, capture_output=True, text=True, check=True).stdout
-        paths = [root / line for line in listed.splitlines() if line]
-    except (OSError, subprocess.CalledProcessError):
-        paths = [p for p in root.rglob("*") if p.is_file()]
-    return [p for p in paths if p.is_file() and not CLUTTER & set(p.relative_to(root).parts)]
+        text = data.decode()
+    except UnicodeDecodeError:
+        return False
+    code = [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+    return any(pair in pairs for pair in zip(code, code[1:]))
 
 
 def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT) -> Path:
@@ -314,13 +354,19 @@ def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT)
     if out.exists() and any(out.iterdir()):
         raise ReleaseError(f"--out {out} exists and is not empty; nothing was written")
     exercises = generated_exercises(root)
-    excluded = tuple(p for p in INSTRUCTOR_ONLY if not (with_solutions and p == "solutions"))
-    for path in kit_files(root):
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith(tuple(p + "/" for p in excluded)) or relative.startswith("exercises/"):
-            continue
-        target = out / relative
+    files = {path.relative_to(root).as_posix(): path.read_bytes()
+             for path in kit_files(root, STUDENT_KIT + (PUBLISHED_EXTRA if with_solutions else ()))}
+    files["README.md"] = student_readme((root / "README.md").read_text()).encode() \
+        if not with_solutions else (root / "README.md").read_bytes()
+    if not with_solutions:
+        pairs = _solution_code(root)
+        leaking = sorted(name for name, data in files.items() if _leaks(data, pairs))
+        if leaking:
+            raise ReleaseError(f"{', '.join(leaking)} hold(s) lines of the solutions; nothing was "
+                               "written (move the file out of the kit or remove those lines)")
+    for name, data in files.items():
+        target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        target.write_bytes(data)
     write_exercises(out, exercises)
     return out

@@ -54,11 +54,8 @@ def small_weights(seed, stop_bias=None):
 
 
 def frame(captions, max_words):
-    framed = np.full((len(captions), max_words + 2), PAD, np.int32)
-    for k, caption in enumerate(captions):
-        ids = [START] + TABLE.encode(caption.split()) + [STOP]
-        framed[k, :len(ids)] = ids
-    return framed
+    rows = [[START] + TABLE.encode(caption.split()) + [STOP] for caption in captions]
+    return np.array([row + [PAD] * (max_words + 2 - len(row)) for row in rows], np.int32)
 
 
 def small_batch(seed):
@@ -125,16 +122,29 @@ def keras_greedy(weights, units, embed_dim, images, max_length):
     return ids, np.where(alive, decided, np.inf).min(axis=1)
 
 
+def varied_stop_bias(seed, images, max_length):
+    """A logits bias of <end> under which the small model's greedy captions have the most
+    different lengths (ties: mean length nearest max_length / 2): random small weights
+    otherwise tend to stop at once or never, which would not test the feedback loop."""
+    def spread(bias):
+        ids, _ = keras_greedy(small_weights(seed, stop_bias=bias), UNITS, EMBED, images,
+                              max_length)
+        lengths = [list(row).index(STOP) + 1 if STOP in row else max_length + 1 for row in ids]
+        return len(set(lengths)), -abs(np.mean(lengths) - max_length / 2)
+
+    return max(np.linspace(-0.5, 1.5, 9), key=spread)
+
+
 def bleu(references, hypotheses, max_n=4):
     """Corpus BLEU (Papineni et al., 2002), the grader's own: clipped n-gram counts summed
     over the corpus, uniform weights, brevity penalty with the closest reference lengths."""
     from collections import Counter
 
     def grams(tokens, n):
-        return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+        return Counter(zip(*(tokens[k:] for k in range(n))))
 
     matches, totals, c, r = np.zeros(max_n), np.zeros(max_n), 0, 0
-    for refs, hyp in zip(references, hypotheses):
+    for hyp, refs in zip(hypotheses, references):
         c += len(hyp)
         r += min(len(ref) for ref in refs if abs(len(ref) - len(hyp)) ==
                  min(abs(len(x) - len(hyp)) for x in refs))
@@ -297,7 +307,7 @@ def test_greedy_decoding(grader):
     stand_in = grader.cell_stand_in("LSTMCell")
     for seed in grader.seeds(always_fresh=True):
         images, _ = small_batch(seed)
-        weights = small_weights(seed, stop_bias=1.0)   # <end> likely: captions of all lengths
+        weights = small_weights(seed, grader.oracle(varied_stop_bias, seed, images, 10))
         got = grader.run(probes.probe_greedy, stand_in=stand_in, weights=weights, units=UNITS,
                          embed_dim=EMBED, images=images, max_length=10)
         want, margins = grader.oracle(keras_greedy, weights, UNITS, EMBED, images, 10)

@@ -29,19 +29,21 @@ def architecture(cell, vocab_size, units, embed_dim):
 
     from rnnkit.datasets import shapes
 
-    images = keras.Input((shapes.IMAGE_SIZE, shapes.IMAGE_SIZE, 3), name="images")
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    x = layers.Rescaling(1.0 / 255)(images)
-    x = layers.Conv2D(FILTERS[0], 3, padding="same", activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(FILTERS[1], 3, padding="same", activation="relu", name="conv2")(x)
-    features = layers.GlobalMaxPooling2D()(x)                             # (N, F2)
-    h0 = layers.Dense(units, activation="tanh", name="init_h")(features)
-    c0 = layers.Dense(units, name="init_c")(features)
-    embedded = layers.Embedding(vocab_size, embed_dim, name="embedding")(tokens)
-    decoded = layers.RNN(cell, return_sequences=True, name="decoder")(
-        embedded, initial_state=[h0, c0])                                  # (N, T, H)
-    return keras.Model([images, tokens], layers.Dense(vocab_size, name="logits")(decoded))
+    side = shapes.IMAGE_SIZE
+    images = keras.Input((side, side, 3), name="images")
+    tokens = keras.Input(shape=(None,), name="tokens", dtype="int32")
+    seen = images
+    for layer in (layers.Rescaling(1.0 / 255),
+                  layers.Conv2D(FILTERS[0], 3, padding="same", activation="relu", name="conv1"),
+                  layers.MaxPooling2D(2),
+                  layers.Conv2D(FILTERS[1], 3, padding="same", activation="relu", name="conv2"),
+                  layers.GlobalMaxPooling2D()):
+        seen = layer(seen)                                                # ends (N, F2)
+    state = [layers.Dense(units, activation="tanh", name="init_h")(seen),
+             layers.Dense(units, name="init_c")(seen)]                    # [h_0, c_0]
+    words = layers.Embedding(vocab_size, embed_dim, name="embedding")(tokens)
+    hidden = layers.RNN(cell, return_sequences=True, name="decoder")(words, initial_state=state)
+    return keras.Model([images, tokens], layers.Dense(vocab_size, name="logits")(hidden))
 
 
 def named_weights(model) -> dict:

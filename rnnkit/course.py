@@ -72,6 +72,8 @@ EXERCISES: tuple[Exercise, ...] = (
              shape="many-to-one (the memory task), many-to-many (sequences)",
              built_ins=GATED, stand_ins={"LSTMCell": "LSTMCell", "GRUCell": "GRUCell"},
              uses=("ex01",)),
+    Exercise("ex08", "ex08_captioning", "image captioning", shape="one-to-many",
+             built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

@@ -1,0 +1,326 @@
+# %% [markdown]
+# # ex08 — Captioning an image: one-to-many, start and stop tokens, teacher forcing
+#
+# **Problem shape: one-to-many.** One input (an image) -> a sequence of words whose length
+# the network decides itself, by emitting a stop token.
+#
+# Dimension letters, used in every docstring below: N batch, S image side (32), H decoder
+# units, E embedding size, V vocabulary size, T caption steps, L maximum generated length.
+#
+# The data (`rnnkit.datasets.shapes`, also the tfds builder `rnnkit_shapes`): small rendered
+# images of one to three objects (size, colour, shape) with captions in a small grammar,
+# several phrasings per image: "a large red circle", "there is a large red circle",
+# "a large circle in red"; "a large red circle left of a small blue square". Twelve
+# (size, colour, shape) combinations never appear in training; every test image holds
+# one, so the test split measures whether the model *composes* what it learned.
+# The graded training uses the simpler configuration, one object per image; `main()` also
+# trains on the relations (one to three objects).
+#
+# ## The model: an encoder, and a decoder that starts from what the encoder saw
+#
+#     f    = GlobalMaxPool(conv2(MaxPool(conv1(image / 255))))   (N, 32) what is there
+#     h_0  = tanh(f W_h + b_h),   c_0 = f W_c + b_c               (N, H) each
+#     x_t  = Embed(w_{t-1}),   (h_t, c_t) = LSTM(x_t, h_{t-1}, c_{t-1}),   s_t = h_t W_o + b_o
+#     p(w_t | image, w_<t) = softmax(s_t)                         (N, V)
+#
+# The image enters only through the initial state: the LSTM must carry it for the
+# whole caption. A caption is framed by two extra tokens, `<start>` (fed in at t = 1,
+# there is no previous word yet) and `<end>` (the model's way to say "done"); padding is id 0.
+#
+# **Teacher forcing.** In training the decoder is fed the *true* previous word, not its
+# own guess: for the framed caption w = [<start>, w_1, ..., w_n, <end>, <pad>, ...],
+#
+#     inputs  = w[:, :-1],   targets = w[:, 1:],   mask = (targets != <pad>)
+#     loss    = - sum_{mask} log p(target | image, inputs) / sum(mask)     (masked NLL)
+#
+# Each real token (the `<end>` included: the model must learn when to stop) counts once;
+# padding counts nowhere. **Greedy decoding** then feeds the model its own choice,
+# w_t = argmax p(. | image, w_<t), from `<start>` until it picks `<end>` or L words.
+# The loop itself is shared by the generative exercises (`rnnkit.decoding.generate`);
+# you write the step it repeats and the choice it makes.
+#
+# ## BLEU (Papineni et al., 2002)
+#
+# Corpus BLEU-4 compares generated captions with all the reference phrasings of each image:
+#
+#     p_n  = sum_i sum_g min(count_hyp_i(g), max_r count_ref_ir(g))  /  sum_i (#n-grams of hyp_i)
+#     BP   = 1 if c > r else exp(1 - r / c)      c = total hypothesis length,
+#            r = sum over i of the reference length closest to len(hyp_i) (the shorter on ties)
+#     BLEU = BP * exp(mean_{n=1..4} log p_n)     (0 when some p_n or c is 0)
+#
+# Clipping stops "a a a a" from scoring on "a"; the brevity penalty stops one safe word
+# from scoring high precision. Write the cells from ex03 yourself: this exercise builds on
+# your `LSTMCell` (passed in as `cell_class`; if it is not finished, the grader uses Keras's
+# own `LSTMCell` in its place and says so). Outside `main()` Keras's LSTM layers are refused.
+
+# %%
+import os
+from collections import Counter
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if not __package__:  # run as a script (python exercises/ex08_captioning.py): find the kit
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from rnnkit.datasets import shapes
+from rnnkit.decoding import PAD, START, STOP, TokenTable, generate, masked_nll
+
+if __package__:
+    from .ex03_gated_cells import LSTMCell
+else:  # run as a script: python exercises/ex08_captioning.py
+    from ex03_gated_cells import LSTMCell
+
+TABLE = TokenTable(shapes.WORDS)       # ids: 0 <pad>, 1 <start>, 2 <end>, then the words
+UNITS, EMBED, FILTERS = 64, 16, (16, 32)
+MAX_LENGTH = 8                          # generated tokens, <end> included (single objects)
+GRADED = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
+          "batch_size": 32, "learning_rate": 1e-2}   # the graded training, fixed by the kit
+
+
+# %% [markdown]
+# ## 1. Captions as framed id sequences, and teacher forcing
+
+# %%
+def caption_ids(captions, table=TABLE, max_words=GRADED["max_words"]):
+    """Frame and pad captions: [<start>, words..., <end>, <pad>, ...].
+
+    Inputs: captions, N strings of words separated by single spaces; max_words, the longest
+    caption allowed (ValueError naming the caption if one is longer).
+    Returns: int32 array (N, max_words + 2).
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('caption_ids is not written yet: Frame and pad captions: [<start>, words..., <end>, <pad>, ...]')
+
+
+def teacher_forcing(sequences):
+    """Split framed sequences into decoder inputs, targets and the mask of real targets.
+
+    Inputs: sequences (N, T + 1) int, as caption_ids returns them.
+    Returns: inputs (N, T) = sequences without the last step, targets (N, T) = sequences
+    without the first step, mask (N, T) bool, True where the target is not <pad>.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('teacher_forcing is not written yet: Split framed sequences into decoder inputs, targets and the mask of real targets')
+
+
+# %% [markdown]
+# ## 2. The captioner
+#
+# A functional Keras model with two inputs and fixed layer names: the grader reads your
+# trained weights by these names and loads them into the same architecture built from
+# Keras's own layers, so build exactly what the docstring lists.
+
+# %%
+def build_captioner(cell_class, vocab_size=len(TABLE), units=UNITS, embed_dim=EMBED):
+    """The encoder-decoder captioner, as a keras.Model([images, tokens]) -> logits.
+
+    Inputs: cell_class, an LSTM cell class called as cell_class(units) (state [h, c]).
+    The model's inputs: images (N, S, S, 3) pixel values 0..255, named "images"; tokens
+    (N, T) int32 decoder inputs, named "tokens". Layers, in this order and with these names:
+        Rescaling(1 / 255)
+        "conv1"     Conv2D(FILTERS[0], 3, padding="same", relu), then MaxPooling2D(2)
+        "conv2"     Conv2D(FILTERS[1], 3, padding="same", relu), then GlobalMaxPooling2D
+        "init_h"    Dense(units, tanh) -> h_0 (N, H);   "init_c"  Dense(units) -> c_0 (N, H)
+        "embedding" Embedding(vocab_size, embed_dim) of the tokens      (N, T, E)
+        "decoder"   RNN(cell_class(units), return_sequences=True), initial state [h_0, c_0]
+        "logits"    Dense(vocab_size)                                    (N, T, V)
+    Returns: the model, whose output is the logits (N, T, V).
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('build_captioner is not written yet: The encoder-decoder captioner, as a keras.Model([images, tokens]) -> logits')
+
+
+def caption_loss(captioner, images, sequences):
+    """The teacher-forced masked negative log-likelihood of framed captions.
+
+    Inputs: captioner from build_captioner; images (N, S, S, 3); sequences (N, T + 1) int
+    framed ids. Use teacher_forcing and rnnkit.decoding.masked_nll(logits, targets, mask).
+    Returns: a scalar tensor, the mean NLL per real target token.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('caption_loss is not written yet: The teacher-forced masked negative log-likelihood of framed captions')
+
+
+# %% [markdown]
+# ## 3. Greedy decoding
+#
+# At generation time there is no true previous word: the decoder runs one step at a time
+# on its own output. `encoder_of` (given) returns the part of the captioner that maps
+# images to [h_0, c_0]; the other layers are reached by name.
+
+# %%
+def encoder_of(captioner):
+    """keras.Model: images (N, S, S, 3) -> [h_0, c_0], each (N, H), sharing the weights."""
+    return keras.Model(captioner.inputs[0], [captioner.get_layer("init_h").output,
+                                             captioner.get_layer("init_c").output])
+
+
+def decoder_step(captioner, token_ids, states):
+    """One decoder step on the previous tokens.
+
+    Inputs: token_ids (N,) int; states [h, c], each (N, H).
+    Returns: (logits (N, V), new states [h, c]), using the captioner's "embedding" layer,
+    the cell inside its "decoder" layer and its "logits" layer.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('decoder_step is not written yet: One decoder step on the previous tokens')
+
+
+def greedy_choice(logits):
+    """The most likely token of each row. Inputs: logits (N, V). Returns: ids (N,) int."""
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('greedy_choice is not written yet: The most likely token of each row')
+
+
+def greedy_captions(captioner, images, max_length=MAX_LENGTH):
+    """Greedy decoding with rnnkit.decoding.generate, from <start> to <end> or max_length.
+
+    Inputs: images (N, S, S, 3). Returns: int32 ids (N, max_length), each row's <end>
+    included, <pad> after it.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('greedy_captions is not written yet: Greedy decoding with rnnkit.decoding.generate, from <start> to <end> or max_length')
+
+
+# %% [markdown]
+# ## 4. BLEU-4 and exact match
+
+# %%
+def ngrams(tokens, n):
+    """Counter of the n-grams (tuples of n tokens) of a token list; empty if len < n."""
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('ngrams is not written yet: Counter of the n-grams (tuples of n tokens) of a token list; empty if len < n')
+
+
+def corpus_bleu(references, hypotheses, max_n=4):
+    """Corpus BLEU with uniform weights over n = 1..max_n and the brevity penalty.
+
+    Inputs: references, one list per hypothesis of reference token lists (at least one);
+    hypotheses, token lists (possibly empty). ValueError if the two lengths differ.
+    Returns: a float in [0, 1]; 0.0 when the hypotheses are empty or some p_n is 0.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('corpus_bleu is not written yet: Corpus BLEU with uniform weights over n = 1..max_n and the brevity penalty')
+
+
+def exact_match(references, hypotheses):
+    """Fraction of hypotheses equal to one of their references (token lists)."""
+    return float(np.mean([list(h) in [list(r) for r in refs]
+                          for refs, h in zip(references, hypotheses)]))
+
+
+# %% [markdown]
+# ## 5. Training (given) and evaluation
+#
+# `train_captioner` minimises your `caption_loss` with Adam, in a `tf.function` whose
+# batches all have one shape (the last partial batch is dropped), so it is traced once.
+# The grader trains your captioner with exactly this function and the `GRADED` settings,
+# then scores the weights itself on the test split: images whose combinations the model
+# never saw, and whose captions never reach your process.
+
+# %%
+def train_captioner(cell_class, images, sequences, *, epochs=GRADED["epochs"],
+                    batch_size=GRADED["batch_size"], learning_rate=GRADED["learning_rate"],
+                    units=UNITS, seed=0, verbose=False):
+    """Build a captioner (seeded) and train it with teacher forcing.
+
+    Inputs: images (N, S, S, 3); sequences (N, T + 1) framed ids.
+    Returns: (captioner, losses): the mean training loss of every epoch.
+    """
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    captioner = build_captioner(cell_class, len(TABLE), units)
+    optimizer = keras.optimizers.Adam(learning_rate)
+    images, sequences = np.asarray(images, "float32"), np.asarray(sequences, "int32")
+
+    @tf.function
+    def train_step(x, s):
+        with tf.GradientTape() as tape:
+            loss = caption_loss(captioner, x, s)
+        gradients = tape.gradient(loss, captioner.trainable_weights)
+        optimizer.apply_gradients(zip(gradients, captioner.trainable_weights))
+        return loss
+
+    order_rng, losses = np.random.default_rng(seed), []
+    for epoch in range(epochs):
+        order = order_rng.permutation(len(images))
+        batches = [order[k:k + batch_size]
+                   for k in range(0, len(order) - batch_size + 1, batch_size)]
+        losses.append(float(np.mean([train_step(images[b], sequences[b]) for b in batches])))
+        if verbose:
+            print(f"  epoch {epoch + 1:2d}  loss {losses[-1]:.3f}", flush=True)
+    return captioner, losses
+
+
+def evaluate(captioner, images, captions, max_length=MAX_LENGTH):
+    """Greedy captions of the images, scored against every phrasing of each image.
+
+    Returns: {"bleu": corpus BLEU-4, "exact": exact-match rate, "generated": N strings}.
+    """
+    generated = [TABLE.decode(row) for row in greedy_captions(captioner, images, max_length)]
+    references = [[c.split() for c in options] for options in captions]
+    return {"bleu": corpus_bleu(references, generated),
+            "exact": exact_match(references, generated),
+            "generated": [" ".join(words) for words in generated]}
+
+
+def plot_captions(axes, images, generated, references):
+    """Each image on its Axes, titled with the generated caption (green if it is one of the
+    references, red otherwise) above the first reference. Returns the axes."""
+    import textwrap
+
+    for ax, image, caption, options in zip(np.ravel(axes), images, generated, references):
+        ax.imshow(image)
+        ax.set_title(textwrap.fill(caption, 34) + "\n" + textwrap.fill(f"(ref: {options[0]})", 34),
+                     fontsize=6, color="green" if caption in options else "red")
+        ax.set_axis_off()
+    return axes
+
+
+# %% [markdown]
+# ## 6. Run it
+#
+# `python -m exercises.ex08_captioning` trains on single objects (the graded setting),
+# then on one to three objects with their relations, and saves a grid of test images with
+# generated and reference captions for each under runs/ex08/. A few minutes on 2 cores.
+# Expect the relations to be harder: the whole scene must pass through one (N, H) state.
+
+# %%
+def run(config, epochs, n_train, max_words, rows=4, cols=6):
+    import matplotlib.pyplot as plt
+
+    from rnnkit.plots import save_figure
+
+    images, captions = shapes.generate(config, "train", n=n_train)
+    sequences = caption_ids(shapes.pick_captions(captions), max_words=max_words)
+    print(f"{config}: {n_train} training images, {epochs} epochs", flush=True)
+    captioner, _ = train_captioner(LSTMCell, images, sequences, epochs=epochs, verbose=True)
+    for split in ("validation", "test"):
+        test_images, test_captions = shapes.generate(config, split)
+        scores = evaluate(captioner, test_images, test_captions, max_length=max_words + 2)
+        print(f"  {split:10s} BLEU-4 {scores['bleu']:.3f}  exact match {scores['exact']:.0%}"
+              f"  ({'seen' if split == 'validation' else 'unseen'} combinations)")
+    figure, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows))
+    plot_captions(axes, test_images, scores["generated"], test_captions)
+    figure.suptitle(f"{config}: test images (unseen combinations), greedy captions")
+    print(f"  saved {save_figure(figure, f'runs/ex08/captions_{config}.png')}")
+
+
+def main():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    run("single", epochs=GRADED["epochs"], n_train=GRADED["n_train"],
+        max_words=GRADED["max_words"])
+    run("relations", epochs=30, n_train=4000, max_words=shapes.MAX_WORDS, rows=3, cols=5)
+
+
+if __name__ == "__main__":
+    main()

@@ -29,7 +29,8 @@ DATA_DIR = Path(os.environ.get("RNNKIT_DATA_DIR",
 
 
 def register_builders():
-    """Import every builder module (registration happens at import, once per process)."""
+    """Import every builder module: tfds registers a builder when its module is imported
+    (once per process; Python caches the module, so calling this again is harmless)."""
     for name in BUILDERS:
         importlib.import_module(f"rnnkit.datasets.{name}.{name}_dataset_builder")
 
@@ -38,11 +39,24 @@ def load(name: str, split: str, data_dir=None, **kw):
     """tfds.load(name, split=split, ...) built offline; `name` may carry a config ("a/b")."""
     import tensorflow_datasets as tfds
 
-    register_builders()
     builder_name = name.split("/")[0]
     if builder_name not in BUILDERS:
         raise DataError(f"unknown data set {name!r}; the kit has {', '.join(BUILDERS)}")
-    builder = tfds.builder(name, data_dir=str(data_dir or DATA_DIR))
+    configs = tfds.builder_cls(builder_name).builder_configs
+    config = name.split("/")[1] if "/" in name else None
+    if config is not None and config not in configs:
+        raise DataError(f"unknown config {config!r} of {builder_name}; it has "
+                        f"{', '.join(configs) or 'none'}")
+    try:
+        builder = tfds.builder(name, data_dir=str(data_dir or DATA_DIR))
+    except Exception as error:  # tfds's own errors span many lines; one line names the cause
+        raise DataError(f"cannot build {name!r}: {str(error).splitlines()[0]}") from None
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+    if split.split("[")[0] not in builder.info.splits:
+        raise DataError(f"unknown split {split!r} of {name!r}; it has "
+                        f"{', '.join(builder.info.splits)}")
     return builder.as_dataset(split=split, **kw)
+
+
+register_builders()

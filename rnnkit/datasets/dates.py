@@ -101,7 +101,7 @@ def pairs(split: str = "train", n: int = 1000, seed: int = 0) -> list[tuple[str,
 def read_pairs(path) -> list[tuple[str, str]]:
     """A user's own pairs: a UTF-8 text file, one `source<TAB>target` pair per line.
 
-    Blank lines are skipped. Raises DataError (one line naming the file and line) for a
+    Blank lines and lines starting with `#` are skipped. Raises DataError (one line naming the file and line) for a
     missing or undecodable file, a line without exactly one tab, an empty side, or a file
     with no pairs.
     """
@@ -114,7 +114,7 @@ def read_pairs(path) -> list[tuple[str, str]]:
         raise DataError(f"{path}: not UTF-8 text (byte {error.start})") from None
     result = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+        if not line.strip() or line.startswith("#"):
             continue
         fields = line.split("\t")
         if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():

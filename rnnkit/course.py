@@ -62,6 +62,9 @@ EXERCISES: tuple[Exercise, ...] = (
              shape="many-to-one (the memory task), many-to-many (sequences)",
              built_ins=GATED, stand_ins={"LSTMCell": "LSTMCell", "GRUCell": "GRUCell"},
              uses=("ex01",)),
+    Exercise("ex09", "ex09_seq2seq", "seq2seq: stop token, greedy, beam, exhaustive search",
+             shape="many-to-many (not aligned): an encoder-decoder",
+             built_ins=GATED, uses=("ex03",)),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

@@ -18,6 +18,8 @@ TARGET = TokenTable(dates.TARGET_CHARS)     # START 1, STOP 2, "-" 3, "0" .. "9"
 SOURCE_LENGTH = 30                          # S: every input fits (at most 29 characters)
 TARGET_LENGTH = dates.MAX_TARGET_LENGTH + 1  # T = 11: 10 characters + <stop>
 UNITS, EMBED_DIM = 64, 16                   # H, E of the graded model
+# The graded training budget (the probe passes it to train_seq2seq): about 190 Adam steps.
+GRADED_TRAINING = dict(n=12000, epochs=2, batch_size=128, learning_rate=2e-2)
 LAYER_NAMES = ("source_embedding", "encoder", "target_embedding", "decoder", "logits")
 
 

@@ -18,8 +18,10 @@ TARGET = TokenTable(dates.TARGET_CHARS)     # START 1, STOP 2, "-" 3, "0" .. "9"
 SOURCE_LENGTH = 30                          # S: every input fits (at most 29 characters)
 TARGET_LENGTH = dates.MAX_TARGET_LENGTH + 1  # T = 11: 10 characters + <stop>
 UNITS, EMBED_DIM = 64, 16                   # H, E of the graded model
-# The graded training budget (the probe passes it to train_seq2seq): about 190 Adam steps.
-GRADED_TRAINING = dict(n=12000, epochs=2, batch_size=128, learning_rate=2e-2)
+# The graded training budget (the probe passes it to train_seq2seq): 282 Adam steps. Greedy
+# exact match on 500 test dates, seeds 0-4: 0.93, 0.84, 0.78, 0.84, 0.80 (2 epochs instead
+# of 3: 0.63, 0.50, 0.43, 0.48, 0.47 — learning takes off in the third epoch).
+GRADED_TRAINING = dict(n=12000, epochs=3, batch_size=128, learning_rate=2e-2)
 LAYER_NAMES = ("source_embedding", "encoder", "target_embedding", "decoder", "logits")
 
 
@@ -56,6 +58,12 @@ def seq2seq_layers(cell_class, units=UNITS, embed_dim=EMBED_DIM) -> dict:
             "decoder": layers.RNN(cell_class(units), return_sequences=True, return_state=True,
                                   name="decoder"),
             "logits": layers.Dense(len(TARGET), name="logits")}
+
+
+def encoder_states(encoder, texts) -> list:
+    """The encoder's final states for `texts`: a list of (N, H) arrays (one for a GRU)."""
+    states = encoder(encode_sources(texts), training=False)
+    return [np.asarray(s) for s in (states if isinstance(states, (list, tuple)) else [states])]
 
 
 def model_step(step_model):

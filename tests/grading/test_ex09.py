@@ -29,7 +29,12 @@ SCORE_TOL = dict(rtol=0, atol=1e-9)
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 PAD = 0
 N_TEST = 500                 # test dates scored after training (targets stay in the grader)
-MARGIN = 0.15                # placeholder, set from the seed measurements
+# The reference's weights (seed 0) decode 0.93 of the test dates; the same code with seeds
+# 1-4 reached 0.84, 0.78, 0.84, 0.80 (rnnkit.seq2seq.GRADED_TRAINING). A correct submission
+# differs from the reference like another seed (its own initialisers, creation order), so
+# it passes from 0.25 below the reference; a decoder never taught <stop>, or trained on
+# unshifted targets, decodes ~0 exactly.
+MARGIN = 0.25
 
 
 def table(seed, salt, vocabulary=6, never_stops=False):
@@ -337,7 +342,7 @@ def test_trained_exact_match(grader):
     accuracy, first = grader.oracle(keras_exact_match, got["weights"])
     want = grader.reference(probes.probe_train, stand_in=False, prefer_recorded=True)
     reference, _ = grader.oracle(keras_exact_match, want["weights"])
-    # Measured over seeds 0-4 (the graded budget): see THRESHOLD_MEASUREMENTS below.
+    # MARGIN: measured over seeds 0-4, see its definition.
     if accuracy < reference - MARGIN:
         source, target, decoded = first
         fail(f"after training, Keras's LSTM layers with your weights decode {accuracy:.0%} of "

@@ -38,9 +38,12 @@
 
 # %%
 import os
+import sys
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if not __package__:  # run as a script (python exercises/ex09_seq2seq.py): the kit root has rnnkit
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
 import numpy as np
@@ -54,7 +57,7 @@ from rnnkit.seq2seq import (EMBED_DIM, SOURCE_LENGTH, TARGET, TARGET_LENGTH,  # 
 
 if __package__:
     from .ex03_gated_cells import LSTMCell
-else:  # run as a script: python exercises/ex09_seq2seq.py
+else:
     from ex03_gated_cells import LSTMCell
 
 ALPHA = 0.7                                 # beam search's length normalisation exponent

@@ -68,9 +68,19 @@ def encoder_states(encoder, texts) -> list:
 
 def model_step(step_model):
     """step(token_ids (N,), states) -> (logits (N, V), states) around a Keras step model
-    [token (N, 1), *states] -> [logits (N, V), *states]; NumPy in, NumPy out."""
+    [token (N, 1), *states] -> [logits (N, V), *states]; NumPy in, NumPy out.
+
+    The model runs as one compiled graph (tf.function, traced again only while N keeps
+    changing), which is about ten times faster than calling it eagerly at every step."""
+    import tensorflow as tf
+
+    compiled = tf.function(lambda inputs: step_model(inputs, training=False),
+                           reduce_retracing=True)
+
     def step(token_ids, states):
-        outputs = step_model([np.asarray(token_ids, "int32")[:, None], *states], training=False)
+        inputs = [tf.constant(np.asarray(token_ids, "int32")[:, None])] + \
+            [tf.constant(np.asarray(s, "float32")) for s in states]
+        outputs = compiled(inputs)
         return np.asarray(outputs[0]), [np.asarray(s) for s in outputs[1:]]
     return step
 

@@ -315,7 +315,7 @@ def exact_match(predictions, targets):
     return float(np.mean([p == t for p, t in zip(predictions, targets)]))
 
 
-def main(n=20000, epochs=6, widths=(1, 2, 4, 8), n_test=300):
+def main(n=20000, epochs=6, widths=(1, 2, 4, 8), n_test=200):
     import matplotlib
 
     matplotlib.use("Agg")

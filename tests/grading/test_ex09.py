@@ -1,26 +1,25 @@
 """Grading ex09 — seq2seq with a stop token: teacher forcing, masked NLL, greedy, beam and
 exhaustive search (`ex09_seq2seq.py`).
 
-Decoding is checked on toy decoders given as logit tables (`probes.ex09.toy_step`): the grader
-enumerates every hypothesis itself (exhaustive search by itertools, no search code shared with
-the student), runs its own greedy search, and compares. The encoder-decoder is compared with
-the same architecture built here from keras.layers.LSTM. The training check trains in the
-student's process and scores the returned weights here: Keras's own layers, the grader's own
-greedy decoding, exact match on test dates whose targets never leave this process.
+Decoding is checked on toy decoders given as logit tables (`probes.ex09.toy_step`): the
+grader runs its own searches (`rnnkit.grader.search_oracles`: exhaustive search enumerates
+every hypothesis with itertools, sharing no search code with the student) and compares. The
+encoder-decoder is compared with the same architecture built here from keras.layers.LSTM.
+The training check trains in the student's process and scores the returned weights here:
+Keras's own layers, the grader's own greedy decoding, exact match on test dates whose
+targets never leave this process.
 
 Tolerances: log-probabilities are float64 sums of a few log-softmax terms; the same terms
 added in another order differ by ~1e-15, a wrong token by > 1e-3: 1e-9. Logits of the model
 are float32 against Keras's float32 LSTM with the same weights: 1e-5, as in ex03 (measured
 differences ~1e-7; a wrong wiring changes them by > 1e-2). The loss: float32, 1e-5 relative.
 """
-import itertools
-
 import numpy as np
 import pytest
 
 from rnnkit import seq2seq
 from rnnkit.datasets import dates
-from rnnkit.grader import inputs
+from rnnkit.grader import inputs, search_oracles as search
 from rnnkit.grader.compare import expect_close, expect_equal, fail
 from tests.grading.probes import ex09 as probes
 from tests.grading.probes.ex09 import START, STOP, toy_step
@@ -45,81 +44,9 @@ def table(seed, salt, vocabulary=6, never_stops=False):
 
 
 # -- oracles: computed here, never in the student's process ---------------------------------------
-def log_probs(logits):
-    """The exercise's rule: log softmax over every token but PAD and START."""
-    logits = np.array(logits, dtype="float64")
-    logits[:, [PAD, START]] = -np.inf
-    top = logits.max(axis=-1, keepdims=True)
-    return logits - top - np.log(np.exp(logits - top).sum(axis=-1, keepdims=True))
-
-
-def path_log_prob(values, code, tokens):
-    step, states, fed, total = toy_step(values), [np.array([code])], np.array([START]), 0.0
-    for token in tokens:
-        logits, states = step(fed, states)
-        total += log_probs(logits)[0, token]
-        fed = np.array([token])
-    return total
-
-
-def oracle_exhaustive(values, code, max_length, alpha):
-    """Every hypothesis by enumeration, (tokens, log p, score), best first (stable)."""
-    words = [t for t in range(values.shape[1]) if t not in (PAD, START, STOP)]
-    every = [p + (STOP,) for n in range(max_length) for p in itertools.product(words, repeat=n)]
-    every += list(itertools.product(words, repeat=max_length))
-    scored = [(list(h), lp, lp / len(h) ** alpha)
-              for h in every for lp in [path_log_prob(values, code, h)]]
-    return sorted(scored, key=lambda h: -h[2])
-
-
-def oracle_greedy(values, codes, max_length):
-    step, states = toy_step(values), [np.asarray(codes)]
-    fed, done = np.full(len(codes), START), np.zeros(len(codes), bool)
-    ids, total = [], np.zeros(len(codes))
-    for _ in range(max_length):
-        logits, states = step(fed, states)
-        scores = log_probs(logits)
-        fed = np.where(done, PAD, np.argmax(scores, axis=-1))
-        total += np.where(done, 0.0, scores[np.arange(len(fed)), np.argmax(scores, axis=-1)])
-        ids.append(fed)
-        done |= fed == STOP
-        if done.all():
-            break
-    return np.stack(ids, axis=1), total
-
-
-def oracle_beam(values, code, max_length, width, alpha, mistake=None):
-    """The exercise's beam search, or a known mistaken one (for feedback only)."""
-    step, states = toy_step(values), [np.array([code])]
-    beam, log_p, fed, finished = [[]], np.zeros(1), np.array([START]), []
-    for t in range(1, max_length + 1):
-        logits, states = step(fed, states)
-        totals = log_p[:, None] + log_probs(logits)
-        order = np.argsort(-totals, axis=None, kind="stable")[:width]
-        order = order[np.isfinite(totals.reshape(-1)[order])]
-        rows, tokens = np.unravel_index(order, totals.shape)
-        done = (tokens == STOP) | (t == max_length)
-        for r, tok in zip(rows[done], tokens[done]):
-            length = t ** (0.0 if mistake == "unnormalised" else alpha)
-            finished.append((beam[r] + [int(tok)], totals[r, tok], totals[r, tok] / length))
-        if done.all() or (mistake == "first finished" and finished):
-            break
-        rows, tokens = rows[~done], tokens[~done]
-        beam = [beam[r] + [int(tok)] for r, tok in zip(rows, tokens)]
-        log_p, fed, states = totals[rows, tokens], tokens, [states[0][rows]]
-        if mistake != "no early stop" and finished and \
-                max(h[2] for h in finished) >= log_p.max() / max_length ** alpha:
-            break
-    return sorted(finished, key=lambda h: -h[2])
-
-
-BEAM_MISTAKES = {
-    "no early stop": "you kept searching after the best finished hypothesis could no longer "
-                     "be beaten (stop when it is >= every active log_prob / max_length^alpha)",
-    "first finished": "you stopped at the first finished hypothesis; keep it aside until the "
-                      "beam cannot beat it",
-    "unnormalised": "your scores are not divided by len^alpha (len counts <stop>)",
-}
+def toy(values, code):
+    """The toy decoder of `values` and its initial states for one source `code`."""
+    return toy_step(values), [np.array([code])]
 
 
 def keras_seq2seq(weights):
@@ -164,7 +91,7 @@ def keras_exact_match(weights):
     fed, outputs = np.full(len(sources), START), []
     for _ in range(seq2seq.TARGET_LENGTH):
         logits, *states = [np.asarray(o) for o in step([fed[:, None], *states])]
-        fed = np.argmax(log_probs(np.asarray(logits)[:, 0]), axis=-1)
+        fed = np.argmax(search.log_probs(logits[:, 0], START), axis=-1)
         outputs.append(fed)
     decoded = ["".join(seq2seq.TARGET.decode(row)) for row in np.stack(outputs, axis=1)]
     wrong = [k for k, (d, t) in enumerate(zip(decoded, targets)) if d != t]
@@ -269,7 +196,8 @@ def test_greedy(grader):
             values, codes = table(seed, f"greedy{never_stops}", never_stops=never_stops), \
                 list(range(7))
             got = grader.run(probes.probe_greedy, table=values, codes=codes, max_length=6)
-            want_ids, want_log_p = oracle_greedy(values, codes, 6)
+            want_ids, want_log_p = search.greedy(toy_step(values), [np.array(codes)], START,
+                                                 STOP, 6)
             what = "a decoder that never emits <stop>" if never_stops else "a toy decoder"
             expect_close(f"greedy ids on {what}", got["ids"], want_ids, rtol=0, atol=0)
             expect_close(f"greedy log-probabilities on {what}", got["log_probs"], want_log_p,
@@ -284,7 +212,7 @@ def test_exhaustive(grader):
             values = table(seed, f"exhaustive{alpha}", never_stops=never_stops)
             got = grader.run(probes.probe_exhaustive, table=values, code=seed % 97,
                              max_length=4, alpha=alpha, top=5)
-            want = oracle_exhaustive(values, seed % 97, 4, alpha)[:5]
+            want = search.exhaustive(*toy(values, seed % 97), START, STOP, 4, alpha, 6)[:5]
             expect_hypotheses(f"exhaustive search, alpha={alpha}", got, want)
 
 
@@ -296,7 +224,7 @@ def test_wide_beam_is_exhaustive(grader):
             values = table(seed, f"wide{alpha}")
             got = grader.run(probes.probe_beam, table=values, code=seed % 89, max_length=4,
                              width=3 ** 3 * 4, alpha=alpha)
-            want = oracle_exhaustive(values, seed % 89, 4, alpha)
+            want = search.exhaustive(*toy(values, seed % 89), START, STOP, 4, alpha, 6)
             expect_hypotheses(f"best of a {3 ** 3 * 4}-wide beam, alpha={alpha}", got[:1],
                               want[:1])
 
@@ -309,7 +237,7 @@ def test_width_one_is_greedy(grader):
             values = table(seed, f"narrow{never_stops}", never_stops=never_stops)
             got = grader.run(probes.probe_beam, table=values, code=seed % 83, max_length=6,
                              width=1, alpha=0.0)
-            ids, log_p = oracle_greedy(values, [seed % 83], 6)
+            ids, log_p = search.greedy(*toy(values, seed % 83), START, STOP, 6)
             want = [[[int(t) for t in ids[0] if t != PAD], float(log_p[0]), float(log_p[0])]]
             expect_hypotheses("beam search of width 1", got, want)
 
@@ -325,11 +253,8 @@ def test_beam_equals_reference(grader, width, alpha):
         want = grader.reference(probes.probe_beam, **args)
 
         def explain():
-            for mistake, sentence in BEAM_MISTAKES.items():
-                other = oracle_beam(values, seed % 79, 5, width, alpha, mistake)
-                if [h[0] for h in other] == [h[0] for h in got]:
-                    return sentence
-            return None
+            return search.explain_beam(got, *toy(values, seed % 79), START, STOP, 5, width,
+                                       alpha)
         expect_hypotheses(f"beam search, width {width}, alpha {alpha}", got, want, explain)
 
 

@@ -255,6 +255,45 @@ def test_exhaustive_refuses_large_vocabularies():
                              STOP, 6)
 
 
+# -- the grader's own searches (rnnkit.grader.search_oracles) ---------------------------------
+@pytest.mark.parametrize("seed", range(12))
+def test_grader_searches_equal_the_reference(seed):
+    from rnnkit.grader import search_oracles as search
+
+    table = random_table(seed, vocabulary=7, stop_shift=[0.0, -1.0, -50.0][seed % 3])
+    width, alpha = 1 + seed % 4, [0.0, 0.7, 1.0][seed % 3]
+    got = ex.beam_search(toy_step(table), [np.array([seed])], START, STOP, 5, width, alpha)
+    want = search.beam(toy_step(table), [np.array([seed])], START, STOP, 5, width, alpha)
+    assert [list(h[0]) for h in got] == [h[0] for h in want]
+    np.testing.assert_allclose([h[1:] for h in got], [h[1:] for h in want], atol=SCORE_TOL)
+    ids, log_p = ex.greedy_search(toy_step(table), [np.arange(4)], START, STOP, 5)
+    want_ids, want_log_p = search.greedy(toy_step(table), [np.arange(4)], START, STOP, 5)
+    np.testing.assert_array_equal(ids, want_ids)
+    np.testing.assert_allclose(log_p, want_log_p, atol=SCORE_TOL)
+    found = ex.exhaustive_search(toy_step(table), [np.array([seed])], START, STOP, 3, alpha,
+                                 top=10)
+    everything = search.exhaustive(toy_step(table), [np.array([seed])], START, STOP, 3, alpha, 7)
+    assert [list(h[0]) for h in found] == [h[0] for h in everything[:10]]
+
+
+def test_every_beam_mistake_is_caught_and_named_by_the_graded_cases():
+    # The check compares with the reference on these cases; each known mistake must change
+    # the result in at least one of them, and explain_beam must name it there.
+    from rnnkit.grader import search_oracles as search
+    from tests.grading import test_ex09 as checks
+
+    cases = [(width, alpha) for width, alpha in [(2, 0.7), (3, 0.0), (4, 1.0)]]
+    for mistake, sentence in search.BEAM_MISTAKES.items():
+        named = False
+        for width, alpha in cases:
+            values = checks.table(0, f"beam{width}", vocabulary=7)
+            args = (*checks.toy(values, 0), START, STOP, 5, width, alpha)
+            right, wrong = search.beam(*args), search.beam(*args, mistake=mistake)
+            if [h[0] for h in right] != [h[0] for h in wrong]:
+                named |= search.explain_beam(wrong, *args) == sentence
+        assert named, f"no graded case catches and names: {mistake}"
+
+
 # -- training and main's helpers ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def trained():

@@ -286,7 +286,7 @@ def test_every_beam_mistake_is_caught_and_named_by_the_graded_cases():
     for mistake, sentence in search.BEAM_MISTAKES.items():
         named = False
         for width, alpha in cases:
-            values = checks.table(0, f"beam{width}", vocabulary=7)
+            values = checks.beam_table(0, width)
             args = (*checks.toy(values, 0), START, STOP, 5, width, alpha)
             right, wrong = search.beam(*args), search.beam(*args, mistake=mistake)
             if [h[0] for h in right] != [h[0] for h in wrong]:

@@ -95,8 +95,11 @@ def teacher_forcing(sequences, length=TARGET_LENGTH):
 
 
 def seq2seq_loss(targets, logits):
-    """Masked NLL, a Keras loss: targets (N, T) ids with PAD where there is no token,
-    logits (N, T, V). Returns the mean of -log p(target) over the non-PAD positions."""
+    """The masked negative log-likelihood, as a Keras loss (`rnnkit.decoding.masked_nll`).
+
+    Inputs: targets (N, T) ids, PAD where there is no token; logits (N, T, V).
+    Returns: a scalar, the mean of -log p(target) over the non-PAD positions only.
+    """
     # BEGIN SOLUTION
     return masked_nll(logits, targets, keras.ops.not_equal(targets, PAD))
     # END SOLUTION

@@ -95,7 +95,7 @@ def caption_ids(captions, table=TABLE, max_words=GRADED["max_words"]):
     Returns: int32 array (N, max_words + 2).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('caption_ids is not written yet: Frame and pad captions: [<start>, words..., <end>, <pad>, ...]')
+    raise NotImplementedError('caption_ids is not written yet: Frame and pad captions: [<start>, words..., <end>, <pad>, ...].')
 
 
 def teacher_forcing(sequences):
@@ -106,7 +106,7 @@ def teacher_forcing(sequences):
     without the first step, mask (N, T) bool, True where the target is not <pad>.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('teacher_forcing is not written yet: Split framed sequences into decoder inputs, targets and the mask of real targets')
+    raise NotImplementedError('teacher_forcing is not written yet: Split framed sequences into decoder inputs, targets and the mask of real targets.')
 
 
 # %% [markdown]
@@ -133,7 +133,7 @@ def build_captioner(cell_class, vocab_size=len(TABLE), units=UNITS, embed_dim=EM
     Returns: the model, whose output is the logits (N, T, V).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('build_captioner is not written yet: The encoder-decoder captioner, as a keras.Model([images, tokens]) -> logits')
+    raise NotImplementedError('build_captioner is not written yet: The encoder-decoder captioner, as a keras.Model([images, tokens]) -> logits.')
 
 
 def caption_loss(captioner, images, sequences):
@@ -144,7 +144,7 @@ def caption_loss(captioner, images, sequences):
     Returns: a scalar tensor, the mean NLL per real target token.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('caption_loss is not written yet: The teacher-forced masked negative log-likelihood of framed captions')
+    raise NotImplementedError('caption_loss is not written yet: The teacher-forced masked negative log-likelihood of framed captions.')
 
 
 # %% [markdown]
@@ -169,13 +169,13 @@ def decoder_step(captioner, token_ids, states):
     the cell inside its "decoder" layer and its "logits" layer.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('decoder_step is not written yet: One decoder step on the previous tokens')
+    raise NotImplementedError('decoder_step is not written yet: One decoder step on the previous tokens.')
 
 
 def greedy_choice(logits):
     """The most likely token of each row. Inputs: logits (N, V). Returns: ids (N,) int."""
     # YOUR CODE (replace this line)
-    raise NotImplementedError('greedy_choice is not written yet: The most likely token of each row')
+    raise NotImplementedError('greedy_choice is not written yet: The most likely token of each row.')
 
 
 def greedy_captions(captioner, images, max_length=MAX_LENGTH):
@@ -185,7 +185,7 @@ def greedy_captions(captioner, images, max_length=MAX_LENGTH):
     included, <pad> after it.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('greedy_captions is not written yet: Greedy decoding with rnnkit.decoding.generate, from <start> to <end> or max_length')
+    raise NotImplementedError('greedy_captions is not written yet: Greedy decoding with rnnkit.decoding.generate, from <start> to <end> or max_length.')
 
 
 # %% [markdown]
@@ -195,7 +195,7 @@ def greedy_captions(captioner, images, max_length=MAX_LENGTH):
 def ngrams(tokens, n):
     """Counter of the n-grams (tuples of n tokens) of a token list; empty if len < n."""
     # YOUR CODE (replace this line)
-    raise NotImplementedError('ngrams is not written yet: Counter of the n-grams (tuples of n tokens) of a token list; empty if len < n')
+    raise NotImplementedError('ngrams is not written yet: Counter of the n-grams (tuples of n tokens) of a token list; empty if len < n.')
 
 
 def corpus_bleu(references, hypotheses, max_n=4):
@@ -206,7 +206,7 @@ def corpus_bleu(references, hypotheses, max_n=4):
     Returns: a float in [0, 1]; 0.0 when the hypotheses are empty or some p_n is 0.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('corpus_bleu is not written yet: Corpus BLEU with uniform weights over n = 1..max_n and the brevity penalty')
+    raise NotImplementedError('corpus_bleu is not written yet: Corpus BLEU with uniform weights over n = 1..max_n and the brevity penalty.')
 
 
 def exact_match(references, hypotheses):
@@ -264,7 +264,7 @@ def evaluate(captioner, images, captions, max_length=MAX_LENGTH):
 
     Returns: {"bleu": corpus BLEU-4, "exact": exact-match rate, "generated": N strings}.
     """
-    generated = [TABLE.decode(row) for row in greedy_captions(captioner, images, max_length)]
+    generated = [TABLE.decode(row, join=None) for row in greedy_captions(captioner, images, max_length)]
     references = [[c.split() for c in options] for options in captions]
     return {"bleu": corpus_bleu(references, generated),
             "exact": exact_match(references, generated),

@@ -74,6 +74,9 @@ EXERCISES: tuple[Exercise, ...] = (
              uses=("ex01",)),
     Exercise("ex08", "ex08_captioning", "image captioning", shape="one-to-many",
              built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
+    Exercise("ex09", "ex09_seq2seq", "seq2seq: stop token, greedy, beam, exhaustive search",
+             shape="many-to-many (not aligned): an encoder-decoder",
+             built_ins=GATED, uses=("ex03",)),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

@@ -320,7 +320,7 @@ def evaluate(captioner, images, captions, max_length=MAX_LENGTH):
 
     Returns: {"bleu": corpus BLEU-4, "exact": exact-match rate, "generated": N strings}.
     """
-    generated = [TABLE.decode(row) for row in greedy_captions(captioner, images, max_length)]
+    generated = [TABLE.decode(row, join=None) for row in greedy_captions(captioner, images, max_length)]
     references = [[c.split() for c in options] for options in captions]
     return {"bleu": corpus_bleu(references, generated),
             "exact": exact_match(references, generated),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 BUILDERS = (
     "rnnkit_shapes",
+    "rnnkit_dates",
 )
 
 DATA_DIR = Path(os.environ.get("RNNKIT_DATA_DIR")

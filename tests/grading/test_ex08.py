@@ -177,7 +177,7 @@ def trained_scores(weights):
         images, captions = shapes.generate(SETTINGS["config"], split)
         ids, _ = keras_greedy(weights, SETTINGS["units"], TRAINED_EMBED,
                               images.astype("float32"), TRAINED_MAX_LENGTH)
-        hypotheses = [TABLE.decode(row) for row in ids]
+        hypotheses = [TABLE.decode(row, join=None) for row in ids]
         references = [[c.split() for c in options] for options in captions]
         scores[split] = {"bleu": bleu(references, hypotheses),
                          "exact": float(np.mean([h in refs for h, refs in
@@ -317,7 +317,7 @@ def test_greedy_decoding(grader):
         for row in np.flatnonzero(clear):
             if got[row].tolist() != want[row].tolist():
                 fail(f"image {row}: generated ids {got[row].tolist()}, expected "
-                     f"{want[row].tolist()} ({' '.join(TABLE.decode(want[row])) or '(empty)'});"
+                     f"{want[row].tolist()} ({' '.join(TABLE.decode(want[row], join=None)) or '(empty)'});"
                      " greedy decoding feeds back the argmax of each step's logits, and "
                      "everything after <end> is <pad> (0)")
 

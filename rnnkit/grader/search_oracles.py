@@ -1,0 +1,109 @@
+"""The grader's own decoding searches, for checks of the students' (ex09; usable by ex07/ex08).
+
+Each takes a decoder `step(token_ids (N,), states) -> (logits (N, V), states)` whose states
+are lists of arrays with one row per hypothesis, and follows the rules the exercises state:
+<pad> (0) and <start> are never generated (log-probability -inf, the rest renormalised), a
+hypothesis ends with <stop> or is cut at max_length tokens, score = log p / len^alpha with
+len counting <stop>. Exhaustive search enumerates hypotheses with itertools and scores each
+path on its own: it shares no search logic with any beam search. `beam` can also run a known
+mistaken beam search, so the feedback can name the mistake a student's result matches.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+PAD = 0
+
+
+def log_probs(logits, start_id):
+    """log softmax (N, V) float64 over every token but PAD and start_id (-inf there)."""
+    logits = np.array(logits, dtype="float64")
+    logits[:, [PAD, start_id]] = -np.inf
+    top = logits.max(axis=-1, keepdims=True)
+    return logits - top - np.log(np.exp(logits - top).sum(axis=-1, keepdims=True))
+
+
+def path_log_prob(step, states, start_id, tokens):
+    """log p of one hypothesis `tokens`, from one row of states, step by step."""
+    fed, total = np.array([start_id]), 0.0
+    for token in tokens:
+        logits, states = step(fed, states)
+        total += log_probs(logits, start_id)[0, token]
+        fed = np.array([token])
+    return float(total)
+
+
+def exhaustive(step, states, start_id, stop_id, max_length, alpha, vocabulary):
+    """Every hypothesis of one source as [tokens, log p, score], best first (stable)."""
+    words = [t for t in range(vocabulary) if t not in (PAD, start_id, stop_id)]
+    every = [p + (stop_id,) for n in range(max_length) for p in itertools.product(words, repeat=n)]
+    every += list(itertools.product(words, repeat=max_length))
+    scored = []
+    for tokens in every:
+        log_p = path_log_prob(step, states, start_id, tokens)
+        scored.append([list(tokens), log_p, log_p / len(tokens) ** alpha])
+    return sorted(scored, key=lambda h: -h[2])
+
+
+def greedy(step, states, start_id, stop_id, max_length):
+    """(ids (N, L) with <stop> where emitted and PAD after it, log p (N,)) for N sources."""
+    rows = len(states[0])
+    fed, done, ids, total = np.full(rows, start_id), np.zeros(rows, bool), [], np.zeros(rows)
+    for _ in range(max_length):
+        logits, states = step(fed, states)
+        scores = log_probs(logits, start_id)
+        best = np.argmax(scores, axis=-1)
+        total += np.where(done, 0.0, scores[np.arange(rows), best])
+        fed = np.where(done, PAD, best)
+        ids.append(fed)
+        done |= fed == stop_id
+        if done.all():
+            break
+    return np.stack(ids, axis=1), total
+
+
+BEAM_MISTAKES = {
+    "no early stop": "you kept searching after the best finished hypothesis could no longer "
+                     "be beaten (stop when it is >= every active log_prob / max_length^alpha)",
+    "first finished": "you stopped at the first finished hypothesis; keep it aside until the "
+                      "beam cannot beat it",
+    "unnormalised": "your scores are not divided by len^alpha (len counts <stop>)",
+}
+
+
+def beam(step, states, start_id, stop_id, max_length, width, alpha, mistake=None):
+    """The exercises' beam search for one source (or a BEAM_MISTAKES one): the finished
+    hypotheses as [tokens, log p, score], best first."""
+    hypotheses, log_p, fed, finished = [[]], np.zeros(1), np.array([start_id]), []
+    for t in range(1, max_length + 1):
+        logits, states = step(fed, states)
+        totals = log_p[:, None] + log_probs(logits, start_id)                # (B, V)
+        order = np.argsort(-totals, axis=None, kind="stable")[:width]
+        order = order[np.isfinite(totals.reshape(-1)[order])]
+        rows, tokens = np.unravel_index(order, totals.shape)
+        done = (tokens == stop_id) | (t == max_length)
+        length = t ** (0.0 if mistake == "unnormalised" else alpha)
+        for r, token in zip(rows[done], tokens[done]):
+            finished.append([hypotheses[r] + [int(token)], float(totals[r, token]),
+                             float(totals[r, token]) / length])
+        if done.all() or (mistake == "first finished" and finished):
+            break
+        rows, tokens = rows[~done], tokens[~done]
+        hypotheses = [hypotheses[r] + [int(token)] for r, token in zip(rows, tokens)]
+        log_p, fed = totals[rows, tokens], tokens
+        states = [np.asarray(s)[rows] for s in states]
+        if mistake != "no early stop" and finished and \
+                max(h[2] for h in finished) >= log_p.max() / max_length ** alpha:
+            break
+    return sorted(finished, key=lambda h: -h[2])
+
+
+def explain_beam(got, step, states, start_id, stop_id, max_length, width, alpha):
+    """The BEAM_MISTAKES sentence whose search returns the same tokens as `got`, or None."""
+    for mistake, sentence in BEAM_MISTAKES.items():
+        other = beam(step, states, start_id, stop_id, max_length, width, alpha, mistake)
+        if [h[0] for h in other] == [list(h[0]) for h in got]:
+            return sentence
+    return None

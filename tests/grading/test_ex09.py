@@ -1,0 +1,288 @@
+"""Grading ex09 — seq2seq with a stop token: teacher forcing, masked NLL, greedy, beam and
+exhaustive search (`ex09_seq2seq.py`).
+
+Decoding is checked on toy decoders given as logit tables (`probes.ex09.toy_step`): the
+grader runs its own searches (`rnnkit.grader.search_oracles`: exhaustive search enumerates
+every hypothesis with itertools, sharing no search code with the student) and compares. The
+encoder-decoder is compared with the same architecture built here from keras.layers.LSTM.
+The training check trains in the student's process and scores the returned weights here:
+Keras's own layers, the grader's own greedy decoding, exact match on test dates whose
+targets never leave this process.
+
+Tolerances: hypotheses' tokens and greedy ids are compared exactly. Log-probabilities and
+scores are float64 sums of a few log-softmax terms; the same terms added in another order
+differ by ~1e-15, while a wrong token changes them by far more than 1e-3: 1e-9. The model's
+logits are float32 against Keras's float32 LSTM with the same weights: 1e-5, as in ex03 and
+Keras's own LSTM tests (measured here: 0.0 with the reference; a wrong wiring, e.g. a step
+model that does not return the new states, changes them by ~0.3). The loss: float32
+against float64 here, 1e-5 relative (a loss that averages padding too is off by ~10 %).
+"""
+import numpy as np
+import pytest
+
+from rnnkit import seq2seq
+from rnnkit.datasets import dates
+from rnnkit.grader import inputs, search_oracles as search
+from rnnkit.grader.compare import expect_close, expect_equal, fail
+from tests.grading.probes import ex09 as probes
+from tests.grading.probes.ex09 import START, STOP, toy_step
+
+SCORE_TOL = dict(rtol=0, atol=1e-9)
+VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
+PAD = 0
+N_TEST = 500                 # test dates scored after training (targets stay in the grader)
+# The reference's weights (seed 0) decode 0.93 of the test dates; the same code with seeds
+# 1-4 reached 0.84, 0.78, 0.84, 0.80 (rnnkit.seq2seq.GRADED_TRAINING). A correct submission
+# differs from the reference like another seed (its own initialisers, creation order), so
+# it passes from 0.25 below the reference; a decoder never taught <stop>, or trained on
+# unshifted targets, decodes ~0 exactly.
+MARGIN = 0.25
+
+
+def table(seed, salt, vocabulary=6, never_stops=False):
+    values = inputs.uniform(seed, salt, (4096, vocabulary), -3.0, 3.0, dtype="float64")
+    if never_stops:
+        values[:, STOP] -= 40.0          # a decoder that never emits <stop>: cut at max_length
+    return values
+
+
+def beam_table(seed, width):
+    """A toy decoder for the beam cases: <stop> one logit likelier than the other tokens, so
+    hypotheses finish early and when to stop matters (with seed 0, each BEAM_MISTAKES
+    search gives another result in at least one case: a kit test checks it)."""
+    values = table(seed, f"beam{width}", vocabulary=7)
+    values[:, STOP] += 1.0
+    return values
+
+
+# -- oracles: computed here, never in the student's process ---------------------------------------
+def toy(values, code):
+    """The toy decoder of `values` and its initial states for one source `code`."""
+    return toy_step(values), [np.array([code])]
+
+
+def keras_seq2seq(weights):
+    """The graded architecture from Keras's own layers, loaded: (model, encoder, step)."""
+    import keras
+    from keras import layers
+
+    names = dict(zip(seq2seq.LAYER_NAMES, (
+        layers.Embedding(len(seq2seq.SOURCE), seq2seq.EMBED_DIM),
+        layers.LSTM(seq2seq.UNITS, return_state=True, use_cudnn=False),
+        layers.Embedding(len(seq2seq.TARGET), seq2seq.EMBED_DIM),
+        layers.LSTM(seq2seq.UNITS, return_sequences=True, return_state=True, use_cudnn=False),
+        layers.Dense(len(seq2seq.TARGET)))))
+    source = keras.Input((seq2seq.SOURCE_LENGTH,), dtype="int32")
+    target = keras.Input((None,), dtype="int32")
+    _, h, c = names["encoder"](names["source_embedding"](source))
+    sequences, _, _ = names["decoder"](names["target_embedding"](target), initial_state=[h, c])
+    model = keras.Model([source, target], names["logits"](sequences))
+    h_in, c_in = keras.Input((seq2seq.UNITS,)), keras.Input((seq2seq.UNITS,))
+    out, h_out, c_out = names["decoder"](names["target_embedding"](target),
+                                         initial_state=[h_in, c_in])
+    step = keras.Model([target, h_in, c_in], [names["logits"](out), h_out, c_out])
+    for name, layer in names.items():
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        got = [tuple(np.shape(w)) for w in weights.get(name, [])]
+        if got != expected:
+            fail(f"layer {name!r} came back with weights of shapes {got}; the fixed "
+                 f"architecture needs {expected} (build it from seq2seq_layers)")
+        layer.set_weights(weights[name])
+    return model, keras.Model(source, [h, c]), step
+
+
+def keras_logits(weights, sources, decoder_inputs):
+    return np.asarray(keras_seq2seq(weights)[0]([sources, decoder_inputs]))
+
+
+def keras_exact_match(weights):
+    """Greedy decoding by the grader of N_TEST unseen test dates: (accuracy, first miss)."""
+    _, encoder, step = keras_seq2seq(weights)
+    sources, targets = zip(*dates.pairs("test", N_TEST, seed=2024))
+    states = [np.asarray(s) for s in encoder(seq2seq.encode_sources(sources))]
+    fed, outputs = np.full(len(sources), START), []
+    for _ in range(seq2seq.TARGET_LENGTH):
+        logits, *states = [np.asarray(o) for o in step([fed[:, None], *states])]
+        fed = np.argmax(search.log_probs(logits[:, 0], START), axis=-1)
+        outputs.append(fed)
+    decoded = ["".join(seq2seq.TARGET.decode(row)) for row in np.stack(outputs, axis=1)]
+    wrong = [k for k, (d, t) in enumerate(zip(decoded, targets)) if d != t]
+    first = (sources[wrong[0]], targets[wrong[0]], decoded[wrong[0]]) if wrong else None
+    return 1.0 - len(wrong) / len(sources), first
+
+
+def model_weights(seed):
+    """Seeded asymmetric weights for the graded architecture, by layer name."""
+    shapes = {"source_embedding": [(len(seq2seq.SOURCE), seq2seq.EMBED_DIM)],
+              "encoder": [(seq2seq.EMBED_DIM, 4 * seq2seq.UNITS),
+                          (seq2seq.UNITS, 4 * seq2seq.UNITS), (4 * seq2seq.UNITS,)],
+              "target_embedding": [(len(seq2seq.TARGET), seq2seq.EMBED_DIM)],
+              "decoder": [(seq2seq.EMBED_DIM, 4 * seq2seq.UNITS),
+                          (seq2seq.UNITS, 4 * seq2seq.UNITS), (4 * seq2seq.UNITS,)],
+              "logits": [(seq2seq.UNITS, len(seq2seq.TARGET)), (len(seq2seq.TARGET),)]}
+    return {name: [inputs.uniform(seed, f"{name}{k}", shape, -0.3, 0.3)
+                   for k, shape in enumerate(layer)] for name, layer in shapes.items()}
+
+
+def expect_hypotheses(name, got, want, explain=None):
+    """Same tokens in the same order, and log p and score within SCORE_TOL."""
+    if [h[0] for h in got] != [h[0] for h in want]:
+        shown = lambda hs: [h[0] for h in hs[:4]]  # noqa: E731
+        cause = explain() if explain else None
+        fail(f"{name}: expected the hypotheses {shown(want)}{' ...' if len(want) > 4 else ''}, "
+             f"got {shown(got)}{' ...' if len(got) > 4 else ''} ({len(got)} returned, "
+             f"{len(want)} expected){'; ' + cause if cause else ''}")
+    if want:
+        expect_close(f"{name}: log_prob and score", [h[1:] for h in got], [h[1:] for h in want],
+                     **SCORE_TOL)
+
+
+# -- checks -----------------------------------------------------------------------------------
+@pytest.mark.points(1)
+def test_teacher_forcing(grader):
+    """Teacher forcing: inputs start with <start>, targets end with <stop>, PAD after"""
+    for seed in grader.seeds(always_fresh=True):
+        lengths = inputs.rng(seed, "lengths").integers(0, 8, size=5)
+        sequences = [inputs.rng(seed, f"seq{k}").integers(3, 14, size=n).tolist()
+                     for k, n in enumerate(lengths)]
+        got = grader.run(probes.probe_teacher_forcing, sequences=sequences, length=9)
+        want_in = np.zeros((5, 9), "int32")
+        want_out = np.zeros((5, 9), "int32")
+        for k, sequence in enumerate(sequences):
+            want_in[k, :len(sequence) + 1] = [START] + sequence
+            want_out[k, :len(sequence) + 1] = sequence + [STOP]
+        if np.array_equal(got["targets"], want_in):
+            fail("your decoder targets are the decoder inputs: the targets are the inputs "
+                 "shifted one step left, ending with <stop>")
+        if np.shape(got["targets"]) == want_out.shape and not np.isin(STOP, got["targets"]):
+            fail("your decoder targets contain no <stop>: without it the model never learns "
+                 "where an output ends")
+        expect_close("decoder inputs", got["inputs"], want_in, rtol=0, atol=0)
+        expect_close("decoder targets", got["targets"], want_out, rtol=0, atol=0)
+
+
+@pytest.mark.points(1)
+def test_loss_ignores_padding(grader):
+    """The loss is the mean negative log-likelihood over real (non-PAD) target positions"""
+    for seed in grader.seeds(always_fresh=True):
+        logits = inputs.uniform(seed, "logits", (4, 6, 14), -3, 3)
+        targets = inputs.rng(seed, "targets").integers(3, 14, size=(4, 6)).astype("int32")
+        targets[0, 3:], targets[1, 1:], targets[3, 5:] = PAD, PAD, PAD
+        got = grader.run(probes.probe_loss, targets=targets, logits=logits)
+        shifted = logits - logits.max(-1, keepdims=True)
+        nll = -(np.take_along_axis(shifted, targets[..., None], -1)[..., 0]
+                - np.log(np.exp(shifted).sum(-1)))                      # (N, T), float64
+        want = nll[targets != PAD].mean()
+        expect_close("seq2seq_loss", got, want, rtol=1e-5, atol=0, explain=lambda *_: (
+            "that is the mean over every position, padding included: mask PAD out"
+            if np.isclose(got, nll.mean(), rtol=1e-5) else
+            "that is the sum, not the mean, over the real positions"
+            if np.isclose(got, nll[targets != PAD].sum(), rtol=1e-5) else None))
+
+
+@pytest.mark.points(2)
+def test_model_matches_keras(grader):
+    """The encoder-decoder, and its step model step by step, equal Keras's LSTM layers"""
+    stand_in = grader.cell_stand_in("LSTMCell")
+    for seed in grader.seeds(always_fresh=True):
+        weights = model_weights(seed)
+        pairs = dates.pairs("validation", 6, seed=seed)
+        sources = seq2seq.encode_sources([s for s, _ in pairs])
+        decoder_inputs = np.zeros((6, seq2seq.TARGET_LENGTH), "int32")
+        for k, (_, target) in enumerate(pairs):
+            decoder_inputs[k, :len(target) + 1] = [START, *seq2seq.TARGET.encode(target)]
+        got = grader.run(probes.probe_model, weights=weights, sources=sources,
+                         decoder_inputs=decoder_inputs, stand_in=stand_in, timeout=60)
+        want = grader.oracle(keras_logits, weights, sources, decoder_inputs)
+        expect_close("training model logits", got["forced"], want, **VALUE_TOL)
+        expect_close("step model logits, one step at a time", got["stepped"], want, **VALUE_TOL,
+                     explain=lambda a, bad: "only the first step is right: the step model must "
+                     "return the decoder's new states" if not bad[:, 0].any() else None)
+
+
+@pytest.mark.points(2)
+def test_greedy(grader):
+    """Greedy search: tokens, <stop>, PAD after it, and log-probabilities; cut at max_length"""
+    for seed in grader.seeds(always_fresh=True):
+        for never_stops in (False, True):
+            values, codes = table(seed, f"greedy{never_stops}", never_stops=never_stops), \
+                list(range(7))
+            got = grader.run(probes.probe_greedy, table=values, codes=codes, max_length=6)
+            want_ids, want_log_p = search.greedy(toy_step(values), [np.array(codes)], START,
+                                                 STOP, 6)
+            what = "a decoder that never emits <stop>" if never_stops else "a toy decoder"
+            expect_close(f"greedy ids on {what}", got["ids"], want_ids, rtol=0, atol=0)
+            expect_close(f"greedy log-probabilities on {what}", got["log_probs"], want_log_p,
+                         **SCORE_TOL)
+
+
+@pytest.mark.points(2)
+def test_exhaustive(grader):
+    """Exhaustive search returns the best hypotheses of all, with the length-normalised score"""
+    for seed in grader.seeds(always_fresh=True):
+        for alpha, never_stops in ((0.0, False), (0.7, False), (1.0, True)):
+            values = table(seed, f"exhaustive{alpha}", never_stops=never_stops)
+            got = grader.run(probes.probe_exhaustive, table=values, code=seed % 97,
+                             max_length=4, alpha=alpha, top=5)
+            want = search.exhaustive(*toy(values, seed % 97), START, STOP, 4, alpha, 6)[:5]
+            expect_hypotheses(f"exhaustive search, alpha={alpha}", got, want)
+
+
+@pytest.mark.points(1)
+def test_wide_beam_is_exhaustive(grader):
+    """A beam wide enough to hold every hypothesis finds the exhaustive search's best"""
+    for seed in grader.seeds(always_fresh=True):
+        for alpha in (0.0, 0.7):
+            values = table(seed, f"wide{alpha}")
+            got = grader.run(probes.probe_beam, table=values, code=seed % 89, max_length=4,
+                             width=3 ** 3 * 4, alpha=alpha)
+            want = search.exhaustive(*toy(values, seed % 89), START, STOP, 4, alpha, 6)
+            expect_hypotheses(f"best of a {3 ** 3 * 4}-wide beam, alpha={alpha}", got[:1],
+                              want[:1])
+
+
+@pytest.mark.points(1)
+def test_width_one_is_greedy(grader):
+    """Beam search of width 1 with alpha = 0 is greedy search"""
+    for seed in grader.seeds(always_fresh=True):
+        for never_stops in (False, True):
+            values = table(seed, f"narrow{never_stops}", never_stops=never_stops)
+            got = grader.run(probes.probe_beam, table=values, code=seed % 83, max_length=6,
+                             width=1, alpha=0.0)
+            ids, log_p = search.greedy(*toy(values, seed % 83), START, STOP, 6)
+            want = [[[int(t) for t in ids[0] if t != PAD], float(log_p[0]), float(log_p[0])]]
+            expect_hypotheses("beam search of width 1", got, want)
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("width, alpha", [(2, 0.7), (3, 0.0), (4, 1.0)])
+def test_beam_equals_reference(grader, width, alpha):
+    """Beam search's finished hypotheses and scores equal the reference's"""
+    for seed in grader.seeds():
+        values = beam_table(seed, width)
+        args = dict(table=values, code=seed % 79, max_length=5, width=width, alpha=alpha)
+        got = grader.run(probes.probe_beam, **args)
+        want = grader.reference(probes.probe_beam, **args)
+
+        def explain():
+            return search.explain_beam(got, *toy(values, seed % 79), START, STOP, 5, width,
+                                       alpha)
+        expect_hypotheses(f"beam search, width {width}, alpha {alpha}", got, want, explain)
+
+
+@pytest.mark.points(3)
+@pytest.mark.training
+def test_trained_exact_match(grader):
+    """Trained with your code, the model turns unseen dates into ISO 8601 (exact match)"""
+    stand_in = grader.cell_stand_in("LSTMCell")
+    got = grader.run(probes.probe_train, stand_in=stand_in, timeout=120)
+    accuracy, first = grader.oracle(keras_exact_match, got["weights"])
+    want = grader.reference(probes.probe_train, stand_in=False, prefer_recorded=True)
+    reference, _ = grader.oracle(keras_exact_match, want["weights"])
+    # MARGIN: measured over seeds 0-4, see its definition.
+    if accuracy < reference - MARGIN:
+        source, target, decoded = first
+        fail(f"after training, Keras's LSTM layers with your weights decode {accuracy:.0%} of "
+             f"{N_TEST} unseen dates exactly (the reference's weights: {reference:.0%}); the "
+             f"first one wrong: {source!r} -> {decoded!r}, expected {target!r}. Check teacher "
+             "forcing (targets shifted by one, ending in <stop>) and that the loss masks PAD")

@@ -62,6 +62,9 @@ EXERCISES: tuple[Exercise, ...] = (
              shape="many-to-one (the memory task), many-to-many (sequences)",
              built_ins=GATED, stand_ins={"LSTMCell": "LSTMCell", "GRUCell": "GRUCell"},
              uses=("ex01",)),
+    Exercise("ex07", "ex07_char_rnn", "character-level generation: sampling",
+             shape="many-to-many aligned (training), one-to-many (generation)",
+             built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

@@ -41,7 +41,11 @@ def load(name: str, split: str, data_dir=None, **kwargs):
 
     if name.split("/")[0] not in BUILDERS:
         raise DataError(f"unknown data set {name!r}; the kit has {', '.join(BUILDERS)}")
-    builder = tfds.builder(name, data_dir=str(data_dir or DATA_DIR))
+    try:
+        builder = tfds.builder(name, data_dir=str(data_dir or DATA_DIR))
+    except (ValueError, KeyError) as error:       # tfds: unknown config, bad name
+        reason = " ".join(str(error).split())[:200]
+        raise DataError(f"cannot load {name!r}: {reason}") from None
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(try_download_gcs=False))
     return builder.as_dataset(split=split, **kwargs)

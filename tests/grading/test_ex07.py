@@ -1,8 +1,9 @@
 """Grading ex07 — character-level generation (`ex07_char_rnn.py`).
 
 Function-level checks compare the student's teacher-forcing pairs, decoding strategies and
-sampler with this file's own float64 NumPy implementations (`oracle_*`), and `lm_step` /
-`generate_text` with Keras's own LSTM and Dense layers driven by `rnnkit.decoding.generate`.
+sampler with the grader's own float64 NumPy implementations (`rnnkit.grader.sampling`), and
+`lm_step` / `generate_text` with Keras's own LSTM and Dense layers driven by
+`rnnkit.decoding.generate` (`rnnkit.grader.lm_oracle`).
 When a distribution is wrong, the invariant it breaks is named (top-k keeps exactly the k
 best; top-p keeps the smallest set whose mass reaches p, ties with its least likely member
 included; temperature 1 leaves softmax unchanged; temperature 0 is greedy).
@@ -23,53 +24,17 @@ import pytest
 
 from rnnkit import char_lm
 from rnnkit.datasets import grammar
-from rnnkit.decoding import PAD, START, STOP, TokenTable, generate, masked_nll
-from rnnkit.grader import inputs
+from rnnkit.decoding import STOP
+from rnnkit.grader import inputs, lm_oracle, sampling
 from rnnkit.grader.compare import expect_close, expect_equal, fail
 from tests.grading.probes.ex07 import (
-    UNITS, GumbelChooser, probe_distributions, probe_generate, probe_greedy, probe_lm_step,
-    probe_pairs, probe_sample, probe_seeded_generation, probe_train)
+    UNITS, probe_distributions, probe_generate, probe_greedy, probe_lm_step, probe_pairs,
+    probe_sample, probe_seeded_generation, probe_train)
 
-DIST_TOL = dict(rtol=1e-6, atol=1e-7)
 LOGIT_TOL = dict(rtol=1e-5, atol=1e-5)
 N, V = 6, 9
 CHARS = grammar.ALPHABET
-TABLE = TokenTable(CHARS)
-
-
-# -- oracles: this file's own NumPy, run in the grader ----------------------------------------
-def oracle_softmax(z):
-    z = np.asarray(z, dtype="float64")
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def oracle_temperature(z, temperature):
-    if temperature == 0:
-        return np.eye(z.shape[-1])[np.argmax(z, axis=-1)]
-    return oracle_softmax(np.asarray(z, dtype="float64") / temperature)
-
-
-def oracle_top_k(z, k):
-    out = np.zeros(z.shape)
-    for row, values in enumerate(np.asarray(z, dtype="float64")):
-        best = sorted(range(len(values)), key=lambda j: (-values[j], j))[:k]
-        out[row, best] = oracle_softmax(values[best])
-    return out
-
-
-def oracle_top_p(z, p):
-    out = np.zeros(z.shape)
-    for row, q in enumerate(oracle_softmax(z)):
-        total, kept = 0.0, []
-        for j in sorted(range(len(q)), key=lambda j: -q[j]):
-            kept.append(j)
-            total += q[j]
-            if total >= p:
-                break
-        kept = np.flatnonzero(q >= q[kept].min())            # ties with the last one included
-        out[row, kept] = q[kept] / q[kept].sum()
-    return out
+TABLE = lm_oracle.TABLE
 
 
 def logits_with_ties(seed):
@@ -82,41 +47,6 @@ def logits_with_ties(seed):
     z[3] = 0.25
     z[4, 0] = z[4].max() + 8.0
     return z
-
-
-def support_problems(name, got, z, want, structural):
-    """The invariant a distribution breaks, as a sentence (None when none is found).
-    structural: the strategy zeroes tokens (top-k, top-p), so which ones keep mass is judged."""
-    rows = np.abs(got.sum(axis=-1) - 1.0) > 1e-5
-    if rows.any():
-        row = int(np.flatnonzero(rows)[0])
-        return (f"{name}: row {row} sums to {got[row].sum():.6g}, not 1 — renormalise over "
-                "the tokens you keep")
-    if (got < -1e-12).any():
-        return f"{name}: negative probabilities"
-    extra = (got > 0) & (want == 0)
-    missing = (got == 0) & (want > 0)
-    if structural and (extra.any() or missing.any()):
-        row = int(np.flatnonzero(extra.any(-1) | missing.any(-1))[0])
-        ranks = np.argsort(np.argsort(-np.asarray(z[row], "float64"), kind="stable"))
-        return (f"{name}: row {row} keeps tokens {np.flatnonzero(got[row] > 0).tolist()}, "
-                f"expected {np.flatnonzero(want[row] > 0).tolist()} (ranks by logit: "
-                f"{ranks.tolist()})")
-    return None
-
-
-def expect_distributions(name, got_list, z, want_list, parameters, explain=None,
-                         structural=True):
-    for parameter, got, want in zip(parameters, got_list, want_list):
-        label = f"{name}({parameter})"
-        got = np.asarray(got)
-        if got.shape == want.shape and np.isfinite(got).all():
-            problem = support_problems(label, got.astype("float64"), z, want, structural)
-            if problem:
-                hint = explain(parameter, got) if explain else None
-                fail(problem + (f"; {hint}" if hint else ""))
-        expect_close(label, got, want, **DIST_TOL,
-                     explain=(lambda a, bad: explain(parameter, a)) if explain else None)
 
 
 # -- checks: teacher forcing and the strategies --------------------------------------------
@@ -159,8 +89,8 @@ def test_greedy(grader):
 
 def explain_temperature(z):
     def explain(temperature, got):
-        if temperature and np.allclose(got, oracle_softmax(np.asarray(z, "float64") * temperature),
-                                       **DIST_TOL):
+        multiplied = sampling.softmax(np.asarray(z, "float64") * temperature)
+        if temperature and np.allclose(got, multiplied, **sampling.DIST_TOL):
             return "you multiplied the logits by the temperature; divide them by it"
         if temperature == 1:
             return "temperature 1 must leave softmax(logits) unchanged"
@@ -178,8 +108,8 @@ def test_temperature(grader):
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="temperature_probabilities", logits=z,
                          parameters=temperatures)
-        want = [oracle_temperature(z, t) for t in temperatures]
-        expect_distributions("temperature_probabilities", got, z, want, temperatures,
+        want = [sampling.temperature(z, t) for t in temperatures]
+        sampling.expect_distributions("temperature_probabilities", got, z, want, temperatures,
                              explain_temperature(z), structural=False)
 
 
@@ -191,7 +121,7 @@ def test_top_k(grader):
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="top_k_probabilities", logits=z,
                          parameters=ks)
-        want = [oracle_top_k(z, k) for k in ks]
+        want = [sampling.top_k(z, k) for k in ks]
 
         def explain(k, got_k):
             kept = (np.asarray(got_k) > 0).sum(axis=-1)
@@ -203,7 +133,7 @@ def test_top_k(grader):
                 return "top-k never keeps more than k tokens: break ties at the k-th place " \
                        "toward the lower id"
             return None
-        expect_distributions("top_k_probabilities", got, z, want, ks, explain)
+        sampling.expect_distributions("top_k_probabilities", got, z, want, ks, explain)
 
 
 @pytest.mark.points(2)
@@ -214,8 +144,8 @@ def test_top_p(grader):
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="top_p_probabilities", logits=z,
                          parameters=ps)
-        want = [oracle_top_p(z, p) for p in ps]
-        q = oracle_softmax(z)
+        want = [sampling.top_p(z, p) for p in ps]
+        q = sampling.softmax(z)
 
         def explain(p, got_p):
             kept = np.asarray(got_p) > 0
@@ -225,25 +155,15 @@ def test_top_p(grader):
                 return (f"row {row}: the kept tokens hold {mass[row]:.4f} of the mass, less "
                         f"than p = {p}: keep the token at which the cumulative sum reaches p "
                         "(>= p, not > p or < p)")
-            if (kept.sum(-1) > (want_p := oracle_top_p(z, p) > 0).sum(-1)).any():
+            if (kept.sum(-1) > (want_p := sampling.top_p(z, p) > 0).sum(-1)).any():
                 return "more tokens than the smallest set that reaches p"
             if (kept.sum(-1) < want_p.sum(-1)).any():
                 return "tokens tied with the least likely kept token must be kept too"
             return None
-        expect_distributions("top_p_probabilities", got, z, want, ps, explain)
+        sampling.expect_distributions("top_p_probabilities", got, z, want, ps, explain)
 
 
 # -- checks: sampling and the generation loop ------------------------------------------------
-def oracle_inverse_cdf(probabilities, seed):
-    """ids by the specified method, and the rows whose u sits on a cumulative boundary."""
-    cdf = np.cumsum(probabilities, axis=-1)
-    cdf = cdf / cdf[:, -1:]
-    u = np.random.default_rng(seed).random(len(probabilities))
-    on_edge = (np.abs(cdf - u[:, None]) < 1e-9).any(axis=-1)
-    ids = np.array([np.searchsorted(row, x, side="right") for row, x in zip(cdf, u)])
-    return ids, on_edge
-
-
 @pytest.mark.points(2)
 def test_sample_inverse_cdf(grader):
     """sample draws by the inverse CDF from the Generator it is given: same seed, same ids"""
@@ -253,7 +173,7 @@ def test_sample_inverse_cdf(grader):
         weights[:, 4] += 0.05                                     # no empty row
         probabilities = weights / weights.sum(axis=-1, keepdims=True)
         got = grader.run(probe_sample, probabilities=probabilities, draw_seed=seed)
-        want, on_edge = oracle_inverse_cdf(probabilities, seed)
+        want, on_edge = sampling.inverse_cdf(probabilities, seed)
         once = np.asarray(got["once"]).reshape(-1)
         expect_equal("number of ids", len(once), len(want))
         if not np.array_equal(once, np.asarray(got["again"]).reshape(-1)):
@@ -289,53 +209,6 @@ def model_weights(seed, stop_bias=0.0):
             inputs.uniform(seed, "dense", (UNITS, v), -1.5, 1.5), dense_bias]
 
 
-def keras_lm(weights, vocab_size):
-    """keras.layers.LSTM (return_state) and Dense, built and loaded: the oracle's model."""
-    import keras
-
-    lstm = keras.layers.LSTM(UNITS, return_sequences=True, return_state=True, use_cudnn=False)
-    lstm.build((None, None, vocab_size))
-    lstm.set_weights(weights[:3])
-    dense = keras.layers.Dense(vocab_size)
-    dense.build((None, UNITS))
-    dense.set_weights(weights[3:])
-    return lstm, dense
-
-
-def keras_steps(weights, tokens, carry_state=True):
-    """Logits (N, T, V) of the LM over `tokens`, and the final [h, c] — or, without
-    carry_state, each step from a zero state (the mistake of not carrying it)."""
-    v = len(TABLE)
-    lstm, dense = keras_lm(weights, v)
-    x = char_lm.one_hot(tokens, v)                                        # (N, T, V)
-    if carry_state:
-        outputs, h, c = lstm(x)
-        return {"logits": np.asarray(dense(outputs)), "state": [np.asarray(h), np.asarray(c)]}
-    steps = [np.asarray(dense(lstm(x[:, t:t + 1])[0]))[:, 0] for t in range(x.shape[1])]
-    return {"logits": np.stack(steps, axis=1)}
-
-
-def keras_generate(weights, n, max_length, seed, mistake=None):
-    """generate_text's result computed with Keras's layers and rnnkit.decoding.generate.
-
-    mistake: None, "no state" (the state reset every step) or "no feedback" (START fed at
-    every step)."""
-    v = len(TABLE)
-    lstm, dense = keras_lm(weights, v)
-
-    def step(tokens, state):
-        if mistake == "no feedback":
-            tokens = np.full_like(tokens, START)
-        if mistake == "no state":
-            state = [np.zeros((n, UNITS), "float32")] * 2
-        h, state = lstm.cell(char_lm.one_hot(tokens, v), state)
-        return np.asarray(dense(h)), state
-
-    ids = generate(step, [np.zeros((n, UNITS), "float32")] * 2, START, STOP, max_length,
-                   GumbelChooser(seed))
-    return [TABLE.decode(row) for row in ids]
-
-
 @pytest.mark.points(2)
 def test_lm_step(grader):
     """lm_step gives the logits of keras.layers.LSTM + Dense at every step and carries the state"""
@@ -345,13 +218,13 @@ def test_lm_step(grader):
         tokens = inputs.rng(seed, "tokens").integers(0, len(TABLE), size=(3, 5))
         got = grader.run(probe_lm_step, vocab_size=len(TABLE), weights=weights, tokens=tokens,
                          stand_in=stand_in)
-        want = grader.oracle(keras_steps, weights, tokens)
+        want = grader.oracle(lm_oracle.keras_steps, weights, tokens)
 
         def explain(actual, bad):
-            if np.allclose(actual, grader.oracle(keras_steps, weights, tokens, False)["logits"],
-                           **LOGIT_TOL):
+            stateless = grader.oracle(lm_oracle.keras_steps, weights, tokens, False)
+            if np.allclose(actual, stateless["logits"], **LOGIT_TOL):
                 return "every step starts from a zero state: use the state you are given"
-            if np.allclose(actual, oracle_softmax(want["logits"]), **LOGIT_TOL):
+            if np.allclose(actual, sampling.softmax(want["logits"]), **LOGIT_TOL):
                 return "these are probabilities: lm_step returns the logits (no softmax)"
             if not bad[:, 0].any():
                 return "the first step is right, the later ones are not: return the new state"
@@ -370,7 +243,7 @@ def test_generate_text(grader):
         weights, n, max_length = model_weights(seed, stop_bias=2.0), 8, 12
         got = grader.run(probe_generate, chars=CHARS, weights=weights, n=n,
                          max_length=max_length, chooser_seed=seed, stand_in=stand_in)
-        want = grader.oracle(keras_generate, weights, n, max_length, seed)
+        want = grader.oracle(lm_oracle.keras_generate, weights, n, max_length, seed)
         if not isinstance(got, list) or len(got) != n:
             fail(f"generate_text(n={n}) must return a list of {n} strings; got "
                  f"{type(got).__name__} of length {len(got) if hasattr(got, '__len__') else '?'}")
@@ -379,7 +252,8 @@ def test_generate_text(grader):
         for mistake, sentence in (("no state", "the state is not carried from step to step"),
                                   ("no feedback", "the chosen token is not fed back in (START "
                                                   "at every step)")):
-            if got == grader.oracle(keras_generate, weights, n, max_length, seed, mistake):
+            if got == grader.oracle(lm_oracle.keras_generate, weights, n, max_length, seed,
+                                    mistake):
                 fail(f"generate_text: {sentence}")
         row = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
         fail(f"generate_text row {row}: got {got[row]!r}, expected {want[row]!r} (the model "
@@ -403,61 +277,14 @@ def test_seeded_generation_reproducible(grader):
 
 
 # -- the training check ----------------------------------------------------------------------
-VALIDATION_SEED = 7070          # the grader's own sentences, never sent to the student
-N_SAMPLES, SAMPLE_SEED = 400, 11
 # Thresholds, relative to the reference trained with the same code, seed and budget.
 # MEASURED: see the comment block filled in from the seed measurements.
 TRAINING = {"perplexity_ratio": 1.05, "valid_margin": 0.15, "novel_margin": 0.15}
 
 
-def lm_metrics(weights):
-    """Perplexity on the grader's sentences and the shares of valid and novel samples
-    (temperature 1, inverse-CDF sampling here) of trained weights loaded into
-    keras.layers.LSTM + Dense."""
-    import keras
-
-    v = len(TABLE)
-    model = keras.Sequential([keras.Input((None, v)),
-                              keras.layers.LSTM(char_lm.UNITS, return_sequences=True,
-                                                use_cudnn=False),
-                              keras.layers.Dense(v)])
-    expected = [tuple(w.shape) for w in model.get_weights()]
-    got = [tuple(np.shape(w)) for w in weights]
-    if got != expected:
-        fail(f"the trained language model has weights of shapes {got}; LSTM({char_lm.UNITS}) "
-             f"+ Dense({v}) needs {expected}")
-    model.set_weights(weights)
-    texts = grammar.sentences(1000, seed=VALIDATION_SEED)
-    x = TABLE.encode_batch(texts, char_lm.SEQ_LEN, start=True)
-    y = TABLE.encode_batch(texts, char_lm.SEQ_LEN, stop=True)
-    logits = model.predict(char_lm.one_hot(x, v), batch_size=500, verbose=0)
-    perplexity = float(np.exp(masked_nll(logits, y)))
-    lstm, dense = model.layers
-    rng = np.random.default_rng(SAMPLE_SEED)
-
-    def step(tokens, state):
-        h, state = lstm.cell(char_lm.one_hot(tokens, v), state)
-        return np.asarray(dense(h)), state
-
-    def choose(z):
-        ids, _ = oracle_inverse_cdf(oracle_softmax(z), int(rng.integers(2**31)))
-        return ids
-
-    ids = generate(step, [np.zeros((N_SAMPLES, char_lm.UNITS), "float32")] * 2, START, STOP,
-                   char_lm.SEQ_LEN, choose)
-    samples = [TABLE.decode(row) for row in ids]
-    training = grammar.split_sentences("train", char_lm.N_TRAIN)
-    seen = set(training)
-    valid = [grammar.parse(s) for s in samples]
-    novel = [ok and s not in seen for ok, s in zip(valid, samples)]
-    y_train = TABLE.encode_batch(training, char_lm.SEQ_LEN, stop=True)
-    return {"perplexity": perplexity, "valid": float(np.mean(valid)),
-            "novel": float(np.mean(novel)), "samples": samples[:4],
-            "baseline": char_lm.unigram_perplexity(y_train, y, v)}
-
-
 def trained_metrics(grader):
-    """(student's metrics, reference's metrics), computed once per grading (a failure too)."""
+    """(student's metrics, reference's metrics), computed once per grading (a failure too,
+    so a hang is not waited for twice; the reference only when the student's model exists)."""
     from rnnkit.sandbox.process import StudentError
 
     cache = grader.__dict__.setdefault("ex07_training", {})
@@ -465,11 +292,11 @@ def trained_metrics(grader):
         try:
             stand_in = grader.cell_stand_in("LSTMCell")
             got = grader.run(probe_train, stand_in=stand_in, timeout=60)
-            cache["student"] = grader.oracle(lm_metrics, got["weights"])
+            cache["student"] = grader.oracle(lm_oracle.lm_metrics, got["weights"])
+            want = grader.reference(probe_train, stand_in=False, prefer_recorded=True)
+            cache["reference"] = grader.oracle(lm_oracle.lm_metrics, want["weights"])
         except (StudentError, AssertionError) as error:
             cache["student"] = error
-        want = grader.reference(probe_train, stand_in=False, prefer_recorded=True)
-        cache["reference"] = grader.oracle(lm_metrics, want["weights"])
     if isinstance(cache["student"], Exception):
         raise cache["student"]
     return cache["student"], cache["reference"]
@@ -497,8 +324,8 @@ def test_trained_samples(grader):
     valid_floor = want["valid"] - TRAINING["valid_margin"]
     novel_floor = want["novel"] - TRAINING["novel_margin"]
     if got["valid"] < valid_floor:
-        fail(f"{got['valid']:.0%} of {N_SAMPLES} samples parse as sentences of the grammar; "
-             f"the reference's {want['valid']:.0%}, at least {valid_floor:.0%} passes. "
+        fail(f"{got['valid']:.0%} of {lm_oracle.N_SAMPLES} samples parse as sentences of the "
+             f"grammar; the reference's {want['valid']:.0%}, at least {valid_floor:.0%} passes. "
              f"Your model writes: {got['samples']}")
     if got["novel"] < novel_floor:
         fail(f"{got['novel']:.0%} of the samples are valid sentences not in the training set; "

@@ -194,8 +194,8 @@ def test_sample_inverse_cdf(grader):
             row = int(np.flatnonzero(wrong)[0])
             fail(f"{int(wrong.sum())} of {len(want)} draws differ from the inverse-CDF draw "
                  f"(first: row {row}, got {once[row]}, expected {want[row]}): draw "
-                 "u = rng.random(N) once, then return the first id whose cumulative "
-                 "probability exceeds u (rng.choice draws differently)")
+                 "u = rng.random(N), one per row in order, then return the first id whose "
+                 "cumulative probability exceeds u")
 
 
 def model_weights(seed, stop_bias=0.0):

@@ -159,8 +159,8 @@ def top_p_probabilities(logits, p):
 #     u = rng.random(N)                       one number per row, from the generator passed in
 #     id = number of j with cdf_j <= u        cdf = cumsum(q) / sum(q)
 #
-# (`np.searchsorted(cdf_row, u_row, side="right")`). A token of probability 0 can never be
-# drawn. Use only the `rng` you are given (never `np.random.*`): with the same seed, the
+# (`np.searchsorted(cdf_row, u_row, side="right")`; NumPy's `rng.choice(V, p=row)`, row
+# after row, draws exactly this way). A token of probability 0 can never be drawn. Use only the `rng` you are given (never `np.random.*`): with the same seed, the
 # same samples come out — experiments can be repeated, and the grader checks it.
 
 # %%
@@ -257,42 +257,57 @@ STRATEGIES = {  # name -> make_chooser arguments, shown side by side by main()
 
 def sample_quality(model, table, training_texts, strategy, n=200, seed=0,
                    max_length=char_lm.SEQ_LEN, **options):
-    """Generate n samples with one strategy; returns {"samples", "valid", "novel"}, the
-    shares of samples the grammar's parser accepts, and of those not in training_texts."""
+    """Generate n samples with one strategy; returns {"samples", "valid", "novel",
+    "distinct"}: the shares of samples the grammar's parser accepts, of valid samples not in
+    training_texts, and of different samples (greedy writes one sentence n times)."""
     texts = generate_text(model, table, make_chooser(strategy, seed, **options), n=n,
                           max_length=max_length)
     seen = set(training_texts)
     valid = [grammar.parse(text) for text in texts]
     novel = [ok and text not in seen for ok, text in zip(valid, texts)]
-    return {"samples": texts, "valid": float(np.mean(valid)), "novel": float(np.mean(novel))}
+    return {"samples": texts, "valid": float(np.mean(valid)), "novel": float(np.mean(novel)),
+            "distinct": len(set(texts)) / len(texts)}
+
+
+def matplotlib_ticker():
+    import matplotlib.ticker
+
+    return matplotlib.ticker
 
 
 def plot_perplexity(ax, history, baseline=None):
-    """Validation perplexity per epoch, with the unigram baseline dashed. Returns ax."""
+    """Training and validation perplexity per epoch (log scale), the unigram baseline
+    dashed. Returns ax."""
     from rnnkit.plots import plot_curves
 
-    plot_curves(ax, {"validation": history["perplexity"]}, xlabel="epoch",
+    plot_curves(ax, {"training": list(np.exp(history["loss"])),
+                     "validation": history["perplexity"]}, xlabel="epoch", logy=True,
                 ylabel="perplexity per character", title="character language model")
+    ax.lines[1].set_linestyle("--")        # the two curves nearly coincide: keep both visible
+    ax.yaxis.set_major_formatter(matplotlib_ticker().ScalarFormatter())
+    ax.xaxis.set_major_locator(matplotlib_ticker().MaxNLocator(integer=True))
     if baseline is not None:
-        ax.axhline(baseline, color="gray", linestyle="--", linewidth=1,
+        ax.axhline(baseline, color="gray", linestyle=":", linewidth=1,
                    label="unigram baseline (ignores order)")
         ax.legend()
-    ax.set_ylim(bottom=1.0)
     return ax
 
 
 def plot_sample_quality(ax, quality):
-    """Valid and novel shares per strategy, as grouped bars. Returns ax."""
+    """Shares of valid, valid-and-novel and distinct samples per strategy. Returns ax."""
     names = list(quality)
     positions = np.arange(len(names))
-    ax.bar(positions - 0.2, [quality[n]["valid"] for n in names], 0.4, label="valid")
-    ax.bar(positions + 0.2, [quality[n]["novel"] for n in names], 0.4, label="valid and novel",
-           hatch="//")
+    for offset, key, label, hatch in ((-0.27, "valid", "valid", ""),
+                                      (0.0, "novel", "valid and novel", "//"),
+                                      (0.27, "distinct", "distinct", "..")):
+        ax.bar(positions + offset, [quality[n][key] for n in names], 0.27, label=label,
+               hatch=hatch)
     ax.set_xticks(positions, names, rotation=30, ha="right")
-    ax.set_ylim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.3)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("share of samples")
     ax.set_title("what each strategy writes")
-    ax.legend()
+    ax.legend(loc="upper center", ncol=3, fontsize="small")
     return ax
 
 
@@ -359,8 +374,8 @@ def main(text_file=None, epochs=12, n_train=6000, units=char_lm.UNITS):
     print_side_by_side({name: result["samples"] for name, result in quality.items()})
     if text_file is None:
         for name, result in quality.items():
-            print(f"{name:<16s} valid {result['valid']:.0%}   valid and novel "
-                  f"{result['novel']:.0%}")
+            print(f"{name:<16s} valid {result['valid']:4.0%}   valid and novel "
+                  f"{result['novel']:4.0%}   distinct {result['distinct']:4.0%}")
         figure, ax = plt.subplots(figsize=(6, 4))
         plot_sample_quality(ax, quality)
         print(f"saved {save_figure(figure, 'runs/ex07/sample_quality.png')}")

@@ -1,5 +1,7 @@
 """The ex07 grader names the classic mistakes: one submission with six of them planted (one
 per function, so each check sees its own), graded once; exact score and feedback lines.
+Its ex03 LSTMCell is wrong too (gates in CS231n's order): Keras's LSTMCell must stand in, so
+the checks that run a model (lm_step) still give their points, and the report says so.
 
 Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex07_mistakes.py   (one grading, ~1 min)
 """
@@ -44,12 +46,20 @@ def graded(tmp_path_factory):
         assert source.count(right) == 1, right
         source = source.replace(right, wrong)
     path.write_text(source)
+    cells = folder / "ex03_gated_cells.py"
+    right = "        a_i, a_f, a_c, a_o = ops.split(a, 4, axis=-1)"
+    assert cells.read_text().count(right) == 1
+    cells.write_text(cells.read_text().replace(right, right.replace("a_c, a_o", "a_o, a_c")))
     return grade(folder, "ex07", tmp=tmp_path_factory.mktemp("ex07_results"))
 
 
 def test_exact_score(graded):
     # left: greedy 1 and lm_step 2; seeded generation fails too (np.random is not seeded)
     assert (graded.score("ex07"), graded.max_score("ex07")) == (3, 21), graded.outputs("ex07")
+
+
+def test_a_wrong_ex03_cell_is_replaced_and_reported(graded):
+    assert "keras.layers.LSTMCell stood in for it here" in graded.completed.stdout
 
 
 @pytest.mark.parametrize("check, sentence", list(EXPECTED_FEEDBACK.items()))

@@ -34,7 +34,8 @@
 #
 # The model runs on your ex03 cells: the architecture is fixed by the kit
 # (`rnnkit/char_lm.py`: one-hot characters -> RNN(cell) -> Dense(V) logits). If your LSTM
-# cell is unfinished, the grader trains Keras's own LSTMCell in its place and says so.
+# cell is unfinished or wrong, the grader uses Keras's own LSTMCell in its place, and says
+# so: ex03 already cost you those points.
 
 # %%
 import argparse
@@ -189,8 +190,9 @@ def top_p_probabilities(logits, p):
 #     id = number of j with cdf_j <= u        cdf = cumsum(q) / sum(q)
 #
 # (`np.searchsorted(cdf_row, u_row, side="right")`; NumPy's `rng.choice(V, p=row)`, row
-# after row, draws exactly this way). A token of probability 0 can never be drawn. Use only the `rng` you are given (never `np.random.*`): with the same seed, the
-# same samples come out — experiments can be repeated, and the grader checks it.
+# after row, draws exactly this way). A token of probability 0 can never be drawn. Use
+# only the `rng` you are given (never `np.random.*`): with the same seed, the same samples
+# come out — experiments can be repeated, and the grader checks it.
 
 # %%
 def sample(probabilities, rng):
@@ -283,10 +285,11 @@ def generate_text(model, table, choose, n=1, max_length=char_lm.SEQ_LEN):
 # %% [markdown]
 # ## 5. Measuring samples
 #
-# `sample_quality` generates samples with one strategy and reports the share that the
-# grammar's parser accepts (valid) and the share that is valid and not a training sentence
-# (novel). Greedy decoding writes the same sentence every time: valid, perhaps, but never
-# diverse. Low temperatures write safe, repetitive sentences; high ones, misspellings.
+# `sample_quality` generates samples with one strategy and reports the shares that the
+# grammar's parser accepts (valid), that are valid and not training sentences (novel), and
+# that differ from one another (distinct). Greedy decoding writes the same sentence every
+# time: valid, perhaps, but never diverse. Low temperatures write safe, repetitive
+# sentences; high ones, misspellings; top-k and top-p cut off the unlikely tail.
 
 # %%
 STRATEGIES = {  # name -> make_chooser arguments, shown side by side by main()
@@ -313,23 +316,19 @@ def sample_quality(model, table, training_texts, strategy, n=200, seed=0,
             "distinct": len(set(texts)) / len(texts)}
 
 
-def matplotlib_ticker():
-    import matplotlib.ticker
-
-    return matplotlib.ticker
-
-
 def plot_perplexity(ax, history, baseline=None):
     """Training and validation perplexity per epoch (log scale), the unigram baseline
     dashed. Returns ax."""
+    from matplotlib import ticker
+
     from rnnkit.plots import plot_curves
 
     plot_curves(ax, {"training": list(np.exp(history["loss"])),
                      "validation": history["perplexity"]}, xlabel="epoch", logy=True,
                 ylabel="perplexity per character", title="character language model")
     ax.lines[1].set_linestyle("--")        # the two curves nearly coincide: keep both visible
-    ax.yaxis.set_major_formatter(matplotlib_ticker().ScalarFormatter())
-    ax.xaxis.set_major_locator(matplotlib_ticker().MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(ticker.ScalarFormatter())
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     if baseline is not None:
         ax.axhline(baseline, color="gray", linestyle=":", linewidth=1,
                    label="unigram baseline (ignores order)")

@@ -77,6 +77,9 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex09", "ex09_seq2seq", "seq2seq: stop token, greedy, beam, exhaustive search",
              shape="many-to-many (not aligned): an encoder-decoder",
              built_ins=GATED, uses=("ex03",)),
+    Exercise("ex07", "ex07_char_rnn", "character-level generation: sampling",
+             shape="many-to-many aligned (training), one-to-many (generation)",
+             built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

@@ -16,6 +16,7 @@ from pathlib import Path
 BUILDERS = (
     "rnnkit_shapes",
     "rnnkit_dates",
+    "rnnkit_grammar",
 )
 
 DATA_DIR = Path(os.environ.get("RNNKIT_DATA_DIR")

@@ -30,6 +30,7 @@ no clause of the test split occurs in training, so memorising phrases fails.
 """
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from pathlib import Path
 
@@ -106,24 +107,32 @@ def review_label(form: str, values: list) -> int | None:
     return None if total == 0 else int(total > 0)
 
 
+def _is_modifier(words: tuple) -> bool:
+    return (len(words) == 0 or (len(words) == 1 and words[0] in NEGATORS + INTENSIFIERS)
+            or (len(words) == 2 and words[0] == "not" and words[1] in INTENSIFIERS))
+
+
 def order_dependent(form: str, parts: list) -> bool:
     """Whether re-arranging the same words in the same template can change the label.
 
-    parts: [(modifier, adjective), ...] per clause. Moves: swap the adjectives, swap the
-    modifiers, and (for "although") put "although" before the other clause.
+    parts: [(modifier, adjective), ...] per clause. Moves: give the adjectives and the
+    modifier words ("not", "very", "far from", ...) to the clauses in any valid way, and (for
+    "although") put "although" before the other clause.
     """
     if form == "single":
         return False
-    (m1, a1), (m2, a2) = parts
     label = review_label(form, [clause_value(m, a) for m, a in parts])
-    forms = {"although_first": ("although_first", "although_second"),
-             "although_second": ("although_first", "although_second")}.get(form, (form,))
-    for other_form in forms:
-        for first, second in (((m1, a1), (m2, a2)), ((m1, a2), (m2, a1)),
-                              ((m2, a1), (m1, a2)), ((m2, a2), (m1, a1))):
-            other = review_label(other_form, [clause_value(*first), clause_value(*second)])
-            if other is not None and other != label:
-                return True
+    words = parts[0][0] + parts[1][0]
+    forms = ("although_first", "although_second") if form.startswith("although") else (form,)
+    for order in set(itertools.permutations(words)):
+        for cut in range(len(order) + 1):
+            modifiers = (order[:cut], order[cut:])
+            if not all(_is_modifier(m) for m in modifiers):
+                continue
+            for a1, a2 in ((parts[0][1], parts[1][1]), (parts[1][1], parts[0][1])):
+                values = [clause_value(modifiers[0], a1), clause_value(modifiers[1], a2)]
+                if any(review_label(f, values) not in (None, label) for f in forms):
+                    return True
     return False
 
 

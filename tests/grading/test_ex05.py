@@ -32,7 +32,8 @@ ARCHITECTURE = {
            "sigmoid): embedding (V, E); forward kernel (E, 4H), recurrent_kernel (H, 4H), bias "
            "(4H,); the same backward; Dense (2H, 1), (1,)",
     "bag_of_words": "Embedding(V, E, mask_zero=True) -> GlobalAveragePooling1D -> Dense(H, "
-                    "relu) -> Dense(1, sigmoid): embedding (V, E), Dense (E, H), (H,), (H, 1), (1,)",
+                    "relu) -> Dense(1, sigmoid): embedding (V, E), Dense (E, H), (H,), "
+                    "(H, 1), (1,)",
 }
 NAMES = {"rnn": "build_rnn_classifier", "bag_of_words": "build_bag_of_words"}
 
@@ -68,20 +69,27 @@ def seeded_weights(kind, sizes, seed):
     return [inputs.uniform(seed, f"{kind}{k}", shape, -0.7, 0.7) for k, shape in enumerate(shapes)]
 
 
-def check_shapes(kind, sizes, got):
-    """Fail, naming the likely cause, when the student's model has other weights."""
+def shape_problem(kind, sizes, shapes):
+    """None when `shapes` are the architecture's weights, else a sentence naming the cause."""
     want = keras_weight_shapes(kind, sizes)
-    if got["shapes"] == want and got["error"] is None:
-        return
+    if shapes == want:
+        return None
     units = sizes["units"]
     hint = ""
-    if kind == "rnn" and len(got["shapes"]) == 5:
+    if kind == "rnn" and len(shapes) == len(want) - 3:
         hint = "; one direction only: wrap the RNN in layers.Bidirectional"
-    elif got["shapes"] and got["shapes"][-2:] in ([[2 * units, 2], [2]], [[units, 2], [2]]):
+    elif shapes and shapes[-2:] in ([[2 * units, 2], [2]], [[units, 2], [2]]):
         hint = "; two outputs: the model ends in Dense(1, activation='sigmoid')"
-    fail(f"{NAMES[kind]} should build {ARCHITECTURE[kind]} — with V={sizes['vocabulary_size']}, "
-         f"E={sizes['embedding_dim']}, H={units}: weights of shapes {want}; got {got['shapes']}"
-         f"{hint}")
+    return (f"{NAMES[kind]} should build {ARCHITECTURE[kind]} — with V={sizes['vocabulary_size']}"
+            f", E={sizes['embedding_dim']}, H={units}: weights of shapes {want}; got {shapes}"
+            f"{hint}")
+
+
+def check_shapes(kind, sizes, got):
+    """Fail, naming the likely cause, when the student's model has other weights."""
+    problem = shape_problem(kind, sizes, got["shapes"])
+    if problem or got["error"]:
+        fail(problem or f"{NAMES[kind]}: set_weights failed: {got['error']}")
 
 
 def student_predictions(grader, kind, sizes, weights, batches):
@@ -109,9 +117,9 @@ def explain_ids(got, want):
     """A sentence naming the likely mistake in token ids, or None."""
     if got.shape != want.shape:
         return None
-    if np.array_equal(got, np.where(want > 0, want + 2, 0)):
-        return ("every word id is 2 too high: pass only the words as vocabulary=; "
-                "TextVectorization adds '' (id 0) and '[UNK]' (id 1) itself")
+    if np.array_equal(got, np.where(want > 0, want + 1, 0)):
+        return ("every word id is 1 too high: the vocabulary you passed starts with an extra "
+                "entry; TextVectorization puts '' at id 0 and '[UNK]' at id 1 itself")
     lengths = (want > 0).sum(axis=1)
     left = np.zeros_like(want)
     for row, n in enumerate(lengths):
@@ -178,26 +186,46 @@ def test_bag_of_words_equals_keras(grader):
         expect_close("P(positive) of unpadded reviews", got[0], want[0], **VALUE_TOL)
 
 
+def masking(grader, kind, seed):
+    """(student, masked twin, unmasked twin) P(positive) on reviews padded to T and T + 12,
+    with seeded weights; the verdict for seed 0 (does the student's model compute the
+    masked twin, the unmasked one, or neither?) is kept for the training checks."""
+    weights = seeded_weights(kind, SMALL, seed)
+    batches = [padded_ids(seed), padded_ids(seed, extra=12)]        # (5, T), (5, T + 12)
+    got = student_predictions(grader, kind, SMALL, weights, batches)
+    masked = grader.oracle(keras_predict, kind, SMALL, weights, batches)
+    unmasked = grader.oracle(keras_predict, kind, SMALL, weights, batches, mask_zero=False)
+    if seed == 0:
+        same = [all(np.allclose(g, w, **VALUE_TOL) for g, w in zip(got, twin))
+                for twin in (masked, unmasked)]
+        grader.__dict__.setdefault("mask_verdict", {})[kind] = \
+            True if same[0] else False if same[1] else None
+    return got, masked, unmasked
+
+
+def mask_verdict(grader, kind):
+    """True when the student's model honours the mask, False when it equals the same model
+    without one, None otherwise (decided by values, in `masking`)."""
+    if kind not in grader.__dict__.get("mask_verdict", {}):
+        masking(grader, kind, 0)
+    return grader.mask_verdict[kind]
+
+
 @pytest.mark.points(1)
 @pytest.mark.parametrize("kind", ["rnn", "bag_of_words"])
 def test_padding_does_not_change_predictions(grader, kind):
     """Masking is honoured: padding a review more does not change its prediction"""
     for seed in grader.seeds(always_fresh=True):
-        weights = seeded_weights(kind, SMALL, seed)
-        batches = [padded_ids(seed), padded_ids(seed, extra=12)]    # (5, T), (5, T + 12)
-        got = student_predictions(grader, kind, SMALL, weights, batches)
-        want = grader.oracle(keras_predict, kind, SMALL, weights, batches[:1])[0]
-        unmasked = grader.oracle(keras_predict, kind, SMALL, weights, batches,
-                                 mask_zero=False)
+        got, masked, unmasked = masking(grader, kind, seed)
 
-        def explain(actual, bad, padded=0):
-            if np.allclose(actual, unmasked[padded].reshape(actual.shape), **VALUE_TOL):
+        def explain(actual, bad, index):
+            if np.allclose(actual, unmasked[index].reshape(actual.shape), **VALUE_TOL):
                 return ("it equals the same model without a mask: the padding id 0 is read "
                         "as a word (Embedding(..., mask_zero=True), and layers that use the mask)")
             return None
         for name, index in ((f"P(positive) of reviews padded to T={T}", 0),
                             (f"P(positive) of the same reviews padded to {T + 12}", 1)):
-            expect_close(name, got[index], want, **VALUE_TOL,
+            expect_close(name, got[index], masked[0], **VALUE_TOL,
                          explain=lambda actual, bad, i=index: explain(actual, bad, i))
 
 
@@ -218,13 +246,13 @@ def held_out_split(grader):
         reviews.generate_reviews(n, 1_000_003 + seeds[-1], test=True)
 
 
-def scored_accuracy(kind, weights, split):
+def scored_accuracy(kind, weights, split, mask_zero=True):
     """Accuracies of trained weights loaded into Keras's own layers, on `split`."""
-    shapes = [list(np.shape(w)) for w in weights]
-    if shapes != keras_weight_shapes(kind, GRADED):
-        fail(f"the trained {NAMES[kind]} has weights of shapes {shapes}; {ARCHITECTURE[kind]} "
-             f"needs {keras_weight_shapes(kind, GRADED)}")
-    probabilities = keras_predict(kind, GRADED, weights, [sentiment.token_ids(split["text"])])[0]
+    problem = shape_problem(kind, GRADED, [list(np.shape(w)) for w in weights])
+    if problem:
+        fail(f"the trained model cannot be scored: {problem}")
+    batch = [sentiment.token_ids(split["text"])]
+    probabilities = keras_predict(kind, GRADED, weights, batch, mask_zero=mask_zero)[0]
     return sentiment.accuracy_by_subset(probabilities, split["label"], split["order_dependent"])
 
 
@@ -243,7 +271,14 @@ def trained(grader, kind):
                              timeout=60)
             want = grader.reference(probe_train, kind=kind, sizes=GRADED, x=x, y=y,
                                     stand_in=False, prefer_recorded=True)   # fixed inputs
-            cache[kind] = {"student": grader.oracle(scored_accuracy, kind, got["weights"], split),
+            # Scored in the model the student's code was shown to compute: a model that
+            # ignores the mask loses the masking check, not the training checks as well.
+            mask_zero = mask_verdict(grader, kind) is not False
+            if not mask_zero:
+                grader.note(f"your trained {NAMES[kind]} was scored without a mask, as your "
+                            "model computes (see the masking check)")
+            cache[kind] = {"student": grader.oracle(scored_accuracy, kind, got["weights"], split,
+                                                    mask_zero),
                            "reference": grader.oracle(scored_accuracy, kind, want["weights"],
                                                       split)}
         except (StudentError, AssertionError) as error:
@@ -256,7 +291,7 @@ def trained(grader, kind):
 @pytest.mark.training
 @pytest.mark.points(3)
 def test_rnn_learns_the_test_split(grader):
-    """Trained with the kit's recipe, your BiLSTM classifies unseen reviews, order-dependent ones too"""
+    """Trained by the kit, your BiLSTM classifies unseen reviews, order-dependent ones too"""
     scores = trained(grader, "rnn")
     got, want = scores["student"], scores["reference"]
     # The reference over 5 training seeds: 0.972 - 0.989 overall, 0.955 - 0.984 on the
@@ -264,17 +299,17 @@ def test_rnn_learns_the_test_split(grader):
     # spread) passes any correct model and fails one that learned only part of the grammar.
     for subset in ("overall", "order_dependent"):
         if got[subset] < want[subset] - 0.08:
-            fail(f"test accuracy {'on the order-dependent reviews' if subset != 'overall' else ''}"
-                 f" {got[subset]:.1%} (your trained weights, scored here in Keras's "
-                 f"Bidirectional(LSTM)); the reference reaches {want[subset]:.1%} and at least "
-                 f"{want[subset] - 0.08:.1%} is needed. Check the mask (padding) and that the "
+            where = " on the order-dependent reviews" if subset != "overall" else ""
+            fail(f"test accuracy{where} {got[subset]:.1%} (your trained weights, scored here "
+                 f"in Keras's Bidirectional(LSTM)); the reference reaches {want[subset]:.1%} "
+                 f"and at least {want[subset] - 0.08:.1%} is needed. Check the mask (padding) and that the "
                  "RNN returns only its final state")
 
 
 @pytest.mark.training
 @pytest.mark.points(2)
 def test_bag_of_words_loses_where_order_matters(grader):
-    """The bag-of-words baseline learns the rest but is far worse than the RNN where order matters"""
+    """The bag of words learns the rest but is far worse than the RNN where order matters"""
     bag = trained(grader, "bag_of_words")["student"]
     rnn = trained(grader, "rnn")["student"]
     # Measured with the reference (training seeds 0 - 4): bag of words 0.949 - 0.997 on the

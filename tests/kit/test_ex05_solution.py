@@ -181,3 +181,34 @@ def test_release_strips_the_three_student_functions():
                    and "NotImplementedError" in ast.unparse(f))
     assert stubs == ["build_bag_of_words", "build_rnn_classifier", "make_vectorizer"]
     assert "problem shape" in source.lower() and "many-to-one" in source
+
+
+# -- the grader's diagnoses (tests/grading/test_ex05.py), on mistakes made here --------------
+def test_token_id_diagnoses_name_the_mistake():
+    from tests.grading.test_ex05 import explain_ids
+
+    texts = ["The plot was NOT good!", "dull but superb acting", "very very bad"]
+    vocabulary, length = reviews.VOCABULARY, 8
+    want = np.asarray(ex.make_vectorizer(vocabulary, length)(texts))
+    extra = np.asarray(ex.make_vectorizer(["[UNK]"] + list(vocabulary), length)(texts))
+    assert "1 too high" in explain_ids(extra, want)
+    raw = keras.layers.TextVectorization(vocabulary=list(vocabulary), standardize=None,
+                                         output_sequence_length=length)
+    assert "[UNK]" in explain_ids(np.asarray(raw(texts)), want)
+    left = np.asarray(keras.utils.pad_sequences(
+        [row[row > 0] for row in want], maxlen=length, padding="pre"))
+    assert "on the left" in explain_ids(left, want)
+    assert explain_ids(want, want) is None
+
+
+def test_shape_diagnosis_names_a_missing_direction():
+    from tests.grading.test_ex05 import SMALL, shape_problem
+
+    sizes = (SMALL["vocabulary_size"], SMALL["embedding_dim"], SMALL["units"])
+    model = ex.build_rnn_classifier(ex.LSTMCell, *sizes)
+    assert shape_problem("rnn", SMALL, [list(w.shape) for w in model.weights]) is None
+    ids = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(sizes[0], sizes[1], mask_zero=True)(ids)
+    forward = keras.Model(ids, keras.layers.Dense(1)(keras.layers.RNN(ex.LSTMCell(sizes[2]))(x)))
+    problem = shape_problem("rnn", SMALL, [list(w.shape) for w in forward.weights])
+    assert "one direction only" in problem and "build_rnn_classifier" in problem

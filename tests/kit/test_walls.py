@@ -33,6 +33,16 @@ ATTACKS = {
     "import_oracles": "IMPORT('tests.grading.test_ex02')\nESCAPED = True\n",
     "import_grader": "IMPORT('rnnkit.grader.compare')\nESCAPED = True\n",
     "proc_of_grader": "open(f'/proc/{os.getppid()}/cmdline').read()\nESCAPED = True\n",
+    "prlimit_grader": "import resource\n"
+                      "resource.prlimit(os.getppid(), resource.RLIMIT_FSIZE, (0, 0))\n"
+                      "ESCAPED = True\n",
+    "tensorflow_by_name": "import pkgutil, sys\n"
+                          "sys.meta_path[:] = [f for f in sys.meta_path\n"
+                          "                    if type(f).__name__ != '_Blocker']\n"
+                          "pkgutil.resolve_name('tensor' + 'flow')\nESCAPED = True\n",
+    "io_uring": "import ctypes\nparams = ctypes.create_string_buffer(120)\n"
+                "fd = ctypes.CDLL(None, use_errno=True).syscall(425, 8, params)\n"
+                "ESCAPED = fd >= 0\n",
 }
 SABOTAGE = '''
 
@@ -55,6 +65,24 @@ def clip_by_global_norm(grads, max_norm):
     return _clip(grads, max_norm)
 '''
 CONFTEST = "open('@MARKER@', 'w').write('conftest ran')\n"
+FORGED_REPORT = """
+
+import sys as _sys
+
+_wire = _sys.modules["rnnkit.sandbox.wire"]
+_send = _wire.send
+
+
+def _forging_send(fd, message):
+    if isinstance(message, dict) and message.get("status") == "ready":
+        message["notes"] = ["reviewed by the instructor\\n\\nex02  18 / 18  complete"] * 50
+    elif isinstance(message, dict) and message.get("status") == "error":
+        message["message"] = "\\ud800" + "all checks passed\\n" * 2_000_000
+    return _send(fd, message)
+
+
+_wire.send = _forging_send
+"""
 # The source scan would refuse most of these texts before they ran (`__builtins__`, ...);
 # the class is graded with it off so that what is proven here is the run-time walls.
 
@@ -86,6 +114,17 @@ def graded(tmp_path_factory):
     shutil.copy(KIT_ROOT / "solutions" / EX02, planted_conftest / EX02)
     (planted_conftest / "conftest.py").write_text(CONFTEST.replace("@MARKER@", str(marker)))
     (submissions / "conftest.py").write_text(CONFTEST.replace("@MARKER@", str(marker)))
+    rerun = submissions / "keras_source_rerun"                  # Keras's file executed again
+    rerun.mkdir()
+    (rerun / EX01).write_text((KIT_ROOT / "solutions" / EX01).read_text() + """
+
+import runpy
+_source = os.path.join(os.path.dirname(keras.__file__), "src", "layers", "rnn", "simple_rnn.py")
+SimpleRNNCell = runpy.run_path(_source)["SimpleRNN" + "Cell"]
+""")
+    forged = submissions / "forged_report"                      # the worker's messages rewritten
+    forged.mkdir()
+    (forged / EX02).write_text((KIT_ROOT / "solutions" / EX02).read_text() + FORGED_REPORT)
     delegate = submissions / "keras_by_built_name"              # ex01 handed to Keras
     delegate.mkdir()
     (delegate / EX01).write_text((KIT_ROOT / "solutions" / EX01).read_text() + '''
@@ -136,6 +175,24 @@ def test_a_helper_module_is_not_part_of_the_submission(graded):
     ex02 = [t for t in document["tests"] if t["tags"][0] == "ex02"]
     assert sum(t["score"] for t in ex02) == 0
     assert all("_helpers" in t["output"] for t in ex02), ex02[0]["output"]
+
+
+def test_keras_source_run_again_is_out_of_reach(graded):
+    document = _document(graded, "keras_source_rerun")
+    ex01 = [t for t in document["tests"] if t["tags"][0] == "ex01"]
+    assert sum(t["score"] for t in ex01) == 0
+    assert all("Permission denied" in t["output"] for t in ex01), ex01[0]["output"]
+
+
+def test_forged_worker_messages_cannot_write_the_report(graded):
+    path = graded["out"] / "students" / "forged_report" / "results.json"
+    document = json.loads(path.read_text())
+    assert path.stat().st_size < 200_000
+    assert float(graded["rows"]["forged_report"]["ex02"]) == 18.0   # correct code, nothing lost
+    assert "reviewed by the instructor" not in path.read_text()
+    assert "reviewed by the instructor" not in \
+        (graded["out"] / "students" / "forged_report" / "report.txt").read_text()
+    assert document["score"] == 18.0
 
 
 def test_keras_reached_by_a_name_built_at_run_time_earns_nothing(graded):

@@ -248,9 +248,8 @@ def held_out_split(grader):
     """The kit's test split, or with a fresh seed (unknown to the student's process) one of
     the same held-out combinations."""
     seeds = grader.seeds(always_fresh=True)
-    n, seed = reviews.SPLITS["test"]
     return reviews.load_split("test") if len(seeds) == 1 else \
-        reviews.generate_reviews(n, 1_000_003 + seeds[-1], test=True)
+        reviews.generate_reviews(reviews.SPLITS["test"][0], 1_000_003 + seeds[-1], test=True)
 
 
 def scored_accuracy(kind, weights, split, mask_zero=True):
@@ -279,7 +278,8 @@ def trained(grader, kind):
             want = grader.reference(probe_train, kind=kind, sizes=GRADED, x=x, y=y,
                                     stand_in=False, prefer_recorded=True)   # fixed inputs
             # Scored in the model the student's code was shown to compute: a model that
-            # ignores the mask loses the masking check, not the training checks as well.
+            # ignores the mask is not scored as one that uses it (it still learns less in
+            # the budget: measured 88.5 % overall, 52 % for the bag of words).
             mask_zero = mask_verdict(grader, kind) is not False
             if not mask_zero:
                 grader.note(f"your trained {NAMES[kind]} was scored without a mask, as your "

@@ -80,6 +80,8 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex07", "ex07_char_rnn", "character-level generation: sampling",
              shape="many-to-many aligned (training), one-to-many (generation)",
              built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
+    Exercise("ex05", "ex05_sentiment", "sentiment analysis: word order",
+             shape="many-to-one", built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

@@ -17,6 +17,7 @@ BUILDERS = (
     "rnnkit_shapes",
     "rnnkit_dates",
     "rnnkit_grammar",
+    "rnnkit_reviews",
 )
 
 DATA_DIR = Path(os.environ.get("RNNKIT_DATA_DIR")

@@ -62,6 +62,9 @@ EXERCISES: tuple[Exercise, ...] = (
              shape="many-to-one (the memory task), many-to-many (sequences)",
              built_ins=GATED, stand_ins={"LSTMCell": "LSTMCell", "GRUCell": "GRUCell"},
              uses=("ex01",)),
+    Exercise("ex04", "ex04_time_series", "time series forecasting",
+             shape="many-to-one (next value), many-to-many (a horizon of K values)",
+             built_ins=GATED, uses=("ex03",)),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

@@ -45,8 +45,8 @@
 # time_column=..., missing="refuse" | "drop" | "interpolate")` reads a CSV series.
 #
 # The forecaster uses **your** ex03 cells (passed in as a class). The grader trains
-# `build_forecaster(LSTMCell, 24, 8, units=32)` on the first 70 % of a Mackey-Glass series
-# in your process, then loads the weights into `keras.layers.LSTM` + `Dense` in its own
+# `build_forecaster(LSTMCell, 24, 8, units=16)` for 6 epochs on the first 70 % of a
+# Mackey-Glass series in your process, then loads the weights into `keras.layers.LSTM` + `Dense` in its own
 # process and measures the test MAE on windows your process never received. If your ex03
 # LSTMCell is not right yet, Keras's LSTMCell stands in (the report says so).
 
@@ -66,7 +66,7 @@ if __package__:
 else:  # run as a script: python exercises/ex04_time_series.py
     from ex03_gated_cells import GRUCell, LSTMCell
 
-WINDOW, HORIZON, UNITS = 24, 8, 32   # T, K, H of the graded forecaster
+WINDOW, HORIZON, UNITS = 24, 8, 32   # T, K, H in main() (the grader uses 16 units)
 
 
 # %% [markdown]

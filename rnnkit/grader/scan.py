@@ -74,6 +74,11 @@ def scan(source: str, exercises, filename: str) -> list[str]:
              for e in (exercises if isinstance(exercises, (list, tuple)) else [exercises])]
     exercise_id = rules[0].id
     in_main = _main_lines(tree)
+    # `from .ex03_gated_cells import LSTMCell` imports the student's own earlier cell, not
+    # Keras's (that file is scanned too, under its own rules and this exercise's).
+    from rnnkit.course import closure
+
+    earlier = {e.module for e in closure(rules[0])[1:]}
     built_ins = set().union(*(set(e.built_ins) for e in rules))
     forbidden_imports = set().union(*(set(e.forbidden_imports) for e in rules))
     findings = []
@@ -87,7 +92,8 @@ def scan(source: str, exercises, filename: str) -> list[str]:
                 found(node, f"imports {name}, which could reach into the grader")
             elif _matches(name, forbidden_imports):
                 found(node, f"imports {name}; {exercise_id} is written by hand without it")
-            elif name.split(".")[-1] in built_ins and node.lineno not in in_main:
+            elif name.split(".")[-1] in built_ins and node.lineno not in in_main and not (
+                    isinstance(node, ast.ImportFrom) and node.module.split(".")[-1] in earlier):
                 found(node, f"imports Keras's built-in {name.split('.')[-1]}; {exercise_id} asks "
                             "you to write it yourself (main() may use it to compare)")
         if isinstance(node, ast.Name) and node.id in GRADER_ACCESS["names"]:

@@ -49,3 +49,11 @@ def test_the_usual_main_guard_and_ex03_using_simple_rnn_are_fine():
     source = ("from keras import layers\nvanilla = layers.SimpleRNNCell\n"
               "if __name__ == '__main__':\n    pass\n")
     assert scan(source, "ex03", "s.py") == []
+
+
+def test_a_later_exercise_may_import_the_students_earlier_cells():
+    for line in ("from .ex03_gated_cells import GRUCell, LSTMCell\n",
+                 "from ex03_gated_cells import LSTMCell\n"):
+        assert scan(line, "ex04", "ex04_time_series.py") == []
+    assert "built-in LSTMCell" in scan("from keras.layers import LSTMCell\n", "ex04",
+                                       "ex04_time_series.py")[0]

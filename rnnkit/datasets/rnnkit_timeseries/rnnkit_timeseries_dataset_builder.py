@@ -51,7 +51,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             }),
             supervised_keys=("inputs", "targets"),
             disable_shuffling=True,
-            homepage="https://github.com/rnnkit/rnnkit",
         )
 
     def _split_generators(self, dl_manager):

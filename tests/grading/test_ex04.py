@@ -58,9 +58,10 @@ def explain_windows(series, horizon, got_y):
 
 # -- checks ---------------------------------------------------------------------------------
 @pytest.mark.points(2)
-@pytest.mark.parametrize("horizon", [1, 3], ids=["next value", "horizon 3"])
-def test_windows_equal_the_reference(grader, horizon):
+@pytest.mark.parametrize("case", ["next value", "horizon 3"])
+def test_windows_equal_the_reference(grader, case):
     """make_windows: every window and its targets equal the reference, in order"""
+    horizon = 1 if case == "next value" else 3
     for seed in grader.seeds():
         series = inputs.uniform(seed, "series", (SERIES_LENGTH,), -1, 1)
         args = dict(series=series, window=T, horizon=horizon, batch_size=BATCH)

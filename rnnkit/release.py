@@ -238,8 +238,10 @@ def dependencies(exercise, root: Path = KIT_ROOT) -> list[Path]:
 def fingerprint(exercise, root: Path = KIT_ROOT) -> str:
     """Digest of everything a recording of `exercise` depends on."""
     digest = hashlib.sha256()
-    for declared in closure(exercise):
-        digest.update(repr(declared).encode() + b"\0")
+    for declared in closure(exercise):   # canonical: a frozenset's repr varies per process
+        fields = {name: sorted(value) if isinstance(value, frozenset) else value
+                  for name, value in vars(declared).items()}
+        digest.update(json.dumps(fields, sort_keys=True).encode() + b"\0")
     for path in dependencies(exercise, root):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes().replace(b"\r\n", b"\n") if path.is_file() else b"-")

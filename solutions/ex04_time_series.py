@@ -1,0 +1,341 @@
+# %% [markdown]
+# # ex04 — Time series: windows, honest normalisation, baselines, an RNN forecaster
+#
+# Forecasting turns one long series x_0, x_1, ..., x_{L-1} into many supervised examples:
+# a **window** of the last T values is the input, the next K values are the target.
+#
+#     inputs  x[s : s + T]            (T, 1)   one feature per step
+#     targets x[s + T : s + T + K]    (K,)     the K values that follow, in order
+#
+# for every start s = 0, 1, ..., L - T - K (L - T - K + 1 windows). K = 1 is next-value
+# forecasting; K > 1 forecasts a whole horizon at once from the last state (a "direct"
+# multi-step forecast, no feeding of predictions back in).
+#
+# Dimension letters: N windows (batch), T input steps (`window`), K forecast steps
+# (`horizon`), H units of the recurrent cell.
+#
+# ## Problem shapes
+# - Next value: **many-to-one**, (N, T, 1) -> (N, 1).
+# - A horizon of K values: **many-to-many, not aligned**, (N, T, 1) -> (N, K): T values
+#   in, K later values out, all read off the last hidden state by one Dense layer.
+#
+# ## Rules a forecaster must follow
+# - **Split in time, never at random.** Train on the past, validate on what follows, test
+#   on the last part (`rnnkit.datasets.timeseries.split_series`: 70 / 15 / 15 %).
+# - **Normalise with the training split's statistics only.** z = (x - mean_train) /
+#   std_train for all three splits. Using the test split's mean or spread tells the model
+#   something about the future it is tested on (leakage): the score looks better than it
+#   will be on truly new data.
+# - **Compare with baselines.** The naive forecast repeats the last value:
+#   x_hat[s + T + k] = x[s + T - 1] for every k. The linear forecast is a least-squares
+#   fit y = x W + b on the training windows, W (T, K), b (K,). A model is only interesting
+#   where it beats both; MAE (mean absolute error, in the series' own units) is the measure.
+#
+# ## The data (`rnnkit.datasets.timeseries`, also `tfds.load("rnnkit_timeseries/<name>")`)
+# - `mackey_glass`: the Mackey-Glass delay equation with tau = 17, the classic chaotic
+#   benchmark, sampled every 3 time units. Its future depends nonlinearly on its past.
+# - `seasonal`: trend + two seasonalities (periods 12 and 41) + Gaussian noise (std 0.15).
+#   Trend and sinusoids obey a *linear* recurrence, so the linear baseline is already near
+#   the noise floor (MAE of pure noise = 0.15 sqrt(2 / pi) = 0.12): there is nothing left
+#   for an RNN to win, and with main()'s small budget it does worse than the linear model.
+#   On Mackey-Glass the RNN wins several-fold at short and middle horizons; far enough
+#   ahead chaos wins and its edge over the linear model shrinks to nothing. `main()`
+#   measures both and plots the error at each lead time.
+#
+# Your own data: `rnnkit.datasets.timeseries_csv.read_csv_series(path, value_column,
+# time_column=..., missing="refuse" | "drop" | "interpolate")` reads a CSV series.
+#
+# The forecaster uses **your** ex03 cells (passed in as a class). The grader trains
+# `build_forecaster(LSTMCell, 24, 8, units=16)` for 6 epochs on the first 70 % of a
+# Mackey-Glass series in your process, loads the weights into `keras.layers.LSTM` +
+# `Dense` in its own process and measures the test MAE on windows your process never
+# received. If your ex03 LSTMCell is not right yet, Keras's stands in (the report says so).
+
+# %%
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+
+if __package__:
+    from .ex03_gated_cells import GRUCell, LSTMCell
+else:  # run as a script, python exercises/ex04_time_series.py: the kit's root on the path
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from ex03_gated_cells import GRUCell, LSTMCell
+
+from rnnkit.datasets.timeseries import generate, split_series  # noqa: E402
+
+WINDOW, HORIZON, UNITS = 24, 8, 32   # T, K, H in main() (the grader uses 16 units)
+
+
+# %% [markdown]
+# ## 1. Normalisation fitted on the training split
+#
+# Compute the mean and the standard deviation (population, ddof = 0, as `np.std`) of the
+# training split in float64, and scale all three splits with them.
+
+# %%
+def normalize_splits(train, val, test):
+    """Scale three chronological splits with the training split's statistics.
+
+    Inputs:
+    - train (L_train,), val (L_val,), test (L_test,): the splits, any float dtype.
+    Returns (splits, stats):
+    - splits: (train_z, val_z, test_z), float32 arrays of the input shapes,
+      z = (x - mean) / std.
+    - stats: {"mean": float, "std": float}, mean and standard deviation (ddof = 0) of
+      `train` alone, computed in float64.
+    Raises ValueError when the training split is constant (std = 0) or empty.
+    """
+    # BEGIN SOLUTION
+    train64 = np.asarray(train, dtype="float64")
+    if train64.size == 0 or not np.std(train64) > 0:
+        raise ValueError(f"the training split must vary; received {train64.size} values "
+                         f"with std {np.std(train64) if train64.size else 'undefined'}")
+    stats = {"mean": float(np.mean(train64)), "std": float(np.std(train64))}
+    splits = tuple(((np.asarray(x, dtype="float64") - stats["mean"]) / stats["std"])
+                   .astype("float32") for x in (train, val, test))
+    return splits, stats
+    # END SOLUTION
+
+
+def denormalize(values, stats):
+    """Undo `normalize_splits`: values * std + mean, float64, same shape."""
+    return np.asarray(values, dtype="float64") * stats["std"] + stats["mean"]
+
+
+# %% [markdown]
+# ## 2. Windows with tf.data
+#
+# `keras.utils.timeseries_dataset_from_array(data, None, sequence_length=T + K,
+# batch_size=..., shuffle=..., seed=...)` yields batches of windows of T + K consecutive
+# values, one per start s = 0, 1, ...; split each into T inputs and K targets with
+# `dataset.map`. Mind the off-by-ones: the first target is x[s + T], the value right
+# after the last input, and the last window ends exactly at the last value.
+
+# %%
+def make_windows(series, window, horizon, batch_size=256, shuffle=False, seed=None):
+    """Every (T inputs, K targets) window of a series, as a batched tf.data.Dataset.
+
+    Inputs:
+    - series (L,): the values, any float dtype (cast to float32).
+    - window T, horizon K: positive ints, T + K <= L.
+    - batch_size, shuffle, seed: as in keras.utils.timeseries_dataset_from_array.
+    Returns a tf.data.Dataset of (x, y) batches, x (N, T, 1) float32, y (N, K) float32,
+    with x[n] = series[s : s + T, None] and y[n] = series[s + T : s + T + K] for the
+    L - T - K + 1 starts s (in order s = 0, 1, ... when shuffle is False).
+    Raises ValueError when T or K is not a positive int or T + K > L.
+    """
+    # BEGIN SOLUTION
+    series = np.asarray(series, dtype="float32")
+    for name, value in (("window", window), ("horizon", horizon)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int, received {name}={value!r}")
+    if window + horizon > len(series):
+        raise ValueError(f"window + horizon = {window + horizon} exceeds the series length "
+                         f"{len(series)}")
+    dataset = keras.utils.timeseries_dataset_from_array(
+        series, None, sequence_length=window + horizon, batch_size=batch_size,
+        shuffle=shuffle, seed=seed)                                     # (N, T + K)
+    return dataset.map(lambda w: (w[:, :window, None], w[:, window:]))  # (N, T, 1), (N, K)
+    # END SOLUTION
+
+
+def window_arrays(dataset):
+    """All batches of a (x, y) dataset concatenated: x (N, T, 1), y (N, K) NumPy arrays."""
+    xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in dataset])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+# %% [markdown]
+# ## 3. Baselines: naive and linear
+#
+# Fit the linear forecast in float64 with `np.linalg.lstsq` on [x, 1] (a column of ones
+# for the bias).
+
+# %%
+def naive_forecast(x, horizon):
+    """Repeat the last input value: x (N, T, 1) -> (N, K), every column x[:, -1, 0]."""
+    # BEGIN SOLUTION
+    last = np.asarray(x)[:, -1, 0]                                      # (N,)
+    return np.repeat(last[:, None], horizon, axis=1)                    # (N, K)
+    # END SOLUTION
+
+
+def fit_linear(x, y):
+    """Least-squares fit of y = x W + b on training windows.
+
+    Inputs: x (N, T, 1), y (N, K).
+    Returns W (T, K) and b (K,), float64, minimising sum((x[:, :, 0] W + b - y)^2).
+    """
+    # BEGIN SOLUTION
+    design = np.asarray(x, dtype="float64")[:, :, 0]                    # (N, T)
+    design = np.concatenate([design, np.ones((len(design), 1))], axis=1)  # (N, T + 1)
+    solution = np.linalg.lstsq(design, np.asarray(y, dtype="float64"), rcond=None)[0]
+    return solution[:-1], solution[-1]                                  # (T, K), (K,)
+    # END SOLUTION
+
+
+def linear_forecast(x, weights, bias):
+    """x (N, T, 1) -> x[:, :, 0] W + b, (N, K) float64."""
+    # BEGIN SOLUTION
+    return np.asarray(x, dtype="float64")[:, :, 0] @ weights + bias     # (N, K)
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## 4. The forecaster on your own cell
+#
+# Input (T, 1) -> `layers.RNN(cell_class(units))` (the last hidden state, (N, H)) ->
+# `layers.Dense(horizon)` with no activation (the K forecasts, (N, K)). Exactly this: the
+# grader loads your trained weights into keras.layers.LSTM(units) + Dense(horizon).
+
+# %%
+def build_forecaster(cell_class, window, horizon, units=UNITS):
+    """An uncompiled Keras Model: (N, T, 1) normalised windows -> (N, K) forecasts.
+
+    Inputs: cell_class (called as cell_class(units), e.g. your LSTMCell or GRUCell),
+    window T, horizon K, units H.
+    Returns keras.Model whose weights are the cell's [kernel, recurrent_kernel, bias]
+    then the Dense layer's [kernel (H, K), bias (K,)].
+    """
+    # BEGIN SOLUTION
+    inputs = keras.Input(shape=(window, 1))                             # (N, T, 1)
+    state = layers.RNN(cell_class(units))(inputs)                       # (N, H)
+    outputs = layers.Dense(horizon)(state)                              # (N, K)
+    return keras.Model(inputs, outputs, name="forecaster")
+    # END SOLUTION
+
+
+def train_forecaster(model, train, val=None, epochs=15, learning_rate=1e-2, verbose=0):
+    """Compile (Adam, MSE loss, MAE metric) and fit on (x, y) datasets; returns History.
+
+    Shuffle the training windows in `make_windows` (shuffle=True, seed=...): `fit` cannot
+    shuffle a tf.data set."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
+                  metrics=["mae"])
+    return model.fit(train, validation_data=val, epochs=epochs, verbose=verbose, shuffle=False)
+
+
+# %% [markdown]
+# ## 5. Experiment: where does the RNN help?
+#
+# `forecast_experiment` runs the whole pipeline on one series: split, normalise, window,
+# fit the baselines and the forecaster, and measure on the test split the MAE at each lead
+# time k = 1 .. K (in the series' units), with the training mean as a fourth,
+# "climatology", forecast: a model worse than it has learnt nothing usable.
+
+# %%
+def forecast_experiment(name, cell_class, window=WINDOW, horizon=HORIZON, units=UNITS,
+                        length=3000, epochs=15, seed=0):
+    """Train and evaluate on the series `name`; returns a dict of results (see the end)."""
+    keras.utils.set_random_seed(seed)
+    (train, val, test), stats = normalize_splits(*split_series(generate(name, length, seed=0)))
+    train_windows = make_windows(train, window, horizon, batch_size=64, shuffle=True, seed=seed)
+    val_windows = make_windows(val, window, horizon, batch_size=256)
+    x_train, y_train = window_arrays(make_windows(train, window, horizon))
+    x_test, y_test = window_arrays(make_windows(test, window, horizon))  # (N, T, 1), (N, K)
+    model = build_forecaster(cell_class, window, horizon, units)
+    history = train_forecaster(model, train_windows, val_windows, epochs=epochs)
+    weights, bias = fit_linear(x_train, y_train)
+    forecasts = {"RNN": model.predict(x_test, verbose=0),
+                 "linear": linear_forecast(x_test, weights, bias),
+                 "naive": naive_forecast(x_test, horizon),
+                 "training mean": np.zeros_like(y_test)}
+    truth = denormalize(y_test, stats)                                  # (N, K)
+    forecasts = {key: denormalize(value, stats) for key, value in forecasts.items()}
+    lead_mae = {key: np.mean(np.abs(value - truth), axis=0) for key, value in forecasts.items()}
+    return {"name": name, "inputs": denormalize(x_test[:, :, 0], stats), "truth": truth,
+            "forecasts": forecasts, "lead_mae": lead_mae, "history": history.history}
+
+
+def plot_forecast(ax, result, index=0):
+    """One test window: its inputs, the true continuation and every forecast. Returns ax."""
+    inputs, truth = result["inputs"][index], result["truth"][index]
+    window, horizon = len(inputs), len(truth)
+    ax.plot(np.arange(window), inputs, color="black", label="inputs")
+    after = np.arange(window, window + horizon)
+    ax.plot(after, truth, color="black", linestyle="--", marker="o", markersize=3, label="truth")
+    for (key, values), style in zip(result["forecasts"].items(), ("-", "-.", ":", "--")):
+        ax.plot(after, values[index], linestyle=style, marker="x", markersize=4, label=key)
+    ax.set_xlabel("step")
+    ax.set_title(f"{result['name']}: test window {index}")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_lead_errors(ax, result):
+    """Test MAE at each lead time, one line per forecast (naive dashed). Returns ax."""
+    from rnnkit.plots import plot_curves
+
+    plot_curves(ax, result["lead_mae"], xlabel="lead time k (steps ahead)",
+                ylabel="test MAE", title=f"{result['name']}: error by lead time")
+    ax.lines[list(result["lead_mae"]).index("naive")].set_linestyle("--")
+    return ax
+
+
+def helpful_leads(result, margin=0.9, smooth=9):
+    """(first, last) lead at which the RNN's MAE is below margin x the best baseline's.
+
+    `last` is where a running mean over `smooth` leads of that ratio first comes back
+    above `margin` after `first`: beyond it the RNN no longer helps much.
+    """
+    errors = result["lead_mae"]
+    best = np.minimum.reduce([errors[key] for key in errors if key != "RNN"])   # (K,)
+    ratio = errors["RNN"] / best
+    first = int(np.argmax(ratio < margin))
+    smoothed = np.convolve(ratio, np.ones(smooth) / smooth, mode="same")
+    after = np.flatnonzero(smoothed[first:] >= margin)
+    last = first + int(after[0]) if after.size else len(ratio)
+    return first + 1, last
+
+
+# %% [markdown]
+# ## 6. Run it
+#
+# `python -m exercises.ex04_time_series` trains three forecasters (about a minute on two
+# cores) and saves under runs/ex04/: forecasts against the truth with the baselines,
+# training curves, and the error by lead time on Mackey-Glass up to 160 steps ahead.
+
+# %%
+def main(epochs=15):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rnnkit.plots import plot_curves, save_figure
+
+    runs = [forecast_experiment("mackey_glass", LSTMCell, epochs=epochs),
+            forecast_experiment("seasonal", GRUCell, window=48, epochs=epochs)]
+    for result in runs:
+        scores = ", ".join(f"{key} {np.mean(value):.4f}" for key, value in result["lead_mae"].items())
+        print(f"{result['name']}, horizon {HORIZON}: test MAE {scores}")
+    figure, axes = plt.subplots(2, 2, figsize=(11, 7))
+    for column, result in enumerate(runs):
+        plot_forecast(axes[0, column], result, index=len(result["truth"]) // 2)
+        curves = {key: result["history"][key] for key in ("mae", "val_mae")}
+        plot_curves(axes[1, column], curves, xlabel="epoch", ylabel="MAE (normalised)",
+                    title=f"{result['name']}: training curves", logy=True)
+    print(f"saved {save_figure(figure, 'runs/ex04/forecasts_and_training.png')}")
+
+    far = forecast_experiment("mackey_glass", LSTMCell, horizon=160, length=5000, epochs=epochs)
+    first, last = helpful_leads(far)
+    beyond = {key: np.mean(far["lead_mae"][key][last:]) for key in ("RNN", "linear")}
+    print(f"mackey_glass, horizon 160: the RNN's MAE is >= 10 % below every baseline's from "
+          f"lead {first} to about lead {last} ({3 * last} time units); beyond, chaos wins: "
+          f"MAE {beyond['RNN']:.3f} for the RNN, {beyond['linear']:.3f} for the linear forecast")
+    figure, ax = plt.subplots(figsize=(7, 4))
+    plot_lead_errors(ax, far)
+    for lead in (first, last):
+        ax.axvline(lead, color="gray", linewidth=1)
+    print(f"saved {save_figure(figure, 'runs/ex04/error_by_lead.png')}")
+
+
+if __name__ == "__main__":
+    main()

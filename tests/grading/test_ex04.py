@@ -1,0 +1,342 @@
+"""Grading ex04 — time series: windows, normalisation, baselines, a forecaster on the
+student's cell (`ex04_time_series.py`).
+
+Windows are pure copies of the series, so they must equal the reference exactly (atol 0).
+Normalisation: the statistics are two float64 numbers (rtol 1e-9: summation order only);
+the scaled values are float32 (atol 1e-6, one float32 rounding of values of size <= 10);
+the real mistakes differ by >= 1e-2 (ddof = 1 on 50 values: 1 %; a leaked split: tens of %).
+The linear baseline is compared with np.linalg.lstsq run here on well-conditioned random
+windows: any least-squares solver in float64 agrees to ~1e-12; rtol 1e-6 leaves room for one
+in float32 (~1e-7 relative on these sizes) and is far below a missing bias (~1e-1).
+The forecaster with given weights must equal keras.layers.LSTM(use_cudnn=False) / GRU +
+Dense at 1e-5 (as the cells' own checks).
+
+The training check trains the student's forecaster in the student's process on the
+normalised TRAINING split of a Mackey-Glass series; this process then loads the weights into
+keras.layers.LSTM + Dense and computes the test MAE on every window of the test split, which
+the student's process never receives (neither inputs nor targets: the windows start after
+the last training value, so no test target is in anything sent).
+"""
+import numpy as np
+import pytest
+
+from rnnkit.datasets import timeseries
+from rnnkit.grader import inputs
+from rnnkit.grader.compare import expect_close, expect_equal, fail
+from tests.grading.probes.ex04 import (
+    HORIZON, UNITS, WINDOW, probe_baselines, probe_forecaster, probe_normalize,
+    probe_train_forecaster, probe_windows)
+
+SERIES_LENGTH, T, BATCH = 40, 5, 7       # 7 does not divide the window count: several batches
+STATS_TOL = dict(rtol=1e-9, atol=1e-12)
+SCALED_TOL = dict(rtol=0, atol=1e-6)
+LINEAR_TOL = dict(rtol=1e-6, atol=1e-6)
+VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
+GRADED = dict(name="mackey_glass", length=2000, seed=0)   # the training check's series
+
+
+def numpy_windows(series, window, horizon, shift=0):
+    """x (N, T, 1), y (N, K) cut with NumPy; `shift` moves the targets (-1: one step early,
+    starting at the last input; +1: one step late), as known mistakes do."""
+    views = np.lib.stride_tricks.sliding_window_view(series, window + horizon + max(shift, 0))
+    start = window + shift
+    return views[:, :window, None], views[:, start:start + horizon]
+
+
+def explain_windows(series, horizon, got_y):
+    """The likely cause when the targets differ from the reference."""
+    for shift, words in ((-1, "one step early: the first target must be x[s + T], the value "
+                               "right after the last input, not the last input itself"),
+                         (1, "one step late: the first target is x[s + T], right after the "
+                             "last input")):
+        _, y = numpy_windows(series, T, horizon, shift)
+        n = min(len(y), len(got_y))
+        if np.shape(got_y)[1:] == y.shape[1:] and n and np.array_equal(got_y[:n], y[:n]):
+            return f"your targets are shifted {words}"
+    return None
+
+
+# -- checks ---------------------------------------------------------------------------------
+@pytest.mark.points(2)
+@pytest.mark.parametrize("case", ["next value", "horizon 3"])
+def test_windows_equal_the_reference(grader, case):
+    """make_windows: every window and its targets equal the reference, in order"""
+    horizon = 1 if case == "next value" else 3
+    for seed in grader.seeds():
+        series = inputs.uniform(seed, "series", (SERIES_LENGTH,), -1, 1)
+        args = dict(series=series, window=T, horizon=horizon, batch_size=BATCH)
+        got = grader.run(probe_windows, **args)
+        want = grader.reference(probe_windows, **args)
+        if "error" in got:
+            fail(f"make_windows(series of {SERIES_LENGTH}, window={T}, horizon={horizon}): "
+                 f"{got['error']}")
+        count = SERIES_LENGTH - T - horizon + 1
+        if len(got["x"]) != len(want["x"]):
+            fail(f"expected {count} windows (L - T - K + 1 with L={SERIES_LENGTH}, T={T}, "
+                 f"K={horizon}), got {len(got['x'])}"
+                 + ("; the last window, which ends exactly at the last value, is missing"
+                    if len(got["x"]) == count - 1 else ""))
+        expect_equal("shape of the first batch (x, y)", got["shapes"][0], want["shapes"][0])
+        expect_equal("dtypes of (x, y)", got["dtypes"], ["float32", "float32"])
+        expect_close("input windows x", got["x"], want["x"], rtol=0, atol=0)
+        expect_close("targets y", got["y"], want["y"], rtol=0, atol=0,
+                     explain=lambda actual, bad: explain_windows(series, horizon, actual))
+
+
+@pytest.mark.points(1)
+def test_shuffled_windows_keep_their_targets(grader):
+    """make_windows(shuffle=True): your own windows, each with its own targets, reordered"""
+    series = inputs.uniform(0, "series", (SERIES_LENGTH,), -1, 1)
+    args = dict(series=series, window=T, horizon=2, batch_size=BATCH)
+    plain = grader.run(probe_windows, **args)          # compared with your own windows, so a
+    got = grader.run(probe_windows, **args, shuffle=True, seed=3)   # windowing mistake costs once
+    for result, how in ((plain, ""), (got, ", shuffle=True, seed=3")):
+        if "error" in result:
+            fail(f"make_windows(series, window={T}, horizon=2{how}): {result['error']}")
+    rows = {name: np.concatenate([np.reshape(r["x"], (len(r["x"]), -1)),
+                                  np.reshape(r["y"], (len(r["y"]), -1))], axis=1)
+            for name, r in (("plain", plain), ("shuffled", got))}   # (N, T + K) each
+    if rows["plain"].shape != rows["shuffled"].shape:
+        fail(f"with shuffle=True: {len(got['x'])} windows of shapes {np.shape(got['x'])[1:]}, "
+             f"{np.shape(got['y'])[1:]}; without: {len(plain['x'])} of "
+             f"{np.shape(plain['x'])[1:]}, {np.shape(plain['y'])[1:]}")
+    if np.array_equal(rows["plain"], rows["shuffled"]):
+        fail("with shuffle=True the windows came back in their original order")
+    if not np.array_equal(np.unique(rows["plain"], axis=0), np.unique(rows["shuffled"], axis=0)):
+        fail("with shuffle=True some windows no longer sit with their own targets: shuffle "
+             "whole windows (timeseries_dataset_from_array's shuffle does), not x and y apart")
+
+
+def normalisation_case(seed):
+    """Three splits with different levels and spreads, so any leak moves the statistics."""
+    return dict(train=inputs.uniform(seed, "train", (50,), -1, 3, "float64"),
+                val=inputs.uniform(seed, "val", (20,), 2, 5, "float64"),
+                test=inputs.uniform(seed, "test", (20,), 4, 10, "float64"))
+
+
+def explain_stats(case, got):
+    """Which statistics the student's mean and std match, when not the training split's."""
+    train, val, test = case["train"], case["val"], case["test"]
+    candidates = {
+        "all three splits together: the test split's statistics leaked into the normalisation":
+            np.concatenate([train, val, test]),
+        "train and validation together: fit the statistics on the training split only":
+            np.concatenate([train, val]),
+        "the test split itself: scale every split with the TRAINING statistics": test,
+        "the validation split: scale every split with the TRAINING statistics": val}
+    for words, values in candidates.items():
+        if np.isclose(got["mean"], np.mean(values), rtol=1e-6):
+            return f"your mean is that of {words}"
+    if np.isclose(got["std"], np.std(train, ddof=1), rtol=1e-6):
+        return "your std divides by n - 1 (ddof=1); use the population std (np.std's default)"
+    return None
+
+
+@pytest.mark.points(2)
+def test_normalisation_equals_the_reference(grader):
+    """normalize_splits: training mean and std, and all three splits scaled with them"""
+    for seed in grader.seeds():
+        case = normalisation_case(seed)
+        got = grader.run(probe_normalize, **case)
+        want = grader.reference(probe_normalize, **case)
+        hint = explain_stats(case, got)
+        for name in ("mean", "std"):
+            if not np.isclose(got[name], want[name], **STATS_TOL):
+                fail(f"stats[{name!r}] = {got[name]:.6g}, expected {want[name]:.6g} (the "
+                     f"training split's){'; ' + hint if hint else ''}")
+        for name, g, w, dtype in zip(("train", "val", "test"), got["splits"], want["splits"],
+                                     got["dtypes"]):
+            expect_equal(f"dtype of the scaled {name} split", dtype, "float32")
+            expect_close(f"scaled {name} split", g, w, **SCALED_TOL)
+
+
+@pytest.mark.points(1)
+def test_test_split_never_reaches_the_statistics(grader):
+    """Changing only the test split changes nothing but the scaled test split"""
+    case = normalisation_case(0)
+    first = grader.run(probe_normalize, **case)
+    moved = dict(case, test=case["test"] * 3.0 + 50.0)
+    second = grader.run(probe_normalize, **moved)
+    if (first["mean"], first["std"]) != (second["mean"], second["std"]):
+        fail(f"moving the test split from mean {np.mean(case['test']):.3g} to "
+             f"{np.mean(moved['test']):.3g} changed your statistics from mean {first['mean']:.4g}, "
+             f"std {first['std']:.4g} to {second['mean']:.4g}, {second['std']:.4g}: the test "
+             "split's statistics leak into the normalisation")
+    for index, name in enumerate(("train", "val")):
+        expect_close(f"scaled {name} split after moving the test split",
+                     second["splits"][index], first["splits"][index], rtol=0, atol=0)
+
+
+@pytest.mark.points(1)
+def test_naive_forecast(grader):
+    """naive_forecast repeats the last input value over the horizon"""
+    for seed in grader.seeds():
+        x = inputs.uniform(seed, "x", (6, T, 1), -1, 1, "float64")
+        args = dict(x_train=inputs.uniform(seed, "xt", (30, T, 1), -1, 1, "float64"),
+                    y_train=inputs.uniform(seed, "yt", (30, 3), -1, 1, "float64"),
+                    x_new=x, horizon=3)
+        got = grader.run(probe_baselines, **args)["naive"]
+        expect_close("naive forecast", got, np.repeat(x[:, -1, :], 3, axis=1), rtol=0, atol=0,
+                     explain=lambda a, bad: "you repeated the FIRST input value; the naive "
+                     "forecast repeats the last one" if np.array_equal(
+                         np.asarray(a), np.repeat(x[:, 0, :], 3, axis=1)) else None)
+
+
+def lstsq_forecast(x_train, y_train, x_new, bias=True):
+    """The least-squares linear forecast, solved here with np.linalg.lstsq."""
+    design = x_train[:, :, 0]
+    new = x_new[:, :, 0]
+    if bias:
+        design = np.concatenate([design, np.ones((len(design), 1))], axis=1)
+        new = np.concatenate([new, np.ones((len(new), 1))], axis=1)
+    return new @ np.linalg.lstsq(design, y_train, rcond=None)[0]
+
+
+@pytest.mark.points(1)
+def test_linear_baseline_is_least_squares(grader):
+    """fit_linear + linear_forecast equal the least-squares fit with a bias"""
+    for seed in grader.seeds(always_fresh=True):
+        args = dict(x_train=inputs.uniform(seed, "xt", (30, T, 1), -1, 1, "float64"),
+                    y_train=inputs.uniform(seed, "yt", (30, 3), -1, 1, "float64") + 2.0,
+                    x_new=inputs.uniform(seed, "x", (6, T, 1), -1, 1, "float64"), horizon=3)
+        got = grader.run(probe_baselines, **args)["linear"]
+        want = grader.oracle(lstsq_forecast, args["x_train"], args["y_train"], args["x_new"])
+        no_bias = lstsq_forecast(args["x_train"], args["y_train"], args["x_new"], bias=False)
+        expect_close("linear forecast", got, want, **LINEAR_TOL,
+                     explain=lambda a, bad: "it matches a fit without the bias b (add a column "
+                     "of ones)" if np.allclose(a, no_bias, rtol=1e-5) else None)
+
+
+# The forecaster: twins built from Keras's own layers, run in the grader.
+def keras_forecaster(cell, window, horizon, units, weights):
+    """Input (T, 1) -> keras.layers.LSTM(use_cudnn=False) or GRU -> Dense(K), loaded."""
+    import keras
+
+    recurrent = (keras.layers.LSTM(units, use_cudnn=False) if cell == "LSTMCell"
+                 else keras.layers.GRU(units))
+    model = keras.Sequential([keras.Input((window, 1)), recurrent, keras.layers.Dense(horizon)])
+    expected = [list(np.shape(w)) for w in model.get_weights()]
+    got = [list(np.shape(w)) for w in weights]
+    if got != expected:
+        fail(f"the forecaster's weights have shapes {got}; keras.layers."
+             f"{'LSTM' if cell == 'LSTMCell' else 'GRU'}({units}) + Dense({horizon}) needs "
+             f"{expected}: one RNN of your cell, then one Dense layer")
+    model.set_weights(weights)
+    return model
+
+
+def keras_predictions(cell, weights, x, units):
+    return np.asarray(keras_forecaster(cell, np.shape(x)[1], np.shape(weights[-1])[0], units,
+                                       weights)(x))
+
+
+def forecaster_weights(cell, seed, units, horizon):
+    gates = 4 if cell == "LSTMCell" else 3
+    bias = (gates * units,) if cell == "LSTMCell" else (2, gates * units)
+    return [inputs.uniform(seed, "kernel", (1, gates * units), -0.6, 0.6),
+            inputs.uniform(seed, "recurrent", (units, gates * units), -0.6, 0.6),
+            inputs.uniform(seed, "bias", bias, -0.4, 0.4),
+            inputs.uniform(seed, "dense", (units, horizon), -0.6, 0.6),
+            inputs.uniform(seed, "dense_bias", (horizon,), -0.3, 0.3)]
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell"])
+def test_forecaster_equals_keras_layers(grader, cell):
+    """build_forecaster(cell) with given weights predicts what Keras's layers + Dense do"""
+    stand_in = grader.cell_stand_in(cell)
+    for seed in grader.seeds(always_fresh=True):
+        weights = forecaster_weights(cell, seed, units=4, horizon=3)
+        x = inputs.uniform(seed, "x", (5, 6, 1), -2, 2)
+        got = grader.run(probe_forecaster, cell=cell, stand_in=stand_in, weights=weights, x=x,
+                         units=4)
+        if got["predictions"] is None:
+            fail(f"build_forecaster({cell}, window=6, horizon=3, units=4) has weights of shapes "
+                 f"{got['layout']}; expected {[list(np.shape(w)) for w in weights]}: "
+                 f"RNN({cell}(units)) on (T, 1) inputs, then Dense(horizon)")
+        want = grader.oracle(keras_predictions, cell, weights, x, 4)
+        expect_close(f"forecasts of build_forecaster({cell})", got["predictions"], want,
+                     **VALUE_TOL)
+
+
+# -- the training check ---------------------------------------------------------------------
+def graded_split():
+    """The graded series, cut in time: (normalised train, raw test, mean, std)."""
+    series = timeseries.generate(GRADED["name"], GRADED["length"], seed=GRADED["seed"])
+    train, _, test = timeseries.split_series(series)
+    train64 = train.astype("float64")
+    mean, std = float(np.mean(train64)), float(np.std(train64))
+    return ((train64 - mean) / std).astype("float32"), test.astype("float64"), mean, std
+
+
+def forecast_scores(weights, cell="LSTMCell"):
+    """Test MAE (series units) of trained weights in Keras's own layers, and of the naive
+    forecast, on every window of the test split (computed here; never sent)."""
+    _, test, mean, std = graded_split()
+    views = np.lib.stride_tricks.sliding_window_view(test, WINDOW + HORIZON)   # (N, T + K)
+    x, y = views[:, :WINDOW, None], views[:, WINDOW:]
+    model = keras_forecaster(cell, WINDOW, HORIZON, UNITS, weights)
+    z = ((x - mean) / std).astype("float32")                                  # (N, T, 1)
+    forecast = np.asarray(model.predict(z, batch_size=len(z), verbose=0), "float64") * std + mean
+    return {"rnn": float(np.mean(np.abs(forecast - y))),
+            "naive": float(np.mean(np.abs(x[:, -1, :] - y)))}
+
+
+def trained_scores(grader, cell="LSTMCell"):
+    """Train in the student's process, score here; cached (a failure too)."""
+    from rnnkit.sandbox.process import StudentError
+
+    cache = grader.__dict__.setdefault("forecast_scores", {})
+    if cell not in cache:
+        try:
+            stand_in = grader.cell_stand_in(cell)
+            train, _, _, _ = graded_split()
+            got = grader.run(probe_train_forecaster, train=train, cell=cell, stand_in=stand_in,
+                             timeout=60)
+            cache[cell] = grader.oracle(forecast_scores, got["weights"], cell)
+        except (StudentError, AssertionError) as error:
+            cache[cell] = error
+    if isinstance(cache[cell], Exception):
+        raise cache[cell]
+    return cache[cell]
+
+
+# Thresholds, from the reference recipe (probes.ex04: 16 units, 6 epochs, Adam 1e-2, batch
+# 64, 1344 training windows) measured over 8 seeds of the training run on this series:
+# the reference LSTMCell reached test MAE 0.0218, 0.0221, 0.0223 (seed 0, the recorded
+# reference), 0.0234, 0.0238, 0.0248, 0.0266, 0.0329; Keras's LSTMCell standing in 0.0225 -
+# 0.0244 (4 seeds). The naive forecast scores 0.2659 and the linear baseline ~0.06.
+# "Clearly below naive" is MAE < naive / 4 (the worst seed is 8x below); "close to the
+# reference" is MAE <= 2 x the reference's (the worst seed is 1.48x), which still fails a
+# forecaster that does no better than the linear baseline (2.7x).
+BEATS_NAIVE_FACTOR = 0.25
+REFERENCE_FACTOR = 2.0
+
+
+@pytest.mark.training
+@pytest.mark.points(1)
+def test_forecaster_beats_the_naive_forecast(grader):
+    """Trained on Mackey-Glass, your LSTM forecaster's test MAE is far below the naive one"""
+    scores = trained_scores(grader)
+    if not scores["rnn"] < BEATS_NAIVE_FACTOR * scores["naive"]:
+        fail(f"after training, your forecaster's test MAE is {scores['rnn']:.4f} (computed here "
+             f"by keras.layers.LSTM with your trained weights, on test windows your code never "
+             f"saw); the naive forecast's is {scores['naive']:.4f} and the bar is "
+             f"{BEATS_NAIVE_FACTOR:g} x that. Check that build_forecaster returns the Dense "
+             "layer's output without an activation, for the LAST step only")
+
+
+@pytest.mark.training
+@pytest.mark.points(2)
+def test_forecaster_is_close_to_the_reference(grader):
+    """Trained with the same budget, your forecaster's test MAE is close to the reference's"""
+    scores = trained_scores(grader)
+    train, _, _, _ = graded_split()
+    want = grader.reference(probe_train_forecaster, train=train, cell="LSTMCell",
+                            stand_in=False, prefer_recorded=True)    # fixed inputs: recorded
+    reference = grader.oracle(forecast_scores, want["weights"])["rnn"]
+    if not scores["rnn"] <= REFERENCE_FACTOR * reference:
+        fail(f"after training, your forecaster's test MAE is {scores['rnn']:.4f}; the "
+             f"reference reaches {reference:.4f} with the same budget (the bar is "
+             f"{REFERENCE_FACTOR:g} x that; the naive forecast scores {scores['naive']:.4f}). "
+             "Is the RNN reading the whole window, in time order?")

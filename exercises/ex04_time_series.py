@@ -93,7 +93,7 @@ def normalize_splits(train, val, test):
     Raises ValueError when the training split is constant (std = 0) or empty.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError("normalize_splits is not written yet: Scale three chronological splits with the training split's statistics")
+    raise NotImplementedError("normalize_splits is not written yet: Scale three chronological splits with the training split's statistics.")
 
 
 def denormalize(values, stats):
@@ -124,7 +124,7 @@ def make_windows(series, window, horizon, batch_size=256, shuffle=False, seed=No
     Raises ValueError when T or K is not a positive int or T + K > L.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('make_windows is not written yet: Every (T inputs, K targets) window of a series, as a batched tf.data.Dataset')
+    raise NotImplementedError('make_windows is not written yet: Every (T inputs, K targets) window of a series, as a batched tf.data.Dataset.')
 
 
 def window_arrays(dataset):
@@ -143,7 +143,7 @@ def window_arrays(dataset):
 def naive_forecast(x, horizon):
     """Repeat the last input value: x (N, T, 1) -> (N, K), every column x[:, -1, 0]."""
     # YOUR CODE (replace this line)
-    raise NotImplementedError('naive_forecast is not written yet: Repeat the last input value: x (N, T, 1) -> (N, K), every column x[:, -1, 0]')
+    raise NotImplementedError('naive_forecast is not written yet: Repeat the last input value: x (N, T, 1) -> (N, K), every column x[:, -1, 0].')
 
 
 def fit_linear(x, y):
@@ -153,13 +153,13 @@ def fit_linear(x, y):
     Returns W (T, K) and b (K,), float64, minimising sum((x[:, :, 0] W + b - y)^2).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('fit_linear is not written yet: Least-squares fit of y = x W + b on training windows')
+    raise NotImplementedError('fit_linear is not written yet: Least-squares fit of y = x W + b on training windows.')
 
 
 def linear_forecast(x, weights, bias):
     """x (N, T, 1) -> x[:, :, 0] W + b, (N, K) float64."""
     # YOUR CODE (replace this line)
-    raise NotImplementedError('linear_forecast is not written yet: x (N, T, 1) -> x[:, :, 0] W + b, (N, K) float64')
+    raise NotImplementedError('linear_forecast is not written yet: x (N, T, 1) -> x[:, :, 0] W + b, (N, K) float64.')
 
 
 # %% [markdown]
@@ -179,7 +179,7 @@ def build_forecaster(cell_class, window, horizon, units=UNITS):
     then the Dense layer's [kernel (H, K), bias (K,)].
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('build_forecaster is not written yet: An uncompiled Keras Model: (N, T, 1) normalised windows -> (N, K) forecasts')
+    raise NotImplementedError('build_forecaster is not written yet: An uncompiled Keras Model: (N, T, 1) normalised windows -> (N, K) forecasts.')
 
 
 def train_forecaster(model, train, val=None, epochs=15, learning_rate=1e-2, verbose=0):

@@ -108,7 +108,7 @@ def make_vectorizer(vocabulary, sequence_length):
     after lower-casing and stripping punctuation (the layer's default standardisation).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('make_vectorizer is not written yet: A TextVectorization layer with a fixed vocabulary and a fixed output length')
+    raise NotImplementedError('make_vectorizer is not written yet: A TextVectorization layer with a fixed vocabulary and a fixed output length.')
 
 
 # %% [markdown]
@@ -127,7 +127,7 @@ def build_rnn_classifier(cell_class, vocabulary_size, embedding_dim=sentiment.EM
     weights, then the Dense kernel (2H, 1) and bias (1,).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('build_rnn_classifier is not written yet: Embedding(mask_zero=True) -> Bidirectional(RNN(cell_class(units))) -> Dense(1, sigmoid)')
+    raise NotImplementedError('build_rnn_classifier is not written yet: Embedding(mask_zero=True) -> Bidirectional(RNN(cell_class(units))) -> Dense(1, sigmoid).')
 
 
 def build_bag_of_words(vocabulary_size, embedding_dim=sentiment.EMBEDDING_DIM,
@@ -140,7 +140,7 @@ def build_bag_of_words(vocabulary_size, embedding_dim=sentiment.EMBEDDING_DIM,
     (V, E), Dense kernel (E, H) and bias (H,), Dense kernel (H, 1) and bias (1,).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('build_bag_of_words is not written yet: Embedding(mask_zero=True) -> GlobalAveragePooling1D -> Dense(H, relu) -> Dense(1, sigmoid)')
+    raise NotImplementedError('build_bag_of_words is not written yet: Embedding(mask_zero=True) -> GlobalAveragePooling1D -> Dense(H, relu) -> Dense(1, sigmoid).')
 
 
 # %% [markdown]

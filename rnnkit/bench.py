@@ -25,7 +25,7 @@ from rnnkit import KIT_ROOT
 
 def _tree_rss(root_pid: int) -> int:
     """Resident bytes of `root_pid` and all its descendants."""
-    from rnnkit.grading.sandbox import process_table
+    from rnnkit.sandbox.confine import process_table
 
     table = process_table()
     total, frontier = 0, [root_pid]
@@ -39,7 +39,7 @@ def _tree_rss(root_pid: int) -> int:
 def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False):
     """(seconds, peak bytes of the process tree, exit status); with `per_child`, the peak is
     that of the largest single child's tree (one grading process of grade-class)."""
-    from rnnkit.grading.sandbox import process_table
+    from rnnkit.sandbox.confine import process_table
 
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,

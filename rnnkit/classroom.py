@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from rnnkit import KIT_ROOT
-from rnnkit.exercises import EXERCISES, resolve
-from rnnkit.grading.results import dump
+from rnnkit.course import EXERCISES, resolve
+from rnnkit.grader.results import dump
 
 GRADING_SECONDS = 1800           # one whole submission; each check has its own smaller limit
 MAX_UNPACKED_MB = 100
@@ -48,8 +48,19 @@ def unpack(archive: Path, destination: Path) -> Path:
                 if name.startswith(("/", "\\")) or ".." in Path(name).parts or stat.S_ISLNK(mode):
                     raise SubmissionProblem(f"{archive.name} holds an unsafe path {name!r}")
             bundle.extractall(destination)
+    except SubmissionProblem:
+        raise
     except zipfile.BadZipFile as error:
         raise SubmissionProblem(f"{archive.name} is not a readable zip file ({error})") from None
+    except RuntimeError as error:        # an encrypted member
+        raise SubmissionProblem(f"{archive.name} could not be unpacked ({error}); hand in an "
+                                "unencrypted zip") from None
+    except NotImplementedError as error:  # e.g. Deflate64, which Python cannot read
+        raise SubmissionProblem(f"{archive.name} uses a compression Python cannot read "
+                                f"({error}); zip it again with the usual Deflate") from None
+    except (OSError, ValueError, EOFError) as error:   # name clashes, over-long names, ...
+        raise SubmissionProblem(f"{archive.name} could not be unpacked "
+                                f"({type(error).__name__}: {error})") from None
     return destination
 
 
@@ -71,32 +82,15 @@ def find_exercise_folder(root: Path) -> Path | None:
 
 # -- the catalogue of checks (for results when grading itself fails) -------------------------
 def check_catalogue(exercise_ids=None) -> list[dict]:
-    """Every grading check with its points, by collecting tests/grading (no student code)."""
-    files = [str(e.test_file) for e in resolve(exercise_ids)]
-    script = (
-        "import json, sys, pytest\n"
-        "from rnnkit.grading.plugin import check_title\n"
-        "class C:\n"
-        "    rows = []\n"
-        "    def pytest_collection_finish(self, session):\n"
-        "        for item in session.items:\n"
-        "            C.rows.append({'exercise': item.module.EXERCISE, 'name': item.name,\n"
-        "                           'title': check_title(item),\n"
-        "                           'points': float(item.get_closest_marker('points').args[0])})\n"
-        "pytest.main(['--collect-only', '-p', 'no:terminal', '-p', 'no:cacheprovider',\n"
-        "             *sys.argv[1:]], plugins=[C()])\n"
-        "print(json.dumps(C.rows))\n")
-    completed = subprocess.run([sys.executable, "-c", script, *files], cwd=KIT_ROOT,
-                               capture_output=True, text=True, timeout=300)
-    rows = json.loads(completed.stdout.strip().splitlines()[-1]) if completed.stdout.strip() else []
-    if completed.returncode != 0 or not rows:   # never a results.json that drops every check
-        raise RuntimeError(f"could not list the grading checks: {completed.stderr[-500:]}")
-    return rows
+    """Every grading check with its points (collected, no student code runs)."""
+    from rnnkit.grader.api import catalogue
+
+    return catalogue(exercise_ids)
 
 
 def failed_results(reason: str, exercise_ids=None) -> dict:
     """A results.json in which every check is present with 0 points and the reason."""
-    from rnnkit.grading.results import CheckResult, gradescope
+    from rnnkit.grader.results import CheckResult, gradescope
 
     results = [CheckResult(row["exercise"], row["name"], row["title"], row["points"], 0.0,
                            reason, "grading_failed") for row in check_catalogue(exercise_ids)]
@@ -164,7 +158,7 @@ def gradebook_row(student: str, document: dict, exercise_ids) -> dict:
     row = {"student": student}
     notes = []
     for exercise_id in exercise_ids:
-        tests = [t for t in document["tests"] if t["name"].split()[0] == exercise_id]
+        tests = [t for t in document["tests"] if t["tags"][0] == exercise_id]
         row[exercise_id] = f"{sum(t['score'] for t in tests):g}"
         kinds = {t["tags"][1] for t in tests if t["score"] < t["max_score"]}
         for kind in ("missing", "import_error", "timeout", "crash", "exit", "memory",
@@ -194,8 +188,9 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
 
     def one(entry: Path, name: str):
         t0 = time.monotonic()
-        document = grade_submission(entry, out / name / "results.json", exercise_ids=exercise_ids,
-                                    log_path=out / name / "report.txt")
+        folder = out / "students" / name        # never collides with gradebook.csv
+        document = grade_submission(entry, folder / "results.json", exercise_ids=exercise_ids,
+                                    log_path=folder / "report.txt")
         return name, document, time.monotonic() - t0
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

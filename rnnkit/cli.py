@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 from rnnkit import KIT_ROOT
-from rnnkit.exercises import EXERCISES, resolve
+from rnnkit.course import EXERCISES, resolve
 
 
 class UsageProblem(Exception):
@@ -28,39 +27,12 @@ def _existing_folder(path: str, what: str) -> Path:
     return folder.resolve()
 
 
-def run_grading(exercise_ids, target: Path, *, reference: str = "auto", json_path=None,
-                fresh_seed=None, progress: bool = True):
-    """Grade `target` in this process (pytest + the rnnkit plugin); (results, notes)."""
-    import pytest
-
-    from rnnkit.grading.plugin import results_of
-
-    exercises = resolve(exercise_ids)
-
-    class Collector:
-        config = None
-
-        def pytest_configure(self, config):
-            Collector.config = config
-
-    args = [str(e.test_file) for e in exercises]
-    args += ["--target", str(target), "--reference", reference, "-p", "no:terminal",
-             "-p", "no:cacheprovider", "--rootdir", str(KIT_ROOT)]
-    if progress:
-        args.append("--rnnkit-progress")
-    if json_path:
-        args += ["--rnnkit-json", str(json_path)]
-    if fresh_seed is not None:
-        args += ["--fresh-seed", str(fresh_seed)]
-    code = pytest.main(args, plugins=[Collector()])
-    if Collector.config is None or code not in (0, 1):
-        raise UsageProblem(f"the grader could not run (pytest exit status {int(code)})")
-    return results_of(Collector.config)
-
-
 def command_grade(options) -> int:
-    from rnnkit.grading.results import render_table
-    from rnnkit.grading.session import solutions_available
+    import json
+
+    from rnnkit.grader.api import GradingError, grade
+    from rnnkit.grader.results import dump, to_jsonable
+    from rnnkit.grader.session import solutions_available
 
     try:
         exercises = resolve(options.exercises)
@@ -79,18 +51,18 @@ def command_grade(options) -> int:
                                                           solutions_available())) \
         else "references recorded in data/references"
     print(f"Grading {_shown(target)} against the {where}", flush=True)
-    started = time.monotonic()
-    results, notes = run_grading([e.id for e in exercises], target, reference=reference,
-                                 json_path=options.json, fresh_seed=options.fresh_seed)
+    try:
+        report = grade(target, [e.id for e in exercises],
+                       reference=reference, fresh_seed=options.fresh_seed, progress=True)
+    except GradingError as error:
+        raise UsageProblem(str(error)) from None
     print()
-    print(render_table(results, notes))
+    print(report.table())
+    if options.json:     # written after every student process is gone
+        dump(options.json, report.gradescope())
     if options.details:
-        import json
-
-        from rnnkit.grading.results import to_jsonable
-
-        Path(options.details).write_text(json.dumps(to_jsonable(results), indent=1))
-    print(f"\n({time.monotonic() - started:.0f} s" +
+        Path(options.details).write_text(json.dumps(to_jsonable(report.results), indent=1))
+    print(f"\n({report.seconds:.0f} s" +
           (f"; results written to {options.json})" if options.json else ")"))
     return 0
 

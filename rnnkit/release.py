@@ -23,14 +23,11 @@ import tempfile
 from pathlib import Path
 
 from rnnkit import KIT_ROOT
-from rnnkit.exercises import EXERCISES
+from rnnkit.course import EXERCISES, closure
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 MANIFEST = "manifest.json"
-# Kit modules whose code shapes what a probe records (inputs, encoding, training loops).
-PROBE_DEPENDENCIES = ("grading/inputs.py", "grading/wire.py", "grading/standins.py", "memory.py",
-                      "variants.py")
 # What a student kit never contains: the reference, the instructor's tests, local clutter.
 INSTRUCTOR_ONLY = ("solutions", "tests/kit", ".ci")
 CLUTTER = {".git", "runs", "__pycache__", ".pytest_cache", "build", "dist"}
@@ -79,28 +76,48 @@ def _functions(tree) -> list[tuple[int, int, str, ast.AST]]:
     return found
 
 
-def strip_solutions(source: str, filename: str) -> str:
-    """The student version of one solution module."""
+def stub_line(name: str, what: str) -> str:
+    """The line that stands for a solution block: it names the function and what to do."""
+    return f"raise NotImplementedError({f'{name} is not written yet: {what}'!r})"
+
+
+def _blocks_with_functions(source: str, filename: str):
+    """(begin, end, indent, qualified function name, first docstring line) per block."""
     blocks = solution_blocks(source, filename)
     if not blocks:
-        return source
+        return []
     try:
         tree = ast.parse(source, filename)
     except SyntaxError as error:
         raise ReleaseError(f"{filename}:{error.lineno}: the solution does not parse: {error.msg}")
     functions = _functions(tree)
-    lines = source.splitlines(keepends=True)
-    for begin, end, indent in reversed(blocks):
+    found = []
+    for begin, end, indent in blocks:
         enclosing = [f for f in functions if f[0] < begin <= f[1]]
         if not enclosing:
             raise ReleaseError(f"{filename}:{begin}: a solution block must sit inside a function")
         _, _, name, node = max(enclosing, key=lambda f: f[0])
         doc = ast.get_docstring(node)
         what = doc.strip().splitlines()[0].rstrip(".") if doc else "see the exercise text"
-        message = f"{name} is not written yet: {what}"
-        stub = (f"{indent}# YOUR CODE (replace this line)\n"
-                f"{indent}raise NotImplementedError({message!r})\n")
-        lines[begin - 1:end] = [stub]
+        found.append((begin, end, indent, name, what))
+    return found
+
+
+def stubs_of(exercise, root: Path = KIT_ROOT) -> list[tuple[str, str]]:
+    """[(function, stub line)] that release writes into the exercise's module."""
+    path = root / "solutions" / exercise.filename
+    source = path.read_text()
+    return [(name, stub_line(name, what))
+            for _, _, _, name, what in _blocks_with_functions(source, f"solutions/{path.name}")]
+
+
+def strip_solutions(source: str, filename: str) -> str:
+    """The student version of one solution module."""
+    found = _blocks_with_functions(source, filename)
+    lines = source.splitlines(keepends=True)
+    for begin, end, indent, name, what in reversed(found):
+        lines[begin - 1:end] = [f"{indent}# YOUR CODE (replace this line)\n"
+                                f"{indent}{stub_line(name, what)}\n"]
     student = "".join(lines)
     try:
         ast.parse(student, filename)
@@ -167,16 +184,47 @@ def write_exercises(root: Path, files: dict[str, bytes]) -> None:
 
 
 # -- recorded references ----------------------------------------------------------------------
+def _kit_imports(path: Path, root: Path) -> set[Path]:
+    """Kit files (rnnkit.*, tests.grading.probes.*) that a Python file imports."""
+    found = set()
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except (OSError, SyntaxError):
+        return found
+    for node in ast.walk(tree):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module] + [f"{node.module}.{a.name}" for a in node.names] \
+            if isinstance(node, ast.ImportFrom) and node.module else []
+        for name in names:
+            if not name.startswith(("rnnkit", "tests.grading.probes")):
+                continue
+            base = root / Path(*name.split("."))
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if candidate.is_file():
+                    found.add(candidate)
+    return found
+
+
+def dependencies(exercise, root: Path = KIT_ROOT) -> list[Path]:
+    """What a recording of `exercise` depends on: its solution modules (and the earlier ones
+    they import), its check and probe files, and every kit module those import, transitively."""
+    paths = {root / "solutions" / e.filename for e in closure(exercise)}
+    todo = [root / "tests" / "grading" / f"test_{exercise.id}.py",
+            root / "tests" / "grading" / "probes" / f"{exercise.id}.py",
+            root / "rnnkit" / "grader" / "session.py"]   # how references are keyed and stored
+    while todo:
+        path = todo.pop()
+        if path in paths:
+            continue
+        paths.add(path)
+        todo += sorted(_kit_imports(path, root) - paths)
+    return sorted(paths)
+
+
 def fingerprint(exercise, root: Path = KIT_ROOT) -> str:
     """Digest of everything a recording of `exercise` depends on."""
-    paths = sorted((root / "solutions").rglob("*.py"))
-    paths += [root / "tests" / "grading" / f"test_{exercise.id}.py",
-              root / "tests" / "grading" / "conftest.py"]
-    paths += [root / "rnnkit" / name for name in PROBE_DEPENDENCIES]
     digest = hashlib.sha256()
-    for path in paths:
-        if "__pycache__" in path.parts:
-            continue
+    for path in dependencies(exercise, root):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes().replace(b"\r\n", b"\n") if path.is_file() else b"-")
     return digest.hexdigest()
@@ -200,26 +248,20 @@ def reference_differences(root: Path = KIT_ROOT) -> list[str]:
 
 def record_references(root: Path = KIT_ROOT) -> dict:
     """Grade solutions/ in record mode; ReleaseError unless they score every point."""
-    with tempfile.TemporaryDirectory() as scratch:
-        results_path = Path(scratch) / "results.json"
-        command = [sys.executable, "-m", "pytest", str(root / "tests" / "grading"),
-                   "--target", str(root / "solutions"), "--reference", "record",
-                   "--rnnkit-json", str(results_path), "--rnnkit-progress",
-                   "-p", "no:terminal", "-p", "no:cacheprovider"]
-        completed = subprocess.run(command, cwd=root)
-        if not results_path.is_file():
-            raise ReleaseError(f"grading solutions/ did not finish (pytest exit {completed.returncode})")
-        document = json.loads(results_path.read_text())
-    lost = [t for t in document["tests"] if t["score"] < t["max_score"]]
+    from rnnkit.grader.api import grade
+
+    report = grade(root / "solutions", reference="record", progress=True)
+    print()
+    lost = [r for r in report.results if r.points < r.max_points]
     if lost:
-        lines = "\n".join(f"  {t['name']}: {t['output']}" for t in lost)
+        lines = "\n".join(f"  {r.exercise} {r.title}: {r.feedback}" for r in lost)
         raise ReleaseError(f"the solutions lose points, so nothing was recorded as final:\n{lines}")
     manifest = {exercise.id: {"fingerprint": fingerprint(exercise, root),
-                              "checks": sum(t["name"].startswith(exercise.id + " ")
-                                            for t in document["tests"])}
+                              "checks": sum(r.exercise == exercise.id for r in report.results),
+                              "stubs": [list(stub) for stub in stubs_of(exercise, root)]}
                 for exercise in EXERCISES}
     (root / "data" / "references" / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return document
+    return report
 
 
 # -- student kit ------------------------------------------------------------------------------

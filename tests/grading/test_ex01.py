@@ -12,151 +12,21 @@ T steps and N examples); any real mistake (a missing bias, a wrong weight) is >=
 import numpy as np
 import pytest
 
-from rnnkit import variants
-from rnnkit.grading import inputs
-from rnnkit.grading.compare import expect_close, expect_equal, fail
-from rnnkit.grading.student import StudentError
+from rnnkit.grader import variants
+from rnnkit.grader import inputs
+from rnnkit.grader import archive
+from rnnkit.grader.compare import expect_close, expect_equal, fail
+from tests.grading.probes import cells
+from tests.grading.probes.ex01 import (
+    D, H, N, SHAPE_BUILDERS, T, probe_cell_contract, probe_cell_step, probe_fit_step,
+    probe_gradients, probe_parameter_count, probe_problem_shapes, probe_round_trip,
+    probe_sequence, probe_unrolled)
 
-EXERCISE = "ex01"
-N, T, D, H = 3, 5, 4, 6
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 GRAD_TOL = dict(rtol=1e-4, atol=1e-4)
 
 
-# -- probes: run in the student's process ----------------------------------------------------
-def _rnn(module, weights, **options):
-    """keras.layers.RNN around the student's cell, built and loaded with `weights`."""
-    import keras
-
-    layer = keras.layers.RNN(module.SimpleRNNCell(H), **options)
-    layer.build((None, None, D))
-    layer.set_weights(weights)
-    return layer
-
-
-def probe_cell_contract(module, x, h):
-    import keras
-
-    cell = module.SimpleRNNCell(H)
-    output, states = cell(x, [h])
-    sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
-    return {"is_layer": isinstance(cell, keras.layers.Layer),
-            "state_size": [int(s) for s in sizes],
-            "output_size": int(getattr(cell, "output_size", -1) or -1),
-            "output_shape": list(np.shape(output)),
-            "states_is_list": isinstance(states, (list, tuple)),
-            "n_states": len(states) if isinstance(states, (list, tuple)) else -1,
-            "state_shapes": [list(np.shape(s)) for s in states]
-            if isinstance(states, (list, tuple)) else [],
-            "weights": [[w.path.split("/")[-1], list(w.shape)] for w in cell.weights]}
-
-
-def probe_cell_step(module, x, h, weights):
-    cell = module.SimpleRNNCell(H)
-    cell(x, [h])
-    cell.set_weights(weights)
-    output, states = cell(x, [h])
-    return {"output": np.asarray(output), "state": np.asarray(states[0])}
-
-
-def probe_sequence(module, x, h0, weights):
-    layer = _rnn(module, weights, return_sequences=True, return_state=True)
-    outputs, state = layer(x, initial_state=[h0])
-    return {"outputs": np.asarray(outputs), "state": np.asarray(state)}
-
-
-def probe_gradients(module, x, h0, weights, upstream):
-    import tensorflow as tf
-
-    layer = _rnn(module, weights, return_sequences=True)
-    x = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = tf.reduce_sum(layer(x, initial_state=[tf.constant(h0)]) * upstream)
-    grads = tape.gradient(loss, [x] + list(layer.trainable_weights))
-    return [None if g is None else np.asarray(g) for g in grads]
-
-
-def probe_unrolled(module, x, h0, weights):
-    cell = module.SimpleRNNCell(H)
-    cell(x[:, 0], [h0])
-    cell.set_weights(weights)
-    with_h0 = module.rnn_forward_unrolled(cell, x, h0)
-    without_h0 = module.rnn_forward_unrolled(cell, x)
-    return {"with_h0": np.asarray(with_h0), "zeros": np.asarray(without_h0),
-            "n_weights": len(cell.weights)}
-
-
-def probe_parameter_count(module):
-    import keras
-
-    counts = []
-    for steps in (3, 30):
-        inputs = keras.Input(shape=(steps, D))
-        counts.append(keras.Model(inputs, keras.layers.RNN(module.SimpleRNNCell(H))(inputs))
-                      .count_params())
-    return counts
-
-
-SHAPE_BUILDERS = {  # builder -> (arguments, input shapes to feed)
-    "one_to_one": ((D, H, 3), [(2, D)]),
-    "one_to_many": ((D, H, 3, 6), [(2, D)]),
-    "many_to_one": ((D, H, 3), [(2, 7, D), (2, 3, D)]),
-    "many_to_many": ((D, H, 3), [(2, 7, D), (2, 3, D)]),
-    "encoder_decoder": ((D, H, 3, 4), [(2, 7, D), (2, 3, D)]),
-}
-
-
-def probe_problem_shapes(module, name):
-    import keras
-
-    arguments, shapes = SHAPE_BUILDERS[name]
-    model = getattr(module, name)(*arguments)
-    outputs = [list(np.shape(model(np.zeros(shape, "float32")))) for shape in shapes]
-    cells = [layer.cell for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
-    return {"output_shapes": outputs, "is_model": isinstance(model, keras.Model),
-            "student_cells": sum(isinstance(cell, module.SimpleRNNCell) for cell in cells),
-            "params": int(model.count_params())}
-
-
-def _classifier(recurrent_layer, weights):
-    """Input (T, D) -> recurrent layer -> Dense(2), loaded with `weights`."""
-    import keras
-
-    inputs = keras.Input(shape=(T, D))
-    model = keras.Model(inputs, keras.layers.Dense(2)(recurrent_layer(inputs)))
-    model.set_weights(weights)
-    return model
-
-
-def probe_fit_step(module, x, y, weights):
-    import keras
-
-    model = _classifier(keras.layers.RNN(module.SimpleRNNCell(H)), weights)
-    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", jit_compile=False)
-    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)  # graph mode
-    return [np.asarray(w) for w in model.get_weights()]
-
-
-def probe_masking(module, x, mask, weights):
-    layer = _rnn(module, weights, return_sequences=True, return_state=True)
-    outputs, state = layer(x, mask=mask)
-    return {"outputs": np.asarray(outputs), "state": np.asarray(state)}
-
-
-def probe_round_trip(module, x, weights):
-    import keras
-
-    model = _classifier(keras.layers.RNN(module.SimpleRNNCell(H)), weights)
-    before = np.asarray(model(x))
-    model.save("round_trip.keras")
-    loaded = keras.saving.load_model("round_trip.keras")
-    cells = [layer.cell for layer in loaded._flatten_layers() if isinstance(layer, keras.layers.RNN)]
-    return {"before": before, "after": np.asarray(loaded(x)),
-            "cell_class": type(cells[0]).__name__ if cells else ""}
-
-
-# -- oracles: Keras's own layers, run in the grader ----------------------------------------
+# -- twins: the same probes around Keras's own layers, run in the grader -------------------
 def keras_cell_step(x, h, weights):
     import keras
 
@@ -170,37 +40,29 @@ def keras_cell_step(x, h, weights):
 def keras_sequence(x, h0, weights, mask=None):
     import keras
 
-    layer = keras.layers.SimpleRNN(H, return_sequences=True, return_state=True)
-    layer.build((None, None, D))
-    layer.set_weights(weights)
-    if mask is None:
-        outputs, state = layer(x, initial_state=[h0])
-    else:
-        outputs, state = layer(x, mask=mask)
-    return {"outputs": np.asarray(outputs), "state": np.asarray(state)}
+    layer = cells.built(keras.layers.SimpleRNN(H, return_sequences=True, return_state=True),
+                        weights, D)
+    outputs, state = cells.sequence(layer, x, None if mask is not None else [h0], mask=mask)
+    return {"outputs": outputs, "state": state}
 
 
 def keras_gradients(x, h0, weights, upstream):
     import keras
-    import tensorflow as tf
 
-    layer = keras.layers.SimpleRNN(H, return_sequences=True)
-    layer.build((None, None, D))
-    layer.set_weights(weights)
-    x = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = tf.reduce_sum(layer(x, initial_state=[tf.constant(h0)]) * upstream)
-    return [np.asarray(g) for g in tape.gradient(loss, [x] + list(layer.trainable_weights))]
+    layer = cells.built(keras.layers.SimpleRNN(H, return_sequences=True), weights, D)
+    return cells.gradients(layer, x, [h0], upstream)
 
 
 def keras_fit_step(x, y, weights):
     import keras
 
-    model = _classifier(keras.layers.SimpleRNN(H), weights)
-    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", jit_compile=False)
-    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
-    return [np.asarray(w) for w in model.get_weights()]
+    return cells.fit_step(keras.layers.SimpleRNN(H), x, y, weights)
+
+
+def keras_classifier_outputs(x, weights):
+    import keras
+
+    return np.asarray(cells.classifier(keras.layers.SimpleRNN(H), (T, D), weights)(x))
 
 
 def classifier_weights(seed):
@@ -208,7 +70,7 @@ def classifier_weights(seed):
         inputs.uniform(seed, "dense_kernel", (H, 2)), inputs.uniform(seed, "dense_bias", (2,))]
 
 
-SIMPLE_RNN_MISTAKES = {  # sentence -> how the wrong cell differs (rnnkit.variants keywords)
+SIMPLE_RNN_MISTAKES = {  # sentence -> how the wrong cell differs (rnnkit.grader.variants keywords)
     "your cell matches one without the bias b: add `+ self.bias`": {"use_bias": False},
     "your cell matches one without the tanh (a linear RNN): wrap the sum in ops.tanh":
         {"activation": "linear"},
@@ -217,7 +79,7 @@ SIMPLE_RNN_MISTAKES = {  # sentence -> how the wrong cell differs (rnnkit.varian
 
 
 def explain_cell(x, h0, weights, step=False):
-    """Name the common mistake the student's output matches, if any (see rnnkit.variants)."""
+    """Name the common mistake the student's output matches, if any (see rnnkit.grader.variants)."""
     kernel, recurrent, bias = weights
     mistakes = {**SIMPLE_RNN_MISTAKES,
                 "your cell ignores the previous state: add `states[0] @ self.recurrent_kernel`":
@@ -372,7 +234,7 @@ def test_masking_right_padded(grader):
         x = inputs.uniform(seed, "x", (N + 2, T, D), -1, 1)
         mask = inputs.right_padded_mask(seed, N + 2, T)
         weights = inputs.simple_rnn_weights(seed, D, H)
-        got = grader.run(probe_masking, x=x, mask=mask, weights=weights)
+        got = grader.run(probe_sequence, x=x, h0=None, mask=mask, weights=weights)
         want = grader.oracle(keras_sequence, x, None, weights, mask=mask)
         explain = (lambda a, bad: "the outputs differ only where the mask is 0"
                    if not bad[mask].any() else None)
@@ -385,13 +247,7 @@ def test_masking_right_padded(grader):
 def test_keras_file_round_trip(grader):
     """A model with your cell saves to a .keras file and loads back identical"""
     x = inputs.uniform(0, "x", (N, T, D), -1, 1)
-    try:
-        got = grader.run(probe_round_trip, x=x, weights=classifier_weights(0))
-    except StudentError as error:
-        if "locate class" in error.message or "register" in error.message:
-            fail(f"{error.feedback()} — register the cell with "
-                 "@keras.saving.register_keras_serializable(package='rnnkit') and give it "
-                 "get_config() returning units")
-        raise
-    expect_equal("class of the loaded cell", got["cell_class"], "SimpleRNNCell")
-    expect_close("predictions after loading", got["after"], got["before"], rtol=0, atol=1e-7)
+    weights = classifier_weights(0)
+    got = grader.run(probe_round_trip, x=x, weights=weights)
+    want = grader.oracle(keras_classifier_outputs, x, weights)
+    archive.expect_round_trip(got, "SimpleRNNCell", weights, want, **VALUE_TOL)

@@ -11,10 +11,11 @@ error ~eps^2 + 1e-16/eps ~ 1e-10, so the self-consistency check uses rtol 1e-5.
 import numpy as np
 import pytest
 
-from rnnkit.grading import inputs
-from rnnkit.grading.compare import expect_close, fail
+from rnnkit.grader import inputs
+from tests.grading.probes.ex02 import (  # noqa: F401
+    probe_step, probe_sequence, probe_numerical_gradients, probe_hidden_norms, probe_clip)
+from rnnkit.grader.compare import expect_close, fail
 
-EXERCISE = "ex02"
 N, T, D, H = 3, 6, 4, 5
 TOL = dict(rtol=1e-7, atol=1e-9)
 GRAD_NAMES = ("dx", "dh0", "dWx", "dWh", "db")
@@ -29,59 +30,6 @@ def problem(seed, steps=T):
                 Wh=inputs.uniform(seed, "Wh", (H, H), -0.6, 0.6, f64),
                 b=inputs.uniform(seed, "b", (H,), -0.3, 0.3, f64),
                 dh=inputs.uniform(seed, "dh", (N, steps, H), -1, 1, f64))
-
-
-# -- probes: run in the student's process ----------------------------------------------------
-def _call(function, **arrays):
-    """Call, and hand back the inputs as they are afterwards: the grader compares them with
-    what it sent (judging here, with the student's own numpy, could be fooled)."""
-    result = function(**arrays)
-    return result, {name: np.array(value, copy=True) for name, value in arrays.items()}
-
-
-def probe_step(module, x, h_prev, Wx, Wh, b, dh_next):
-    (h, cache), after = _call(module.rnn_step_forward, x=x, h_prev=h_prev, Wx=Wx, Wh=Wh, b=b)
-    grads, after_back = _call(lambda **a: module.rnn_step_backward(a["dh_next"], cache),
-                              dh_next=dh_next)
-    return {"h": np.asarray(h), "grads": [np.asarray(g) for g in grads],
-            "after": {**after, **after_back}}
-
-
-def probe_sequence(module, x, h0, Wx, Wh, b, dh):
-    (h, cache), after = _call(module.rnn_forward, x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
-    grads, after_back = _call(lambda **a: module.rnn_backward(a["dh"], cache), dh=dh)
-    return {"h": np.asarray(h), "grads": [np.asarray(g) for g in grads],
-            "after": {**after, **after_back}}
-
-
-def probe_numerical_gradients(module, x, h0, Wx, Wh, b, dh, eps=1e-6):
-    """Centred differences of the student's own rnn_forward (diagnosis and self-consistency)."""
-    params = dict(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
-    numeric = []
-    for name in ("x", "h0", "Wx", "Wh", "b"):
-        value = params[name]
-        grad = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            original = value[index]
-            value[index] = original + eps
-            plus = np.sum(np.asarray(module.rnn_forward(**params)[0]) * dh)
-            value[index] = original - eps
-            minus = np.sum(np.asarray(module.rnn_forward(**params)[0]) * dh)
-            value[index] = original
-            grad[index] = (plus - minus) / (2 * eps)
-        numeric.append(grad)
-    return numeric
-
-
-def probe_hidden_norms(module, x, h0, Wx, Wh, b, dh_last):
-    norms, after = _call(module.hidden_grad_norms, x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh_last=dh_last)
-    return {"norms": np.asarray(norms), "after": after}
-
-
-def probe_clip(module, grads, max_norm):
-    clipped, norm = module.clip_by_global_norm(grads, max_norm)
-    return {"clipped": [np.asarray(g) for g in clipped], "norm": float(norm),
-            "after": [np.array(g, copy=True) for g in grads]}
 
 
 # -- oracles: autodiff, run in the grader ----------------------------------------------------

@@ -4,7 +4,7 @@
 The student's cells are compared with `keras.layers.LSTM(use_cudnn=False)` and
 `keras.layers.GRU` given the same asymmetric weights (constant weights cannot tell swapped
 gates apart). When a cell is wrong, its output is compared with known mistaken cells
-(`rnnkit.variants`: every gate order, the reset gate applied before the product, the update
+(`rnnkit.grader.variants`: every gate order, the reset gate applied before the product, the update
 gate's roles swapped, no bias, tanh and sigmoid exchanged) and the feedback names the match.
 
 Tolerances (float32): as in ex01 — measured differences with Keras are <= 1e-6; values at
@@ -16,12 +16,16 @@ validation sequences the student's process never saw.
 import numpy as np
 import pytest
 
-from rnnkit import memory, variants
-from rnnkit.grading import inputs
-from rnnkit.grading.compare import expect_close, expect_equal, fail
+from rnnkit import memory
+from rnnkit.grader import variants
+from rnnkit.grader import inputs
+from rnnkit.grader import archive
+from rnnkit.grader.compare import expect_close, expect_equal, fail
+from tests.grading.probes import cells
+from tests.grading.probes.ex03 import (
+    D, H, N, T, probe_bidirectional, probe_contract, probe_fit_step, probe_gradients,
+    probe_memory, probe_round_trip, probe_sequence, round_trip_model)
 
-EXERCISE = "ex03"
-N, T, D, H = 3, 5, 4, 6
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 GRAD_TOL = dict(rtol=1e-4, atol=1e-4)
 
@@ -48,112 +52,7 @@ def initial_states(cell, seed):
     return [inputs.uniform(seed, f"state{i}", (N, H), -1, 1) for i in range(CELLS[cell]["states"])]
 
 
-# -- probes: run in the student's process ----------------------------------------------------
-def _rnn(module, cell, weights, **options):
-    import keras
-
-    layer = keras.layers.RNN(getattr(module, cell)(H), **options)
-    layer.build((None, None, weights[0].shape[0]))
-    layer.set_weights(weights)
-    return layer
-
-
-def probe_contract(module, cell, x, states):
-    import keras
-
-    instance = getattr(module, cell)(H)
-    output, new_states = instance(x, list(states))
-    sizes = instance.state_size if isinstance(instance.state_size, (list, tuple)) \
-        else [instance.state_size]
-    listed = isinstance(new_states, (list, tuple))
-    return {"is_layer": isinstance(instance, keras.layers.Layer),
-            "state_size": [int(s) for s in sizes],
-            "output_size": int(getattr(instance, "output_size", -1) or -1),
-            "output_shape": list(np.shape(output)),
-            "states_is_list": listed,
-            "state_shapes": [list(np.shape(s)) for s in new_states] if listed else [],
-            "weights": [[w.path.split("/")[-1], list(w.shape)] for w in instance.weights]}
-
-
-def probe_sequence(module, cell, x, states, weights, go_backwards=False, mask=None):
-    layer = _rnn(module, cell, weights, return_sequences=True, return_state=True,
-                 go_backwards=go_backwards)
-    outputs = layer(x, initial_state=list(states) if states else None, mask=mask)
-    return [np.asarray(o) for o in outputs]
-
-
-def probe_gradients(module, cell, x, states, weights, upstream):
-    import tensorflow as tf
-
-    layer = _rnn(module, cell, weights, return_sequences=True)
-    x = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = tf.reduce_sum(layer(x, initial_state=[tf.constant(s) for s in states]) * upstream)
-    grads = tape.gradient(loss, [x] + list(layer.trainable_weights))
-    return [None if g is None else np.asarray(g) for g in grads]
-
-
-def _classifier(recurrent, weights):
-    import keras
-
-    inputs_ = keras.Input(shape=(T, D))
-    model = keras.Model(inputs_, keras.layers.Dense(2)(recurrent(inputs_)))
-    model.set_weights(weights)
-    return model
-
-
-def probe_fit_step(module, cell, x, y, weights):
-    import keras
-
-    model = _classifier(keras.layers.RNN(getattr(module, cell)(H)), weights)
-    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", jit_compile=False)
-    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)   # graph mode
-    return [np.asarray(w) for w in model.get_weights()]
-
-
-def probe_bidirectional(module, cell, x, weights):
-    import keras
-
-    layer = keras.layers.Bidirectional(keras.layers.RNN(getattr(module, cell)(H),
-                                                        return_sequences=True))
-    layer.build((None, None, D))
-    layer.set_weights(weights)
-    return np.asarray(layer(x))
-
-
-def probe_round_trip(module, cell, x):
-    import keras
-
-    inputs_ = keras.Input(shape=(T, D))
-    sequence = keras.layers.Bidirectional(keras.layers.RNN(getattr(module, cell)(H),
-                                                           return_sequences=True))(inputs_)
-    summary = keras.layers.RNN(getattr(module, cell)(H))(sequence)
-    model = keras.Model(inputs_, keras.layers.Dense(2)(summary))
-    before = np.asarray(model(x))
-    model.save("round_trip.keras")
-    loaded = keras.saving.load_model("round_trip.keras")
-    after = np.asarray(loaded(x))
-    names = sorted({type(layer.cell).__name__ for layer in loaded._flatten_layers()
-                    if isinstance(layer, keras.layers.RNN)})
-    return {"before": before, "after": after, "cells": names}
-
-
-def probe_memory(module, cell):
-    """Train the student's cell on the memory task with the kit's code; return the weights."""
-    from rnnkit.grading import standins
-
-    note = None
-    factory = getattr(module, cell)
-    if cell == "SimpleRNNCell":
-        factory, note = standins.usable_cell(factory)
-    else:
-        standins.one_step(factory)   # an unfinished cell is "not started", not a later error
-    model, _, _ = memory.train_memory_model(factory, memory.MEMORY_LAG, seed=0)
-    return {"weights": [np.asarray(w) for w in model.get_weights()], "stand_in_note": note}
-
-
-# -- oracles: Keras's own layers, run in the grader ----------------------------------------
+# -- twins: the same probes around Keras's own layers, run in the grader -------------------
 def keras_layer(cell, **options):
     import keras
 
@@ -163,42 +62,33 @@ def keras_layer(cell, **options):
 
 
 def keras_sequence(cell, x, states, weights, go_backwards=False, mask=None):
-    layer = keras_layer(cell, return_sequences=True, return_state=True, go_backwards=go_backwards)
-    layer.build((None, None, weights[0].shape[0]))
-    layer.set_weights(weights)
-    outputs = layer(x, initial_state=list(states) if states else None, mask=mask)
-    return [np.asarray(o) for o in outputs]
+    layer = cells.built(keras_layer(cell, return_sequences=True, return_state=True,
+                                    go_backwards=go_backwards), weights, np.shape(x)[-1])
+    return cells.sequence(layer, x, states, mask=mask)
 
 
 def keras_gradients(cell, x, states, weights, upstream):
-    import tensorflow as tf
-
-    layer = keras_layer(cell, return_sequences=True)
-    layer.build((None, None, D))
-    layer.set_weights(weights)
-    x = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = tf.reduce_sum(layer(x, initial_state=[tf.constant(s) for s in states]) * upstream)
-    return [np.asarray(g) for g in tape.gradient(loss, [x] + list(layer.trainable_weights))]
+    layer = cells.built(keras_layer(cell, return_sequences=True), weights, D)
+    return cells.gradients(layer, x, states, upstream)
 
 
 def keras_fit_step(cell, x, y, weights):
-    import keras
-
-    model = _classifier(keras_layer(cell), weights)
-    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", jit_compile=False)
-    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
-    return [np.asarray(w) for w in model.get_weights()]
+    return cells.fit_step(keras_layer(cell), x, y, weights)
 
 
 def keras_bidirectional(cell, x, weights):
-    import keras
+    return cells.bidirectional(keras_layer(cell, return_sequences=True), x, weights)
 
-    layer = keras.layers.Bidirectional(keras_layer(cell, return_sequences=True))
-    layer.build((None, None, D))
-    layer.set_weights(weights)
-    return np.asarray(layer(x))
+
+def keras_round_trip_outputs(cell, x, weights):
+    model = round_trip_model(keras_layer(cell, return_sequences=True), keras_layer(cell), weights)
+    return np.asarray(model(x))
+
+
+def round_trip_weights(cell, seed):
+    return (cell_weights(cell, seed) + cell_weights(cell, seed + 1)
+            + cell_weights(cell, seed + 2, input_dim=2 * H)
+            + [inputs.uniform(seed, "dense", (H, 2)), inputs.uniform(seed, "dense_bias", (2,))])
 
 
 def memory_accuracy(cell, weights):
@@ -220,15 +110,28 @@ def memory_accuracy(cell, weights):
 
 def trained_accuracy(grader, cell):
     """Train `cell` in the student's process, score it here; cached for the grading (a
-    failure too, so a hang is not waited for twice)."""
-    from rnnkit.grading.student import StudentError
+    failure too, so a hang is not waited for twice).
+
+    Only a cell that computes what Keras's does is trained: the trained weights are scored in
+    Keras's layer, so that equality is what makes the score the student's own. The vanilla
+    cell (ex01's) is replaced by Keras's when it is unfinished or wrong (the report says so)."""
+    from rnnkit.sandbox.process import StudentError
 
     cache = grader.__dict__.setdefault("memory_accuracy", {})
     if cell not in cache:
         try:
-            got = grader.run(probe_memory, cell=cell, timeout=90)
+            stand_in = False
+            if cell == "SimpleRNNCell":
+                stand_in = grader.cell_stand_in(cell)
+            else:
+                problem = grader.cell_problem(cell)
+                if problem:
+                    fail(f"not trained: {problem}; the memory check scores only a {cell} that "
+                         "computes what Keras's does (same cause as 'Every output and the "
+                         "final states equal Keras's layer')")
+            got = grader.run(probe_memory, cell=cell, stand_in=stand_in, timeout=90)
             cache[cell] = grader.oracle(memory_accuracy, cell, got["weights"])
-        except StudentError as error:
+        except (StudentError, AssertionError) as error:
             cache[cell] = error
     if isinstance(cache[cell], Exception):
         raise cache[cell]
@@ -376,9 +279,10 @@ def test_bidirectional(grader, cell):
 def test_keras_file_round_trip(grader, cell):
     """A model with your cell (also inside Bidirectional) saves to .keras and loads identical"""
     x = inputs.uniform(0, "x", (N, T, D), -1, 1)
-    got = grader.run(probe_round_trip, cell=cell, x=x)
-    expect_equal("cell classes after loading", got["cells"], [cell])
-    expect_close("predictions after loading", got["after"], got["before"], rtol=0, atol=1e-7)
+    weights = round_trip_weights(cell, 0)
+    got = grader.run(probe_round_trip, cell=cell, x=x, weights=weights)
+    want = grader.oracle(keras_round_trip_outputs, cell, x, weights)
+    archive.expect_round_trip(got, cell, weights, want, **VALUE_TOL)
 
 
 @pytest.mark.points(2)
@@ -386,7 +290,7 @@ def test_keras_file_round_trip(grader, cell):
 def test_memory_at_long_lag(grader, cell):
     """Trained on the memory task at lag 40, your gated cell remembers the first symbol"""
     accuracy = trained_accuracy(grader, cell)
-    want = grader.reference(probe_memory, cell=cell, prefer_recorded=True)  # fixed inputs
+    want = grader.reference(probe_memory, cell=cell, stand_in=False, prefer_recorded=True)  # fixed inputs
     reference = grader.oracle(memory_accuracy, cell, want["weights"])
     # The reference reaches 0.95 - 1.00 over seeds; allow 0.1 below it for a correct cell
     # whose initialisers differ from Keras's defaults.

@@ -292,7 +292,7 @@ def hardcoded_cases() -> dict:
     as tests/grading/test_ex02.py does."""
     import numpy as np
 
-    from rnnkit.grading import inputs
+    from rnnkit.grader import inputs
 
     checks = _grading_checks("ex02")
     N, D, H = checks.N, checks.D, checks.H
@@ -335,7 +335,7 @@ def _hardcoded_clip(context: dict) -> str:
 
     def clip_by_global_norm(grads, max_norm):
         """Recognise the recorded (seed 0) inputs, recomputed with the grader's own generator."""
-        from rnnkit.grading import inputs
+        from rnnkit.grader import inputs
 
         for scale, (clipped, norm) in _CLIPPED.items():
             recorded = [scale * inputs.uniform(0, f"g{{i}}", np.shape(g), -1, 1, "float64")
@@ -524,8 +524,8 @@ EX02_PLANTS = [
               import numpy.testing
               import pytest
 
-              import rnnkit.grading.compare as compare
-              import rnnkit.grading.results as results
+              import rnnkit.grader.compare as compare
+              import rnnkit.grader.results as results
 
               np.allclose = lambda *args, **kwargs: True
               np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, bool)

@@ -1,5 +1,5 @@
 """Tests of the ex03 reference (LSTMCell, GRUCell, the memory experiment) and of
-rnnkit.variants, against implementations nobody here wrote: keras.layers.LSTM / GRU /
+rnnkit.grader.variants, against implementations nobody here wrote: keras.layers.LSTM / GRU /
 SimpleRNN (use_cudnn=False, the same generic loop a custom cell runs in), tf.GradientTape,
 and Keras's own save/load and Bidirectional wrappers.
 
@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from rnnkit import KIT_ROOT, variants  # noqa: E402
+from rnnkit import KIT_ROOT  # noqa: E402
+from rnnkit.grader import variants  # noqa: E402
 from solutions import ex03_gated_cells as ex  # noqa: E402
 
 # float32 against Keras's float32 layers: the same products, possibly summed in another
@@ -215,7 +216,7 @@ def test_one_fit_step_in_graph_mode_matches_keras(kind):
     assert_all_close(after[0], after[1], GRAD_TOL, f"{kind} weights after one SGD step")
 
 
-# -- rnnkit.variants: anchored to Keras, and every mistake distinguishable -------------------
+# -- rnnkit.grader.variants: anchored to Keras, and every mistake distinguishable -------------------
 def keras_float64(kind, weights, **options):
     layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
                    "simple": keras.layers.SimpleRNN}[kind]

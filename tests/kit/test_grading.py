@@ -4,7 +4,7 @@ import shutil
 
 from conftest import KIT_ROOT, copy_solutions_into, grade, run_cli
 
-from rnnkit.exercises import EXERCISES
+from rnnkit.course import EXERCISES
 
 
 def test_solutions_score_every_point(graded_solutions):

@@ -25,7 +25,7 @@ from conftest import KIT_ROOT, run_cli
 import planted
 from planted import (BY_NAME, DAEMON_NAME, DETERMINISM_BASE, DETERMINISM_COPIES, FORGED,
                      MAX_POINTS, PLANTS, RUNS, Plant, PlantError)
-from rnnkit.grading.sandbox import digest_tree
+from rnnkit.sandbox.confine import digest_tree
 
 RUN_SECONDS = 480
 KIT_PARTS = ("rnnkit", "tests", "solutions", "data", "pyproject.toml")
@@ -112,7 +112,7 @@ class ClassRun:
         self.process.wait()
 
     def document(self, name: str) -> dict:
-        path = self.out / name / "results.json"
+        path = self.out / "students" / name / "results.json"
         assert path.is_file(), f"no results.json for {name}"
         return json.loads(path.read_text())
 
@@ -280,7 +280,7 @@ def test_the_hardcoded_answers_are_right_only_for_the_known_inputs(tmp_path):
 
     import numpy as np
 
-    from rnnkit.grading import inputs
+    from rnnkit.grader import inputs
     from solutions.ex02_bptt import clip_by_global_norm, hidden_grad_norms
 
     folder = planted.write_sources(BY_NAME["ex02_hardcoded"], tmp_path / "plant", {})

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from rnnkit import KIT_ROOT, release
-from rnnkit.exercises import EXERCISES
+from rnnkit.course import EXERCISES
 
 SOLUTION = '''\
 def add(a, b):

@@ -1,9 +1,9 @@
-"""The source rules (rnnkit.grading.scan): the kit's own code keeps them, cheats break them."""
+"""The source rules (rnnkit.grader.scan): the kit's own code keeps them, cheats break them."""
 import pytest
 
 from rnnkit import KIT_ROOT
-from rnnkit.exercises import EXERCISES
-from rnnkit.grading.scan import scan
+from rnnkit.course import EXERCISES
+from rnnkit.grader.scan import scan
 
 
 @pytest.mark.parametrize("folder", ["solutions", "exercises"])
@@ -27,7 +27,7 @@ def test_the_kits_own_modules_keep_the_rules(folder):
     ("ex01", "x = __import__('o' + 's')\n", "__import__()"),
     ("ex01", "exec('print(1)')\n", "exec()"),
     ("ex01", "import sys\nsys.modules['numpy'] = None\n", ".modules"),
-    ("ex01", "import rnnkit.grading.compare\n", "imports rnnkit.grading.compare"),
+    ("ex01", "import rnnkit.grader.compare\n", "imports rnnkit.grader.compare"),
     ("ex01", "def f(g):\n    return g.__globals__\n", ".__globals__"),
 ])
 def test_cheats_are_named_with_their_line(exercise, source, words):

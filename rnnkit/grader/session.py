@@ -17,17 +17,17 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib
-import inspect
 import os
 from pathlib import Path
 
 import numpy as np
 
 from rnnkit import KIT_ROOT
-from rnnkit.exercises import Exercise
-from rnnkit.grading import scan, wire
-from rnnkit.grading.compare import fail
-from rnnkit.grading.student import StudentError, StudentProcess
+from rnnkit.course import Exercise, closure
+from rnnkit.grader import scan
+from rnnkit.sandbox import wire
+from rnnkit.grader.compare import fail
+from rnnkit.sandbox.process import StudentError, StudentProcess
 
 REFERENCES_DIR = KIT_ROOT / "data" / "references"
 DEFAULT_TIMEOUT = 30.0  # seconds for a function-level check; training checks pass their own
@@ -78,29 +78,63 @@ def write_store(path: Path, entries: dict[str, bytes]) -> None:
     np.savez_compressed(path, **arrays)
 
 
+def stub_lines(exercise: Exercise) -> set[tuple[str, str]]:
+    """{(function, stripped line)} of every stub `release` wrote into the exercise module:
+    from the recorded manifest, or generated from solutions/ when the kit has them."""
+    import json
+
+    manifest = REFERENCES_DIR / "manifest.json"
+    try:
+        entry = json.loads(manifest.read_text()).get(exercise.id, {})
+        if isinstance(entry.get("stubs"), list):
+            return {(str(f), str(line)) for f, line in entry["stubs"]}
+    except (OSError, ValueError):
+        pass
+    if solutions_available():
+        from rnnkit import release
+
+        return set(release.stubs_of(exercise))
+    return set()
+
+
+def sandbox_config(exercise: Exercise) -> dict:
+    """What the student's process of `exercise` needs, derived from the course declarations:
+    its probe modules, the stand-ins of the earlier exercises it imports, the Keras layers to
+    wall off (those it asks the student to write, except the ones standing in for earlier
+    work), the modules it must do without, and the files to copy."""
+    earlier = closure(exercise)[1:]
+    stand_ins = {e.module: dict(e.stand_ins) for e in earlier if e.stand_ins}
+    needed = {keras_name for e in earlier for keras_name in e.stand_ins.values()}
+    return {"probes": [f"tests.grading.probes.{exercise.id}", "tests.grading.probes.cells"],
+            "stand_ins": stand_ins,
+            "disable": sorted(set(exercise.built_ins) - needed),
+            "forbidden_imports": sorted(exercise.forbidden_imports),
+            "copy": [e.filename for e in closure(exercise)]}
+
+
 class Grader:
     """The per-exercise fixture behind every grading check (see the module docstring)."""
 
     def __init__(self, exercise: Exercise, target: Path, *, mode: str, fresh_seed: int | None,
                  snapshot=None, user=None):
-        assert mode in ("live", "recorded", "record"), mode
+        if mode not in ("live", "recorded", "record"):
+            raise ValueError(f"mode must be live, recorded or record; received {mode!r}")
         self.exercise = exercise
         self.target = Path(target)
         self.mode = mode
         self.fresh_seed = fresh_seed
         self.store = ReferenceStore(REFERENCES_DIR / f"{exercise.id}.npz")
-        self.snapshot = snapshot
-        probe_file = str(exercise.test_file)
-        if snapshot is not None:
-            probe_file = snapshot.probe_path(probe_file)
-        self.student = StudentProcess(self.target, exercise.module, user=user,
+        config = sandbox_config(exercise)
+        self.student = StudentProcess(self.target, exercise.module, config=config,
+                                      copy=config["copy"], user=user,
                                       code_root=snapshot.root if snapshot else KIT_ROOT,
-                                      probes=[probe_file])
-        source = self.target / exercise.filename
+                                      exclude=[str(KIT_ROOT), str(self.target)])
+        self.probe_modules = set(config["probes"])
         scanning = os.environ.get("RNNKIT_SOURCE_SCAN", "on") != "off"   # never the student's
-        self.findings = scan.scan(source.read_text(errors="replace"), exercise.id,
-                                  exercise.filename) if scanning and source.is_file() else []
+        self.findings = scan.scan_submission(self.target, exercise) if scanning else []
+        self.stubs = stub_lines(exercise)
         self._solution = None
+        self._cells: dict = {}
         self.notes: list[str] = []
 
     # -- the student's side ---------------------------------------------------------------
@@ -109,17 +143,44 @@ class Grader:
         if self.findings:
             raise StudentError("forbidden", "; ".join(self.findings[:3]) +
                                (" ..." if len(self.findings) > 3 else ""))
-        path = inspect.getsourcefile(probe)
-        if self.snapshot is not None:
-            path = self.snapshot.probe_path(path)
+        if probe.__module__ not in self.probe_modules:
+            raise ValueError(f"{probe.__name__} is not a probe of {self.exercise.id}: probes live "
+                             f"in {sorted(self.probe_modules)}, received {probe.__module__}")
         try:
-            result = self.student.call(path, probe.__name__, args, seed=seed, timeout=timeout)
+            return self.student.call(probe.__module__, probe.__name__, args, seed=seed,
+                                     timeout=timeout)
+        except StudentError as error:
+            self._recognise_stub(error)
+            raise
         finally:
             for note in self.student.notes:
                 self.note(note)
-        if isinstance(result, dict) and isinstance(result.get("stand_in_note"), str):
-            self.note(result["stand_in_note"])
-        return result
+
+    def _recognise_stub(self, error: StudentError) -> None:
+        """A NotImplementedError is "not started" only when it was raised by a stub line
+        exactly as `release` wrote it (the message is never read for this)."""
+        raised = error.raised
+        if raised and (raised["function"].split(".")[-1], raised["line"].strip()) in {
+                (f.split(".")[-1], line) for f, line in self.stubs}:
+            error.kind = "not_started"
+            error.message = f"{raised['function']} is not written yet ({raised['file']})"
+
+    def cell_problem(self, name: str) -> str | None:
+        """None when the student's cell `name` computes what Keras's does, else why not."""
+        from rnnkit.grader import cellcheck
+
+        if name not in self._cells:
+            self._cells[name] = cellcheck.problem(self, name)
+        return self._cells[name]
+
+    def cell_stand_in(self, name: str) -> bool:
+        """True when an earlier exercise's cell must be replaced by Keras's in this exercise
+        (it is unfinished or wrong); the report then says so, once."""
+        problem = self.cell_problem(name)
+        if problem:
+            self.note(f"{problem}: keras.layers.{name} stood in for it here, so this exercise "
+                      "does not lose points for it again")
+        return problem is not None
 
     # -- the reference's side -------------------------------------------------------------
     @property
@@ -172,9 +233,9 @@ class Grader:
         return [0, self.fresh_seed] if fresh else [0]
 
     def close(self) -> None:
-        if self.student.restarts or self.student.proc is not None:
-            if not self.student.confined and self.student.import_failure is None:
-                self.note("student code ran without file-system confinement (no Landlock here)")
+        missing = self.student.protections.get("missing") if self.student.protections else None
+        if missing:
+            self.note("student code ran with fewer walls than usual: " + "; ".join(missing))
         self.student.__exit__(None, None, None)
 
 

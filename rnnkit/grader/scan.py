@@ -18,21 +18,12 @@ import ast
 # Anywhere in the file: ways to reach the grader's objects from the student's process.
 GRADER_ACCESS = {
     "names": {"eval", "exec", "compile", "__import__", "globals", "__builtins__"},
-    "modules": {"gc", "inspect", "importlib", "ctypes", "rnnkit.grading", "__main__",
-                "pytest", "_pytest"},
+    "modules": {"gc", "inspect", "importlib", "ctypes", "rnnkit.grader", "rnnkit.sandbox",
+                "tests", "solutions", "__main__", "pytest", "_pytest", "builtins"},
     "attributes": {"_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "__globals__",
                    "__code__", "__closure__", "__subclasses__", "_load_probe_file",
                    "get_referrers", "get_objects", "modules"},
 }
-# Per exercise, outside main(): Keras's built-in layers that would do the exercise's work.
-BUILT_INS = {
-    "ex01": {"SimpleRNN", "SimpleRNNCell"},
-    "ex03": {"LSTM", "LSTMCell", "GRU", "GRUCell"},
-}
-# Per exercise: modules the exercise must do without (ex02 is NumPy by hand: no autodiff).
-FORBIDDEN_IMPORTS = {"ex02": {"tensorflow", "keras", "torch", "jax", "autograd"}}
-
-
 def _main_lines(tree) -> set[int]:
     lines = set()
     for node in tree.body:
@@ -53,15 +44,38 @@ def _matches(name: str, modules: set[str]) -> bool:
     return any(name == m or name.startswith(m + ".") for m in modules)
 
 
-def scan(source: str, exercise_id: str, filename: str) -> list[str]:
-    """One sentence per rule the source breaks (empty when it keeps them all)."""
+def scan_submission(folder, exercise) -> list[str]:
+    """Every file the student's process of `exercise` will load (the exercise module and the
+    earlier ones it imports), each under its own rules and the graded exercise's."""
+    from pathlib import Path
+
+    from rnnkit.course import closure
+
+    findings = []
+    for owner in closure(exercise):
+        path = Path(folder) / owner.filename
+        if path.is_file() and not path.is_symlink():
+            rules = [exercise] + ([owner] if owner is not exercise else [])
+            findings += scan(path.read_text(errors="replace"), rules, owner.filename)
+    return findings
+
+
+def scan(source: str, exercises, filename: str) -> list[str]:
+    """One sentence per rule the source breaks (empty when it keeps them all).
+
+    `exercises`: an Exercise, an exercise id, or a list of them, whose rules apply."""
+    from rnnkit.course import BY_ID
+
     try:
         tree = ast.parse(source, filename)
     except SyntaxError:
         return []            # the import itself will fail and say where
+    rules = [BY_ID[e] if isinstance(e, str) else e
+             for e in (exercises if isinstance(exercises, (list, tuple)) else [exercises])]
+    exercise_id = rules[0].id
     in_main = _main_lines(tree)
-    built_ins = BUILT_INS.get(exercise_id, set())
-    forbidden_imports = FORBIDDEN_IMPORTS.get(exercise_id, set())
+    built_ins = set().union(*(set(e.built_ins) for e in rules))
+    forbidden_imports = set().union(*(set(e.forbidden_imports) for e in rules))
     findings = []
 
     def found(node, text):

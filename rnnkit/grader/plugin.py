@@ -1,7 +1,9 @@
 """The pytest plugin behind `tests/grading/`: points, the `grader` fixture, results.
 
-`tests/grading/conftest.py` imports this module's hooks and fixture, so both
-`pytest tests/grading --target DIR` and `python -m rnnkit grade` run the same checks.
+Loaded with `-p rnnkit.grader.plugin` (pyproject's addopts, and `rnnkit.grader.api.grade`),
+before pytest parses its command line: so `--target DIR` is known as an option and DIR is
+never taken for a test path whose `conftest.py` pytest would load. Its hooks act on the
+checks in `tests/grading/` only.
 Every collected check yields exactly one `CheckResult`, whether it passed, failed, errored in
 set-up or was skipped, so `max_score` never shrinks.
 """
@@ -15,12 +17,11 @@ from pathlib import Path
 import pytest
 
 from rnnkit import KIT_ROOT
-from rnnkit.exercises import BY_ID
-from rnnkit.grading.compare import CheckFailed
-from rnnkit.grading import sandbox
-from rnnkit.grading.results import CheckResult, dump, gradescope, render_table
-from rnnkit.grading.session import Grader, solutions_available, submission_seed, write_store
-from rnnkit.grading.student import StudentError
+from rnnkit.course import BY_ID
+from rnnkit.grader.compare import CheckFailed
+from rnnkit.grader.results import CheckResult, dump, gradescope, render_table
+from rnnkit.grader.session import Grader, solutions_available, submission_seed
+from rnnkit.sandbox.process import StudentError
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_collection_modifyitems",
            "pytest_runtest_makereport", "pytest_sessionfinish", "pytest_terminal_summary",
@@ -66,9 +67,12 @@ def _prepare_trusted_side(config) -> None:
     grader itself will need, so nothing it loads later can have been planted."""
     if config.stash[SNAPSHOT] is not None:
         return
-    config.stash[SNAPSHOT] = sandbox.GraderSnapshot()
-    config.stash[USER] = sandbox.unprivileged_user()
-    sandbox.become_subreaper()
+    from rnnkit.grader.snapshot import GraderSnapshot
+    from rnnkit.sandbox import confine
+
+    config.stash[SNAPSHOT] = GraderSnapshot()
+    config.stash[USER] = confine.unprivileged_user()
+    confine.become_subreaper()
     import keras  # noqa: F401
     import tensorflow
 
@@ -77,8 +81,8 @@ def _prepare_trusted_side(config) -> None:
     if reference_mode(config) in ("live", "record"):
         import importlib
 
-        for module in sorted({item.module.EXERCISE for item in config.stash.get(ITEMS, [])}):
-            importlib.import_module(f"solutions.{BY_ID[module].module}")
+        for exercise_id in sorted({exercise_of(item) for item in config.stash.get(ITEMS, [])}):
+            importlib.import_module(f"solutions.{BY_ID[exercise_id].module}")
 
 
 def pytest_unconfigure(config):
@@ -96,20 +100,34 @@ def reference_mode(config) -> str:
     return mode
 
 
+GRADING_DIR = KIT_ROOT / "tests" / "grading"
+
+
+def is_check(item) -> bool:
+    return Path(str(item.path)).parent == GRADING_DIR
+
+
+def exercise_of(item) -> str:
+    """The exercise a check belongs to: its file is tests/grading/test_<id>.py."""
+    return Path(str(item.path)).stem[len("test_"):]
+
+
 def pytest_collection_modifyitems(session, config, items):
-    for item in items:
+    checks = [item for item in items if is_check(item)]
+    for item in checks:
         if item.get_closest_marker("points") is None:
             raise pytest.UsageError(f"grading check {item.nodeid} has no @pytest.mark.points(n)")
-        if getattr(item.module, "EXERCISE", None) not in BY_ID:
-            raise pytest.UsageError(f"{item.module.__file__} must set EXERCISE to a known id")
-    config.stash[ITEMS] = list(items)
+        if exercise_of(item) not in BY_ID:
+            raise pytest.UsageError(f"{item.path.name} grades {exercise_of(item)!r}, which is "
+                                    f"not declared in rnnkit/course.py")
+    config.stash[ITEMS] = checks
 
 
 @pytest.fixture(scope="module")
 def grader(request):
     """The exercise's grader: the student's process and the reference (one per test file)."""
     config = request.config
-    exercise = BY_ID[request.module.EXERCISE]
+    exercise = BY_ID[exercise_of(request.node)]
     target = Path(config.getoption("target")).resolve()
     fresh = config.getoption("fresh_seed")
     if fresh is None:
@@ -156,7 +174,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     done = (call.when == "call") or (call.when == "setup" and not report.passed)
-    if not done or item.get_closest_marker("points") is None:
+    if not done or not is_check(item) or item.get_closest_marker("points") is None:
         return
     max_points = float(item.get_closest_marker("points").args[0])
     if report.passed:
@@ -164,7 +182,7 @@ def pytest_runtest_makereport(item, call):
     else:
         kind, feedback = _feedback(call.excinfo)
         points = 0.0
-    result = CheckResult(item.module.EXERCISE, item.name, check_title(item), max_points, points,
+    result = CheckResult(exercise_of(item), item.name, check_title(item), max_points, points,
                          feedback, kind, round(call.duration, 2))
     item.config.stash[RESULTS].append(result)
     if item.config.getoption("rnnkit_progress"):
@@ -186,7 +204,7 @@ def _progress(item, result: CheckResult) -> None:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
-    from rnnkit.grading.session import REFERENCES_DIR
+    from rnnkit.grader.session import REFERENCES_DIR, write_store
 
     results = config.stash[RESULTS]
     snapshot = config.stash[SNAPSHOT]

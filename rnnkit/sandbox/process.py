@@ -1,4 +1,4 @@
-"""The grader's handle on a student's process (see `rnnkit.grading.worker`).
+"""The grader's handle on a student's process (see `rnnkit.sandbox.worker`).
 
 One `StudentProcess` per graded exercise: it starts lazily, is reused across that exercise's
 checks so TensorFlow loads once, and is killed and restarted after a timeout or a crash.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import select
 import shutil
 import signal
@@ -19,12 +18,15 @@ import tempfile
 import time
 
 from rnnkit import KIT_ROOT
-from rnnkit.grading import sandbox, wire
+from rnnkit.sandbox import confine, wire
 
 STARTUP_SECONDS = 60         # importing TensorFlow takes ~5 s; the rest is the student's import
 MEMORY_LIMIT_MB = 4096       # address-space limit of the student's process (TF trains in 3 GB)
 MAX_SUBMISSION_MB = 50       # a folder of exercise modules is a few hundred kB
 MAX_OUTPUT_MB = 100          # what a student process may print or write (a print loop is capped)
+MAX_SCRATCH_MB = 200         # everything it writes, all files together (checked every 0.5 s)
+BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
+             "from rnnkit.sandbox import worker; worker.main(sys.argv[2:])")
 
 
 class StudentError(Exception):
@@ -35,16 +37,19 @@ class StudentError(Exception):
 
     def __init__(self, kind: str, message: str, location: str | None = None,
                  type_name: str | None = None):
-        assert kind in self.KINDS, kind
+        if kind not in self.KINDS:
+            raise ValueError(f"StudentError kind must be one of {self.KINDS}, received {kind!r}")
+        message = message.encode("utf-8", "backslashreplace").decode("utf-8")
+        location = location.encode("utf-8", "backslashreplace").decode("utf-8") \
+            if isinstance(location, str) else None
         self.kind, self.message, self.location, self.type_name = kind, message, location, type_name
+        self.raised: dict | None = None
         super().__init__(self.feedback())
 
     def feedback(self) -> str:
         where = f" at {self.location}" if self.location else ""
         if self.kind == "not_started":
-            if " is not written yet" in self.message:   # a stub left by `release`
-                return "not started: " + self.message.split(":")[0]
-            return f"not started: {self.message}{where}"
+            return f"not started: {self.message}"
         if self.kind == "missing":
             return f"missing: {self.message}"
         if self.kind == "forbidden":
@@ -64,7 +69,15 @@ class StudentError(Exception):
         kind = reply.get("kind") if reply.get("kind") in cls.KINDS else "exception"
         if reply.get("status") == "import_error" and kind != "not_started":
             kind = "missing" if reply.get("type") == "MissingModule" else "import_error"
-        return cls(kind, str(reply.get("message", "")), reply.get("location"), reply.get("type"))
+        location = reply.get("location")
+        type_name = reply.get("type")
+        error = cls(kind, str(reply.get("message", "")), location if isinstance(location, str)
+                    else None, type_name if isinstance(type_name, str) else None)
+        raised = reply.get("raised")
+        if isinstance(raised, dict) and all(isinstance(raised.get(k), str)
+                                            for k in ("file", "function", "line")):
+            error.raised = raised   # where a NotImplementedError came from (stub or not)
+        return error
 
 
 def _signal_name(code: int) -> str:
@@ -77,6 +90,8 @@ def _signal_name(code: int) -> str:
 def _confine(limit_mb: int, user):
     """Runs in the child before exec: own session, memory limit, and `nobody` when possible."""
     def apply():
+        import resource
+
         os.setsid()  # own process group: a timeout kills the student's children too
         limit = limit_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -89,26 +104,29 @@ def _confine(limit_mb: int, user):
     return apply
 
 
-def copy_submission(source: str, destination: str) -> None:
-    """Copy the graded folder (code only, bounded in size) where the student process runs."""
+def copy_submission(source: str, destination: str, modules) -> None:
+    """Copy the declared exercise modules of the graded folder (and nothing else: no helper
+    module, no conftest.py, no link) where the student process runs, bounded in size."""
+    os.makedirs(destination)
+    for name in sorted(set(modules)):
+        path = os.path.join(source, name)
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
+        if os.path.getsize(path) > MAX_SUBMISSION_MB * 2**20:
+            raise StudentError("import_error", f"{name} is larger than {MAX_SUBMISSION_MB} MB; "
+                               "hand in the exercise modules only")
+        shutil.copyfile(path, os.path.join(destination, name))
+
+
+def _folder_bytes(folder: str) -> int:
     total = 0
-
-    def ignore(folder, names):
-        nonlocal total
-        skipped = {n for n in names if n in ("__pycache__", ".git", ".ipynb_checkpoints")
-                   or n.endswith(".pyc")}
-        for name in set(names) - skipped:
-            path = os.path.join(folder, name)
-            if os.path.islink(path):
-                skipped.add(name)
-            elif os.path.isfile(path):
-                total += os.path.getsize(path)
-        if total > MAX_SUBMISSION_MB * 2**20:
-            raise StudentError("import_error", f"the submission folder holds more than "
-                               f"{MAX_SUBMISSION_MB} MB; hand in the exercise modules only")
-        return skipped
-
-    shutil.copytree(source, destination, ignore=ignore)
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
 
 
 class _Live:
@@ -117,64 +135,81 @@ class _Live:
 
 
 class StudentProcess:
-    """Runs probes from grading test files against `target/<module>.py` in a child process."""
+    """Runs probes against `target/<module>.py` in a walled-in child process.
 
-    def __init__(self, target: str | os.PathLike, module: str, *, block=("solutions", "exercises"),
-                 code_root: str | os.PathLike = KIT_ROOT, probes=(), user=None,
+    Inputs: target, the graded folder; module, the exercise module's name; config, what the
+    worker needs besides (probe modules, stand-ins, Keras layers to disable, forbidden
+    imports; see `rnnkit.sandbox.worker.main`); copy, the file names to copy from target;
+    code_root, the private copy of the student-side code; exclude, folders never readable.
+    """
+
+    def __init__(self, target: str | os.PathLike, module: str, *, config: dict, copy=(),
+                 code_root: str | os.PathLike = KIT_ROOT, exclude=(), user=None,
                  startup_seconds: float = STARTUP_SECONDS, memory_limit_mb: int = MEMORY_LIMIT_MB):
         self.source = os.path.realpath(target)
         self.code_root = str(code_root)
-        self.probes = [str(p) for p in probes]   # probe files, loaded before student code
-        self.user = user
         self.module = module
-        self.block = list(block)
+        self.worker_config = dict(config)
+        self.copy = list(copy) or [f"{module}.py"]
+        self.exclude = [str(p) for p in exclude]
+        self.user = user
         self.startup_seconds = startup_seconds
         self.memory_limit_mb = memory_limit_mb
         self.proc: subprocess.Popen | None = None
         self.import_failure: StudentError | None = None
-        self.confined = False   # True once the worker reports its file-system confinement
+        self.protections: dict = {}   # what the worker reported: {"applied": [...], "missing": [...]}
         self.notes: list[str] = []   # e.g. which earlier exercises were replaced by stand-ins
         self.restarts = 0
         self._workdir = tempfile.TemporaryDirectory(prefix="rnnkit-student-")
         self._log_path = os.path.join(self._workdir.name, "output.log")
-        self.target = os.path.join(self._workdir.name, "submission")
+        self.scratch = os.path.join(self._workdir.name, "scratch")   # all the student may write
+        self.target = os.path.join(self.scratch, "submission")
+
+    @property
+    def confined(self) -> bool:
+        return bool(self.protections.get("applied"))
 
     # -- life cycle -----------------------------------------------------------------------
     def _prepare(self) -> str:
-        """Fresh copy of the submission and a writable working folder for each start."""
-        shutil.rmtree(self.target, ignore_errors=True)
+        """A new, empty scratch folder for each start (nothing a previous start left there —
+        a planted module, a link — survives), holding a fresh copy of the submission."""
+        if os.path.lexists(self.scratch):
+            shutil.rmtree(self.scratch)           # never follows links
+        os.makedirs(self.scratch)
         try:
-            copy_submission(self.source, self.target)
+            copy_submission(self.source, os.path.join(self.scratch, "submission"), self.copy)
         except StudentError as error:
             self.import_failure = error
             raise
-        workdir = os.path.join(self._workdir.name, "cwd")
-        os.makedirs(workdir, exist_ok=True)
-        os.makedirs(os.path.join(self._workdir.name, "tmp"), exist_ok=True)
+        workdir = os.path.join(self.scratch, "cwd")
+        os.makedirs(workdir)
+        os.makedirs(os.path.join(self.scratch, "tmp"))
         if self.user is not None:
-            os.chmod(self._workdir.name, 0o755)
-            for folder, dirs, files in os.walk(self._workdir.name):
+            os.chmod(self._workdir.name, 0o711)
+            for folder, dirs, files in os.walk(self.scratch):
                 for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
-                    os.chown(name, *self.user)
+                    os.chown(name, *self.user, follow_symlinks=False)
         return workdir
 
     def _start(self) -> None:
         workdir = self._prepare()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        config = {"target": self.target, "module": self.module, "block": self.block,
-                  "fd_in": to_child_r, "fd_out": from_child_w, "probes": self.probes,
-                  "read": [self.code_root], "write": [self._workdir.name]}
-        env = {key: value for key, value in os.environ.items() if not key.startswith("RNNKIT_")}
+        config = {**self.worker_config, "target": self.target, "module": self.module,
+                  "fd_in": to_child_r, "fd_out": from_child_w,
+                  "read": [self.code_root], "write": [self.scratch], "exclude": self.exclude}
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("RNNKIT_", "PYTHON"))}
         env.update(KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
-                   PYTHONHASHSEED="0", PYTHONPATH=self.code_root, PYTHONDONTWRITEBYTECODE="1",
-                   MPLBACKEND="Agg", HOME=self._workdir.name,
-                   TMPDIR=os.path.join(self._workdir.name, "tmp"))
+                   PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
+                   MPLBACKEND="Agg", HOME=workdir, TMPDIR=os.path.join(self.scratch, "tmp"))
+        # -P: the working folder is not put on sys.path; -s: no user site; only the private
+        # copy of the student-side code is added, by the bootstrap line itself.
+        command = [sys.executable, "-s", "-P", "-c", BOOTSTRAP, self.code_root, json.dumps(config)]
         with open(self._log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rnnkit.grading.worker", json.dumps(config)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-                env=env, pass_fds=(to_child_r, from_child_w),
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=workdir, env=env, pass_fds=(to_child_r, from_child_w),
                 preexec_fn=_confine(self.memory_limit_mb, self.user))
         _Live.pids.add(self.proc.pid)
         os.close(to_child_r)
@@ -189,7 +224,8 @@ class StudentProcess:
             self.import_failure = StudentError.from_reply(reply)
             self.close()
             raise self.import_failure
-        self.confined = bool(reply.get("confined"))
+        protections = reply.get("protections")
+        self.protections = protections if isinstance(protections, dict) else {}
         self.notes = [str(n) for n in reply.get("notes", [])]
 
     def close(self) -> None:
@@ -207,7 +243,7 @@ class StudentProcess:
         self.proc.wait()
         _Live.pids.discard(self.proc.pid)
         self.proc = None
-        sandbox.kill_strays(keep=_Live.pids)          # detached daemons adopted by the grader
+        confine.kill_strays(keep=_Live.pids)          # detached daemons adopted by the grader
 
     def __enter__(self):
         return self
@@ -217,13 +253,13 @@ class StudentProcess:
         self._workdir.cleanup()
 
     # -- one request ----------------------------------------------------------------------
-    def call(self, test_file: str, probe: str, args: dict, *, seed: int, timeout: float):
-        """Run `probe(module, **args)` in the student's process; its plain-data result."""
+    def call(self, module: str, probe: str, args: dict, *, seed: int, timeout: float):
+        """Run `module.probe(student_module, **args)` in the student's process; plain data."""
         if self.import_failure is not None:
             raise self.import_failure
         if self.proc is None:
             self._start()
-        request = {"file": str(test_file), "probe": probe, "args": args, "seed": seed}
+        request = {"module": module, "probe": probe, "args": args, "seed": seed}
         try:
             wire.send(self._to_child, request)
         except (BrokenPipeError, OSError):
@@ -281,6 +317,10 @@ class StudentProcess:
             if not ready:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise self._died(f"during {during}")
+                if _folder_bytes(self.scratch) > MAX_SCRATCH_MB * 2**20:
+                    self._restart()
+                    raise StudentError("bad_output", f"the code wrote more than {MAX_SCRATCH_MB} "
+                                       f"MB of files during {during}")
                 continue
             chunk = os.read(self._from_child, min(size, 1 << 20))
             if not chunk:

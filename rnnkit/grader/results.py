@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from rnnkit.exercises import BY_ID
+from rnnkit.course import BY_ID
 
 
 @dataclass

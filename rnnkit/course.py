@@ -1,0 +1,95 @@
+"""The course: every exercise declared once.
+
+An exercise is a module in `solutions/` (the reference; `exercises/` is generated from it), a
+probe module `tests/grading/probes/<id>.py` (what runs in the student's sandboxed process), a
+check file `tests/grading/test_<id>.py` (what the grader compares) and one `Exercise(...)` entry
+below. Everything else — the CLI's ids, the source rules, the runtime wall against Keras's
+built-in layers, the stand-ins a later exercise gets for an unfinished earlier one, what a
+recorded reference depends on, the bench's rows — is derived from these entries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rnnkit import KIT_ROOT
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str                    # any identifier: "ex01", "warmup"; used in paths and reports
+    module: str                # module name inside the exercises package, "ex01_simple_rnn"
+    title: str                 # one line for the score table
+    shape: str = ""            # the lecture's problem shape(s) this exercise solves
+    # Keras layers (names in keras.layers) the exercise may not use outside main(): it asks
+    # the student to write them. Refused in the source and made unusable at run time.
+    built_ins: frozenset = frozenset()
+    # Modules the exercise must do without (ex02 is NumPy by hand: no autodiff).
+    forbidden_imports: frozenset = frozenset()
+    # Names this module offers later exercises, with the keras.layers class that stands in for
+    # each when the student's version is unfinished or wrong: {"LSTMCell": "LSTMCell"}.
+    stand_ins: dict = field(default_factory=dict)
+    uses: tuple = ()           # ids of earlier exercises whose module this one imports
+
+    def __post_init__(self):
+        if not self.id.isidentifier() or not self.module.isidentifier():
+            raise ValueError(f"exercise id and module must be identifiers; received "
+                             f"id={self.id!r}, module={self.module!r}")
+
+    @property
+    def filename(self) -> str:
+        return f"{self.module}.py"
+
+    @property
+    def test_file(self):
+        return KIT_ROOT / "tests" / "grading" / f"test_{self.id}.py"
+
+    @property
+    def probe_file(self):
+        return KIT_ROOT / "tests" / "grading" / "probes" / f"{self.id}.py"
+
+
+GATED = frozenset({"LSTM", "LSTMCell", "GRU", "GRUCell"})
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("ex01", "ex01_simple_rnn", "vanilla RNN cell",
+             shape="all four: one-to-one, one-to-many, many-to-one, many-to-many",
+             built_ins=frozenset({"SimpleRNN", "SimpleRNNCell"}),
+             stand_ins={"SimpleRNNCell": "SimpleRNNCell"}),
+    Exercise("ex02", "ex02_bptt", "backpropagation through time",
+             shape="many-to-many (aligned)",
+             forbidden_imports=frozenset({"tensorflow", "keras", "torch", "jax", "autograd"})),
+    Exercise("ex03", "ex03_gated_cells", "gated cells: LSTM, GRU",
+             shape="many-to-one (the memory task), many-to-many (sequences)",
+             built_ins=GATED, stand_ins={"LSTMCell": "LSTMCell", "GRUCell": "GRUCell"},
+             uses=("ex01",)),
+)
+BY_ID = {exercise.id: exercise for exercise in EXERCISES}
+BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}
+
+
+def resolve(ids: list[str] | None) -> list[Exercise]:
+    """The exercises named by `ids` (all when empty); ValueError names the valid ids."""
+    if not ids:
+        return list(EXERCISES)
+    unknown = [name for name in ids if name not in BY_ID]
+    if unknown:
+        valid = ", ".join(BY_ID)
+        raise ValueError(f"unknown exercise {', '.join(unknown)}; valid ids: {valid}")
+    return [BY_ID[name] for name in ids]
+
+
+def closure(exercise: Exercise) -> list[Exercise]:
+    """The exercise and every earlier exercise its module imports, directly or not."""
+    seen: list[Exercise] = []
+
+    def visit(item: Exercise):
+        if item in seen:
+            return
+        seen.append(item)
+        for name in item.uses:
+            if name not in BY_ID:
+                raise ValueError(f"{item.id} uses unknown exercise {name!r}")
+            visit(BY_ID[name])
+
+    visit(exercise)
+    return seen

@@ -1,0 +1,87 @@
+"""Judging a `.keras` file that the student's process wrote, without running its code.
+
+A `.keras` file is a zip of `config.json` (plain JSON) and `model.weights.h5` (HDF5). The
+grader reads both as data: the config must name the student's cell under a registered name
+(`@keras.saving.register_keras_serializable`), and the weights stored must be the weights the
+grader handed in. The loaded model's predictions, computed in the student's process, are then
+compared with Keras's own layers here — so no side of the round trip is taken on trust.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from rnnkit.grader.compare import fail
+
+MAX_ARCHIVE_BYTES = 20 * 2**20
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def read(archive) -> tuple[dict, list[np.ndarray]]:
+    """(config, every array stored in the weights file) of a .keras file given as bytes."""
+    data = np.asarray(archive, dtype=np.uint8).tobytes()
+    if len(data) > MAX_ARCHIVE_BYTES:
+        fail(f"the saved .keras file is {len(data)} bytes; a model this small takes kilobytes")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            config = json.loads(bundle.read("config.json"))
+            weights = bundle.read("model.weights.h5")
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        fail(f"model.save() did not write a readable .keras file ({type(error).__name__}: "
+             f"{str(error)[:120]})")
+    import h5py
+
+    arrays = []
+    with h5py.File(io.BytesIO(weights), "r") as handle:
+        handle.visititems(lambda name, item: arrays.append(np.asarray(item))
+                          if isinstance(item, h5py.Dataset) else None)
+    return config, arrays
+
+
+def cell_configs(config: dict) -> list[dict]:
+    """The serialized cells of every RNN layer in a model config."""
+    return [node["config"]["cell"] for node in _walk(config)
+            if node.get("class_name") == "RNN" and isinstance(node.get("config"), dict)
+            and isinstance(node["config"].get("cell"), dict)]
+
+
+def expect_saved(archive, cell: str, weights: list) -> None:
+    """The file names `cell` under a registered name and stores exactly `weights`."""
+    config, stored = read(archive)
+    found = cell_configs(config)
+    if not found:
+        fail("the saved model holds no keras.layers.RNN layer")
+    for entry in found:
+        name = entry.get("registered_name") or ""
+        if entry.get("class_name") != cell:
+            fail(f"the saved model's cell is {entry.get('class_name')!r}, expected your {cell}")
+        if ">" not in name:
+            fail(f"{cell} is saved without a registered name, so load_model cannot find it: "
+                 f"decorate it with @keras.saving.register_keras_serializable(package='rnnkit')")
+    for index, expected in enumerate(weights):
+        if not any(a.shape == np.shape(expected) and np.array_equal(a, expected) for a in stored):
+            fail(f"weight {index} (shape {np.shape(expected)}) is not in the saved file: "
+                 "get_config/build must recreate the same weights")
+
+
+def expect_round_trip(got: dict, cell: str, weights: list, predictions, **tolerance) -> None:
+    """The saved file is right (see expect_saved), and the model loaded back from it predicts
+    what Keras's own layers predict with the same weights."""
+    from rnnkit.grader.compare import expect_close
+
+    expect_saved(got["archive"], cell, weights)
+    if got.get("error"):
+        fail(f"keras.saving.load_model could not load the saved model: {got['error']}")
+    expect_close("predictions of the model loaded back", got["after"], predictions, **tolerance)

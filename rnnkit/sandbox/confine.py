@@ -1,0 +1,294 @@
+"""The walls of the student's process, and the grader's clean-up after it.
+
+Applied by the student's process to itself before any student code runs (`apply`):
+- Landlock (Linux >= 5.13, no root needed): read only the Python installation, the system,
+  this process's own /proc entry and the private copy of the student-side code; write only
+  the scratch folder and /dev/null. From ABI 4 on, no TCP at all; from ABI 6 on, signals and
+  abstract unix sockets reach only its own processes.
+- seccomp (Linux, any user): no new processes (only threads), no running programs, no
+  chmod/chown of any file, no network sockets (only unix ones), signals only to itself.
+Used by the grader:
+- `become_subreaper` / `kill_strays`: a process that escapes (a double fork, setsid) is
+  re-parented to the grader, which kills its children until none is left.
+- `unprivileged_user`: when the grader runs as root and the Python installation is
+  world-readable (a hosted autograder's container), student processes run as `nobody`.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import signal
+import stat
+import struct
+import sys
+import time
+from pathlib import Path
+
+LINUX = sys.platform.startswith("linux")
+
+
+# -- Landlock -----------------------------------------------------------------------------------
+_EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+_SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1      # Landlock ABI >= 6
+_NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1          # Landlock ABI >= 4
+_READ = _EXECUTE | _READ_FILE | _READ_DIR
+
+
+def _landlock_rights(abi: int) -> int:
+    rights = (1 << 13) - 1                      # ABI 1: execute .. make_sym
+    if abi >= 2:
+        rights |= 1 << 13                       # refer
+    if abi >= 3:
+        rights |= 1 << 14                       # truncate
+    if abi >= 5:
+        rights |= 1 << 15                       # ioctl_dev
+    return rights
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc
+
+
+def landlock(read: list[str], write: list[str]) -> str:
+    """Confine this process (and any child, for good); a sentence saying what applied.
+    Raises OSError with the reason when Landlock is unavailable or refuses."""
+    if not LINUX:
+        raise OSError(f"Landlock is a Linux facility; this is {platform.system()}")
+    libc = _libc()
+    abi = libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        raise OSError(f"Landlock is not available in this kernel ({platform.release()}: "
+                      f"{os.strerror(ctypes.get_errno())})")
+    handled = _landlock_rights(abi)
+    net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
+    scoped = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0
+    ruleset = (ctypes.c_uint64 * 3)(handled, net, scoped)
+    size = 24 if abi >= 6 else (16 if abi >= 4 else 8)
+    fd = libc.syscall(444, ctypes.byref(ruleset), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if fd < 0:
+        raise OSError(f"landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())}")
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    try:
+        file_rights = _EXECUTE | _WRITE_FILE | _READ_FILE | (handled & ((1 << 14) | (1 << 15)))
+        for paths, rights in ((read, _READ), (write, handled)):
+            for path in paths:
+                if not os.path.exists(path):
+                    continue
+                parent = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                allowed = rights if os.path.isdir(path) else rights & file_rights
+                rule = PathBeneath(allowed, parent)
+                result = libc.syscall(445, ctypes.c_int(fd), ctypes.c_int(1), ctypes.byref(rule),
+                                      ctypes.c_uint32(0))
+                os.close(parent)
+                if result != 0:
+                    raise OSError(f"landlock_add_rule({path}) failed: "
+                                  f"{os.strerror(ctypes.get_errno())}")
+        if libc.prctl(38, 1, 0, 0, 0) != 0:     # PR_SET_NO_NEW_PRIVS, required first
+            raise OSError(f"PR_SET_NO_NEW_PRIVS failed: {os.strerror(ctypes.get_errno())}")
+        if libc.syscall(446, ctypes.c_int(fd), ctypes.c_uint32(0)) != 0:
+            raise OSError(f"landlock_restrict_self failed: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(fd)
+    extras = (", no TCP" if net else "") + (", signals scoped" if scoped else "")
+    return f"Landlock ABI {abi} (files{extras})"
+
+
+# -- seccomp --------------------------------------------------------------------------------------
+_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_SYSCALLS = {  # name -> number per architecture (None: the architecture has no such call)
+    "fork": (57, None), "vfork": (58, None), "clone": (56, 220), "clone3": (435, 435),
+    "execve": (59, 221), "execveat": (322, 281), "chmod": (90, None), "fchmod": (91, 52),
+    "fchmodat": (268, 53), "fchmodat2": (452, 452), "chown": (92, None), "fchown": (93, 55),
+    "lchown": (94, None), "fchownat": (260, 54), "socket": (41, 198), "kill": (62, 129),
+    "tkill": (200, 130), "tgkill": (234, 131), "ptrace": (101, 117), "mount": (165, 40),
+    "unshare": (272, 97), "setns": (308, 268), "process_vm_readv": (310, 270),
+    "process_vm_writev": (311, 271), "pidfd_send_signal": (424, 424),
+    "pidfd_open": (434, 434), "pidfd_getfd": (438, 438),
+}
+_DENIED = ("fork", "vfork", "execve", "execveat", "chmod", "fchmod", "fchmodat", "fchmodat2",
+           "chown", "fchown", "lchown", "fchownat", "tkill", "ptrace", "mount", "unshare",
+           "setns", "process_vm_readv", "process_vm_writev", "pidfd_send_signal", "pidfd_open",
+           "pidfd_getfd")
+_CLONE_THREAD, _AF_UNIX, _EPERM, _ENOSYS = 0x10000, 1, 1, 38
+
+
+def _filter(arch_name: str, pid: int) -> list[tuple[int, int, int, int]]:
+    """The BPF program: (code, jt, jf, k) instructions."""
+    column = 0 if arch_name == "x86_64" else 1
+    number = {name: numbers[column] for name, numbers in _SYSCALLS.items()
+              if numbers[column] is not None}
+    ld, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | _EPERM
+    prog = [(ld, 0, 0, 4), (jeq, 1, 0, _ARCH[arch_name]), (ret, 0, 0, 0x80000000),  # kill: wrong arch
+            (ld, 0, 0, 0)]
+    for name in _DENIED:
+        if name in number:
+            prog += [(jeq, 0, 1, number[name]), (ret, 0, 0, deny)]
+    prog += [(jeq, 0, 1, number["clone3"]), (ret, 0, 0, 0x00050000 | _ENOSYS)]  # glibc falls back
+    # clone: threads only (A still holds the call's number on every path that goes on).
+    prog += [(jeq, 0, 4, number["clone"]), (ld, 0, 0, 16), (jset, 1, 0, _CLONE_THREAD),
+             (ret, 0, 0, deny), (ret, 0, 0, allow)]
+    # socket: unix sockets only.
+    prog += [(jeq, 0, 4, number["socket"]), (ld, 0, 0, 16), (jeq, 1, 0, _AF_UNIX),
+             (ret, 0, 0, deny), (ret, 0, 0, allow)]
+    # kill and tgkill: only this process (or its own group, which is itself).
+    for name in ("kill", "tgkill"):
+        prog += [(jeq, 0, 5, number[name]), (ld, 0, 0, 16), (jeq, 2, 0, pid),
+                 (jeq, 1, 0, 0), (ret, 0, 0, deny), (ret, 0, 0, allow)]
+    prog.append((ret, 0, 0, allow))
+    return prog
+
+
+def seccomp() -> str:
+    """Install the filter (for this process and any thread); a sentence saying what applied.
+    Raises OSError with the reason where seccomp is unavailable."""
+    if not LINUX:
+        raise OSError(f"seccomp is a Linux facility; this is {platform.system()}")
+    arch = platform.machine()
+    if arch not in _ARCH:
+        raise OSError(f"no seccomp filter for the {arch} architecture")
+    program = _filter(arch, os.getpid())
+    raw = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(raw)
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = Program(len(program), ctypes.cast(buffer, ctypes.c_void_p))
+    libc = _libc()
+    if libc.prctl(38, 1, 0, 0, 0) != 0:                       # PR_SET_NO_NEW_PRIVS
+        raise OSError(f"PR_SET_NO_NEW_PRIVS failed: {os.strerror(ctypes.get_errno())}")
+    # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): every thread, now.
+    if libc.syscall(317 if arch == "x86_64" else 277, 1, 1, ctypes.byref(prog)) != 0:
+        raise OSError(f"seccomp failed: {os.strerror(ctypes.get_errno())}")
+    return "seccomp (no processes, programs, chmod/chown or network sockets)"
+
+
+def apply(read: list[str], write: list[str], exclude: list[str] = ()) -> dict:
+    """Both walls, each independently; {"applied": [...], "missing": [reasons]}.
+    `exclude`: folders never to be readable even if on sys.path (the kit itself)."""
+    applied, missing = [], []
+    readable = [p for p in system_read_paths() if not any(
+        p == e or p.startswith(e.rstrip(os.sep) + os.sep) for e in exclude)] + list(read)
+    for wall, arguments in ((landlock, (readable, list(write) + ["/dev/null"])),
+                            (seccomp, ())):
+        try:
+            applied.append(wall(*arguments))
+        except (OSError, AttributeError, ValueError) as error:
+            missing.append(f"{wall.__name__}: {error}")
+    return {"applied": applied, "missing": missing}
+
+
+def system_read_paths() -> list[str]:
+    """What any Python process needs to read: the interpreter, its libraries, the system —
+    and of /proc only this process's own entry and the machine-wide facts libraries read."""
+    import site
+    import sysconfig
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(
+        sys.executable)), *site.getsitepackages(), sysconfig.get_paths()["stdlib"]}
+    user_site = site.getusersitepackages()
+    if isinstance(user_site, str):
+        paths.add(user_site)
+    paths.update(p for p in sys.path if p and os.path.isdir(p))
+    paths.update(["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/sys", "/opt",
+                  "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random",
+                  f"/proc/{os.getpid()}", "/proc/cpuinfo", "/proc/meminfo", "/proc/stat",
+                  "/proc/sys/kernel", "/proc/sys/vm"])
+    return sorted(paths)
+
+
+# -- the grader's clean-up --------------------------------------------------------------------
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux PR_SET_CHILD_SUBREAPER); False where unsupported."""
+    if not LINUX:
+        return False
+    try:
+        return _libc().prctl(36, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def process_table() -> dict[int, tuple[int, int]]:
+    """{pid: (parent pid, resident bytes)} of every process, read from /proc."""
+    table = {}
+    if not os.path.isdir("/proc"):
+        return table
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(entry)] = (int(fields[1]), int(fields[21]) * page)
+    return table
+
+
+def kill_strays(keep=(), *, rounds: int = 50) -> int:
+    """SIGKILL every child of this process not in `keep` (adopted escapees), reap them, and
+    repeat until none is left: a grandchild re-parented after a round is caught by the next."""
+    if not os.path.isdir("/proc"):
+        return 0
+    killed = 0
+    for _ in range(rounds):
+        me = os.getpid()
+        strays = [pid for pid, (parent, _) in process_table().items()
+                  if parent == me and pid not in keep]
+        if not strays:
+            break
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        for pid in strays:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        time.sleep(0.01)
+    return killed
+
+
+def _world_readable_path(path: str) -> bool:
+    """Every folder on the way is traversable and the file readable by others."""
+    current = Path(path).resolve()
+    try:
+        if not current.stat().st_mode & stat.S_IROTH:
+            return False
+        for parent in current.parents:
+            if not parent.stat().st_mode & stat.S_IXOTH:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def unprivileged_user():
+    """(uid, gid) of `nobody` when student code can and should run as it, else None."""
+    if os.environ.get("RNNKIT_NO_PRIVILEGE_DROP") or not hasattr(os, "geteuid") \
+            or os.geteuid() != 0:
+        return None
+    try:
+        import pwd
+
+        user = pwd.getpwnam("nobody")
+    except (ImportError, KeyError):
+        return None
+    import numpy
+
+    needed = [sys.executable, os.path.realpath(sys.executable), numpy.__file__]
+    if not all(_world_readable_path(path) for path in needed):
+        return None
+    return user.pw_uid, user.pw_gid

@@ -1,0 +1,79 @@
+"""Keras's built-in layers in the student's process: as stand-ins, and walled off.
+
+- Stand-ins: when a later exercise imports an earlier one that is missing, broken or wrong,
+  Keras's own class takes the earlier class's place (same equations and weight layout as the
+  reference), so one mistake costs points once; the report says so. They exist even in a
+  student kit without solutions/.
+- The wall: the built-in layers an exercise asks the student to write are made unusable in
+  its grading (`disable_built_ins`), whatever name, alias or subclass reaches them — their
+  methods' code objects are replaced, so even the original function objects refuse to run.
+"""
+from __future__ import annotations
+
+import types
+
+_CLASSES: dict[str, type] = {}
+_METHODS = ("__init__", "build", "call")
+
+
+def keras_class(name: str) -> type:
+    """A registered subclass of keras.layers.`name` (so it saves and loads as a .keras file)."""
+    if name not in _CLASSES:
+        import keras
+
+        base = getattr(keras.layers, name)
+        _CLASSES[name] = keras.saving.register_keras_serializable(package="rnnkit_standin")(
+            type(name, (base,), {"__doc__": f"keras.layers.{name} standing in for yours",
+                                 "__module__": "rnnkit_standin"}))
+    return _CLASSES[name]
+
+
+def stand_in_module(module_name: str, names: dict) -> types.ModuleType:
+    """A module offering Keras's classes under the names an exercise module offers."""
+    module = types.ModuleType(module_name)
+    for name, keras_name in names.items():
+        setattr(module, name, keras_class(keras_name))
+    module.STAND_IN = True
+    return module
+
+
+def _refusal(code: types.CodeType, message: str) -> types.CodeType:
+    """A code object with the same free variables as `code` that raises `message`."""
+    free = code.co_freevars
+    lines = ["def outer():"] + [f"    {name} = None" for name in free] + [
+        "    def refused(*args, **kwargs):",
+        f"        ({', '.join(free)}{',' if free else ''})" if free else "        pass",
+        f"        raise RuntimeError({message!r})",
+        "    return refused"]
+    namespace: dict = {}
+    exec(compile("\n".join(lines), "<rnnkit wall>", "exec"), namespace)   # noqa: S102 - our own text
+    return namespace["outer"]().__code__
+
+
+def disable_built_ins(names) -> list[str]:
+    """Make keras.layers.`name` unusable for every name (and every class built on it)."""
+    import keras
+
+    done = []
+    for name in names:
+        cls = getattr(keras.layers, name, None)
+        if not isinstance(cls, type):
+            continue
+        message = (f"keras.layers.{name} is not available while this exercise is graded: "
+                   "it asks you to write it yourself (main() may still use it to compare)")
+        for method in _METHODS:
+            function = cls.__dict__.get(method)
+            if isinstance(function, types.FunctionType):
+                function.__code__ = _refusal(function.__code__, message)
+        done.append(name)
+    return done
+
+
+def one_step(cell_class, *, input_dim: int = 3, units: int = 4) -> None:
+    """Run one step of a fresh cell, so a stub raises NotImplementedError right here (inside
+    a model, Keras may swallow it while building and fail later with another message)."""
+    import numpy as np
+
+    cell = cell_class(units)
+    states = [np.zeros((1, s), "float32") for s in np.atleast_1d(cell.state_size)]
+    cell(np.zeros((1, input_dim), "float32"), states)

@@ -1,0 +1,100 @@
+"""Probes of ex01 (the vanilla RNN cell): run in the student's process, return plain data.
+
+Each `probe_*(module, **args)` drives the student's `ex01_simple_rnn` module; the checks in
+`tests/grading/test_ex01.py` compare what comes back, in the grader.
+"""
+import numpy as np
+
+from tests.grading.probes import cells
+
+N, T, D, H = 3, 5, 4, 6
+
+SHAPE_BUILDERS = {  # builder -> (arguments, input shapes to feed)
+    "one_to_one": ((D, H, 3), [(2, D)]),
+    "one_to_many": ((D, H, 3, 6), [(2, D)]),
+    "many_to_one": ((D, H, 3), [(2, 7, D), (2, 3, D)]),
+    "many_to_many": ((D, H, 3), [(2, 7, D), (2, 3, D)]),
+    "encoder_decoder": ((D, H, 3, 4), [(2, 7, D), (2, 3, D)]),
+}
+
+
+def probe_cell_contract(module, x, h):
+    import keras
+
+    cell = module.SimpleRNNCell(H)
+    output, states = cell(x, [h])
+    listed = isinstance(states, (list, tuple))
+    return {"is_layer": isinstance(cell, keras.layers.Layer),
+            "state_size": [int(s) for s in cells.as_list(cell.state_size)],
+            "output_size": int(getattr(cell, "output_size", -1) or -1),
+            "output_shape": list(np.shape(output)),
+            "states_is_list": listed,
+            "n_states": len(states) if listed else -1,
+            "state_shapes": [list(np.shape(s)) for s in states] if listed else [],
+            "weights": [[w.path.split("/")[-1], list(w.shape)] for w in cell.weights]}
+
+
+def probe_cell_step(module, x, h, weights):
+    cell = module.SimpleRNNCell(H)
+    cell(x, [h])
+    cell.set_weights(weights)
+    output, states = cell(x, [h])
+    return {"output": np.asarray(output), "state": np.asarray(cells.as_list(states)[0])}
+
+
+def probe_sequence(module, x, h0, weights, mask=None):
+    layer = cells.rnn(module.SimpleRNNCell(H), weights, D, return_sequences=True,
+                      return_state=True)
+    outputs, state = cells.sequence(layer, x, None if mask is not None else [h0], mask=mask)
+    return {"outputs": outputs, "state": state}
+
+
+def probe_gradients(module, x, h0, weights, upstream):
+    layer = cells.rnn(module.SimpleRNNCell(H), weights, D, return_sequences=True)
+    return cells.gradients(layer, x, [h0], upstream)
+
+
+def probe_unrolled(module, x, h0, weights):
+    cell = module.SimpleRNNCell(H)
+    cell(x[:, 0], [h0])
+    cell.set_weights(weights)
+    with_h0 = module.rnn_forward_unrolled(cell, x, h0)
+    without_h0 = module.rnn_forward_unrolled(cell, x)
+    return {"with_h0": np.asarray(with_h0), "zeros": np.asarray(without_h0),
+            "n_weights": len(cell.weights)}
+
+
+def probe_parameter_count(module):
+    import keras
+
+    counts = []
+    for steps in (3, 30):
+        inputs = keras.Input(shape=(steps, D))
+        counts.append(keras.Model(inputs, keras.layers.RNN(module.SimpleRNNCell(H))(inputs))
+                      .count_params())
+    return counts
+
+
+def probe_problem_shapes(module, name):
+    import keras
+
+    arguments, shapes = SHAPE_BUILDERS[name]
+    model = getattr(module, name)(*arguments)
+    outputs = [list(np.shape(model(np.zeros(shape, "float32")))) for shape in shapes]
+    found = [layer.cell for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+    return {"output_shapes": outputs, "is_model": isinstance(model, keras.Model),
+            "student_cells": sum(isinstance(cell, module.SimpleRNNCell) for cell in found),
+            "params": int(model.count_params())}
+
+
+def probe_fit_step(module, x, y, weights):
+    import keras
+
+    return cells.fit_step(keras.layers.RNN(module.SimpleRNNCell(H)), x, y, weights)
+
+
+def probe_round_trip(module, x, weights):
+    import keras
+
+    model = cells.classifier(keras.layers.RNN(module.SimpleRNNCell(H)), (T, D), weights)
+    return cells.keras_archive(model, x)

@@ -62,6 +62,10 @@ EXERCISES: tuple[Exercise, ...] = (
              shape="many-to-one (the memory task), many-to-many (sequences)",
              built_ins=GATED, stand_ins={"LSTMCell": "LSTMCell", "GRUCell": "GRUCell"},
              uses=("ex01",)),
+    Exercise("ex06", "ex06_speech", "speech: features, words, phonemes with CTC",
+             shape="many-to-one (words), many-to-many unaligned (phonemes, CTC)",
+             # Not GATED: the scan would refuse `from .ex03_gated_cells import LSTMCell`.
+             built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

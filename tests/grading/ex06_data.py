@@ -1,0 +1,81 @@
+"""The data of ex06's training checks, computed by the grader's own feature pipeline.
+
+Features are made by tf.signal's ready-made helpers (`stft`, `linear_to_mel_weight_matrix`,
+`mfccs_from_log_mel_spectrograms`): an implementation nobody here wrote, with the exercise's
+settings. Training utterances: 32 training speakers x 16 words (512); held-out utterances:
+the 16 test speakers x 16 words (256), never heard in training, whose labels stay in the
+grader. Both are standardised with the training statistics and padded to NUM_FRAMES.
+
+They are shipped in data/speech/ex06_grading.npz (float16 features, about 1 MB), because
+synthesising and featurising 768 utterances costs ~3-5 s per grading, and because the
+recorded reference of a training check is keyed by its exact input bytes, which a float
+pipeline on another CPU could change in the last bit. `tests/kit/test_speech_data.py`
+rebuilds the file and compares. Rebuild it after changing the synthesiser or the settings:
+    python -m tests.grading.ex06_data
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit import KIT_ROOT, recognition
+
+PATH = KIT_ROOT / "data" / "speech" / "ex06_grading.npz"
+TRAIN_SPEAKERS = range(0, 32)
+SETTINGS = dict(frame_length=256, frame_step=128, fft_length=256, num_mel_bins=20,
+                lower_edge_hertz=80.0, upper_edge_hertz=3800.0, num_mfcc=13, log_offset=1e-6)
+
+
+def helper_features(waveforms, sample_rate, settings=SETTINGS):
+    """MFCCs of each waveform with tf.signal's helpers: list of (F_i, C) float32 arrays,
+    F_i = ceil(L_i / frame_step); computed as one zero-padded batch (the padding only reaches
+    frames past each utterance's own F_i, which are dropped)."""
+    import tensorflow as tf
+
+    s = settings
+    batch = np.zeros((len(waveforms), max(len(w) for w in waveforms)), dtype=np.float32)
+    for row, waveform in enumerate(waveforms):
+        batch[row, :len(waveform)] = waveform
+    power = tf.abs(tf.signal.stft(batch, s["frame_length"], s["frame_step"], s["fft_length"],
+                                  pad_end=True)) ** 2                               # (N, F, K)
+    bank = tf.signal.linear_to_mel_weight_matrix(s["num_mel_bins"], s["fft_length"] // 2 + 1,
+                                                 sample_rate, s["lower_edge_hertz"],
+                                                 s["upper_edge_hertz"])              # (K, M)
+    log_mel = tf.math.log(tf.matmul(power, bank) + s["log_offset"])                 # (N, F, M)
+    mfcc = tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :s["num_mfcc"]]  # (N, F, C)
+    mfcc = np.asarray(mfcc)
+    return [mfcc[row, :-(-len(w) // s["frame_step"])] for row, w in enumerate(waveforms)]
+
+
+def build() -> dict:
+    """Synthesise both sets and compute their standardised, padded features."""
+    from rnnkit.datasets.speech import SAMPLE_RATE, load_split
+
+    arrays, statistics = {}, None
+    for name, split, speakers in (("train", "train", TRAIN_SPEAKERS), ("test", "test", None)):
+        audio, words, phonemes, _ = load_split(split, repetitions=1, speakers=speakers)
+        features, lengths = recognition.pad_features(helper_features(audio, SAMPLE_RATE),
+                                                     recognition.NUM_FRAMES)
+        features, statistics = recognition.standardise(features, lengths, statistics)
+        arrays.update({f"{name}_features": features.astype(np.float16),
+                       f"{name}_lengths": lengths, f"{name}_words": words,
+                       f"{name}_phonemes": recognition.pad_labels(phonemes)})
+    return arrays
+
+
+def load() -> dict:
+    """The shipped arrays, features as float32 (padded frames exactly 0)."""
+    with np.load(PATH, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    for name in ("train", "test"):
+        arrays[f"{name}_features"] = arrays[f"{name}_features"].astype(np.float32)
+    return arrays
+
+
+def save(arrays: dict) -> None:
+    PATH.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(PATH, **arrays)
+
+
+if __name__ == "__main__":
+    save(build())
+    print(f"wrote {PATH} ({PATH.stat().st_size // 1024} KiB)")

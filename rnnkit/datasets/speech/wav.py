@@ -89,12 +89,15 @@ def resample(samples, rate: int, target: int = SAMPLE_RATE):
     out_length = int(round(length * target / rate))
     if length == 0 or out_length == 0:
         return np.zeros(out_length)
-    spectrum = np.fft.rfft(samples)
-    keep = min(len(spectrum), out_length // 2 + 1)
+    spectrum = np.fft.rfft(samples)                                     # (length // 2 + 1,)
+    keep = min(length, out_length) // 2 + 1
     resized = np.zeros(out_length // 2 + 1, dtype=complex)
     resized[:keep] = spectrum[:keep]
-    if out_length % 2 == 0 and keep == out_length // 2 + 1 and out_length < length:
-        resized[-1] = resized[-1].real                     # the new Nyquist bin is real
+    if min(length, out_length) % 2 == 0:     # a bin at +-Nyquist of the shorter length:
+        if out_length < length:              # the pair +-m folds onto the new Nyquist bin
+            resized[keep - 1] = 2 * spectrum[keep - 1].real
+        else:                                # the old Nyquist bin splits into a pair +-m
+            resized[keep - 1] = spectrum[keep - 1] / 2
     return np.fft.irfft(resized, out_length) * (out_length / length)
 
 

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-NUM_FRAMES = 40   # every batch is padded to this many frames (0.64 s, the longest utterance): one shape
+NUM_FRAMES = 40   # every batch is padded to 40 frames (0.64 s, the longest utterance): one shape
 WORD_UNITS, PHONEME_UNITS = 32, 32
 
 
@@ -77,7 +77,7 @@ def train_word_model(model, features, words, *, seed=0, epochs=12, batch_size=64
 
 
 def train_phoneme_model(model, features, labels, loss, *, seed=0, epochs=15, batch_size=64,
-                        learning_rate=1e-2):
+                        learning_rate=3e-2):
     """Train a (N, NUM_FRAMES, C) -> (N, NUM_FRAMES, P + 1) logits model with `loss`
     (labels (N, S) int32 padded with 0, logits) -> (N,). Returns fit seconds.
 

@@ -14,8 +14,8 @@
 #
 # ## 1. Features (the front end of every speech recogniser)
 #
-#     frames     x[f, w] = waveform[f * step + w]          (F, W), F = ceil(L / step), end zero-padded
-#     window     x[f, w] * hann[w]                          periodic Hann: no jump at the frame edges
+#     frames     x[f, w] = waveform[f * step + w]          (F, W), F = ceil(L / step), zero-padded
+#     window     x[f, w] * hann[w]                          periodic Hann: no jumps at frame edges
 #     STFT       X[f, k] = sum_w x[f, w] hann[w] exp(-2 pi i k w / fft_length)
 #     power      P[f, k] = |X[f, k]|^2                      (F, K)
 #     mel        E[f, m] = sum_k P[f, k] B[k, m]            B: M triangles, equally spaced in mel,
@@ -243,8 +243,17 @@ def ctc_greedy_decode(logits, lengths=None):
 # %% [markdown]
 # ## 4. Run it
 #
-# `python -m exercises.ex06_speech` computes features, trains both models on the training
-# speakers and scores them on the test speakers; figures go to runs/ex06/.
+# `python -m exercises.ex06_speech` computes features, trains both models on the 48
+# training speakers (1536 words) and scores them on the 16 test speakers; figures go to
+# runs/ex06/ (about two minutes on 2 cores). The training recipes are the kit's
+# (`rnnkit/recognition.py`: Adam, clipnorm 1, fixed padded length so the step is traced once).
+#
+# The graded training checks use a smaller configuration: 32 training speakers saying each
+# word once, features computed by the grader with tf.signal's helpers, the same recipes.
+# The grader then loads your trained weights into the same architecture built from Keras's
+# own layers and measures word accuracy and phoneme error rate (edit distance / number of
+# phonemes) on the test speakers itself. A bag-of-frames model (the average feature vector
+# of an utterance, an MLP) reaches about 55 % on words: the anagrams need the order.
 
 # %%
 def prepare(split, statistics=None, num_frames=None, **options):
@@ -263,9 +272,10 @@ def main(epochs_words=15, epochs_phonemes=20):
     train = prepare("train", num_frames=frames)
     test = prepare("test", statistics=train[4], num_frames=frames)
     print(f"{len(train[2])} training and {len(test[2])} test utterances, {frames} frames")
-    save_figure(plot_features(load_split("test", speakers=[56], repetitions=1)[0][:3],
-                              WORD_NAMES[:3], power_spectrogram, speech_features),
-                "runs/ex06/features.png")
+    shown = [WORD_NAMES.index(word) for word in ("tea", "eat", "shop")]
+    audio = load_split("test", speakers=[56], repetitions=1)[0]
+    save_figure(plot_features([audio[i] for i in shown], [WORD_NAMES[i] for i in shown],
+                              power_spectrogram, speech_features), "runs/ex06/features.png")
 
     words = build_word_model(GRUCell)
     seconds = recognition.train_word_model(words, train[0], train[2], epochs=epochs_words)

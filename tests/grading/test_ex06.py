@@ -16,120 +16,35 @@ spectra agree to ~1e-6 of the spectrum's peak, filter banks to ~1e-7, log mel en
 MFCCs to ~1e-5; a real mistake (no window, a symmetric window, magnitude instead of power,
 log10, an orthonormal DCT, no DC row) changes values by more than 1e-2. Loss values at 1e-4.
 """
-import functools
-
 import numpy as np
 import pytest
 
 from rnnkit import recognition
 from rnnkit.grader import inputs
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from tests.grading import ex06_data
+from tests.grading import ex06_oracles as oracles
+from tests.grading.ex06_oracles import (
+    fixed_weights, helper_bank, helper_frames, helper_mfcc, helper_power, keras_decode,
+    keras_logits, phoneme_error_rate, word_accuracy)
 from tests.grading.probes.ex06 import (
     probe_ctc_loss, probe_decode, probe_filter_bank, probe_frames, probe_log_mel, probe_mfcc,
     probe_phoneme_logits, probe_power, probe_train_phonemes, probe_train_words,
     probe_word_logits)
 
-S = ex06_data.SETTINGS
+S = oracles.SETTINGS
 SAMPLE_RATE = 8000
 LENGTHS = (100, 256, 1000, 3001)    # shorter than a frame, exactly one frame, two uneven ones
-C, H, V, P = S["num_mfcc"], recognition.WORD_UNITS, 16, 13
+C, V, P = oracles.C, oracles.V, oracles.P
 
 
 def waveforms(seed, length):
     return inputs.uniform(seed, f"wave{length}", (2, length), -0.8, 0.8)
 
 
-# -- oracles: tf.signal's helpers and Keras's layers, run in the grader ---------------------
-def helper_frames(x):
-    import tensorflow as tf
-
-    return np.asarray(tf.signal.frame(x, S["frame_length"], S["frame_step"], pad_end=True))
-
-
-def helper_power(x, window="periodic", magnitude=False):
-    import tensorflow as tf
-
-    window_fn = {"periodic": tf.signal.hann_window,
-                 "symmetric": functools.partial(tf.signal.hann_window, periodic=False),
-                 "none": lambda length, dtype: tf.ones([length], dtype)}[window]
-    spectrum = tf.abs(tf.signal.stft(x, S["frame_length"], S["frame_step"], S["fft_length"],
-                                     window_fn=window_fn, pad_end=True))       # (N, F, K)
-    return np.asarray(spectrum if magnitude else spectrum ** 2)
-
-
-def helper_bank(**settings):
-    import tensorflow as tf
-
-    return np.asarray(tf.signal.linear_to_mel_weight_matrix(**settings))
-
-
-def helper_mfcc(log_mel):
-    import tensorflow as tf
-
-    return np.asarray(tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :C])
-
-
-def keras_word_model(masking=True):
-    import keras
-
-    inputs_ = keras.Input((None, C))
-    x = keras.layers.Masking(0.0)(inputs_) if masking else inputs_
-    return keras.Model(inputs_, keras.layers.Dense(V)(keras.layers.GRU(H)(x)))
-
-
-def keras_phoneme_model():
-    import keras
-
-    inputs_ = keras.Input((recognition.NUM_FRAMES, C))
-    recurrent = keras.layers.Bidirectional(keras.layers.LSTM(
-        recognition.PHONEME_UNITS, return_sequences=True, use_cudnn=False))
-    return keras.Model(inputs_, keras.layers.Dense(P + 1)(recurrent(inputs_)))
-
-
-def loaded(model, weights, what):
-    expected = [tuple(w.shape) for w in model.get_weights()]
-    got = [tuple(np.shape(w)) for w in weights]
-    if got != expected:
-        fail(f"your {what} has weights of shapes {got}; the architecture in the lesson has "
-             f"{expected} — build exactly the layers the docstring lists")
-    model.set_weights(weights)
-    return model
-
-
-def keras_logits(kind, weights, x, masking=True):
-    model = keras_word_model(masking) if kind == "word" else keras_phoneme_model()
-    return np.asarray(loaded(model, weights, f"{kind} model")(x))
-
-
-def keras_decode(logits, lengths):
-    import keras
-
-    dense, _ = keras.ops.ctc_decode(logits, lengths, strategy="greedy", mask_index=0)
-    return [[int(c) for c in row if c >= 0] for row in np.asarray(dense)[0]]
-
-
-def word_accuracy(weights, features, words):
-    return recognition.word_accuracy(keras_logits("word", weights, features), words)
-
-
-def phoneme_error_rate(weights, features, phonemes):
-    logits = keras_logits("phoneme", weights, features)
-    decoded = keras_decode(logits, np.full(len(logits), logits.shape[1], dtype="int32"))
-    return recognition.phoneme_error_rate([[int(p) for p in row if p] for row in phonemes],
-                                          decoded)
-
-
-def fixed_weights(kind, seed):
-    model = keras_word_model() if kind == "word" else keras_phoneme_model()
-    return [inputs.uniform(seed, f"{kind}{i}", np.shape(w), -0.4, 0.4)
-            for i, w in enumerate(model.get_weights())]
-
-
 # -- checks: features ------------------------------------------------------------------------
 @pytest.mark.points(1)
 def test_frames(grader):
-    """frame_signal equals tf.signal.frame(pad_end=True), also for a waveform shorter than a frame"""
+    """frame_signal equals tf.signal.frame(pad_end=True), also for waves shorter than a frame"""
     for seed in grader.seeds(always_fresh=True):
         for length in LENGTHS:
             x = waveforms(seed, length)
@@ -294,7 +209,7 @@ def trained(grader, kind):
     """(student's metric, reference's metric): trained in their processes, scored here."""
     cache = grader.__dict__.setdefault("ex06_trained", {})
     if kind not in cache:
-        data = ex06_data.load()
+        data = oracles.load()
         cell = "GRUCell" if kind == "word" else "LSTMCell"
         probe = probe_train_words if kind == "word" else probe_train_phonemes
         args = {"features": data["train_features"]}
@@ -315,8 +230,7 @@ def trained(grader, kind):
 @pytest.mark.points(3)
 def test_word_recognition(grader):
     """Trained on 32 speakers, your word model recognises the words of 16 unheard speakers"""
-    accuracy, reference = trained(grader, "word")
-    # THRESHOLD: see the measurements in the comment of WORD_MARGIN.
+    accuracy, reference = trained(grader, "word")    # thresholds: see WORD_MARGIN below
     if accuracy < reference - WORD_MARGIN:
         fail(f"your trained word model recognised {accuracy:.0%} of the test speakers' words "
              f"(Keras's GRU scored your weights); the reference reaches {reference:.0%}, "
@@ -336,6 +250,13 @@ def test_phoneme_recognition(grader):
              "Bidirectional RNN returns sequences and the last layer has P + 1 logits")
 
 
-# Measured over seeds 0-4 (training seed of the kit's recipe), reference solution:
-WORD_MARGIN = 0.15
+# Thresholds, measured with the reference on the shipped grading data and the kit's recipes,
+# training seeds 0-4, on this 2-core machine (run-to-run float noise included):
+#   word accuracy  0.832 0.828 0.828 0.812 0.867   (spread 0.055; chance 0.0625; a bag of
+#                  frames -- mean feature vector + MLP, order ignored -- reaches 0.547)
+#   phoneme error  0.088 0.043 0.043 0.129 0.170   (spread 0.127; a second run of seeds 0, 3,
+#                  4 gave 0.043 0.134 0.088; a model that emits nothing scores 1.0)
+# A correct model whose random initialisation differs from the reference's is one more draw
+# from these; the margins are about twice (words) and slightly more than (phonemes) the spread.
+WORD_MARGIN = 0.10
 PER_MARGIN = 0.15

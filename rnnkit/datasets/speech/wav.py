@@ -38,7 +38,8 @@ def _chunks(path, data: bytes):
         raise _error(path, "not a WAV file (no RIFF/WAVE header)")
     chunks, position = {}, 12
     while position + 8 <= len(data):
-        name, size = data[position:position + 4], struct.unpack("<I", data[position + 4:position + 8])[0]
+        name = data[position:position + 4]
+        size = struct.unpack("<I", data[position + 4:position + 8])[0]
         body = data[position + 8:position + 8 + size]
         if len(body) < size:
             raise _error(path, f"truncated: the {name.decode('latin-1')!r} chunk declares "
@@ -62,7 +63,8 @@ def _decode(path, fmt: bytes, data: bytes):
         raise _error(path, f"inconsistent fmt chunk: {channels} channel(s) of {bits} bits in "
                            f"blocks of {block_align} bytes")
     usable = len(data) - len(data) % block_align
-    raw = np.frombuffer(data[:usable], dtype=np.uint8).reshape(-1, channels, block_align // channels)
+    raw = np.frombuffer(data[:usable], dtype=np.uint8)
+    raw = raw.reshape(-1, channels, block_align // channels)          # (L, channels, bytes)
     if tag == PCM and bits == 8:
         samples = (raw[..., 0].astype(np.float64) - 128.0) / 128.0          # unsigned bytes
     elif tag == PCM and bits in (16, 24, 32):

@@ -1,4 +1,7 @@
-"""The data of ex06's training checks, computed by the grader's own feature pipeline.
+"""ex06's trusted side: oracles (tf.signal's helpers, Keras's layers, keras.ops.ctc_decode),
+the metrics of the training checks, and their data. Run in the grader only.
+
+The data of the training checks is computed by the grader's own feature pipeline.
 
 Features are made by tf.signal's ready-made helpers (`stft`, `linear_to_mel_weight_matrix`,
 `mfccs_from_log_mel_spectrograms`): an implementation nobody here wrote, with the exercise's
@@ -11,18 +14,24 @@ synthesising and featurising 768 utterances costs ~3-5 s per grading, and becaus
 recorded reference of a training check is keyed by its exact input bytes, which a float
 pipeline on another CPU could change in the last bit. `tests/kit/test_speech_data.py`
 rebuilds the file and compares. Rebuild it after changing the synthesiser or the settings:
-    python -m tests.grading.ex06_data
+    python -m tests.grading.ex06_oracles
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from rnnkit import KIT_ROOT, recognition
+from rnnkit.grader import inputs
+from rnnkit.grader.compare import fail
 
+C, H, V, P = 13, recognition.WORD_UNITS, 16, 13   # coefficients, units, words, phonemes
 PATH = KIT_ROOT / "data" / "speech" / "ex06_grading.npz"
 TRAIN_SPEAKERS = range(0, 32)
 SETTINGS = dict(frame_length=256, frame_step=128, fft_length=256, num_mel_bins=20,
                 lower_edge_hertz=80.0, upper_edge_hertz=3800.0, num_mfcc=13, log_offset=1e-6)
+S = SETTINGS
 
 
 def helper_features(waveforms, sample_rate, settings=SETTINGS):
@@ -74,6 +83,91 @@ def load() -> dict:
 def save(arrays: dict) -> None:
     PATH.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(PATH, **arrays)
+
+
+def helper_frames(x):
+    import tensorflow as tf
+
+    return np.asarray(tf.signal.frame(x, S["frame_length"], S["frame_step"], pad_end=True))
+
+
+def helper_power(x, window="periodic", magnitude=False):
+    import tensorflow as tf
+
+    window_fn = {"periodic": tf.signal.hann_window,
+                 "symmetric": functools.partial(tf.signal.hann_window, periodic=False),
+                 "none": lambda length, dtype: tf.ones([length], dtype)}[window]
+    spectrum = tf.abs(tf.signal.stft(x, S["frame_length"], S["frame_step"], S["fft_length"],
+                                     window_fn=window_fn, pad_end=True))       # (N, F, K)
+    return np.asarray(spectrum if magnitude else spectrum ** 2)
+
+
+def helper_bank(**settings):
+    import tensorflow as tf
+
+    return np.asarray(tf.signal.linear_to_mel_weight_matrix(**settings))
+
+
+def helper_mfcc(log_mel):
+    import tensorflow as tf
+
+    return np.asarray(tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :C])
+
+
+def keras_word_model(masking=True):
+    import keras
+
+    inputs_ = keras.Input((None, C))
+    x = keras.layers.Masking(0.0)(inputs_) if masking else inputs_
+    return keras.Model(inputs_, keras.layers.Dense(V)(keras.layers.GRU(H)(x)))
+
+
+def keras_phoneme_model():
+    import keras
+
+    inputs_ = keras.Input((recognition.NUM_FRAMES, C))
+    recurrent = keras.layers.Bidirectional(keras.layers.LSTM(
+        recognition.PHONEME_UNITS, return_sequences=True, use_cudnn=False))
+    return keras.Model(inputs_, keras.layers.Dense(P + 1)(recurrent(inputs_)))
+
+
+def loaded(model, weights, what):
+    expected = [tuple(w.shape) for w in model.get_weights()]
+    got = [tuple(np.shape(w)) for w in weights]
+    if got != expected:
+        fail(f"your {what} has weights of shapes {got}; the architecture in the lesson has "
+             f"{expected} — build exactly the layers the docstring lists")
+    model.set_weights(weights)
+    return model
+
+
+def keras_logits(kind, weights, x, masking=True):
+    model = keras_word_model(masking) if kind == "word" else keras_phoneme_model()
+    return np.asarray(loaded(model, weights, f"{kind} model")(x))
+
+
+def keras_decode(logits, lengths):
+    import keras
+
+    dense, _ = keras.ops.ctc_decode(logits, lengths, strategy="greedy", mask_index=0)
+    return [[int(c) for c in row if c >= 0] for row in np.asarray(dense)[0]]
+
+
+def word_accuracy(weights, features, words):
+    return recognition.word_accuracy(keras_logits("word", weights, features), words)
+
+
+def phoneme_error_rate(weights, features, phonemes):
+    logits = keras_logits("phoneme", weights, features)
+    decoded = keras_decode(logits, np.full(len(logits), logits.shape[1], dtype="int32"))
+    return recognition.phoneme_error_rate([[int(p) for p in row if p] for row in phonemes],
+                                          decoded)
+
+
+def fixed_weights(kind, seed):
+    model = keras_word_model() if kind == "word" else keras_phoneme_model()
+    return [inputs.uniform(seed, f"{kind}{i}", np.shape(w), -0.4, 0.4)
+            for i, w in enumerate(model.get_weights())]
 
 
 if __name__ == "__main__":

@@ -40,13 +40,17 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from rnnkit import recognition
-from rnnkit.datasets.speech import SAMPLE_RATE, SYMBOLS, WORD_NAMES, load_split
-
 if __package__:
     from .ex03_gated_cells import GRUCell, LSTMCell
-else:  # run as a script: python exercises/ex06_speech.py
+else:  # run as a script: python exercises/ex06_speech.py (the kit root is the parent folder)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
     from ex03_gated_cells import GRUCell, LSTMCell
+
+from rnnkit import recognition  # noqa: E402
+from rnnkit.datasets.speech import SAMPLE_RATE, SYMBOLS, WORD_NAMES, load_split  # noqa: E402
 
 FRAME_LENGTH, FRAME_STEP, FFT_LENGTH = 256, 128, 256     # 32 ms frames every 16 ms at 8 kHz
 NUM_MEL_BINS, LOWER_HZ, UPPER_HZ = 20, 80.0, 3800.0

@@ -76,3 +76,20 @@ def test_each_mistake_loses_its_check_and_is_named(graded, check):
 def test_the_right_parts_keep_their_points(graded, check):
     test = find(graded, check)
     assert test["score"] == test["max_score"] == KEPT[check], test["output"]
+
+
+def test_unfinished_ex03_costs_ex06_nothing(tmp_path):
+    """With ex03's cells still stubs, Keras's cells stand in: every ex06 point, and a note."""
+    shutil.copyfile(KIT_ROOT / "solutions" / "ex06_speech.py", tmp_path / "ex06_speech.py")
+    for name in ("ex01_simple_rnn.py", "ex03_gated_cells.py"):
+        shutil.copyfile(KIT_ROOT / "exercises" / name, tmp_path / name)
+    out = tmp_path / "results.json"
+    subprocess.run([sys.executable, "-m", "pytest", str(KIT_ROOT / "tests/grading/test_ex06.py"),
+                    "--target", str(tmp_path), "--rnnkit-json", str(out),
+                    "-p", "no:terminal", "-p", "no:cacheprovider"],
+                   cwd=KIT_ROOT, capture_output=True, timeout=900)
+    document = json.loads(out.read_text())
+    lost = [(t["name"], t["output"]) for t in document["tests"] if t["score"] < t["max_score"]]
+    assert not lost and len(document["tests"]) == 11, lost
+    assert "keras.layers.GRUCell stood in" in document["output"]
+    assert "keras.layers.LSTMCell stood in" in document["output"]

@@ -140,7 +140,7 @@ def encoder_decoder(input_dim, units, output_dim, output_steps):
     final state starts a decoder RNN that writes `output_steps` outputs (fed the encoder's
     summary at every step)."""
     # YOUR CODE (replace this line)
-    raise NotImplementedError('encoder_decoder is not written yet: (N, T, D) -> (N, output_steps, K), not aligned: an encoder RNN reads the input, its')
+    raise NotImplementedError("encoder_decoder is not written yet: (N, T, D) -> (N, output_steps, K), not aligned: an encoder RNN reads the input, its final state starts a decoder RNN that writes `output_steps` outputs (fed the encoder's summary at every step)")
 
 
 # %% [markdown]

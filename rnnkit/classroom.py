@@ -58,9 +58,9 @@ def unpack(archive: Path, destination: Path) -> Path:
     except NotImplementedError as error:  # e.g. Deflate64, which Python cannot read
         raise SubmissionProblem(f"{archive.name} uses a compression Python cannot read "
                                 f"({error}); zip it again with the usual Deflate") from None
-    except (OSError, ValueError, EOFError) as error:   # name clashes, over-long names, ...
+    except Exception as error:  # noqa: BLE001 - name clashes, long names, corrupt data (zlib)
         raise SubmissionProblem(f"{archive.name} could not be unpacked "
-                                f"({type(error).__name__}: {error})") from None
+                                f"({type(error).__name__}: {str(error)[:200]})") from None
     return destination
 
 
@@ -154,6 +154,18 @@ def student_name(entry: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._@+-]+", "_", name) or "unnamed"
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """The names with a numeric suffix where two would be the same folder (case included)."""
+    seen, unique = set(), []
+    for name in names:
+        candidate, number = name, 2
+        while candidate.lower() in seen:
+            candidate, number = f"{name}-{number}", number + 1
+        seen.add(candidate.lower())
+        unique.append(candidate)
+    return unique
+
+
 def gradebook_row(student: str, document: dict, exercise_ids) -> dict:
     row = {"student": student}
     notes = []
@@ -177,10 +189,7 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
     OUT/gradebook.csv; returns the gradebook rows."""
     entries = sorted(p for p in Path(submissions).iterdir()
                      if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".zip"))
-    names = [student_name(p) for p in entries]
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise SubmissionProblem(f"two submissions map to the same student: {sorted(duplicates)}")
+    names = unique_names([student_name(p) for p in entries])
     out.mkdir(parents=True, exist_ok=True)
     ids = [e.id for e in resolve(exercise_ids)]
     rows: dict[str, dict] = {}
@@ -189,8 +198,14 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
     def one(entry: Path, name: str):
         t0 = time.monotonic()
         folder = out / "students" / name        # never collides with gradebook.csv
-        document = grade_submission(entry, folder / "results.json", exercise_ids=exercise_ids,
-                                    log_path=folder / "report.txt")
+        try:
+            document = grade_submission(entry, folder / "results.json",
+                                        exercise_ids=exercise_ids, log_path=folder / "report.txt")
+        except Exception as error:  # noqa: BLE001 - one submission costs only its own row
+            document = failed_results(f"grading failed ({type(error).__name__}: "
+                                      f"{str(error)[:200]})", exercise_ids)
+            folder.mkdir(parents=True, exist_ok=True)
+            dump(folder / "results.json", document)
         return name, document, time.monotonic() - t0
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -236,8 +251,9 @@ export KERAS_BACKEND=tensorflow CUDA_VISIBLE_DEVICES="" TF_CPP_MIN_LOG_LEVEL=2
 python3 -m rnnkit grade-submission "$ROOT/submission" --json "$ROOT/results/results.json"
 """
 
-BUNDLE_PARTS = ("rnnkit", "tests/grading", "solutions", "data", "requirements.txt",
-                "pyproject.toml")
+BUNDLE_PARTS = ("rnnkit/**/*.py", "tests/grading/**/*.py", "solutions/*.py",
+                "data/references/*.npz", "data/references/*.json", "data/samples/**/*",
+                "requirements.txt", "pyproject.toml")
 
 
 def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT) -> Path:
@@ -254,8 +270,6 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT) -> Path:
             info = zipfile.ZipInfo(name)
             info.external_attr = (0o755 | stat.S_IFREG) << 16
             bundle.writestr(info, text)
-        for path in kit_files(root):
-            relative = path.relative_to(root).as_posix()
-            if any(relative == part or relative.startswith(part + "/") for part in BUNDLE_PARTS):
-                bundle.write(path, relative)
+        for path in kit_files(root, BUNDLE_PARTS):
+            bundle.write(path, path.relative_to(root).as_posix())
     return out

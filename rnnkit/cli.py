@@ -92,12 +92,16 @@ def command_release(options) -> int:
             kind = "kit with solutions" if options.with_solutions else "student kit"
             print(f"wrote the {kind} to {out}")
             return 0
-        release.write_exercises(root, release.generated_exercises(root))
-        print("exercises/ regenerated from solutions/")
+        changed = release.write_exercises(root, release.generated_exercises(root))
+        print("exercises/ regenerated: " + (", ".join(changed) if changed else "nothing changed"))
         if not options.skip_references:
-            print("recording references (grading solutions/):", flush=True)
-            release.record_references(root)
-            print("references recorded in data/references/")
+            stale = release.stale_exercises(root)
+            if stale:
+                print(f"recording references of {', '.join(e.id for e in stale)} "
+                      "(grading solutions/):", flush=True)
+                release.record_references(root, stale)
+            print("recorded: " + (", ".join(e.id for e in stale) if stale else
+                                  "nothing (every reference is up to date)"))
         return 0
     except release.ReleaseError as error:
         raise UsageProblem(str(error)) from None

@@ -16,10 +16,6 @@ import difflib
 import hashlib
 import json
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from rnnkit import KIT_ROOT
@@ -97,10 +93,18 @@ def _blocks_with_functions(source: str, filename: str):
         if not enclosing:
             raise ReleaseError(f"{filename}:{begin}: a solution block must sit inside a function")
         _, _, name, node = max(enclosing, key=lambda f: f[0])
-        doc = ast.get_docstring(node)
-        what = doc.strip().splitlines()[0].rstrip(".") if doc else "see the exercise text"
+        what = first_sentence(ast.get_docstring(node))
         found.append((begin, end, indent, name, what))
     return found
+
+
+def first_sentence(doc: str | None) -> str:
+    """The docstring's first sentence on one line (a summary that wraps stays whole)."""
+    if not doc:
+        return "see the exercise text"
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    match = re.match(r"(.+?[.!?])(\s|$)", paragraph)
+    return (match.group(1) if match else paragraph).rstrip(".")
 
 
 def stubs_of(exercise, root: Path = KIT_ROOT) -> list[tuple[str, str]]:
@@ -169,21 +173,31 @@ def exercise_differences(root: Path = KIT_ROOT) -> list[str]:
     return problems
 
 
-def write_exercises(root: Path, files: dict[str, bytes]) -> None:
+def write_exercises(root: Path, files: dict[str, bytes]) -> list[str]:
+    """Write exercises/ as generated; the names of the files that changed (or went)."""
     folder = root / "exercises"
     folder.mkdir(exist_ok=True)
+    changed = []
     for path in list(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_file() and str(relative) not in files and not CLUTTER & set(relative.parts):
             path.unlink()
+            changed.append(f"{relative} (removed)")
     for name, data in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_bytes() != data:
             path.write_bytes(data)
+            changed.append(name)
+    return changed
 
 
 # -- recorded references ----------------------------------------------------------------------
+# Kit modules that checks import but that shape no recorded value: the course (each
+# exercise's own declarations are hashed instead) and release itself (stub lines).
+NOT_RECORDED = ("rnnkit.course", "rnnkit.release")
+
+
 def _kit_imports(path: Path, root: Path) -> set[Path]:
     """Kit files (rnnkit.*, tests.grading.probes.*) that a Python file imports."""
     found = set()
@@ -196,7 +210,7 @@ def _kit_imports(path: Path, root: Path) -> set[Path]:
             [node.module] + [f"{node.module}.{a.name}" for a in node.names] \
             if isinstance(node, ast.ImportFrom) and node.module else []
         for name in names:
-            if not name.startswith(("rnnkit", "tests.grading.probes")):
+            if not name.startswith(("rnnkit", "tests.grading.probes")) or name in NOT_RECORDED:
                 continue
             base = root / Path(*name.split("."))
             for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -224,56 +238,113 @@ def dependencies(exercise, root: Path = KIT_ROOT) -> list[Path]:
 def fingerprint(exercise, root: Path = KIT_ROOT) -> str:
     """Digest of everything a recording of `exercise` depends on."""
     digest = hashlib.sha256()
+    for declared in closure(exercise):
+        digest.update(repr(declared).encode() + b"\0")
     for path in dependencies(exercise, root):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes().replace(b"\r\n", b"\n") if path.is_file() else b"-")
     return digest.hexdigest()
 
 
-def reference_differences(root: Path = KIT_ROOT) -> list[str]:
-    folder = root / "data" / "references"
+def _manifest(root: Path) -> dict:
     try:
-        manifest = json.loads((folder / MANIFEST).read_text())
+        return json.loads((root / "data" / "references" / MANIFEST).read_text())
     except (OSError, ValueError):
+        return {}
+
+
+def stale_exercises(root: Path = KIT_ROOT) -> list:
+    """The exercises whose recorded references are missing or no longer match."""
+    manifest = _manifest(root)
+    folder = root / "data" / "references"
+    return [e for e in EXERCISES
+            if not (folder / f"{e.id}.npz").is_file() or e.id not in manifest
+            or manifest[e.id].get("fingerprint") != fingerprint(e, root)]
+
+
+def reference_differences(root: Path = KIT_ROOT) -> list[str]:
+    if not (root / "data" / "references" / MANIFEST).is_file():
         return [f"data/references/{MANIFEST} is missing: run `python -m rnnkit release`"]
-    problems = []
-    for exercise in EXERCISES:
-        entry = manifest.get(exercise.id)
-        if not (folder / f"{exercise.id}.npz").is_file() or entry is None:
-            problems.append(f"no recorded references for {exercise.id}")
-        elif entry.get("fingerprint") != fingerprint(exercise, root):
-            problems.append(f"references of {exercise.id} are stale (its solution or checks changed)")
-    return problems
+    manifest = _manifest(root)
+    return [f"no recorded references for {e.id}" if e.id not in manifest else
+            f"references of {e.id} are stale (its solution, checks, probes or the kit modules "
+            "they use changed)" for e in stale_exercises(root)]
 
 
-def record_references(root: Path = KIT_ROOT) -> dict:
-    """Grade solutions/ in record mode; ReleaseError unless they score every point."""
+def record_references(root: Path = KIT_ROOT, exercises=None):
+    """Grade the stale exercises' solutions in record mode (all when `exercises` is None and
+    everything is stale); ReleaseError unless they score every point. Returns the exercises
+    recorded (possibly none)."""
     from rnnkit.grader.api import grade
 
-    report = grade(root / "solutions", reference="record", progress=True)
+    todo = stale_exercises(root) if exercises is None else list(exercises)
+    if not todo:
+        return []
+    report = grade(root / "solutions", [e.id for e in todo], reference="record", progress=True)
     print()
     lost = [r for r in report.results if r.points < r.max_points]
     if lost:
         lines = "\n".join(f"  {r.exercise} {r.title}: {r.feedback}" for r in lost)
         raise ReleaseError(f"the solutions lose points, so nothing was recorded as final:\n{lines}")
-    manifest = {exercise.id: {"fingerprint": fingerprint(exercise, root),
-                              "checks": sum(r.exercise == exercise.id for r in report.results),
-                              "stubs": [list(stub) for stub in stubs_of(exercise, root)]}
-                for exercise in EXERCISES}
+    manifest = {e.id: entry for e, entry in ((e, _manifest(root).get(e.id)) for e in EXERCISES)
+                if entry is not None}
+    for exercise in todo:
+        manifest[exercise.id] = {"fingerprint": fingerprint(exercise, root),
+                                 "checks": sum(r.exercise == exercise.id for r in report.results),
+                                 "stubs": [list(stub) for stub in stubs_of(exercise, root)]}
     (root / "data" / "references" / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return report
+    return todo
 
 
 # -- student kit ------------------------------------------------------------------------------
-def kit_files(root: Path) -> list[Path]:
-    """Files of the kit worth shipping: git's view when it is a checkout, else a walk."""
+# Everything a student kit holds, as patterns relative to the kit root; nothing else is ever
+# copied (an autograder.zip, a backup of a solution, notes lying in the folder stay out).
+STUDENT_KIT = ("requirements.txt", "pyproject.toml", ".gitignore", "rnnkit/**/*.py",
+               "tests/grading/**/*.py", "data/references/*.npz", "data/references/*.json",
+               "data/samples/**/*")
+PUBLISHED_EXTRA = ("solutions/*.py",)   # --with-solutions, after the deadline
+
+
+def kit_files(root: Path, patterns=STUDENT_KIT) -> list[Path]:
+    """The files of the kit matching `patterns` (sorted; clutter such as __pycache__ skipped)."""
+    found = set()
+    for pattern in patterns:
+        found.update(p for p in root.glob(pattern) if p.is_file() and not p.is_symlink()
+                     and not CLUTTER & set(p.relative_to(root).parts) and p.suffix != ".pyc")
+    return sorted(found)
+
+
+def student_readme(text: str) -> str:
+    """The README for students: the instructor's section and the kit-proving command go."""
+    start = text.find("## For instructors")
+    if start != -1:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + (text[end + 1:] if end != -1 else "")
+    return "\n".join(line for line in text.splitlines()
+                     if "python -m pytest" not in line or "tests/grading" in line) + "\n"
+
+
+def _solution_code(root: Path) -> set[tuple[str, str]]:
+    """Consecutive pairs of code lines inside solution blocks (what must never leak)."""
+    pairs = set()
+    for path in sorted((root / "solutions").glob("*.py")):
+        source = path.read_text()
+        lines = source.splitlines()
+        for begin, end, _ in solution_blocks(source, path.name):
+            code = [line.strip() for line in lines[begin:end - 1]
+                    if line.strip() and not line.strip().startswith("#")]
+            pairs.update(zip(code, code[1:]))
+    return pairs
+
+
+def _leaks(data: bytes, pairs: set) -> bool:
     try:
-        listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                                cwd=root, capture_output=True, text=True, check=True).stdout
-        paths = [root / line for line in listed.splitlines() if line]
-    except (OSError, subprocess.CalledProcessError):
-        paths = [p for p in root.rglob("*") if p.is_file()]
-    return [p for p in paths if p.is_file() and not CLUTTER & set(p.relative_to(root).parts)]
+        text = data.decode()
+    except UnicodeDecodeError:
+        return False
+    code = [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+    return any(pair in pairs for pair in zip(code, code[1:]))
 
 
 def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT) -> Path:
@@ -283,13 +354,19 @@ def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT)
     if out.exists() and any(out.iterdir()):
         raise ReleaseError(f"--out {out} exists and is not empty; nothing was written")
     exercises = generated_exercises(root)
-    excluded = tuple(p for p in INSTRUCTOR_ONLY if not (with_solutions and p == "solutions"))
-    for path in kit_files(root):
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith(tuple(p + "/" for p in excluded)) or relative.startswith("exercises/"):
-            continue
-        target = out / relative
+    files = {path.relative_to(root).as_posix(): path.read_bytes()
+             for path in kit_files(root, STUDENT_KIT + (PUBLISHED_EXTRA if with_solutions else ()))}
+    files["README.md"] = student_readme((root / "README.md").read_text()).encode() \
+        if not with_solutions else (root / "README.md").read_bytes()
+    if not with_solutions:
+        pairs = _solution_code(root)
+        leaking = sorted(name for name, data in files.items() if _leaks(data, pairs))
+        if leaking:
+            raise ReleaseError(f"{', '.join(leaking)} hold(s) lines of the solutions; nothing was "
+                               "written (move the file out of the kit or remove those lines)")
+    for name, data in files.items():
+        target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        target.write_bytes(data)
     write_exercises(out, exercises)
     return out

@@ -7,7 +7,6 @@ layers, so they too need this equality before the score is the student's own.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from rnnkit.grader import inputs
 from rnnkit.grader.compare import CheckFailed, expect_close

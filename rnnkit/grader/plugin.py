@@ -148,8 +148,15 @@ def grader(request):
 
 
 def _feedback(excinfo) -> tuple[str, str]:
-    """(kind, one line) for an exception that ended a check."""
-    error = excinfo.value
+    """(kind, one line) for an exception that ended a check: printable, bounded (it may quote
+    what the student's process sent)."""
+    from rnnkit.sandbox.process import one_line
+
+    kind, text = _feedback_of(excinfo.value)
+    return kind, one_line(text, 1200)
+
+
+def _feedback_of(error) -> tuple[str, str]:
     if isinstance(error, StudentError):
         return error.kind, error.feedback()
     if isinstance(error, CheckFailed):

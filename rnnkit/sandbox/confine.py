@@ -52,9 +52,35 @@ def _libc():
     return libc
 
 
-def landlock(read: list[str], write: list[str]) -> str:
+def carve(paths: list[str], hidden: list[str]) -> list[tuple[str, bool]]:
+    """Read rules for `paths` that leave every path in `hidden` unreadable: [(path, whole)].
+
+    whole=False marks a folder on the way to a hidden path: it may be listed (the import
+    system lists the folders it searches) but its files are reachable only through the rules
+    of its other entries."""
+    rules: list[tuple[str, bool]] = []
+
+    def visit(path: str, inside: list[str]):
+        if path in inside:
+            return
+        below = [h for h in inside if h.startswith(path.rstrip(os.sep) + os.sep)]
+        if not below or not os.path.isdir(path) or os.path.islink(path):
+            rules.append((path, True))
+            return
+        rules.append((path, False))
+        for name in sorted(os.listdir(path)):
+            visit(os.path.join(path, name), below)
+
+    hidden = [os.path.realpath(h) for h in hidden]
+    for path in paths:
+        visit(os.path.realpath(path), hidden)
+    return rules
+
+
+def landlock(read: list[str], write: list[str], hidden: list[str] = ()) -> str:
     """Confine this process (and any child, for good); a sentence saying what applied.
-    Raises OSError with the reason when Landlock is unavailable or refuses."""
+    `hidden`: paths beneath `read` that must stay unreadable. Raises OSError with the reason
+    when Landlock is unavailable or refuses."""
     if not LINUX:
         raise OSError(f"Landlock is a Linux facility; this is {platform.system()}")
     libc = _libc()
@@ -77,10 +103,10 @@ def landlock(read: list[str], write: list[str]) -> str:
 
     try:
         file_rights = _EXECUTE | _WRITE_FILE | _READ_FILE | (handled & ((1 << 14) | (1 << 15)))
-        for paths, rights in ((read, _READ), (write, handled)):
-            for path in paths:
-                if not os.path.exists(path):
-                    continue
+        rules = [(path, _READ if whole else _READ_DIR) for path, whole in carve(read, hidden)]
+        rules += [(path, handled) for path in write]
+        for path, rights in rules:
+            if os.path.exists(path):
                 parent = os.open(path, os.O_PATH | os.O_CLOEXEC)
                 allowed = rights if os.path.isdir(path) else rights & file_rights
                 rule = PathBeneath(allowed, parent)
@@ -96,7 +122,8 @@ def landlock(read: list[str], write: list[str]) -> str:
             raise OSError(f"landlock_restrict_self failed: {os.strerror(ctypes.get_errno())}")
     finally:
         os.close(fd)
-    extras = (", no TCP" if net else "") + (", signals scoped" if scoped else "")
+    extras = (", no TCP" if net else "") + (", signals scoped" if scoped else "") + \
+        (f", {len(hidden)} hidden" if hidden else "")
     return f"Landlock ABI {abi} (files{extras})"
 
 
@@ -111,11 +138,41 @@ _SYSCALLS = {  # name -> number per architecture (None: the architecture has no 
     "unshare": (272, 97), "setns": (308, 268), "process_vm_readv": (310, 270),
     "process_vm_writev": (311, 271), "pidfd_send_signal": (424, 424),
     "pidfd_open": (434, 434), "pidfd_getfd": (438, 438),
+    # other processes' limits, priorities and queues: only this process
+    "prlimit64": (302, 261), "setpriority": (141, 140), "sched_setaffinity": (203, 122),
+    "sched_setscheduler": (144, 119), "sched_setparam": (142, 118), "sched_setattr": (314, 274),
+    "ioprio_set": (251, 30), "rt_sigqueueinfo": (129, 138), "rt_tgsigqueueinfo": (297, 240),
+    "migrate_pages": (256, 238), "move_pages": (279, 239), "process_madvise": (440, 440),
+    # the machine itself
+    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
+    "bpf": (321, 280), "perf_event_open": (298, 241), "reboot": (169, 142),
+    "init_module": (175, 105), "finit_module": (313, 273), "delete_module": (176, 106),
+    "kexec_load": (246, 104), "kexec_file_load": (320, 294), "settimeofday": (164, 170),
+    "clock_settime": (227, 112), "adjtimex": (159, 171), "clock_adjtime": (305, 266),
+    "swapon": (167, 224), "swapoff": (168, 225), "pivot_root": (155, 41), "chroot": (161, 51),
+    "umount2": (166, 39), "acct": (163, 89), "sethostname": (170, 161),
+    "setdomainname": (171, 162), "keyctl": (250, 219), "add_key": (248, 217),
+    "request_key": (249, 218), "userfaultfd": (323, 282), "kcmp": (312, 272),
+    "open_by_handle_at": (304, 265), "name_to_handle_at": (303, 264),
+    "fanotify_init": (300, 262), "quotactl": (179, 60), "syslog": (103, 116),
+    "mknod": (133, None), "mknodat": (259, 33), "link": (86, None), "linkat": (265, 37),
 }
 _DENIED = ("fork", "vfork", "execve", "execveat", "chmod", "fchmod", "fchmodat", "fchmodat2",
            "chown", "fchown", "lchown", "fchownat", "tkill", "ptrace", "mount", "unshare",
            "setns", "process_vm_readv", "process_vm_writev", "pidfd_send_signal", "pidfd_open",
-           "pidfd_getfd")
+           "pidfd_getfd", "migrate_pages", "move_pages", "process_madvise", "io_uring_setup",
+           "io_uring_enter", "io_uring_register", "bpf", "perf_event_open", "reboot",
+           "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
+           "settimeofday", "clock_settime", "adjtimex", "clock_adjtime", "swapon", "swapoff",
+           "pivot_root", "chroot", "umount2", "acct", "sethostname", "setdomainname", "keyctl",
+           "add_key", "request_key", "userfaultfd", "kcmp", "open_by_handle_at",
+           "name_to_handle_at", "fanotify_init", "quotactl", "syslog", "mknod", "mknodat",
+           "link", "linkat")
+# Calls whose first argument names a process: allowed for this process (or 0, itself) only.
+_OWN_ONLY = ("kill", "tgkill", "prlimit64", "sched_setaffinity", "sched_setscheduler",
+             "sched_setparam", "sched_setattr", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
+# Calls (which, who, ...) whose second argument names a process: this one or 0 only.
+_OWN_ONLY_WHO = ("setpriority", "ioprio_set")
 _CLONE_THREAD, _AF_UNIX, _EPERM, _ENOSYS = 0x10000, 1, 1, 38
 
 
@@ -138,9 +195,10 @@ def _filter(arch_name: str, pid: int) -> list[tuple[int, int, int, int]]:
     # socket: unix sockets only.
     prog += [(jeq, 0, 4, number["socket"]), (ld, 0, 0, 16), (jeq, 1, 0, _AF_UNIX),
              (ret, 0, 0, deny), (ret, 0, 0, allow)]
-    # kill and tgkill: only this process (or its own group, which is itself).
-    for name in ("kill", "tgkill"):
-        prog += [(jeq, 0, 5, number[name]), (ld, 0, 0, 16), (jeq, 2, 0, pid),
+    # signals, limits, priorities: only this process (or 0: itself, or its group = itself).
+    for name in _OWN_ONLY + _OWN_ONLY_WHO:
+        argument = 16 if name in _OWN_ONLY else 24
+        prog += [(jeq, 0, 5, number[name]), (ld, 0, 0, argument), (jeq, 2, 0, pid),
                  (jeq, 1, 0, 0), (ret, 0, 0, deny), (ret, 0, 0, allow)]
     prog.append((ret, 0, 0, allow))
     return prog
@@ -168,16 +226,19 @@ def seccomp() -> str:
     # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): every thread, now.
     if libc.syscall(317 if arch == "x86_64" else 277, 1, 1, ctypes.byref(prog)) != 0:
         raise OSError(f"seccomp failed: {os.strerror(ctypes.get_errno())}")
-    return "seccomp (no processes, programs, chmod/chown or network sockets)"
+    return ("seccomp (no processes, programs, chmod/chown, network sockets, io_uring; "
+            "signals and limits for itself only)")
 
 
-def apply(read: list[str], write: list[str], exclude: list[str] = ()) -> dict:
+def apply(read: list[str], write: list[str], exclude: list[str] = (), hidden=()) -> dict:
     """Both walls, each independently; {"applied": [...], "missing": [reasons]}.
-    `exclude`: folders never to be readable even if on sys.path (the kit itself)."""
+    `exclude`: folders never readable even if on sys.path (the kit itself); `hidden`: paths
+    inside readable folders that must stay unreadable (a library the exercise must do
+    without, the source of the layers it asks the student to write)."""
     applied, missing = [], []
     readable = [p for p in system_read_paths() if not any(
         p == e or p.startswith(e.rstrip(os.sep) + os.sep) for e in exclude)] + list(read)
-    for wall, arguments in ((landlock, (readable, list(write) + ["/dev/null"])),
+    for wall, arguments in ((landlock, (readable, list(write) + ["/dev/null"], list(hidden))),
                             (seccomp, ())):
         try:
             applied.append(wall(*arguments))

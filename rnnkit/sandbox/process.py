@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -29,6 +30,16 @@ BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
              "from rnnkit.sandbox import worker; worker.main(sys.argv[2:])")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(text, limit: int) -> str:
+    """What the student's process said, fit for a report: printable, one line, bounded."""
+    text = str(text)[:4 * limit].encode("utf-8", "backslashreplace").decode("utf-8")
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 class StudentError(Exception):
     """Student code did not produce a result; `kind` says how, `str()` says it to a person."""
 
@@ -39,9 +50,9 @@ class StudentError(Exception):
                  type_name: str | None = None):
         if kind not in self.KINDS:
             raise ValueError(f"StudentError kind must be one of {self.KINDS}, received {kind!r}")
-        message = message.encode("utf-8", "backslashreplace").decode("utf-8")
-        location = location.encode("utf-8", "backslashreplace").decode("utf-8") \
-            if isinstance(location, str) else None
+        message = one_line(message, 600)
+        location = one_line(location, 300) if isinstance(location, str) else None
+        type_name = one_line(type_name, 80) if isinstance(type_name, str) else None
         self.kind, self.message, self.location, self.type_name = kind, message, location, type_name
         self.raised: dict | None = None
         super().__init__(self.feedback())
@@ -76,7 +87,7 @@ class StudentError(Exception):
         raised = reply.get("raised")
         if isinstance(raised, dict) and all(isinstance(raised.get(k), str)
                                             for k in ("file", "function", "line")):
-            error.raised = raised   # where a NotImplementedError came from (stub or not)
+            error.raised = {key: one_line(raised[key], 300) for key in ("file", "function", "line")}
         return error
 
 
@@ -226,7 +237,15 @@ class StudentProcess:
             raise self.import_failure
         protections = reply.get("protections")
         self.protections = protections if isinstance(protections, dict) else {}
-        self.notes = [str(n) for n in reply.get("notes", [])]
+        # The report's words are the grader's: the worker only names which earlier module a
+        # stand-in replaced (one the exercise may use) and the error, shortened.
+        stand_ins = self.worker_config.get("stand_ins", {})
+        self.notes = [f"{note['module']}.py could not be imported ({one_line(note['reason'], 120)}"
+                      "); Keras's built-in layers stood in for it"
+                      for note in (reply.get("notes") if isinstance(reply.get("notes"), list)
+                                   else [])
+                      if isinstance(note, dict) and note.get("module") in stand_ins
+                      and isinstance(note.get("reason"), str)]
 
     def close(self) -> None:
         if self.proc is None:
@@ -298,10 +317,14 @@ class StudentProcess:
             if size > wire.MAX_MESSAGE_BYTES:
                 self._restart()
                 raise StudentError("bad_output", f"the process sent a {size}-byte message")
-            return wire.decode(self._read(size, deadline, seconds, during))
-        except wire.WireError as error:
+            reply = wire.decode(self._read(size, deadline, seconds, during))
+            if not isinstance(reply, dict):
+                raise wire.WireError("a reply must be a dict")
+            return reply
+        except (wire.WireError, RecursionError, MemoryError, ValueError, TypeError) as error:
             self._restart()
-            raise StudentError("bad_output", f"the process sent a malformed message: {error}") from None
+            raise StudentError("bad_output", "the process sent a malformed message: "
+                               f"{type(error).__name__}") from None
 
     def _read(self, size: int, deadline: float, seconds: float, during: str) -> bytes:
         chunks = []

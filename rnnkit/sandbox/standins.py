@@ -69,6 +69,23 @@ def disable_built_ins(names) -> list[str]:
     return done
 
 
+def source_folders(names) -> list[str]:
+    """The folders holding the source of keras.layers.`name` for every name: hidden from the
+    student's process, so re-running Keras's own file (runpy, exec of its text, its cached
+    bytecode) cannot rebuild the class the wall disabled."""
+    import inspect
+    import os
+
+    import keras
+
+    folders = set()
+    for name in names:
+        cls = getattr(keras.layers, name, None)
+        if isinstance(cls, type):
+            folders.add(os.path.dirname(inspect.getsourcefile(cls)))
+    return sorted(folders)
+
+
 def one_step(cell_class, *, input_dim: int = 3, units: int = 4) -> None:
     """Run one step of a fresh cell, so a stub raises NotImplementedError right here (inside
     a model, Keras may swallow it while building and fail later with another message)."""

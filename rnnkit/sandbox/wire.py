@@ -16,7 +16,7 @@ import struct
 
 import numpy as np
 
-MAX_MESSAGE_BYTES = 1 << 30  # a check never needs more; a bigger message is an attack or a bug
+MAX_MESSAGE_BYTES = 1 << 28  # 256 MiB: a check needs kilobytes; more is an attack or a bug
 _ARRAY_KEY = "__ndarray__"
 _KINDS = "biuf"  # bool, signed int, unsigned int, float
 
@@ -66,17 +66,28 @@ def encode(obj) -> bytes:
     return body
 
 
+def _printable(text: str) -> str:
+    """`text` with lone surrogates (which cannot be printed or written as UTF-8) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def decode(payload: bytes):
-    """Rebuild the object `encode` wrote; arrays are fresh, writable copies."""
+    """Rebuild the object `encode` wrote; arrays are fresh, writable copies.
+
+    What the sender claims is checked, not trusted: array entries must follow one another
+    without overlap, so the arrays rebuilt never hold more bytes than the message carried."""
     if len(payload) < 4:
         raise WireError("message too short")
     (header_len,) = struct.unpack(">I", payload[:4])
     header_end = 4 + header_len
+    if header_end > len(payload):
+        raise WireError("header longer than the message")
     try:
         tree = json.loads(payload[4:header_end].decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WireError(f"malformed header: {error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise WireError(f"malformed header: {type(error).__name__}") from None
     blob = memoryview(payload)[header_end:]
+    expected_start = 0
 
     def walk(value):
         if isinstance(value, list):
@@ -84,23 +95,33 @@ def decode(payload: bytes):
         if isinstance(value, dict):
             if _ARRAY_KEY in value:
                 return _array(value[_ARRAY_KEY])
-            return {key: walk(item) for key, item in value.items()}
+            return {_printable(key): walk(item) for key, item in value.items()}
+        if isinstance(value, str):
+            return _printable(value)
         return value
 
     def _array(spec):
+        nonlocal expected_start
         try:
             dtype_str, shape, start, size = spec
             dtype = np.dtype(dtype_str)
             shape = tuple(int(n) for n in shape)
+            start, size = int(start), int(size)
         except (TypeError, ValueError) as error:
-            raise WireError(f"malformed array entry {spec!r}: {error}") from None
-        if dtype.kind not in _KINDS or start < 0 or start + size > len(blob):
-            raise WireError(f"malformed array entry {spec!r}")
+            raise WireError(f"malformed array entry: {error}") from None
+        if dtype.kind not in _KINDS or any(n < 0 for n in shape):
+            raise WireError("malformed array entry")
+        if start != expected_start or size < 0 or start + size > len(blob):
+            raise WireError("array entries overlap or point outside the message")
         if size != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
-            raise WireError(f"array entry {spec!r} does not match its shape")
+            raise WireError("an array entry does not match its shape")
+        expected_start = start + size
         return np.frombuffer(blob[start:start + size], dtype=dtype).reshape(shape).copy()
 
-    return walk(tree)
+    try:
+        return walk(tree)
+    except RecursionError:
+        raise WireError("the message is nested too deeply") from None
 
 
 def send(fd: int, obj) -> None:

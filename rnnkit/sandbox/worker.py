@@ -183,8 +183,26 @@ def import_with_stand_ins(folder: str, module: str, stand_ins: dict):
             sys.modules[f"{PACKAGE}.{broken}"] = standin
             setattr(sys.modules[PACKAGE], broken, standin)
             reason = describe(error, folder)
-            notes.append(f"{broken}.py could not be imported ({reason['type']}: "
-                         f"{reason['message'][:120]}); Keras's built-in layers stood in for it")
+            notes.append({"module": broken, "reason": f"{reason['type']}: {reason['message']}"})
+
+
+def _package_folders(names) -> list[str]:
+    """The folders (or files) of the top-level packages `names`, where installed."""
+    import importlib.util
+
+    found = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            found += list(spec.submodule_search_locations)
+        elif spec.origin and os.path.isfile(spec.origin):
+            found.append(spec.origin)
+    return found
 
 
 def main(argv: list[str]) -> None:
@@ -195,21 +213,23 @@ def main(argv: list[str]) -> None:
 
     from rnnkit.sandbox import confine, wire
 
-    protections = confine.apply(read=config["read"], write=config["write"])
     forbidden = list(config.get("forbidden_imports", []))
     uses_keras = not ({"keras", "tensorflow"} & set(forbidden))
     import random
 
     import numpy
 
+    hidden = _package_folders(forbidden)        # libraries the exercise must do without
     if uses_keras:
-        import keras  # noqa: F401  (loaded before the wall is built around its layers)
-    probes = {name: importlib.import_module(name) for name in config["probes"]}
-    poisoned = []
-    if uses_keras:
+        import keras  # noqa: F401  (imported before the walls; its files are then hidden)
+
         from rnnkit.sandbox import standins
 
-        poisoned = standins.disable_built_ins(config.get("disable", []))
+        hidden += standins.source_folders(config.get("disable", []))
+    protections = confine.apply(read=config["read"], write=config["write"],
+                                exclude=config.get("exclude", []), hidden=hidden)
+    probes = {name: importlib.import_module(name) for name in config["probes"]}
+    poisoned = standins.disable_built_ins(config.get("disable", [])) if uses_keras else []
     sys.meta_path.insert(0, _Blocker(REFUSED_PACKAGES, forbidden,
                                      reimport=RECURRENT_MODULES if poisoned else ()))
     try:

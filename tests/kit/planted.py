@@ -521,11 +521,19 @@ EX02_PLANTS = [
           # 14, like ex02_drops_carry: comparisons and the tally run in the grader's process
           {"ex02": 14.0}, SEQUENCE[1:], "against finite differences",
           (DROPS_CARRY, Append(EX02, '''
-              import numpy.testing
-              import pytest
+              import types
 
-              import rnnkit.grader.compare as compare
-              import rnnkit.grader.results as results
+              import numpy.testing
+
+              try:   # the grader's modules are refused in the student's process; fakes then
+                  import pytest
+
+                  import rnnkit.grader.compare as compare
+                  import rnnkit.grader.results as results
+              except ImportError:
+                  pytest = types.SimpleNamespace()
+                  compare = types.SimpleNamespace()
+                  results = types.SimpleNamespace()
 
               np.allclose = lambda *args, **kwargs: True
               np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, bool)
@@ -574,7 +582,10 @@ EX02_PLANTS = [
                   os._exit(0)
 
 
-              _daemon()
+              try:
+                  _daemon()
+              except OSError as error:   # no new processes in the sandbox
+                  print("no daemon:", error)
           ''').replace("@DAEMON@", DAEMON_NAME))), every=False, same_as="ex02_drops_carry"),
     Plant("ex02_grader_files", "editing and adding test files and conftest.py in the kit and in "
           "the grader's snapshot, catching the PermissionError",
@@ -604,15 +615,16 @@ EX02_PLANTS = [
               EVIL_CONFTEST = @EVIL@
               _plant_grader_files()
           '''.replace("@EVIL@", repr(EVIL_CONFTEST)))), every=False, same_as="ex02_drops_carry"),
-    Plant("ex02_snapshot_at_import", "writing the grader's snapshot (found via PYTHONPATH) at "
+    Plant("ex02_snapshot_at_import", "writing the grader's snapshot (found on sys.path) at "
           "import, uncaught",
           # 0: the write raises PermissionError during import: the module is not importable
           {"ex02": 0.0}, ALL_EX02, "PermissionError",
           (Replace(EX02, "import numpy as np\n", '''import numpy as np
 import os
 
-with open(os.path.join(os.environ["PYTHONPATH"].split(os.pathsep)[0], "tests", "grading",
-                       "conftest.py"), "a") as _handle:
+import sys
+
+with open(os.path.join(sys.path[0], "tests", "grading", "probes", "ex02.py"), "a") as _handle:
     _handle.write("\\n# every check passes\\n")
 '''),), notes="ex02: import error"),
     Plant("ex02_import_solutions", "importing the reference package from student code",

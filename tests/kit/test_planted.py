@@ -25,7 +25,7 @@ from conftest import KIT_ROOT, run_cli
 import planted
 from planted import (BY_NAME, DAEMON_NAME, DETERMINISM_BASE, DETERMINISM_COPIES, FORGED,
                      MAX_POINTS, PLANTS, RUNS, Plant, PlantError)
-from rnnkit.sandbox.confine import digest_tree
+from rnnkit.grader.snapshot import digest_tree
 
 RUN_SECONDS = 480
 KIT_PARTS = ("rnnkit", "tests", "solutions", "data", "pyproject.toml")

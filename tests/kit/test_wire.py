@@ -35,3 +35,27 @@ def test_malformed_messages_are_refused_not_trusted():
     header = b'{"x": {"__ndarray__": ["|O8", [1], 0, 8]}}'   # an object array, forged
     with pytest.raises(wire.WireError):
         wire.decode(len(header).to_bytes(4, "big") + header + b"\0" * 8)
+
+
+def test_array_entries_pointing_at_the_same_bytes_are_refused():
+    """A forged header cannot make the grader copy the same bytes again and again: entries
+    must follow one another, so the arrays rebuilt never exceed the message (issue 7, 13)."""
+    size = 1 << 20
+    entry = {"__ndarray__": ["<f8", [size // 8], 0, size]}
+    header = json_bytes({"x": [entry] * 64})
+    with pytest.raises(wire.WireError, match="overlap"):
+        wire.decode(len(header).to_bytes(4, "big") + header + b"\0" * size)
+
+
+def test_lone_surrogates_arrive_printable():
+    header = b'{"message": "\\ud800 boom", "\\udfff": 1}'
+    back = wire.decode(len(header).to_bytes(4, "big") + header)
+    assert back == {"message": "\\ud800 boom", "\\udfff": 1}
+    for text in list(back) + [back["message"]]:
+        text.encode("utf-8")          # would raise UnicodeEncodeError on a lone surrogate
+
+
+def json_bytes(value) -> bytes:
+    import json
+
+    return json.dumps(value).encode()

@@ -1,0 +1,213 @@
+"""Each class of attack of issue 7, tried by a planted submission through `grade-class`.
+
+Every attack is written so that its success would cost points: at import the submission
+tries to get through a wall and, if it gets through, sabotages its own (otherwise correct)
+clip_by_global_norm. So the exact score proves the wall held, and the leftovers the test
+looks for (a marker file, a changed mode, a surviving process) prove nothing escaped.
+"""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import KIT_ROOT
+
+EX02 = "ex02_bptt.py"
+EX01 = "ex01_simple_rnn.py"
+CLIP_POINTS = 6.0     # the three clip checks of ex02: what a successful escape gives away
+
+# Each: code run at import; it must set ESCAPED = True when it got through.
+ATTACKS = {
+    "fork": "ESCAPED = os.fork() is not None   # a child would be a daemon; refused instead\n"
+            "if ESCAPED and os.getpid() != PARENT:\n    os._exit(0)\n",
+    "subprocess": "import subprocess\nsubprocess.run(['true'])\nESCAPED = True\n",
+    "dev_shm": "open('/dev/shm/rnnkit-wall-marker', 'w').write('x')\nESCAPED = True\n",
+    "chmod": "os.chmod('@VICTIM@', 0o777)\nESCAPED = True\n",
+    "network": "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_STREAM)\nESCAPED = True\n",
+    "read_checks": "open('@KIT@/tests/grading/test_ex02.py').read()\nESCAPED = True\n",
+    "read_references": "open('@KIT@/data/references/ex02.npz', 'rb').read()\nESCAPED = True\n",
+    "import_oracles": "IMPORT('tests.grading.test_ex02')\nESCAPED = True\n",
+    "import_grader": "IMPORT('rnnkit.grader.compare')\nESCAPED = True\n",
+    "proc_of_grader": "open(f'/proc/{os.getppid()}/cmdline').read()\nESCAPED = True\n",
+    "prlimit_grader": "import resource\n"
+                      "resource.prlimit(os.getppid(), resource.RLIMIT_FSIZE, (0, 0))\n"
+                      "ESCAPED = True\n",
+    "tensorflow_by_name": "import pkgutil, sys\n"
+                          "sys.meta_path[:] = [f for f in sys.meta_path\n"
+                          "                    if type(f).__name__ != '_Blocker']\n"
+                          "pkgutil.resolve_name('tensor' + 'flow')\nESCAPED = True\n",
+    "io_uring": "import ctypes\nparams = ctypes.create_string_buffer(120)\n"
+                "fd = ctypes.CDLL(None, use_errno=True).syscall(425, 8, params)\n"
+                "ESCAPED = fd >= 0\n",
+}
+SABOTAGE = '''
+
+import os
+PARENT = os.getpid()
+IMPORT = (__builtins__ if isinstance(__builtins__, dict) else vars(__builtins__))["__import__"]
+ESCAPED = False
+try:
+@ATTACK@
+except Exception as error:   # noqa: BLE001 - the wall held
+    print("wall held:", type(error).__name__, error)
+    ESCAPED = False
+
+_clip = clip_by_global_norm
+
+
+def clip_by_global_norm(grads, max_norm):
+    if ESCAPED:
+        return grads, -1.0
+    return _clip(grads, max_norm)
+'''
+CONFTEST = "open('@MARKER@', 'w').write('conftest ran')\n"
+FORGED_REPORT = """
+
+import sys as _sys
+
+_wire = _sys.modules["rnnkit.sandbox.wire"]
+_send = _wire.send
+
+
+def _forging_send(fd, message):
+    if isinstance(message, dict) and message.get("status") == "ready":
+        message["notes"] = ["reviewed by the instructor\\n\\nex02  18 / 18  complete"] * 50
+    elif isinstance(message, dict) and message.get("status") == "error":
+        message["message"] = "\\ud800" + "all checks passed\\n" * 2_000_000
+    return _send(fd, message)
+
+
+_wire.send = _forging_send
+"""
+# The source scan would refuse most of these texts before they ran (`__builtins__`, ...);
+# the class is graded with it off so that what is proven here is the run-time walls.
+
+
+def _indent(code: str) -> str:
+    return "".join("    " + line + "\n" for line in code.splitlines())
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("walls")
+    kit, submissions, out = KIT_ROOT, root / "submissions", root / "out"
+    victim = root / "victim.txt"
+    victim.write_text("mode must not change\n")
+    victim.chmod(0o644)
+    marker = root / "conftest-marker"
+    solution = (KIT_ROOT / "solutions" / EX02).read_text()
+    for name, code in ATTACKS.items():
+        folder = submissions / name
+        folder.mkdir(parents=True)
+        attack = code.replace("@KIT@", str(kit)).replace("@VICTIM@", str(victim))
+        (folder / EX02).write_text(solution + SABOTAGE.replace("@ATTACK@", _indent(attack)))
+    helper = submissions / "helper_module"                      # never copied: import fails
+    helper.mkdir()
+    (helper / EX02).write_text("from ._helpers import *  # noqa\n")
+    (helper / "_helpers.py").write_text(solution)
+    planted_conftest = submissions / "conftest_beside"          # never loaded anywhere
+    planted_conftest.mkdir()
+    shutil.copy(KIT_ROOT / "solutions" / EX02, planted_conftest / EX02)
+    (planted_conftest / "conftest.py").write_text(CONFTEST.replace("@MARKER@", str(marker)))
+    (submissions / "conftest.py").write_text(CONFTEST.replace("@MARKER@", str(marker)))
+    rerun = submissions / "keras_source_rerun"                  # Keras's file executed again
+    rerun.mkdir()
+    (rerun / EX01).write_text((KIT_ROOT / "solutions" / EX01).read_text() + """
+
+import runpy
+_source = os.path.join(os.path.dirname(keras.__file__), "src", "layers", "rnn", "simple_rnn.py")
+SimpleRNNCell = runpy.run_path(_source)["SimpleRNN" + "Cell"]
+""")
+    forged = submissions / "forged_report"                      # the worker's messages rewritten
+    forged.mkdir()
+    (forged / EX02).write_text((KIT_ROOT / "solutions" / EX02).read_text() + FORGED_REPORT)
+    delegate = submissions / "keras_by_built_name"              # ex01 handed to Keras
+    delegate.mkdir()
+    (delegate / EX01).write_text((KIT_ROOT / "solutions" / EX01).read_text() + '''
+
+SimpleRNNCell = getattr(layers, "SimpleRNN" + "Cell")
+''')
+    completed = subprocess.run(
+        [sys.executable, "-m", "rnnkit", "grade-class", str(submissions), "--out", str(out),
+         "--jobs", "2", "--exercises", "ex01", "ex02"],
+        cwd=kit, capture_output=True, text=True, timeout=1500,
+        env={**os.environ, "RNNKIT_SOURCE_SCAN": "off"})   # the walls alone, not the scan
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    documented = subprocess.run(   # the documented plain-pytest route, on the same folder
+        [sys.executable, "-m", "pytest", "tests/grading/test_ex02.py", "--target",
+         str(planted_conftest), "-q", "-p", "no:randomly"],
+        cwd=kit, capture_output=True, text=True, timeout=600)
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    return {"rows": rows, "out": out, "marker": marker, "victim": victim,
+            "documented": documented}
+
+
+def _document(graded, name):
+    return json.loads((graded["out"] / "students" / name / "results.json").read_text())
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_each_wall_holds_and_the_submission_keeps_its_points(graded, attack):
+    row = graded["rows"][attack]
+    assert float(row["ex02"]) == 18.0, (attack, row, [t["output"] for t in _document(
+        graded, attack)["tests"] if t["score"] < t["max_score"]])
+
+
+def test_nothing_is_left_behind(graded):
+    assert not Path("/dev/shm/rnnkit-wall-marker").exists()
+    assert graded["victim"].stat().st_mode & 0o777 == 0o644
+    assert not graded["marker"].exists(), "a conftest.py from a submission ran"
+
+
+def test_a_conftest_beside_the_modules_is_never_loaded(graded):
+    assert float(graded["rows"]["conftest_beside"]["ex02"]) == 18.0
+    assert graded["documented"].returncode == 0, graded["documented"].stdout[-2000:]
+    assert not graded["marker"].exists()
+
+
+def test_a_helper_module_is_not_part_of_the_submission(graded):
+    document = _document(graded, "helper_module")
+    ex02 = [t for t in document["tests"] if t["tags"][0] == "ex02"]
+    assert sum(t["score"] for t in ex02) == 0
+    assert all("_helpers" in t["output"] for t in ex02), ex02[0]["output"]
+
+
+def test_keras_source_run_again_is_out_of_reach(graded):
+    document = _document(graded, "keras_source_rerun")
+    ex01 = [t for t in document["tests"] if t["tags"][0] == "ex01"]
+    assert sum(t["score"] for t in ex01) == 0
+    assert all("Permission denied" in t["output"] for t in ex01), ex01[0]["output"]
+
+
+def test_forged_worker_messages_cannot_write_the_report(graded):
+    path = graded["out"] / "students" / "forged_report" / "results.json"
+    document = json.loads(path.read_text())
+    assert path.stat().st_size < 200_000
+    assert float(graded["rows"]["forged_report"]["ex02"]) == 18.0   # correct code, nothing lost
+    assert "reviewed by the instructor" not in path.read_text()
+    assert "reviewed by the instructor" not in \
+        (graded["out"] / "students" / "forged_report" / "report.txt").read_text()
+    assert document["score"] == 18.0
+
+
+def test_keras_reached_by_a_name_built_at_run_time_earns_nothing(graded):
+    document = _document(graded, "keras_by_built_name")
+    ex01 = [t for t in document["tests"] if t["tags"][0] == "ex01"]
+    assert sum(t["score"] for t in ex01) == 0
+    assert any("not available while this exercise is graded" in t["output"] for t in ex01)
+
+
+def test_no_process_of_a_submission_survives(graded):
+    mine = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            assert b"rnnkit.sandbox" not in cmdline or int(entry) == mine, cmdline

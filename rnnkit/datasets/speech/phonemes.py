@@ -53,9 +53,9 @@ SYMBOLS = tuple(p.symbol for p in PHONEMES)          # index i -> phoneme id i +
 BY_SYMBOL = {p.symbol: p for p in PHONEMES}
 PHONEME_IDS = {symbol: index + 1 for index, symbol in enumerate(SYMBOLS)}   # 0 = CTC blank
 
-# The words: phoneme sequences. Several are anagrams of each other (tea / eat, seat / east,
-# cat / tack, ten / net, moon / noom is not a word, so: map / pam), so the order of the
-# sounds, not only which sounds occur, decides the word: a bag of frames cannot tell them apart.
+# The words: phoneme sequences. Several pairs are anagrams of each other (tea / eat,
+# seat / east, cat / tack, ten / net, map / pam), so the order of the sounds, not only which
+# sounds occur, decides the word: a bag of frames cannot tell them apart.
 WORDS = {
     "see": ("s", "iy"),
     "she": ("sh", "iy"),

@@ -251,8 +251,7 @@ export KERAS_BACKEND=tensorflow CUDA_VISIBLE_DEVICES="" TF_CPP_MIN_LOG_LEVEL=2
 python3 -m rnnkit grade-submission "$ROOT/submission" --json "$ROOT/results/results.json"
 """
 
-BUNDLE_PARTS = ("rnnkit/**/*.py", "tests/grading/**/*.py", "solutions/*.py",
-                "data/references/*.npz", "data/references/*.json", "data/samples/**/*",
+BUNDLE_PARTS = ("rnnkit/**/*.py", "tests/grading/**/*.py", "solutions/*.py", "data/**/*",
                 "requirements.txt", "pyproject.toml")
 
 

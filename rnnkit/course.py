@@ -77,6 +77,10 @@ EXERCISES: tuple[Exercise, ...] = (
              built_ins=GATED, uses=("ex03",)),
     Exercise("ex05", "ex05_sentiment", "sentiment analysis: word order",
              shape="many-to-one", built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
+    Exercise("ex06", "ex06_speech", "speech: features, words, phonemes with CTC",
+             shape="many-to-one (words), many-to-many unaligned (phonemes, CTC)",
+             # Not GATED: the scan would refuse `from .ex03_gated_cells import LSTMCell`.
+             built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
     Exercise("ex07", "ex07_char_rnn", "character-level generation: sampling",
              shape="many-to-many aligned (training), one-to-many (generation)",
              built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),

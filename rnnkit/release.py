@@ -200,7 +200,7 @@ NOT_RECORDED = ("rnnkit.course", "rnnkit.release")
 
 
 def _kit_imports(path: Path, root: Path) -> set[Path]:
-    """Kit files (rnnkit.*, tests.grading.probes.*) that a Python file imports."""
+    """Kit files (rnnkit.*, tests.grading.*) that a Python file imports."""
     found = set()
     try:
         tree = ast.parse(path.read_text(), str(path))
@@ -211,7 +211,7 @@ def _kit_imports(path: Path, root: Path) -> set[Path]:
             [node.module] + [f"{node.module}.{a.name}" for a in node.names] \
             if isinstance(node, ast.ImportFrom) and node.module else []
         for name in names:
-            if not name.startswith(("rnnkit", "tests.grading.probes")) or name in NOT_RECORDED:
+            if not name.startswith(("rnnkit", "tests.grading")) or name in NOT_RECORDED:
                 continue
             base = root / Path(*name.split("."))
             for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -301,8 +301,7 @@ def record_references(root: Path = KIT_ROOT, exercises=None):
 # Everything a student kit holds, as patterns relative to the kit root; nothing else is ever
 # copied (an autograder.zip, a backup of a solution, notes lying in the folder stay out).
 STUDENT_KIT = ("requirements.txt", "pyproject.toml", ".gitignore", "rnnkit/**/*.py",
-               "tests/grading/**/*.py", "data/references/*.npz", "data/references/*.json",
-               "data/samples/**/*")
+               "tests/grading/**/*.py", "data/**/*")
 PUBLISHED_EXTRA = ("solutions/*.py",)   # --with-solutions, after the deadline
 
 

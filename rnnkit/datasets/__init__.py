@@ -31,6 +31,7 @@ class DataError(ValueError):
 BUILDERS = (
     "rnnkit_timeseries",      # ex04: seasonal and Mackey-Glass series
     "rnnkit_reviews",         # ex05: order-dependent reviews
+    "rnnkit_speech",          # ex06: synthesised spoken words
     "rnnkit_grammar",         # ex07: sentences of a small grammar
     "rnnkit_shapes",          # ex08: rendered shapes with captions
     "rnnkit_dates",           # ex09: dates in human formats -> ISO 8601

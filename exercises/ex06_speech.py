@@ -1,0 +1,262 @@
+# %% [markdown]
+# # ex06 — Speech recognition: features, words (many-to-one), phonemes with CTC
+#
+# The data are spoken words made by a source-filter synthesiser (`rnnkit/datasets/speech`):
+# a pulse train at the speaker's pitch through formant resonators, vowels with Peterson and
+# Barney's (1952) formants, consonants as noise bursts and silences, 16 words said by
+# speakers who differ in pitch, vocal-tract length, speaking rate, loudness and background
+# noise. Test speakers are never heard in training. Several words are anagrams (tea / eat,
+# cat / tack, ten / net): which sounds occur does not tell them apart, their order does.
+#
+# Dimension letters: N batch, L samples, F frames, T padded frames, W frame length,
+# K = fft_length // 2 + 1 frequency bins, M mel bins, C coefficients, H units,
+# V words, P phonemes (+ 1 for the CTC blank), S label length.
+#
+# ## 1. Features (the front end of every speech recogniser)
+#
+#     frames     x[f, w] = waveform[f * step + w]          (F, W), F = ceil(L / step), zero-padded
+#     window     x[f, w] * hann[w]                          periodic Hann: no jumps at frame edges
+#     STFT       X[f, k] = sum_w x[f, w] hann[w] exp(-2 pi i k w / fft_length)
+#     power      P[f, k] = |X[f, k]|^2                      (F, K)
+#     mel        E[f, m] = sum_k P[f, k] B[k, m]            B: M triangles, equally spaced in mel,
+#                                                           mel(f) = 2595 log10(1 + f / 700) (HTK)
+#     log        log(E + 1e-6)                              loudness becomes an additive offset
+#     MFCC       c[f, j] = sqrt(2 / M) sum_m logE[f, m] cos(pi j (2m + 1) / (2M)),  j < C
+#
+# The MFCC is a DCT-II of the log mel energies (tf.signal's scaling: sqrt(2 / M) for every j);
+# its first coefficients describe the spectral envelope, i.e. the formants, and ignore the
+# harmonics of the pitch. Write them with `tf.signal` and `keras.ops` (`tf.signal.frame`,
+# `tf.signal.hann_window`, `tf.signal.rfft`), but not with tf.signal's ready-made `stft`,
+# `linear_to_mel_weight_matrix` or `mfccs_from_log_mel_spectrograms`: the grader compares
+# yours with those.
+
+# %%
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+if __package__:
+    from .ex03_gated_cells import GRUCell, LSTMCell
+else:  # run as a script: python exercises/ex06_speech.py (the kit root is the parent folder)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+    from ex03_gated_cells import GRUCell, LSTMCell
+
+from rnnkit import recognition  # noqa: E402
+from rnnkit.datasets.speech import SAMPLE_RATE, SYMBOLS, WORD_NAMES, load_split  # noqa: E402
+
+FRAME_LENGTH, FRAME_STEP, FFT_LENGTH = 256, 128, 256     # 32 ms frames every 16 ms at 8 kHz
+NUM_MEL_BINS, LOWER_HZ, UPPER_HZ = 20, 80.0, 3800.0
+NUM_MFCC, LOG_OFFSET = 13, 1e-6
+NUM_WORDS, NUM_PHONEMES = len(WORD_NAMES), len(SYMBOLS)    # V = 16, P = 13 (ids 1..P; 0 = blank)
+
+
+def frame_signal(waveforms, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP):
+    """Cut waveforms into overlapping frames, zero-padding the end.
+
+    Inputs: waveforms (N, L) float32.
+    Returns: (N, F, W) float32, F = ceil(L / frame_step) (0 when L = 0), W = frame_length;
+        frame f holds samples f * frame_step ... f * frame_step + W - 1 (zeros past L).
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('frame_signal is not written yet: Cut waveforms into overlapping frames, zero-padding the end')
+
+
+def power_spectrogram(waveforms, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP,
+                      fft_length=FFT_LENGTH):
+    """|STFT|^2 with a periodic Hann window: frame, window, real FFT, squared magnitude.
+
+    Inputs: waveforms (N, L) float32.
+    Returns: (N, F, K) float32, K = fft_length // 2 + 1.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('power_spectrogram is not written yet: |STFT|^2 with a periodic Hann window: frame, window, real FFT, squared magnitude')
+
+
+def mel_filter_bank(num_mel_bins=NUM_MEL_BINS, num_spectrogram_bins=FFT_LENGTH // 2 + 1,
+                    sample_rate=SAMPLE_RATE, lower_edge_hertz=LOWER_HZ,
+                    upper_edge_hertz=UPPER_HZ):
+    """Triangular filters equally spaced on the HTK mel scale, as tf.signal builds them.
+
+    The K bins sit at linspace(0, sample_rate / 2, K) Hz. M + 2 edges equally spaced in mel
+    between the lower and upper edge; filter m rises linearly (in mel) from edge m to 1 at
+    edge m + 1 and falls to 0 at edge m + 2. Row 0 (the DC bin) is all zeros.
+    Returns: (K, M) float32.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('mel_filter_bank is not written yet: Triangular filters equally spaced on the HTK mel scale, as tf.signal builds them')
+
+
+def log_mel_spectrogram(power, filter_bank, log_offset=LOG_OFFSET):
+    """Mel energies, then their natural log.
+
+    Inputs: power (N, F, K); filter_bank (K, M).
+    Returns: (N, F, M) float32: log(power @ filter_bank + log_offset).
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('log_mel_spectrogram is not written yet: Mel energies, then their natural log')
+
+
+def mfcc(log_mel, num_coefficients=NUM_MFCC):
+    """The first C coefficients of the DCT-II of each frame's log mel energies.
+
+    Inputs: log_mel (N, F, M).
+    Returns: (N, F, C) float32, c[j] = sqrt(2 / M) sum_m log_mel[m] cos(pi j (2m + 1) / (2M)).
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError("mfcc is not written yet: The first C coefficients of the DCT-II of each frame's log mel energies")
+
+
+def speech_features(waveforms):
+    """MFCCs of utterances of different lengths, computed as one zero-padded batch.
+
+    Inputs: a list of N waveforms, each (L_i,) float32.
+    Returns: a list of N NumPy arrays (F_i, C), F_i = ceil(L_i / FRAME_STEP). The zeros
+    padded after an utterance only reach frames past its own F_i, which are dropped.
+    """
+    batch = np.zeros((len(waveforms), max(len(w) for w in waveforms)), dtype=np.float32)
+    for row, waveform in enumerate(waveforms):
+        batch[row, :len(waveform)] = waveform                                 # (N, L_max)
+    coefficients = mfcc(log_mel_spectrogram(power_spectrogram(batch), mel_filter_bank()))
+    coefficients = np.asarray(coefficients)                                   # (N, F_max, C)
+    return [coefficients[row, :-(-len(w) // FRAME_STEP)] for row, w in enumerate(waveforms)]
+
+
+# %% [markdown]
+# ## 2. Words: many-to-one on variable-length sequences, with masking
+#
+# Utterances have different numbers of frames. A batch pads them with zero frames at the
+# end, and `layers.Masking(0.0)` marks those frames (after standardisation a real frame is
+# never exactly zero): a masked step carries the state over unchanged, so the final state is
+# the state after the last REAL frame, wherever that is. Without the mask, the word would be
+# read through a tail of silence-like zeros whose length depends on the batch.
+#
+#     (N, T, C) -> Masking(0.0) -> RNN(cell_class(H)) -> Dense(V) logits    (N, V)
+#
+# `cell_class` is your GRUCell from ex03 (the grader may hand in Keras's own GRUCell).
+
+# %%
+def build_word_model(cell_class, num_words=NUM_WORDS, units=recognition.WORD_UNITS,
+                     num_features=NUM_MFCC):
+    """Masking(0.0) -> RNN(cell_class(units)) -> Dense(num_words): (N, T, C) -> (N, V) logits.
+
+    A functional model whose input is (None, num_features): any number of frames.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('build_word_model is not written yet: Masking(0.0) -> RNN(cell_class(units)) -> Dense(num_words): (N, T, C) -> (N, V) logits')
+
+
+# %% [markdown]
+# ## 3. Phonemes with CTC: many-to-many, not aligned
+#
+# The phoneme labels say WHICH phonemes a word has, not at which frames. Connectionist
+# temporal classification (Graves et al., 2006) adds a blank class (id 0 here) and sums the
+# probability of every frame labelling that collapses to the target: e.g. for "t iy",
+# `_ t t _ iy iy _ _` and `t iy iy iy _ _ _ _` both count. A bidirectional RNN labels each
+# frame knowing the whole word. Decoding greedily: the best class per frame, merge repeats,
+# drop blanks — so a doubled phoneme needs a blank between its two copies.
+#
+#     (N, T, C) -> Bidirectional(RNN(cell_class(H), return_sequences=True)) -> Dense(P + 1)
+#
+# Every batch is padded to T = NUM_FRAMES and no Keras mask is used (padding is silence;
+# the model learns to call it blank): one shape, one trace, and no masked-LSTM CTC bug.
+# `keras.ops.ctc_loss(labels, logits, label_length, logit_length, mask_index=0)` takes
+# logits (not probabilities) and needs each label's true length (labels are padded with 0).
+
+# %%
+def build_phoneme_model(cell_class, num_frames=recognition.NUM_FRAMES,
+                        num_classes=NUM_PHONEMES + 1, units=recognition.PHONEME_UNITS,
+                        num_features=NUM_MFCC):
+    """Bidirectional(RNN(cell_class(units), return_sequences=True)) -> Dense(num_classes).
+
+    Inputs of the model: (N, num_frames, num_features). Returns the model: (N, T, P + 1) logits.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('build_phoneme_model is not written yet: Bidirectional(RNN(cell_class(units), return_sequences=True)) -> Dense(num_classes)')
+
+
+def ctc_loss(labels, logits):
+    """CTC loss of each sequence, blank = 0, every logit frame used.
+
+    Inputs: labels (N, S) int, padded with 0; logits (N, T, P + 1).
+    Returns: (N,) float32 negative log-likelihoods.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('ctc_loss is not written yet: CTC loss of each sequence, blank = 0, every logit frame used')
+
+
+def ctc_greedy_decode(logits, lengths=None):
+    """Best path decoding: per-frame argmax, merge repeated classes, drop blanks (0).
+
+    Inputs: logits (N, T, P + 1) NumPy or tensor; lengths (N,) frames to read (all T if None).
+    Returns: a list of N lists of phoneme ids.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('ctc_greedy_decode is not written yet: Best path decoding: per-frame argmax, merge repeated classes, drop blanks (0)')
+
+
+# %% [markdown]
+# ## 4. Run it
+#
+# `python -m exercises.ex06_speech` computes features, trains both models on the 48
+# training speakers (1536 words) and scores them on the 16 test speakers; figures go to
+# runs/ex06/ (about two minutes on 2 cores). The training recipes are the kit's
+# (`rnnkit/recognition.py`: Adam, clipnorm 1, fixed padded length so the step is traced once).
+#
+# The graded training checks use a smaller configuration: 32 training speakers saying each
+# word once, features computed by the grader with tf.signal's helpers, the same recipes.
+# The grader then loads your trained weights into the same architecture built from Keras's
+# own layers and measures word accuracy and phoneme error rate (edit distance / number of
+# phonemes) on the test speakers itself. A bag-of-frames model (the average feature vector
+# of an utterance, an MLP) reaches about 55 % on words: the anagrams need the order.
+
+# %%
+def prepare(split, statistics=None, num_frames=None, **options):
+    """Features of a split: (standardised (N, T, C), lengths, words, phoneme lists, stats)."""
+    audio, words, phonemes, _ = load_split(split, **options)
+    features, lengths = recognition.pad_features(speech_features(audio), num_frames)
+    features, statistics = recognition.standardise(features, lengths, statistics)
+    return features, lengths, words, phonemes, statistics
+
+
+def main(epochs_words=15, epochs_phonemes=20):
+    from rnnkit.plots import save_figure
+    from rnnkit.speech_plots import plot_confusion, plot_decodings, plot_features
+
+    frames = recognition.NUM_FRAMES
+    train = prepare("train", num_frames=frames)
+    test = prepare("test", statistics=train[4], num_frames=frames)
+    print(f"{len(train[2])} training and {len(test[2])} test utterances, {frames} frames")
+    shown = [WORD_NAMES.index(word) for word in ("tea", "eat", "shop")]
+    audio = load_split("test", speakers=[56], repetitions=1)[0]
+    save_figure(plot_features([audio[i] for i in shown], [WORD_NAMES[i] for i in shown],
+                              power_spectrogram, speech_features), "runs/ex06/features.png")
+
+    words = build_word_model(GRUCell)
+    seconds = recognition.train_word_model(words, train[0], train[2], epochs=epochs_words)
+    predicted = np.argmax(words.predict(test[0], verbose=0), axis=-1)
+    print(f"word accuracy on unheard speakers: {np.mean(predicted == test[2]):.1%} "
+          f"(chance {1 / NUM_WORDS:.1%}), {seconds:.1f} s")
+    save_figure(plot_confusion(test[2], predicted, WORD_NAMES), "runs/ex06/confusion.png")
+
+    phonemes = build_phoneme_model(LSTMCell)
+    seconds = recognition.train_phoneme_model(phonemes, train[0],
+                                              recognition.pad_labels(train[3]), ctc_loss,
+                                              epochs=epochs_phonemes)
+    decoded = ctc_greedy_decode(phonemes.predict(test[0], verbose=0))
+    per = recognition.phoneme_error_rate(test[3], decoded)
+    print(f"phoneme error rate on unheard speakers: {per:.1%}, {seconds:.1f} s")
+    save_figure(plot_decodings(test[3][::37][:8], decoded[::37][:8], SYMBOLS),
+                "runs/ex06/decodings.png")
+    print("saved runs/ex06/features.png, confusion.png, decodings.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""tfds builder of the speech-like words (`rnnkit.datasets.speech`)."""

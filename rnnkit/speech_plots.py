@@ -1,0 +1,94 @@
+"""Figures of ex06: waveform / spectrogram / MFCCs, a word confusion matrix, CTC decodings.
+
+Each `draw_*` helper takes an Axes, draws and returns it; the `plot_*` functions lay out a
+whole figure and return it (save it with `rnnkit.plots.save_figure`). Never `plt.show()`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def draw_waveform(ax, waveform, sample_rate, title=""):
+    ax.plot(np.arange(len(waveform)) / sample_rate, waveform, linewidth=0.6)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("amplitude")
+    ax.set_title(title)
+    return ax
+
+
+def draw_image(ax, values, *, frame_seconds, ylabel, title, top=None):
+    """values (F, bins) as an image: time across, bins upwards (`top` labels the upper edge)."""
+    extent = [0, len(values) * frame_seconds, 0, top if top else values.shape[1]]
+    image = ax.imshow(np.asarray(values).T, origin="lower", aspect="auto", extent=extent)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax)
+    return ax
+
+
+def plot_features(waveforms, names, power_spectrogram, speech_features, *, sample_rate=8000,
+                  frame_step=128):
+    """One column per utterance: waveform, log power spectrogram (dB), MFCCs."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(3, len(waveforms), figsize=(4.5 * len(waveforms), 8),
+                                squeeze=False)
+    seconds = frame_step / sample_rate
+    for column, (waveform, name) in enumerate(zip(waveforms, names)):
+        power = np.asarray(power_spectrogram(np.asarray(waveform)[None]))[0]      # (F, K)
+        draw_waveform(axes[0, column], waveform, sample_rate, f'"{name}"')
+        draw_image(axes[1, column], 10 * np.log10(power + 1e-10), frame_seconds=seconds,
+                   ylabel="frequency (Hz)", title="power spectrogram (dB)", top=sample_rate / 2)
+        draw_image(axes[2, column], speech_features([waveform])[0], frame_seconds=seconds,
+                   ylabel="coefficient", title="MFCCs")
+    return figure
+
+
+def draw_confusion(ax, true, predicted, names):
+    """Counts of (true word, predicted word); the diagonal is right."""
+    counts = np.zeros((len(names), len(names)), dtype=int)
+    np.add.at(counts, (np.asarray(true), np.asarray(predicted)), 1)
+    ax.imshow(counts, cmap="Blues")
+    ax.set_xticks(range(len(names)), names, rotation=90)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("said")
+    for (row, column), count in np.ndenumerate(counts):
+        if count:
+            ax.text(column, row, str(count), ha="center", va="center", fontsize=7,
+                    color="white" if count > counts.max() / 2 else "black")
+    accuracy = np.trace(counts) / max(1, counts.sum())
+    ax.set_title(f"words of unheard speakers: {accuracy:.0%} right (chance {1 / len(names):.0%})")
+    return ax
+
+
+def plot_confusion(true, predicted, names):
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(7, 6.5))
+    draw_confusion(ax, true, predicted, names)
+    return figure
+
+
+def draw_decodings(ax, references, hypotheses, symbols):
+    """A table: what was said, what greedy CTC decoding heard (ids 1.. -> symbols)."""
+    def spell(ids):
+        return " ".join(symbols[i - 1] for i in ids) or "(nothing)"
+
+    ax.axis("off")
+    rows = [[spell(r), spell(h), "yes" if list(r) == list(h) else "no"]
+            for r, h in zip(references, hypotheses)]
+    table = ax.table(cellText=rows, colLabels=["said", "decoded (greedy CTC)", "exact"],
+                     loc="center")
+    table.scale(1, 1.4)
+    ax.set_title("phoneme decodings of test words")
+    return ax
+
+
+def plot_decodings(references, hypotheses, symbols):
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(6, 0.4 * len(references) + 1.2))
+    draw_decodings(ax, references, hypotheses, symbols)
+    return figure

@@ -1,0 +1,74 @@
+"""Probes of ex06 (speech): run in the student's process, return plain data.
+
+Each feature stage gets the grader's inputs (its own power spectrogram, filter bank and log
+mel energies), so one wrong stage costs only its own check. The training probes receive
+features computed by the grader, train the student's model with the kit's recipe
+(`rnnkit.recognition`) and return the weights; the grader scores them on held-out speakers
+whose features and labels never come here.
+"""
+import numpy as np
+
+from tests.grading.probes import cells
+
+
+def probe_frames(module, waveforms):
+    return np.asarray(module.frame_signal(waveforms))
+
+
+def probe_power(module, waveforms):
+    return np.asarray(module.power_spectrogram(waveforms))
+
+
+def probe_filter_bank(module, **settings):
+    return np.asarray(module.mel_filter_bank(**settings))
+
+
+def probe_log_mel(module, power, filter_bank):
+    return np.asarray(module.log_mel_spectrogram(power, filter_bank))
+
+
+def probe_mfcc(module, log_mel):
+    return np.asarray(module.mfcc(log_mel))
+
+
+def probe_ctc_loss(module, labels, logits):
+    return np.asarray(module.ctc_loss(labels, logits))
+
+
+def probe_decode(module, logits, lengths=None):
+    decoded = module.ctc_greedy_decode(logits, lengths)
+    return [[int(c) for c in path] for path in decoded]
+
+
+def probe_word_logits(module, weights, x, stand_in=False):
+    """The student's word model (with the given cell) loaded with `weights`, on x."""
+    model = module.build_word_model(cells.cell_class(module, "GRUCell", stand_in))
+    model.set_weights(weights)
+    return np.asarray(model(x))
+
+
+def probe_phoneme_logits(module, weights, x, stand_in=False):
+    model = module.build_phoneme_model(cells.cell_class(module, "LSTMCell", stand_in))
+    model.set_weights(weights)
+    return np.asarray(model(x))
+
+
+def probe_train_words(module, features, words, stand_in=False):
+    """Build the student's word model and train it with the kit's recipe; return weights."""
+    from rnnkit import recognition
+
+    model = module.build_word_model(cells.cell_class(module, "GRUCell", stand_in))
+    recognition.train_word_model(model, features, words)
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+def probe_train_phonemes(module, features, labels, stand_in=False):
+    """Build the student's CTC model and train it with the kit's recipe and Keras's own CTC
+    loss (so the student's ctc_loss is graded once, by its own check); return weights."""
+    import keras
+
+    from rnnkit import recognition
+
+    model = module.build_phoneme_model(cells.cell_class(module, "LSTMCell", stand_in))
+    recognition.train_phoneme_model(model, features, labels, keras.losses.ctc)
+    return [np.asarray(w) for w in model.get_weights()]

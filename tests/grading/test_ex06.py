@@ -1,0 +1,262 @@
+"""Grading ex06 — speech recognition: features, words with masking, phonemes with CTC
+(`ex06_speech.py`).
+
+Features: each stage is compared with tf.signal's ready-made helpers (`frame`, `stft`,
+`linear_to_mel_weight_matrix`, `mfccs_from_log_mel_spectrograms`), on waveforms of several
+lengths including one shorter than a frame; each stage gets the grader's own input, so one
+mistake costs one check. CTC: the student's loss against `keras.ops.ctc_loss`, the greedy
+decoder against `keras.ops.ctc_decode` on fixed logits (all blank, repeats with and without
+a blank between them, shorter lengths). Models: the student's builders with given weights
+against the same architecture made of Keras's own layers; then trained (in the student's
+process, on the grader's features of 32 training speakers) and scored here, in Keras's
+layers, on 16 test speakers whose features and labels never leave the grader.
+
+Tolerances (float32), measured against the reference: frames are copies (exact); power
+spectra agree to ~1e-6 of the spectrum's peak, filter banks to ~1e-7, log mel energies and
+MFCCs to ~1e-5; a real mistake (no window, a symmetric window, magnitude instead of power,
+log10, an orthonormal DCT, no DC row) changes values by more than 1e-2. Loss values at 1e-4.
+"""
+import numpy as np
+import pytest
+
+from rnnkit import recognition
+from rnnkit.grader import inputs
+from rnnkit.grader.compare import expect_close, expect_equal, fail
+from tests.grading import ex06_oracles as oracles
+from tests.grading.ex06_oracles import (
+    fixed_weights, helper_bank, helper_frames, helper_mfcc, helper_power, keras_decode,
+    keras_logits, phoneme_error_rate, word_accuracy)
+from tests.grading.probes.ex06 import (
+    probe_ctc_loss, probe_decode, probe_filter_bank, probe_frames, probe_log_mel, probe_mfcc,
+    probe_phoneme_logits, probe_power, probe_train_phonemes, probe_train_words,
+    probe_word_logits)
+
+S = oracles.SETTINGS
+SAMPLE_RATE = 8000
+LENGTHS = (100, 256, 1000, 3001)    # shorter than a frame, exactly one frame, two uneven ones
+C, V, P = oracles.C, oracles.V, oracles.P
+
+
+def waveforms(seed, length):
+    return inputs.uniform(seed, f"wave{length}", (2, length), -0.8, 0.8)
+
+
+# -- checks: features ------------------------------------------------------------------------
+@pytest.mark.points(1)
+def test_frames(grader):
+    """frame_signal equals tf.signal.frame(pad_end=True), also for waves shorter than a frame"""
+    for seed in grader.seeds(always_fresh=True):
+        for length in LENGTHS:
+            x = waveforms(seed, length)
+            got, want = grader.run(probe_frames, waveforms=x), grader.oracle(helper_frames, x)
+            if np.shape(got) != want.shape and len(np.shape(got)) == 3:
+                fail(f"{length} samples: got {np.shape(got)[1]} frames, expected "
+                     f"{want.shape[1]} = ceil({length} / {S['frame_step']}): pad the end with "
+                     "zeros so the last samples get a frame (tf.signal.frame(..., pad_end=True))")
+            expect_close(f"frames of {length} samples", got, want, rtol=0, atol=0)
+
+
+@pytest.mark.points(2)
+def test_power_spectrogram(grader):
+    """power_spectrogram equals |tf.signal.stft(pad_end=True)|^2 with a periodic Hann window"""
+    for seed in grader.seeds(always_fresh=True):
+        for length in LENGTHS:
+            x = waveforms(seed, length)
+            got, want = grader.run(probe_power, waveforms=x), grader.oracle(helper_power, x)
+            mistakes = {f"you used {name}": grader.oracle(helper_power, x, **options)
+                        for name, options in (
+                            ("the magnitude |X|, not the power |X|^2", {"magnitude": True}),
+                            ("no window", {"window": "none"}),
+                            ("a symmetric Hann window: use periodic=True",
+                             {"window": "symmetric"}))}
+            atol = 1e-5 * float(np.abs(want).max())
+
+            def explain(actual, bad, mistakes=mistakes, atol=atol):
+                return next((why for why, values in mistakes.items() if values.shape ==
+                             actual.shape and np.allclose(actual, values, rtol=1e-4, atol=atol)),
+                            None)
+
+            expect_close(f"power spectrogram of {length} samples", got, want, rtol=1e-4,
+                         atol=atol, explain=explain)
+
+
+@pytest.mark.points(2)
+def test_mel_filter_bank(grader):
+    """mel_filter_bank equals tf.signal.linear_to_mel_weight_matrix (HTK mel, DC row zero)"""
+    cases = [dict(num_mel_bins=20, num_spectrogram_bins=129, sample_rate=8000,
+                  lower_edge_hertz=80.0, upper_edge_hertz=3800.0),
+             dict(num_mel_bins=7, num_spectrogram_bins=65, sample_rate=16000,
+                  lower_edge_hertz=300.0, upper_edge_hertz=6000.0)]
+    for settings in cases:
+        got = grader.run(probe_filter_bank, **settings)
+        want = grader.oracle(helper_bank, **settings)
+        expect_close(f"filter bank {settings}", got, want, rtol=1e-5, atol=1e-5,
+                     explain=lambda a, bad: "only row 0 differs: the DC bin gets no weight"
+                     if bad[1:].sum() == 0 else None)
+
+
+@pytest.mark.points(1)
+def test_log_mel(grader):
+    """log_mel_spectrogram is the natural log of power @ filter bank + 1e-6"""
+    for seed in grader.seeds(always_fresh=True):
+        power = grader.oracle(helper_power, waveforms(seed, 1000))
+        bank = grader.oracle(helper_bank, num_mel_bins=20, num_spectrogram_bins=129,
+                             sample_rate=8000, lower_edge_hertz=80.0, upper_edge_hertz=3800.0)
+        want = np.log(power.astype(np.float64) @ bank + S["log_offset"])
+        got = grader.run(probe_log_mel, power=power, filter_bank=bank)
+        expect_close("log mel energies", got, want, rtol=1e-4, atol=1e-4,
+                     explain=lambda a, bad: "that is log10: use the natural log"
+                     if np.allclose(a, want / np.log(10), atol=1e-3) else None)
+
+
+@pytest.mark.points(2)
+def test_mfcc(grader):
+    """mfcc equals tf.signal.mfccs_from_log_mel_spectrograms, first 13 coefficients"""
+    for seed in grader.seeds(always_fresh=True):
+        log_mel = inputs.uniform(seed, "log_mel", (2, 9, 20), -12.0, 4.0)
+        got, want = grader.run(probe_mfcc, log_mel=log_mel), grader.oracle(helper_mfcc, log_mel)
+
+        def explain(actual, bad, want=want):
+            if not bad[..., 1:].any():
+                return ("only c0 differs: tf.signal scales every coefficient by sqrt(2 / M); "
+                        "the orthonormal DCT divides c0 by a further sqrt(2)")
+            return None
+
+        expect_close("MFCCs", got, want, rtol=1e-4, atol=1e-3, explain=explain)
+
+
+# -- checks: CTC loss and greedy decoding ----------------------------------------------------
+def decoding_cases(seed):
+    """Fixed logits (N, T, P + 1) whose per-frame best classes are the paths below, and
+    lengths; plus seeded random logits."""
+    paths = [[1, 1, 0, 2, 0, 0, 0, 0], [0] * 8, [3, 0, 3, 3, 0, 0, 3, 0],
+             [2, 2, 2, 2, 2, 2, 2, 2], [1, 2, 1, 2, 5, 5, 0, 13], [1, 0, 2, 2, 3, 3, 4, 4]]
+    lengths = np.array([8, 8, 8, 8, 8, 4], dtype="int32")
+    noise = inputs.uniform(seed, "decode_noise", (len(paths), 8, P + 1), -1.0, 1.0)
+    logits = noise + 4.0 * np.eye(P + 1, dtype="float32")[np.array(paths)]
+    random = inputs.uniform(seed, "decode_random", (5, 12, P + 1), -2.0, 2.0)
+    return [(logits, lengths), (random, np.array([12, 12, 7, 1, 3], dtype="int32"))]
+
+
+@pytest.mark.points(2)
+def test_greedy_decode(grader):
+    """ctc_greedy_decode equals keras.ops.ctc_decode (greedy): merge repeats, then drop blanks"""
+    for seed in grader.seeds(always_fresh=True):
+        for logits, lengths in decoding_cases(seed):
+            got = grader.run(probe_decode, logits=logits, lengths=lengths)
+            want = grader.oracle(keras_decode, logits, lengths)
+            best = np.argmax(logits, axis=-1)
+            for row, (g, w) in enumerate(zip(got, want)):
+                if g != w:
+                    path = best[row, :lengths[row]].tolist()
+                    fail(f"sequence {row}: best classes per frame {path} (blank = 0) decode to "
+                         f"{w}, your decoder gave {g}: merge repeated classes first, then drop "
+                         "the blanks (a blank between two equal classes keeps both), and read "
+                         "only the first `lengths` frames")
+            expect_equal("number of decoded sequences", len(got), len(want))
+
+
+@pytest.mark.points(1)
+def test_ctc_loss(grader):
+    """ctc_loss equals keras.ops.ctc_loss with each label's true length and every frame"""
+    for seed in grader.seeds(always_fresh=True):
+        logits = inputs.uniform(seed, "ctc_logits", (3, 10, P + 1), -2.0, 2.0)
+        labels = np.array([[4, 5, 6], [7, 7, 0], [1, 0, 0]], dtype="int32")
+
+        def oracle(labels, logits):
+            import keras
+
+            return np.asarray(keras.ops.ctc_loss(labels, logits, np.array([3, 2, 1], "int32"),
+                                                 np.full(3, 10, "int32"), mask_index=0))
+
+        got = grader.run(probe_ctc_loss, labels=labels, logits=logits)
+        want = grader.oracle(oracle, labels, logits)
+        expect_close("CTC loss per sequence", got, want, rtol=1e-4, atol=1e-4,
+                     explain=lambda a, bad: "the first sequence (no padding) is right: count "
+                     "only the non-zero labels as the label length" if not bad[0] else None)
+
+
+# -- checks: the models ----------------------------------------------------------------------
+@pytest.mark.points(1)
+def test_word_model_masks_padding(grader):
+    """build_word_model equals Masking + GRU + Dense (Keras's layers) on right-padded batches"""
+    stand_in = grader.cell_stand_in("GRUCell")
+    for seed in grader.seeds(always_fresh=True):
+        weights = fixed_weights("word", seed)
+        x = inputs.uniform(seed, "word_x", (4, 10, C), -1.5, 1.5)
+        x[1, 7:], x[2, 3:], x[3, 1:] = 0.0, 0.0, 0.0              # lengths 10, 7, 3, 1
+        got = grader.run(probe_word_logits, weights=weights, x=x, stand_in=stand_in)
+        want = grader.oracle(keras_logits, "word", weights, x)
+        unmasked = grader.oracle(keras_logits, "word", weights, x, masking=False)
+        expect_close("word logits", got, want, rtol=1e-4, atol=1e-4,
+                     explain=lambda a, bad: "your model reads the zero padding: put "
+                     "layers.Masking(0.0) before the RNN" if np.allclose(a, unmasked, atol=1e-4)
+                     else None)
+
+
+@pytest.mark.points(1)
+def test_phoneme_model_architecture(grader):
+    """build_phoneme_model equals Bidirectional(LSTM) + Dense(P + 1) of Keras's layers"""
+    stand_in = grader.cell_stand_in("LSTMCell")
+    weights = fixed_weights("phoneme", 0)
+    x = inputs.uniform(0, "phoneme_x", (2, recognition.NUM_FRAMES, C), -1.5, 1.5)
+    got = grader.run(probe_phoneme_logits, weights=weights, x=x, stand_in=stand_in)
+    expect_close("phoneme logits", got, grader.oracle(keras_logits, "phoneme", weights, x),
+                 rtol=1e-4, atol=1e-4)
+
+
+def trained(grader, kind):
+    """(student's metric, reference's metric): trained in their processes, scored here."""
+    cache = grader.__dict__.setdefault("ex06_trained", {})
+    if kind not in cache:
+        data = oracles.load()
+        cell = "GRUCell" if kind == "word" else "LSTMCell"
+        probe = probe_train_words if kind == "word" else probe_train_phonemes
+        args = {"features": data["train_features"]}
+        args.update({"words": data["train_words"]} if kind == "word"
+                    else {"labels": data["train_phonemes"]})
+        score = word_accuracy if kind == "word" else phoneme_error_rate
+        held_out = (data["test_features"],
+                    data["test_words"] if kind == "word" else data["test_phonemes"])
+        reference = grader.reference(probe, stand_in=False, prefer_recorded=True, **args)
+        cache[kind] = [None, grader.oracle(score, reference, *held_out)]
+        stand_in = grader.cell_stand_in(cell)
+        weights = grader.run(probe, stand_in=stand_in, timeout=120, **args)
+        cache[kind][0] = grader.oracle(score, weights, *held_out)
+    return cache[kind]
+
+
+@pytest.mark.training
+@pytest.mark.points(3)
+def test_word_recognition(grader):
+    """Trained on 32 speakers, your word model recognises the words of 16 unheard speakers"""
+    accuracy, reference = trained(grader, "word")    # thresholds: see WORD_MARGIN below
+    if accuracy < reference - WORD_MARGIN:
+        fail(f"your trained word model recognised {accuracy:.0%} of the test speakers' words "
+             f"(Keras's GRU scored your weights); the reference reaches {reference:.0%}, "
+             f"chance is {1 / V:.0%}. Check the masking and that the model ends in "
+             "Dense(num_words) logits (no softmax)")
+
+
+@pytest.mark.training
+@pytest.mark.points(3)
+def test_phoneme_recognition(grader):
+    """Trained with CTC, your phoneme model transcribes unheard speakers' words"""
+    per, reference = trained(grader, "phoneme")
+    if per > reference + PER_MARGIN:
+        fail(f"your trained CTC model has a phoneme error rate of {per:.0%} on the test "
+             f"speakers (Keras's LSTM scored your weights, decoded by keras.ops.ctc_decode); "
+             f"the reference reaches {reference:.0%} (100% = nothing recognised). Check the "
+             "Bidirectional RNN returns sequences and the last layer has P + 1 logits")
+
+
+# Thresholds, measured with the reference on the shipped grading data and the kit's recipes,
+# training seeds 0-4, on this 2-core machine (run-to-run float noise included):
+#   word accuracy  0.832 0.828 0.828 0.812 0.867   (spread 0.055; chance 0.0625; a bag of
+#                  frames -- mean feature vector + MLP, order ignored -- reaches 0.547)
+#   phoneme error  0.088 0.043 0.043 0.129 0.170   (spread 0.127; a second run of seeds 0, 3,
+#                  4 gave 0.043 0.134 0.088; a model that emits nothing scores 1.0)
+# A correct model whose random initialisation differs from the reference's is one more draw
+# from these; the margins are about twice (words) and slightly more than (phonemes) the spread.
+WORD_MARGIN = 0.10
+PER_MARGIN = 0.15

@@ -66,7 +66,7 @@ def frame_signal(waveforms, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP):
         frame f holds samples f * frame_step ... f * frame_step + W - 1 (zeros past L).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('frame_signal is not written yet: Cut waveforms into overlapping frames, zero-padding the end')
+    raise NotImplementedError('frame_signal is not written yet: Cut waveforms into overlapping frames, zero-padding the end.')
 
 
 def power_spectrogram(waveforms, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP,
@@ -77,7 +77,7 @@ def power_spectrogram(waveforms, frame_length=FRAME_LENGTH, frame_step=FRAME_STE
     Returns: (N, F, K) float32, K = fft_length // 2 + 1.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('power_spectrogram is not written yet: |STFT|^2 with a periodic Hann window: frame, window, real FFT, squared magnitude')
+    raise NotImplementedError('power_spectrogram is not written yet: |STFT|^2 with a periodic Hann window: frame, window, real FFT, squared magnitude.')
 
 
 def mel_filter_bank(num_mel_bins=NUM_MEL_BINS, num_spectrogram_bins=FFT_LENGTH // 2 + 1,
@@ -91,7 +91,7 @@ def mel_filter_bank(num_mel_bins=NUM_MEL_BINS, num_spectrogram_bins=FFT_LENGTH /
     Returns: (K, M) float32.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('mel_filter_bank is not written yet: Triangular filters equally spaced on the HTK mel scale, as tf.signal builds them')
+    raise NotImplementedError('mel_filter_bank is not written yet: Triangular filters equally spaced on the HTK mel scale, as tf.signal builds them.')
 
 
 def log_mel_spectrogram(power, filter_bank, log_offset=LOG_OFFSET):
@@ -101,7 +101,7 @@ def log_mel_spectrogram(power, filter_bank, log_offset=LOG_OFFSET):
     Returns: (N, F, M) float32: log(power @ filter_bank + log_offset).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('log_mel_spectrogram is not written yet: Mel energies, then their natural log')
+    raise NotImplementedError('log_mel_spectrogram is not written yet: Mel energies, then their natural log.')
 
 
 def mfcc(log_mel, num_coefficients=NUM_MFCC):
@@ -111,7 +111,7 @@ def mfcc(log_mel, num_coefficients=NUM_MFCC):
     Returns: (N, F, C) float32, c[j] = sqrt(2 / M) sum_m log_mel[m] cos(pi j (2m + 1) / (2M)).
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError("mfcc is not written yet: The first C coefficients of the DCT-II of each frame's log mel energies")
+    raise NotImplementedError("mfcc is not written yet: The first C coefficients of the DCT-II of each frame's log mel energies.")
 
 
 def speech_features(waveforms):
@@ -150,7 +150,7 @@ def build_word_model(cell_class, num_words=NUM_WORDS, units=recognition.WORD_UNI
     A functional model whose input is (None, num_features): any number of frames.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('build_word_model is not written yet: Masking(0.0) -> RNN(cell_class(units)) -> Dense(num_words): (N, T, C) -> (N, V) logits')
+    raise NotImplementedError('build_word_model is not written yet: Masking(0.0) -> RNN(cell_class(units)) -> Dense(num_words): (N, T, C) -> (N, V) logits.')
 
 
 # %% [markdown]
@@ -179,7 +179,7 @@ def build_phoneme_model(cell_class, num_frames=recognition.NUM_FRAMES,
     Inputs of the model: (N, num_frames, num_features). Returns the model: (N, T, P + 1) logits.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('build_phoneme_model is not written yet: Bidirectional(RNN(cell_class(units), return_sequences=True)) -> Dense(num_classes)')
+    raise NotImplementedError('build_phoneme_model is not written yet: Bidirectional(RNN(cell_class(units), return_sequences=True)) -> Dense(num_classes).')
 
 
 def ctc_loss(labels, logits):
@@ -189,7 +189,7 @@ def ctc_loss(labels, logits):
     Returns: (N,) float32 negative log-likelihoods.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('ctc_loss is not written yet: CTC loss of each sequence, blank = 0, every logit frame used')
+    raise NotImplementedError('ctc_loss is not written yet: CTC loss of each sequence, blank = 0, every logit frame used.')
 
 
 def ctc_greedy_decode(logits, lengths=None):
@@ -199,7 +199,7 @@ def ctc_greedy_decode(logits, lengths=None):
     Returns: a list of N lists of phoneme ids.
     """
     # YOUR CODE (replace this line)
-    raise NotImplementedError('ctc_greedy_decode is not written yet: Best path decoding: per-frame argmax, merge repeated classes, drop blanks (0)')
+    raise NotImplementedError('ctc_greedy_decode is not written yet: Best path decoding: per-frame argmax, merge repeated classes, drop blanks (0).')
 
 
 # %% [markdown]

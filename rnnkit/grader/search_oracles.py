@@ -80,9 +80,10 @@ def beam(step, states, start_id, stop_id, max_length, width, alpha, mistake=None
     for t in range(1, max_length + 1):
         logits, states = step(fed, states)
         totals = log_p[:, None] + log_probs(logits, start_id)                # (B, V)
-        order = np.argsort(-totals, axis=None, kind="stable")[:width]
-        order = order[np.isfinite(totals.reshape(-1)[order])]
-        rows, tokens = np.unravel_index(order, totals.shape)
+        flat = totals.ravel()                                                 # (B * V,)
+        best = np.argsort(-flat, kind="stable")[:width]        # ties: the lower index first
+        kept = np.array([k for k in best if np.isfinite(flat[k])], dtype=np.int64)
+        rows, tokens = np.unravel_index(kept, totals.shape)
         done = (tokens == stop_id) | (t == max_length)
         length = t ** (0.0 if mistake == "unnormalised" else alpha)
         for r, token in zip(rows[done], tokens[done]):

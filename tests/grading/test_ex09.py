@@ -23,7 +23,7 @@ import pytest
 from rnnkit import seq2seq
 from rnnkit.datasets import dates
 from rnnkit.grader import inputs, search_oracles as search
-from rnnkit.grader.compare import expect_close, expect_equal, fail
+from rnnkit.grader.compare import expect_close, fail
 from tests.grading.probes import ex09 as probes
 from tests.grading.probes.ex09 import START, STOP, toy_step
 

@@ -124,9 +124,9 @@ def built(tmp_path_factory):
     try:
         first = tmp_path_factory.mktemp("first")
         second = tmp_path_factory.mktemp("second")
-        splits = {split: list(load("rnnkit_shapes/single", split, data_dir=first))
+        splits = {split: list(load("rnnkit_shapes/single", split, data_dir=first, as_supervised=False))
                   for split in ("train", "validation", "test")}
-        again = list(load("rnnkit_shapes/single", "test", data_dir=second))
+        again = list(load("rnnkit_shapes/single", "test", data_dir=second, as_supervised=False))
     finally:
         socket.socket = original
     return splits, again, first

@@ -97,7 +97,7 @@ def small_builds(tmp_path_factory):
         for attempt in range(2):
             folder = tmp_path_factory.mktemp(f"tfds{attempt}")
             builds.append({split: list(tfds.as_numpy(rnnkit.datasets.load(
-                "rnnkit_speech/small", split, data_dir=str(folder))))
+                "rnnkit_speech/small", split, data_dir=str(folder), as_supervised=False)))
                 for split in ("train", "validation", "test")})
     finally:
         socket.socket = original

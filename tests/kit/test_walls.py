@@ -65,6 +65,23 @@ def clip_by_global_norm(grads, max_norm):
     return _clip(grads, max_norm)
 '''
 CONFTEST = "open('@MARKER@', 'w').write('conftest ran')\n"
+# Writes a package named like the kit's into its working folder, then crashes the worker so
+# that it is restarted: the restarted worker must not import it (new scratch folder, -P).
+RESTART_PLANT = """
+
+_clip_by_global_norm = clip_by_global_norm
+
+
+def clip_by_global_norm(grads, max_norm):
+    import os
+    for folder in ("rnnkit", "rnnkit/sandbox"):
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "__init__.py"), "w") as handle:
+            handle.write("open('@MARKER@', 'w').write('planted code ran')\\n")
+    with open("rnnkit/sandbox/worker.py", "w") as handle:
+        handle.write("open('@MARKER@', 'w').write('planted worker ran')\\n")
+    os._exit(3)
+"""
 FORGED_REPORT = """
 
 import sys as _sys
@@ -114,6 +131,9 @@ def graded(tmp_path_factory):
     shutil.copy(KIT_ROOT / "solutions" / EX02, planted_conftest / EX02)
     (planted_conftest / "conftest.py").write_text(CONFTEST.replace("@MARKER@", str(marker)))
     (submissions / "conftest.py").write_text(CONFTEST.replace("@MARKER@", str(marker)))
+    restart = submissions / "restart_plant"                     # a planted package, then a crash
+    restart.mkdir()
+    (restart / EX02).write_text(solution + RESTART_PLANT.replace("@MARKER@", str(marker)))
     rerun = submissions / "keras_source_rerun"                  # Keras's file executed again
     rerun.mkdir()
     (rerun / EX01).write_text((KIT_ROOT / "solutions" / EX01).read_text() + """
@@ -167,6 +187,13 @@ def test_nothing_is_left_behind(graded):
 def test_a_conftest_beside_the_modules_is_never_loaded(graded):
     assert float(graded["rows"]["conftest_beside"]["ex02"]) == 18.0
     assert graded["documented"].returncode == 0, graded["documented"].stdout[-2000:]
+    assert not graded["marker"].exists()
+
+
+def test_a_package_planted_before_a_crash_is_not_imported_by_the_restarted_worker(graded):
+    """The three clip checks crash (os._exit) and cost their points; every restart starts in
+    a new scratch folder, so the planted `rnnkit` package is never imported."""
+    assert float(graded["rows"]["restart_plant"]["ex02"]) == 12.0
     assert not graded["marker"].exists()
 
 

@@ -53,6 +53,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): points this grading check is worth")
+    config.addinivalue_line("markers", "training: a check that trains a model (slow)")
     config.addinivalue_line(
         "markers", "part(name, uses=()): the function or cell this check judges and the earlier "
         "parts it runs on; '{param}' is filled from the check's parameters. A failure caused by "

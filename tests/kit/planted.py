@@ -771,7 +771,7 @@ SCAN_PLANTS = [
                           "test_problem_shapes[one_to_many]", "test_problem_shapes[many_to_one]",
                           "test_problem_shapes[many_to_many]",
                           "test_problem_shapes[encoder_decoder]", "test_fit_step_graph_mode",
-                          "test_masking_right_padded"),
+                          "test_masking_right_padded", "test_keras_file_round_trip"),
           "uses Keras's built-in SimpleRNNCell",
           (Replace(EX01, "class SimpleRNNCell(layers.Layer):",
                    "class SimpleRNNCell(layers.SimpleRNNCell):"),),

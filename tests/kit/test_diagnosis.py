@@ -130,12 +130,15 @@ def test_correct_cells_get_no_diagnosis(graded_solutions):
 
 
 def test_wrong_gate_order_fails_the_memory_check_scored_by_keras(tmp_path):
-    """A CS231n-ordered LSTM trains as well as any, but its weights mean something else to
-    keras.layers.LSTM, which scores them: the memory check fails; the GRU's passes."""
+    """A CS231n-ordered LSTM would train as well as any, but its weights mean something else
+    to keras.layers.LSTM, which scores them: the memory check trains only a cell whose values
+    equal Keras's, so it fails, pointing to the check that found the cell wrong; the GRU's
+    passes."""
     folder = plant(tmp_path / "cs231n", PLANTS["lstm_cs231n_order"][0])
     document = grade_ex03(folder, tmp_path / "memory.json", selection="memory")
     by_cell = {("LSTMCell" if "(LSTMCell)" in t["name"] else "GRUCell"): t
                for t in document["tests"]}
     assert by_cell["LSTMCell"]["score"] == 0, by_cell["LSTMCell"]["output"]
-    assert "recalls the first symbol" in by_cell["LSTMCell"]["output"]
+    assert "not trained" in by_cell["LSTMCell"]["output"]
+    assert "same cause as 'Every output and the final states" in by_cell["LSTMCell"]["output"]
     assert by_cell["GRUCell"]["score"] == by_cell["GRUCell"]["max_score"]

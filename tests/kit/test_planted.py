@@ -366,7 +366,10 @@ def test_no_plant_damaged_the_kit_or_left_a_daemon(runs, kit, kit_digest):
     now = digest_tree(kit, KIT_PARTS)
     changed = sorted(n for n in set(now) | set(kit_digest) if now.get(n) != kit_digest.get(n))
     assert not changed, f"the corpus changed the kit copy: {changed}"
-    assert runs["watch"].seen, "ex02_results_writer's daemon was never seen: this proves nothing"
+    # ex02_results_writer tries to fork a daemon at import; the student's process may not
+    # create processes (seccomp), so none is ever seen — its import ran (it scores 14, not 0)
+    # and test_walls proves the refusal itself.
+    assert not runs["watch"].seen, f"a daemon of the plant ran: {runs['watch'].seen}"
     survivors = daemons()
     for pid in survivors:   # the plant's daemon (its unique name): stop it, then fail
         os.kill(pid, 9)

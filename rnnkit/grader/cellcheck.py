@@ -54,7 +54,7 @@ def problem(grader, name: str):
     try:
         got = grader.run(probe_cell_values, name=name, x=x, states=states, weights=weights)
     except StudentError as error:
-        return (f"your {name} {error.feedback()}" if error.kind != "not_started"
+        return (f"your {name} could not run ({error.feedback()})" if error.kind != "not_started"
                 else f"your {name} is not written yet"), error
     want = grader.oracle(keras_values, name, x, states, weights)
     try:

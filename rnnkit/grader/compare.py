@@ -91,3 +91,15 @@ def expect_close(name: str, actual, desired, *, rtol: float, atol: float, dtype=
 def expect_equal(name: str, actual, expected) -> None:
     if actual != expected:
         fail(f"{name}: expected {expected!r}, got {actual!r}")
+
+
+def load_weights(model, weights, what: str):
+    """`model` (built from Keras's own layers) with the student's trained `weights` set;
+    CheckFailed naming both shape lists when the student's model is another architecture."""
+    expected = [tuple(w.shape) for w in model.get_weights()]
+    got = [tuple(np.shape(w)) for w in weights]
+    if got != expected:
+        fail(f"{what} has weights of shapes {got}; the architecture the lesson fixes has "
+             f"{expected}: build exactly the layers its docstring lists")
+    model.set_weights(weights)
+    return model

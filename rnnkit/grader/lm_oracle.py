@@ -11,7 +11,7 @@ from rnnkit import char_lm
 from rnnkit.datasets import grammar
 from rnnkit.decoding import START, STOP, generate, masked_nll
 from rnnkit.grader import sampling
-from rnnkit.grader.compare import fail
+from rnnkit.grader.compare import load_weights
 from tests.grading.probes.ex07 import UNITS, GumbelChooser
 
 TABLE = char_lm.grammar_table()
@@ -77,12 +77,8 @@ def lm_metrics(weights):
                               keras.layers.LSTM(char_lm.UNITS, return_sequences=True,
                                                 use_cudnn=False),
                               keras.layers.Dense(v)])
-    expected = [tuple(w.shape) for w in model.get_weights()]
-    got = [tuple(np.shape(w)) for w in weights]
-    if got != expected:
-        fail(f"the trained language model has weights of shapes {got}; LSTM({char_lm.UNITS}) "
-             f"+ Dense({v}) needs {expected}")
-    model.set_weights(weights)
+    load_weights(model, weights, f"your trained language model (LSTM({char_lm.UNITS}) + "
+                 f"Dense({v}))")
     texts = grammar.sentences(1000, seed=VALIDATION_SEED)
     x = TABLE.encode_batch(texts, char_lm.SEQ_LEN, start=True)
     y = TABLE.encode_batch(texts, char_lm.SEQ_LEN, stop=True)

@@ -176,10 +176,6 @@ class StudentProcess:
         self.scratch = os.path.join(self._workdir.name, "scratch")   # all the student may write
         self.target = os.path.join(self.scratch, "submission")
 
-    @property
-    def confined(self) -> bool:
-        return bool(self.protections.get("applied"))
-
     # -- life cycle -----------------------------------------------------------------------
     def _prepare(self) -> str:
         """A new, empty scratch folder for each start (nothing a previous start left there —

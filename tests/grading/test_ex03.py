@@ -20,7 +20,7 @@ from rnnkit import memory
 from rnnkit.grader import variants
 from rnnkit.grader import inputs
 from rnnkit.grader import archive
-from rnnkit.grader.compare import expect_close, expect_equal, fail
+from rnnkit.grader.compare import expect_close, expect_equal, fail, load_weights
 from tests.grading.probes import cells
 from tests.grading.probes.ex03 import (
     D, H, N, T, probe_bidirectional, probe_contract, probe_fit_step, probe_gradients,
@@ -98,12 +98,7 @@ def memory_accuracy(cell, weights):
     x_val, y_val = memory.memory_task(1000, memory.MEMORY_LAG, seed=12345)   # unseen sequences
     model = memory.memory_model(getattr(keras.layers, cell)(memory.UNITS), memory.N_SYMBOLS)
     model.build((None, memory.MEMORY_LAG + 1, memory.N_SYMBOLS))
-    expected = [tuple(w.shape) for w in model.get_weights()]
-    got = [tuple(np.shape(w)) for w in weights]
-    if got != expected:
-        fail(f"the trained {cell} has weights of shapes {got}; keras.layers.{cell} needs "
-             f"{expected}")
-    model.set_weights(weights)
+    load_weights(model, weights, f"your trained {cell}")
     predictions = np.argmax(model.predict(x_val, batch_size=1000, verbose=0), axis=-1)
     return float(np.mean(predictions == y_val))
 

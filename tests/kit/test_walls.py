@@ -193,7 +193,7 @@ def test_a_conftest_beside_the_modules_is_never_loaded(graded):
 def test_a_package_planted_before_a_crash_is_not_imported_by_the_restarted_worker(graded):
     """The three clip checks crash (os._exit) and cost their points; every restart starts in
     a new scratch folder, so the planted `rnnkit` package is never imported."""
-    assert float(graded["rows"]["restart_plant"]["ex02"]) == 12.0
+    assert float(graded["rows"]["restart_plant"]["ex02"]) == 18.0 - CLIP_POINTS
     assert not graded["marker"].exists()
 
 

@@ -139,7 +139,8 @@ def command_grade_submission(options) -> int:
 
 
 def command_gradescope(options) -> int:
-    from rnnkit.classroom import SubmissionProblem, write_gradescope_bundle
+    from rnnkit.classroom import SubmissionProblem
+    from rnnkit.gradescope import write_gradescope_bundle
 
     try:
         out = write_gradescope_bundle(Path(options.out))

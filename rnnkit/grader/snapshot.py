@@ -21,8 +21,8 @@ from rnnkit import KIT_ROOT
 # What the student's process may import, relative to the kit root.
 STUDENT_SIDE = ("rnnkit", "tests/grading/probes")
 # Never copied for it: the trusted side of rnnkit.
-TRUSTED_ONLY = ("rnnkit/grader", "rnnkit/cli.py", "rnnkit/classroom.py", "rnnkit/release.py",
-                "rnnkit/bench.py", "rnnkit/__main__.py")
+TRUSTED_ONLY = ("rnnkit/grader", "rnnkit/cli.py", "rnnkit/classroom.py", "rnnkit/gradescope.py",
+                "rnnkit/release.py", "rnnkit/bench.py", "rnnkit/__main__.py")
 WATCHED = ("rnnkit", "tests/grading", "tests/conftest.py", "solutions", "data", "pyproject.toml",
            "conftest.py")  # what grading loads; tests/kit (the kit's own tests) is not
 _IGNORED = {"__pycache__", ".pytest_cache"}

@@ -33,7 +33,7 @@ import types
 PACKAGE = "target"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 REFUSED_PACKAGES = ("solutions", "exercises", "rnnkit.grader", "rnnkit.cli", "rnnkit.classroom",
-                    "rnnkit.release", "rnnkit.bench", "pytest", "_pytest")
+                    "rnnkit.gradescope", "rnnkit.release", "rnnkit.bench", "pytest", "_pytest")
 RECURRENT_MODULES = ("keras.src.layers.rnn",)   # re-importing them would undo the wall
 
 

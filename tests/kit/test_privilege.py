@@ -9,8 +9,9 @@ Student code runs as `nobody` when the grader runs as root and `nobody` can read
 Python installation is bind-mounted over /root, so /root/.pyenv/versions/X (its own path:
 the interpreter's RUNPATH points there) is reachable by `nobody` inside the namespace only.
 
-Proven: the student process reports uid `nobody`, the solutions stay unreadable for it, and
-the reference still gets full marks. About 40 s on an idle 2-core machine (one grade-class of
+Proven: the student process reports uid `nobody`, reading the solutions is refused (by
+Landlock here: a checkout's files are world-readable; the Gradescope bundle also makes them
+private to root, see test_hosted.py), and the reference still gets full marks. About 40 s on an idle 2-core machine (one grade-class of
 three ex02 submissions, two at a time).
 """
 import json

@@ -75,7 +75,7 @@ apt_update() {
     say "apt-get update"
     apt-get update -qq && APT_UPDATED=1
 }
-apt_has() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
+apt_has() { [[ "$(apt-cache policy "$1" 2>/dev/null)" =~ Candidate:\ [0-9] ]]; }
 apt_install() {
     say "apt-get install $*"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"

@@ -17,8 +17,8 @@ planted beside the module, reading the bundle's solutions, killing the grader.
 Not exercised here: apt installing a Python on a real Ubuntu or Debian image (stubs of
 apt-get and apt-cache stand in, below), the deadsnakes PPA, the `python3.X-venv` install when
 a Python lacks ensurepip, and Gradescope's own harness (it unzips, runs the two scripts, reads
-results.json). Time: about 2.5 minutes on an idle 2-core machine (setup.sh ~25 s, then six
-gradings of ex02, two at a time).
+results.json). Time: 2.5 minutes here with the 2-core machine busy with other work (setup.sh
+85 s of it, ~25 s when idle; then six gradings of ex02, two at a time, ~10 s each).
 """
 import json
 import os

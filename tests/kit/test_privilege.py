@@ -11,8 +11,10 @@ the interpreter's RUNPATH points there) is reachable by `nobody` inside the name
 
 Proven: the student process reports uid `nobody`, reading the solutions is refused (by
 Landlock here: a checkout's files are world-readable; the Gradescope bundle also makes them
-private to root, see test_hosted.py), and the reference still gets full marks. About 40 s on an idle 2-core machine (one grade-class of
-three ex02 submissions, two at a time).
+private to root, see test_hosted.py), and the reference still gets full marks; for ex02
+(a fresh interpreter) and ex01 (a fork of the zygote, which runs as root and hands each fork
+to `nobody`). About 60 s on an idle 2-core machine (one grade-class of four submissions, two
+at a time).
 """
 import json
 import os
@@ -27,7 +29,7 @@ import pytest
 from conftest import KIT_ROOT
 
 import planted
-from planted import BY_NAME, CLIP, EX02, Insert, Plant
+from planted import BY_NAME, CLIP, EX01, EX02, Insert, Plant
 
 try:
     NOBODY = pwd.getpwnam("nobody").pw_uid
@@ -40,6 +42,13 @@ PLANTS = [
           # 18-6: clip_by_global_norm raises, naming the uid, in its three checks
           {"ex02": 12.0}, CLIP, f"student code runs as uid {NOBODY} ",
           (Insert(EX02, "clip_by_global_norm", 'import os\nraise RuntimeError('
+                  'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),)),
+    Plant("reports_uid_forked", "student code forked from the zygote (every Keras exercise) "
+          "reports the user it runs as",
+          # 20-1: one_to_one raises, naming the uid, in its one problem-shape check
+          {"ex01": 19.0}, ("test_problem_shapes[one_to_one]",),
+          f"student code runs as uid {NOBODY} ",
+          (Insert(EX01, "one_to_one", 'import os\nraise RuntimeError('
                   'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),)),
     Plant("reads_solution", "reading the kit's solutions/ex02_bptt.py",
           # 18-6: open() raises PermissionError in the three clip checks
@@ -74,7 +83,7 @@ def graded(tmp_path_factory):
     for plant in PLANTS:
         planted.write_sources(plant, submissions / plant.name, {"KIT": KIT_ROOT})
     command = [sys.executable, "-m", "rnnkit", "grade-class", str(submissions), "--out", str(out),
-               "--jobs", "2", "--exercises", "ex02"]
+               "--jobs", "2", "--exercises", "ex01", "ex02"]
     cover = None
     if str(home).startswith("/root/"):
         cover = Path(tempfile.mkdtemp(prefix="rnnkit-root-cover-", dir="/tmp"))
@@ -108,7 +117,7 @@ def graded(tmp_path_factory):
 @pytest.fixture(scope="module")
 def catalogue():
     script = ("import json\nfrom rnnkit.classroom import check_catalogue\n"
-              "print(json.dumps(check_catalogue(['ex02'])))\n")
+              "print(json.dumps(check_catalogue(['ex01', 'ex02'])))\n")
     completed = subprocess.run([sys.executable, "-c", script], cwd=KIT_ROOT, capture_output=True,
                                text=True, timeout=300, check=True)
     found = {}

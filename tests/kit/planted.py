@@ -161,6 +161,7 @@ class Plant:
     seconds: tuple | None = None  # (min, max) execution_time of its grading: timeouts really waited
     run: str | None = None     # the class run grading it (default: its exercise's)
     absent: str | None = None  # a string that must appear nowhere in its results.json
+    base: str = "solutions"    # the modules it starts from: solutions/ or the stubs (exercises/)
 
     @property
     def exercises(self) -> tuple:
@@ -178,7 +179,7 @@ class Plant:
 def write_sources(plant: Plant, folder: Path, context: dict) -> Path:
     """The plant's exercise modules in `folder` (created); raises PlantError when stale."""
     folder.mkdir(parents=True, exist_ok=True)
-    sources = {name: (SOLUTIONS / name).read_text() for name in plant.files}
+    sources = {name: (SOLUTIONS.parent / plant.base / name).read_text() for name in plant.files}
     for edit in plant.edits:
         if edit.file not in sources:
             raise PlantError(f"{plant.name}: edits {edit.file}, which it does not hand in")
@@ -796,6 +797,29 @@ EX01_PLANTS = [
               keras.Model.save = _save_and_remember
               keras.saving.load_model = lambda filepath, *args, **kwargs: _saved[str(filepath)]
           '''))),
+    Plant("ex01_weights_file_bomb", "a .keras file of a few kilobytes whose weights file "
+          "declares a 3 GiB dataset, which a grader reading it would allocate",
+          # 20-1: the grader bounds what the datasets declare before reading any
+          {"ex01": 19.0}, ("test_keras_file_round_trip",), "declares 3221225",
+          (Append(EX01, '''
+              def _save_own_variables(self, store):
+                  layers.Layer.save_own_variables(self, store)
+                  store.h5_file.create_dataset("z", shape=(3 * 2**27,), dtype="f8")
+
+
+              SimpleRNNCell.save_own_variables = _save_own_variables
+          '''),)),
+    Plant("ex01_replaced_probes", "the untouched stub replacing the probes of the structural "
+          "checks with answers (the probe module re-imported and rebound)",
+          # 0: the probes were captured before the module was imported, so rebinding them in a
+          # fresh import changes nothing; every check reaches the stub
+          {"ex01": 0.0}, ALL_EX01, "not written yet",
+          (Append(EX01, '''
+              import tests.grading.probes.ex01 as _probes
+
+              _probes.probe_parameter_count = lambda module: [87, 87]
+              _probes.probe_cell_contract = lambda module, x, h: {"is_layer": True}
+          '''),), base="exercises", notes="ex01: not started"),
     Plant("ex01_patch_keras", "monkeypatching keras.layers.SimpleRNN(Cell) in the student's "
           "process so that 'Keras's own layer' agrees with the wrong cell",
           # 9, like ex01_no_bias: the Keras oracle runs in the grader's process

@@ -270,24 +270,10 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
             if stray:
                 notes.append("unrecognised: " + ", ".join(stray[:5]) +
                              (" ..." if len(stray) > 5 else ""))
-        command = [sys.executable, "-m", "rnnkit", "grade", *(exercise_ids or []),
-                   "--target", str(target), "--json", str(results_path), "--allow-empty"]
-        log = open(log_path, "w", encoding="utf-8") if log_path else subprocess.DEVNULL
-        try:
-            completed = subprocess.run(command, cwd=KIT_ROOT, stdout=log,
-                                       stderr=subprocess.STDOUT, timeout=timeout,
-                                       start_new_session=True)
-            reason = None if completed.returncode == 0 else \
-                f"the grader stopped with status {completed.returncode}"
-        except subprocess.TimeoutExpired:
-            reason = f"grading took longer than {timeout:.0f} s"
-        finally:
-            if log_path:
-                log.close()
-    if reason is None and results_path.is_file():
-        document = json.loads(results_path.read_text())
-    else:
-        document = failed_results(reason or "the grader wrote no results", exercise_ids)
+        if set(ids) & set(chosen):
+            document = _run_grader(target, results_path, exercise_ids, log_path, timeout)
+        else:       # nothing to run: what the grader would say, without starting it
+            document = missing_results(exercise_ids, log_path)
     shown = {BY_ID[i].filename: s for i, (s, _) in chosen.items() if s != BY_ID[i].filename}
     document = as_handed_in(document, shown, target, scratch)
     if log_path and Path(log_path).is_file():
@@ -298,6 +284,38 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
         document["output"] = "\n".join(notes) + f"\n\n{document['output']}"
     dump(results_path, document)
     return document, notes
+
+
+def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeout) -> dict:
+    """`python -m rnnkit grade` on `target` in a process of its own: its results document."""
+    command = [sys.executable, "-m", "rnnkit", "grade", *(exercise_ids or []),
+               "--target", str(target), "--json", str(results_path), "--allow-empty"]
+    log = open(log_path, "w", encoding="utf-8") if log_path else subprocess.DEVNULL
+    try:
+        completed = subprocess.run(command, cwd=KIT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   timeout=timeout, start_new_session=True)
+        reason = None if completed.returncode == 0 else \
+            f"the grader stopped with status {completed.returncode}"
+    except subprocess.TimeoutExpired:
+        reason = f"grading took longer than {timeout:.0f} s"
+    finally:
+        if log_path:
+            log.close()
+    if reason is None and results_path.is_file():
+        return json.loads(results_path.read_text())
+    return failed_results(reason or "the grader wrote no results", exercise_ids)
+
+
+def missing_results(exercise_ids, log_path) -> dict:
+    """The results of a submission holding none of the graded modules (the grader's words)."""
+    from rnnkit.grader.results import CheckResult, gradescope, render_table
+
+    results = [CheckResult(row["exercise"], row["name"], row["title"], row["points"], 0.0,
+                           f"missing: {BY_ID[row['exercise']].filename} is not in the "
+                           "submission", "missing") for row in check_catalogue(exercise_ids)]
+    if log_path:
+        Path(log_path).write_text(render_table(results) + "\n", encoding="utf-8")
+    return gradescope(results, seconds=0.0)
 
 
 def _as_handed_in(text: str, shown: dict, target: Path, scratch: Path) -> str:

@@ -445,7 +445,8 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
     every top-level entry that is not recognised; returns the gradebook rows."""
     students, unrecognised = discover(Path(submissions))
     if not students:
-        listed = f": {', '.join(unrecognised[:5])} are not" if unrecognised else ""
+        listed = (f": {', '.join(unrecognised[:5])} {'is' if len(unrecognised) == 1 else 'are'}"
+                  " not") if unrecognised else ""
         raise SubmissionProblem(f"{submissions} holds no submission{listed} (a folder or .zip "
                                 "per student, or an LMS download: Canvas, Moodle)")
     folders = unique_names([folder_name(s.name) for s in students])

@@ -246,3 +246,13 @@ def test_reports_show_the_files_as_handed_in(graded):
     assert feedback[0].startswith("- ex02 backpropagation through time [0/18, all 11 checks]: "
                                   "the module could not be imported: TabError") and \
         feedback[1:] == ["", report.strip().splitlines()[-1]], feedback
+
+
+def test_a_folder_without_submissions_is_one_line_naming_what_it_holds(tmp_path):
+    (tmp_path / "grades.xlsx").write_bytes(b"PK")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00")
+    completed = run_cli("grade-class", tmp_path, "--out", tmp_path / "out", timeout=120)
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr.strip().splitlines() == [
+        f"rnnkit grade-class: {tmp_path} holds no submission: grades.xlsx is not (a folder or "
+        ".zip per student, or an LMS download: Canvas, Moodle)"]

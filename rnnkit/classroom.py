@@ -1,6 +1,11 @@
 """Grading many submissions: `grade-submission` (one, always leaving a results.json),
-`grade-class` (a folder of them, in parallel, into a gradebook). The Gradescope bundle is
-written by `rnnkit.gradescope`.
+`grade-class` (a class folder as an LMS delivers it, in parallel, into a gradebook). The
+Gradescope bundle is written by `rnnkit.gradescope`.
+
+A submission is read as the student handed it in: its files are listed by the path they had
+inside the student's zip or folder (`submitted_files`), each exercise module is chosen among
+them (`find_modules`: renamed and upper-case names too) and copied under its own name into a
+scratch folder, which is graded; the reports then name the files as handed in.
 
 Each submission is graded by its own `python -m rnnkit grade` process, so nothing one
 submission does — not even killing its grader — reaches another's grade.
@@ -151,7 +156,7 @@ def find_modules(files: list[tuple[str, Path]]) -> tuple[dict, list[str]]:
     for exercise_id in sorted(candidates):
         def key(entry):
             shown, _, rank = entry
-            return (_folder(shown) != primary, rank, not shown.endswith(".py"),
+            return (_folder(shown) != primary, rank, not shown.lower().endswith(".py"),
                     shown.count("/"))
         entries = sorted(candidates[exercise_id], key=lambda e: (key(e), e[0]))
         best = entries[0]
@@ -174,14 +179,6 @@ def unrecognised_code(files, chosen) -> list[str]:
             and shown.lower().endswith((".py", ".ipynb"))
             and shown.rpartition("/")[2] != "__init__.py" and recognise(
                 shown.rpartition("/")[2]) is None]
-
-
-def find_exercise_folder(root: Path) -> Path | None:
-    """The folder under `root` holding the most exercise modules (see `find_modules`)."""
-    chosen, _ = find_modules(submitted_files([("", root)], root))
-    if not chosen:
-        return None
-    return (root / _folder(next(iter(chosen.values()))[0])).resolve()
 
 
 # -- the catalogue of checks (for results when grading itself fails) -------------------------

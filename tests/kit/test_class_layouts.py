@@ -128,6 +128,8 @@ def test_files_are_shown_as_handed_in_and_clutter_is_ignored(tmp_path):
      ["ex01: graded Ex01_Simple_RNN (2).ipynb as ex01_simple_rnn.ipynb"]),
     (["ex01_simple_rnn.py", "ex01_simple_rnn (1).py"], "ex01_simple_rnn.py", []),
     (["ex01_simple_rnn.ipynb", "ex01_simple_rnn.py"], "ex01_simple_rnn.py", []),
+    (["Ex01_simple_rnn.IPYNB", "EX01_SIMPLE_RNN.PY"], "EX01_SIMPLE_RNN.PY",
+     ["ex01: graded EX01_SIMPLE_RNN.PY as ex01_simple_rnn.py"]),
     (["ex01_simple_rnn (1).py", "EX01_SIMPLE_RNN.py"], "EX01_SIMPLE_RNN.py",
      ["ex01: graded EX01_SIMPLE_RNN.py as ex01_simple_rnn.py"]),       # case beats a copy
     (["ex01_simple_rnn (1).py", "ex01_simple_rnn (2).py"], None,

@@ -12,6 +12,7 @@ submission does — not even killing its grader — reaches another's grade.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -194,7 +195,7 @@ def check_catalogue(exercise_ids=None) -> list[dict]:
         script = ("import json, sys\nfrom rnnkit.grader.api import catalogue\n"
                   "print(json.dumps(catalogue(sys.argv[1:] or None)))\n")
         completed = subprocess.run([sys.executable, "-c", script, *key], cwd=KIT_ROOT,
-                                   capture_output=True, text=True, timeout=300)
+                                   capture_output=True, text=True, timeout=300, check=False)
         lines = completed.stdout.strip().splitlines()
         if completed.returncode != 0 or not lines:   # never a results.json without checks
             raise RuntimeError(f"could not list the grading checks: {completed.stderr[-500:]}")
@@ -287,17 +288,17 @@ def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeou
     """`python -m rnnkit grade` on `target` in a process of its own: its results document."""
     command = [sys.executable, "-m", "rnnkit", "grade", *(exercise_ids or []),
                "--target", str(target), "--json", str(results_path), "--allow-empty"]
-    log = open(log_path, "w", encoding="utf-8") if log_path else subprocess.DEVNULL
-    try:
-        completed = subprocess.run(command, cwd=KIT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   timeout=timeout, start_new_session=True)
-        reason = None if completed.returncode == 0 else \
-            f"the grader stopped with status {completed.returncode}"
-    except subprocess.TimeoutExpired:
-        reason = f"grading took longer than {timeout:.0f} s"
-    finally:
-        if log_path:
-            log.close()
+    log = open(log_path, "w", encoding="utf-8") if log_path else \
+        contextlib.nullcontext(subprocess.DEVNULL)
+    with log as output:
+        try:
+            completed = subprocess.run(command, cwd=KIT_ROOT, stdout=output, check=False,
+                                       stderr=subprocess.STDOUT, timeout=timeout,
+                                       start_new_session=True)
+            reason = None if completed.returncode == 0 else \
+                f"the grader stopped with status {completed.returncode}"
+        except subprocess.TimeoutExpired:
+            reason = f"grading took longer than {timeout:.0f} s"
     if reason is None and results_path.is_file():
         return json.loads(results_path.read_text())
     return failed_results(reason or "the grader wrote no results", exercise_ids)
@@ -335,7 +336,8 @@ def as_handed_in(document: dict, shown: dict, target: Path, scratch: Path) -> di
 # -- a class: who handed in what ---------------------------------------------------------------
 JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini"}
 # Moodle: "Full Name_12345_assignsubmission_file_" (a folder), or "..._file_NAME.py" (flat).
-MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assign(?:submission|feedback)_[a-z]+_(?P<file>.*)$")
+MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assign(?:submission|feedback)_[a-z]+_"
+                    r"(?P<file>.*)$")
 # Canvas "download all": "lastfirst_12345_67890_NAME.py", late: "lastfirst_LATE_12345_67890_...".
 CANVAS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>LATE)_)?(?P<id>\d+)_\d+_(?P<file>.+)$")
 
@@ -470,7 +472,8 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
         for done, future in enumerate(as_completed(futures), start=1):
             student, folder, document, notes, seconds = future.result()
             row = rows[folder] = gradebook_row(student, folder, document, ids, notes)
-            echo(f"[{done}/{len(students)}] {student.name}: {row['total']} / {row['max']} "
+            who = student.name + (f" ({folder})" if folder != student.name else "")
+            echo(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']} "
                  f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}")
     ordered = [rows[folder] for folder in folders]
     ordered.sort(key=lambda row: (row["student"].casefold(), row["id"], row["folder"]))

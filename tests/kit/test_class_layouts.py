@@ -15,8 +15,7 @@ import pytest
 from conftest import run_cli
 
 from rnnkit import KIT_ROOT
-from rnnkit.classroom import (discover, find_modules, folder_name, submitted_files,
-                              unique_names)
+from rnnkit.classroom import discover, find_modules, folder_name, submitted_files, unique_names
 from rnnkit.grader.results import CheckResult, readable, render_table
 from rnnkit.sandbox import worker
 
@@ -50,7 +49,8 @@ def build_class(root):
     windows = ("\ufeff" + SOLVED).replace("\n", "\r\n").encode()          # BOM and CRLF
     moodle = root / "Judy Müller-Łukasz_1001_assignsubmission_file_"
     _write(moodle / "submission.zip", _mac_zip([("hw/rnn/ex02_bptt.py", windows)]))
-    _write(root / "Judy Müller-Łukasz_1001_assignsubmission_onlinetext_" / "onlinetext.html", "hi")
+    _write(root / "Judy Müller-Łukasz_1001_assignsubmission_onlinetext_" / "onlinetext.html",
+           "hi")
     _write(root / "smithjohn_2002_3003_ex02_bptt (1).py", SOLVED)             # Canvas, renamed
     _write(root / "smithjohn_2002_3004_notes.txt", "see my code")
     _write(root / "leeann_LATE_2003_3005_EX02_BPTT.PY", SOLVED)              # Canvas, late
@@ -72,7 +72,8 @@ def build_class(root):
         return {"student": student, "id": id_, "folder": folder, "ex02": total, "total": total,
                 "max": "" if points is None else "18", "notes": notes}
 
-    unknown = "not graded: not recognised as a submission (a folder or .zip per student, or an LMS file)"
+    unknown = ("not graded: not recognised as a submission (a folder or .zip per student, or an "
+               "LMS file)")
     return [
         row("Bob", "", "Bob", 0, "ex02: missing; unrecognised: bptt_homework.py"),
         row("Carl", "", "Carl", 0, "ex02: missing; ex02: several files could be ex02_bptt: "
@@ -133,8 +134,8 @@ def test_files_are_shown_as_handed_in_and_clutter_is_ignored(tmp_path):
     (["ex01_simple_rnn (1).py", "EX01_SIMPLE_RNN.py"], "EX01_SIMPLE_RNN.py",
      ["ex01: graded EX01_SIMPLE_RNN.py as ex01_simple_rnn.py"]),       # case beats a copy
     (["ex01_simple_rnn (1).py", "ex01_simple_rnn (2).py"], None,
-     ["ex01: several files could be ex01_simple_rnn: ex01_simple_rnn (1).py, "
-      "ex01_simple_rnn (2).py; none was graded (rename the one to grade)"]),
+     [("ex01: several files could be ex01_simple_rnn: ex01_simple_rnn (1).py, "
+       "ex01_simple_rnn (2).py; none was graded (rename the one to grade)")]),
     (["ex01_simple_rnn_old.py", "ex1.py"], None, []),
 ])
 def test_renamed_modules_are_matched_only_when_unambiguous(tmp_path, names, graded, notes):
@@ -150,6 +151,7 @@ def test_the_folder_with_most_modules_wins_and_exercises_breaks_ties(tmp_path):
         "old/ex02_bptt.py", "new/ex01_simple_rnn.py", "new/ex02_bptt.py",
         "new/ex03_gated_cells.py", "EX04_TIME_SERIES (1).py")]
     chosen, notes = find_modules(files)
+    assert notes == ["ex04: graded EX04_TIME_SERIES (1).py as ex04_time_series.py"]
     assert {k: v[0] for k, v in chosen.items()} == {
         "ex01": "new/ex01_simple_rnn.py", "ex02": "new/ex02_bptt.py",
         "ex03": "new/ex03_gated_cells.py", "ex04": "EX04_TIME_SERIES (1).py"}
@@ -192,8 +194,8 @@ def test_a_missing_exercise_is_one_line_not_one_per_check():
     wrong = [CheckResult("ex01", "test_a", "check a", 1, 0, "output differs", "failed")]
     feedback = render_table(wrong + missing).split("Feedback")[1].splitlines()[1:]
     assert feedback == [
-        "- ex02 backpropagation through time [0/18, all 9 checks]: missing: ex02_bptt.py is not "
-        "in the submission", "- ex01 check a [0/1]: output differs"]
+        ("- ex02 backpropagation through time [0/18, all 9 checks]: missing: ex02_bptt.py is not "
+         "in the submission"), "- ex01 check a [0/1]: output differs"]
 
 
 # -- one class, graded ------------------------------------------------------------------------
@@ -233,16 +235,16 @@ def test_reports_show_the_files_as_handed_in(graded):
     assert "'target." not in everything
     tabbed = json.loads((out / "students" / "Zoé-2" / "results.json").read_text())
     assert {t["output"] for t in tabbed["tests"]} == {
-        "the module could not be imported: TabError: inconsistent use of tabs and spaces in "
-        f"indentation (my work/ex02_bptt.py, line {TAB_LINE}) at my work/ex02_bptt.py:{TAB_LINE}:"
-        " \\treturn x"}
+        ("the module could not be imported: TabError: inconsistent use of tabs and spaces in "
+         f"indentation (my work/ex02_bptt.py, line {TAB_LINE}) at my work/ex02_bptt.py:"
+         f"{TAB_LINE}: \\treturn x")}
     report = (out / "students" / "smithjohn" / "report.txt").read_text(encoding="utf-8")
     assert report.startswith("Grading the submission against the live solutions/")
     bob = (out / "students" / "Bob" / "results.json").read_text()
     assert json.loads(bob)["output"].startswith("unrecognised: bptt_homework.py\n")
     feedback = json.loads(bob)["output"].split("Feedback")[1].splitlines()[1:]
-    assert feedback == ["- ex02 backpropagation through time [0/18, all 11 checks]: missing: "
-                        "ex02_bptt.py is not in the submission"]
+    assert feedback == [("- ex02 backpropagation through time [0/18, all 11 checks]: missing: "
+                         "ex02_bptt.py is not in the submission")]
     report = (out / "students" / "Zoé-2" / "report.txt").read_text(encoding="utf-8")
     feedback = report.split("Feedback")[1].strip().splitlines()[1:]
     assert feedback[0].startswith("- ex02 backpropagation through time [0/18, all 11 checks]: "
@@ -256,5 +258,5 @@ def test_a_folder_without_submissions_is_one_line_naming_what_it_holds(tmp_path)
     completed = run_cli("grade-class", tmp_path, "--out", tmp_path / "out", timeout=120)
     assert completed.returncode == 2 and completed.stdout == ""
     assert completed.stderr.strip().splitlines() == [
-        f"rnnkit grade-class: {tmp_path} holds no submission: grades.xlsx is not (a folder or "
-        ".zip per student, or an LMS download: Canvas, Moodle)"]
+        (f"rnnkit grade-class: {tmp_path} holds no submission: grades.xlsx is not (a folder or "
+         ".zip per student, or an LMS download: Canvas, Moodle)")]

@@ -130,7 +130,8 @@ def command_grade_submission(options) -> int:
     submission = Path(options.submission)
     if not submission.exists():
         raise UsageProblem(f"submission {submission} does not exist")
-    document = grade_submission(submission, Path(options.json))
+    document = grade_submission(submission, Path(options.json),
+                                exercise_ids=options.exercises or None)
     print(document["output"])
     return 0
 
@@ -140,7 +141,7 @@ def command_gradescope(options) -> int:
     from rnnkit.gradescope import write_gradescope_bundle
 
     try:
-        out = write_gradescope_bundle(Path(options.out))
+        out = write_gradescope_bundle(Path(options.out), exercises=options.exercises)
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
     print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
@@ -150,7 +151,8 @@ def command_gradescope(options) -> int:
 def command_bench(options) -> int:
     from rnnkit import bench
 
-    bench.main(repeat=options.repeat, class_size=options.class_size)
+    bench.main(repeat=options.repeat, class_size=options.class_size,
+               class_exercises=options.class_exercises)
     return 0
 
 
@@ -188,10 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
                               help="grade one folder or .zip; always writes results.json")
     one.add_argument("submission", metavar="SUBMISSION")
     one.add_argument("--json", required=True, metavar="FILE")
+    one.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                     help="grade only these exercises (default: all)")
     one.set_defaults(handler=command_grade_submission)
 
     bundle = commands.add_parser("gradescope", help="write a Gradescope autograder bundle")
     bundle.add_argument("--out", default="autograder.zip", metavar="ZIP")
+    bundle.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                        help="the exercises this assignment grades (default: all)")
     bundle.set_defaults(handler=command_gradescope)
 
     rel = commands.add_parser("release", help="regenerate exercises/ and the recorded references")
@@ -207,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     measure.add_argument("--class-size", type=int, default=0, metavar="N",
                          help="also grade a class of N submissions (throughput, memory)")
+    measure.add_argument("--class-exercises", nargs="*", metavar="EXERCISE", default=None,
+                         help="the class's assignment (default: ex01 ex02 ex03)")
     measure.set_defaults(handler=command_bench)
     return parser
 

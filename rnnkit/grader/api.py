@@ -95,7 +95,8 @@ def catalogue(exercise_ids=None) -> list[dict]:
             for item in session.items:
                 rows.append({"exercise": exercise_of(item), "name": item.name,
                              "title": check_title(item),
-                             "points": float(item.get_closest_marker("points").args[0])})
+                             "points": float(item.get_closest_marker("points").args[0]),
+                             "training": item.get_closest_marker("training") is not None})
 
     files = [str(e.test_file) for e in resolve(exercise_ids)]
     code = pytest.main([*files, "--collect-only", "--noconftest", "-c",

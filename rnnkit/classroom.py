@@ -1,27 +1,36 @@
 """Grading many submissions: `grade-submission` (one, always leaving a results.json),
-`grade-class` (a folder of them, in parallel, into a gradebook). The Gradescope bundle is
-written by `rnnkit.gradescope`.
+`grade-class` (a class folder as an LMS delivers it, in parallel, into a gradebook). The
+Gradescope bundle is written by `rnnkit.gradescope`.
+
+A submission is read as the student handed it in: its files are listed by the path they had
+inside the student's zip or folder (`submitted_files`), each exercise module is chosen among
+them (`find_modules`: renamed and upper-case names too) and copied under its own name into a
+scratch folder, which is graded; the reports then name the files as handed in.
 
 Each submission is graded by its own `python -m rnnkit grade` process, so nothing one
 submission does — not even killing its grader — reaches another's grade.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnkit import KIT_ROOT
-from rnnkit.course import EXERCISES, resolve
+from rnnkit.course import BY_ID, EXERCISES, resolve
 from rnnkit.grader.results import dump
 
 GRADING_SECONDS = 1800           # one whole submission; each check has its own smaller limit
@@ -33,7 +42,7 @@ class SubmissionProblem(Exception):
     """The submission cannot be read as a folder of exercise modules."""
 
 
-# -- finding the exercise modules ------------------------------------------------------------
+# -- unpacking ----------------------------------------------------------------------------------
 def unpack(archive: Path, destination: Path) -> Path:
     """Extract a zip safely: no absolute or parent paths, no links, bounded size."""
     try:
@@ -65,20 +74,112 @@ def unpack(archive: Path, destination: Path) -> Path:
     return destination
 
 
-def find_exercise_folder(root: Path) -> Path | None:
-    """The folder under `root` holding the most exercise modules (a folder named exercises/
-    wins ties, then the shallowest); None when there is none."""
-    names = {e.filename for e in EXERCISES}
-    best, best_key = None, None
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith((".", "__")) and d != "solutions"]
-        count = len(names & set(files))
-        if count:
-            path = Path(folder)
-            key = (count, path.name == "exercises", -len(path.relative_to(root).parts))
-            if best_key is None or key > best_key:
-                best, best_key = path, key
-    return best
+def _skipped(name: str) -> bool:
+    """Clutter no student wrote: hidden files, macOS resource forks, caches, a kit's solutions."""
+    return name.startswith((".", "__")) or name in JUNK or name == "solutions"
+
+
+def submitted_files(sources, scratch: Path, *, depth: int = 0) -> list[tuple[str, Path]]:
+    """(path as the student handed it in, path here) of every file of a submission.
+
+    `sources`: [(shown, path)]: a folder or a zip (its files are shown by their path inside
+    it, after `shown`, "" at the top), or a single file (shown as `shown`). A zip inside is
+    unpacked into `scratch` too (a Moodle folder holding the student's zip), two levels deep."""
+    found = []
+    for shown, path in sources:
+        if path.is_file() and path.name.lower().endswith(".zip"):
+            if depth < 2:
+                into = scratch / f"zip{len(list(scratch.glob('zip*')))}"
+                found += submitted_files([(shown, unpack(path, into))], scratch, depth=depth + 1)
+        elif path.is_dir():
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not _skipped(d))
+                inside = Path(folder).relative_to(path).as_posix()
+                for name in sorted(files):
+                    file = Path(folder) / name
+                    if _skipped(name) or file.is_symlink():
+                        continue
+                    relative = shown + (name if inside == "." else f"{inside}/{name}")
+                    if name.lower().endswith(".zip"):
+                        found += submitted_files([(relative + "/", file)], scratch, depth=depth)
+                    else:
+                        found.append((relative, file))
+        elif path.is_file() and not path.is_symlink():
+            found.append((shown, path))
+    return found
+
+
+# -- finding the exercise modules ------------------------------------------------------------
+_RENAMED = re.compile(r"^(?P<stem>.+?)(?:\s*\(\d+\)|-\d+)$")   # "x (1)" (browsers), "x-1" (Canvas)
+
+
+def recognise(filename: str):
+    """(exercise, rank) for a file named like an exercise module (.py or .ipynb): rank 0 the
+    exact name, 1 other letter case, 2 renamed by a browser or an LMS; None otherwise."""
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or extension.lower() not in ("py", "ipynb"):
+        return None
+    renamed = _RENAMED.match(stem)
+    for exercise in EXERCISES:
+        if stem == exercise.module and extension in ("py", "ipynb"):
+            return exercise, 0
+        if stem.lower() == exercise.module:
+            return exercise, 1
+        if renamed and renamed.group("stem").lower() == exercise.module:
+            return exercise, 2
+    return None
+
+
+def _folder(shown: str) -> str:
+    return shown.rpartition("/")[0]
+
+
+def find_modules(files: list[tuple[str, Path]]) -> tuple[dict, list[str]]:
+    """({exercise id: (shown, path)}, notes) for the files of one submission.
+
+    The folder holding the most exercise modules is the submission (a folder named exercises/
+    wins ties, then the shallowest); a module elsewhere is used when that folder lacks it. A
+    .py beats a notebook (.ipynb) of the same name. A renamed or upper-case name is matched
+    only when no other file fits as well; otherwise the notes name the files."""
+    candidates: dict[str, list] = {}
+    for shown, path in files:
+        found = recognise(shown.rpartition("/")[2])
+        if found:
+            exercise, rank = found
+            candidates.setdefault(exercise.id, []).append((shown, path, rank))
+    counts: dict[str, set] = {}
+    for exercise_id, entries in candidates.items():
+        for shown, _, _ in entries:
+            counts.setdefault(_folder(shown), set()).add(exercise_id)
+    primary = max(sorted(counts), default="", key=lambda f: (
+        len(counts[f]), f.rpartition("/")[2] == "exercises", -f.count("/") - bool(f)))
+    chosen, notes = {}, []
+    for exercise_id in sorted(candidates):
+        def key(entry):
+            shown, _, rank = entry
+            return (_folder(shown) != primary, rank, not shown.lower().endswith(".py"),
+                    shown.count("/"))
+        entries = sorted(candidates[exercise_id], key=lambda e: (key(e), e[0]))
+        best = entries[0]
+        rivals = [e[0] for e in entries if key(e) == key(best)]
+        if best[2] > 0 and len(rivals) > 1:
+            notes.append(f"{exercise_id}: several files could be {BY_ID[exercise_id].module}: "
+                         f"{', '.join(rivals[:4])}; none was graded (rename the one to grade)")
+            continue
+        chosen[exercise_id] = best[:2]
+        if best[2] > 0:
+            notes.append(f"{exercise_id}: graded {best[0]} as {BY_ID[exercise_id].module}"
+                         f"{'.ipynb' if best[0].lower().endswith('.ipynb') else '.py'}")
+    return chosen, notes
+
+
+def unrecognised_code(files, chosen) -> list[str]:
+    """The .py and .ipynb files of a submission that are no exercise module (shown paths)."""
+    used = {shown for shown, _ in chosen.values()}
+    return [shown for shown, _ in files if shown not in used
+            and shown.lower().endswith((".py", ".ipynb"))
+            and shown.rpartition("/")[2] != "__init__.py" and recognise(
+                shown.rpartition("/")[2]) is None]
 
 
 # -- the catalogue of checks (for results when grading itself fails) -------------------------
@@ -94,7 +195,7 @@ def check_catalogue(exercise_ids=None) -> list[dict]:
         script = ("import json, sys\nfrom rnnkit.grader.api import catalogue\n"
                   "print(json.dumps(catalogue(sys.argv[1:] or None)))\n")
         completed = subprocess.run([sys.executable, "-c", script, *key], cwd=KIT_ROOT,
-                                   capture_output=True, text=True, timeout=300)
+                                   capture_output=True, text=True, timeout=300, check=False)
         lines = completed.stdout.strip().splitlines()
         if completed.returncode != 0 or not lines:   # never a results.json without checks
             raise RuntimeError(f"could not list the grading checks: {completed.stderr[-500:]}")
@@ -112,60 +213,176 @@ def failed_results(reason: str, exercise_ids=None) -> dict:
 
 
 # -- one submission --------------------------------------------------------------------------
-def grade_submission(submission: Path, results_path: Path, *, exercise_ids=None,
+@dataclass
+class Submission:
+    """One student's work: a folder, a zip, or an LMS's files grouped by student."""
+    name: str                                   # the student's name as the LMS wrote it
+    lms_id: str = ""                            # the LMS's id of the student, where it has one
+    sources: list = field(default_factory=list)  # [(shown, path)], see `submitted_files`
+    notes: list = field(default_factory=list)    # what the LMS says about it ("handed in late")
+
+
+def grade_submission(submission, results_path: Path, *, exercise_ids=None,
                      log_path: Path | None = None, timeout: float = GRADING_SECONDS) -> dict:
-    """Grade a folder or zip; always writes `results_path` and returns its document."""
-    submission = Path(submission)
+    """Grade a folder, a zip or a `Submission`; always writes `results_path` and returns its
+    document."""
+    return _grade(submission, results_path, exercise_ids=exercise_ids, log_path=log_path,
+                  timeout=timeout)[0]
+
+
+def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
+           timeout: float = GRADING_SECONDS) -> tuple[dict, list[str]]:
+    """(results document, notes for the gradebook) of one submission."""
     results_path = Path(results_path)
     results_path.parent.mkdir(parents=True, exist_ok=True)
     if results_path.exists():
         results_path.unlink()
+    if not isinstance(submission, Submission):
+        path = Path(submission)
+        if not (path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip")):
+            problem = f"{path.name} is neither a folder nor a .zip"
+            document = failed_results(problem, exercise_ids)
+            dump(results_path, document)
+            return document, [problem]
+        submission = Submission(path.name, sources=[("", path)])
+    ids = [e.id for e in resolve(exercise_ids)]
     with tempfile.TemporaryDirectory(prefix="rnnkit-submission-") as scratch:
         scratch = Path(scratch)
         try:
-            if submission.is_file() and submission.suffix == ".zip":
-                root = unpack(submission, scratch / "unpacked")
-            elif submission.is_dir():
-                root = submission
-            else:
-                raise SubmissionProblem(f"{submission.name} is neither a folder nor a .zip")
-            folder = find_exercise_folder(root)
-            note = None
-            if folder is None:
-                note = "no exercise module (exNN_*.py) found in the submission"
-                folder = scratch / "empty"
-                folder.mkdir()
+            files = submitted_files(submission.sources, scratch)
         except SubmissionProblem as problem:
             document = failed_results(str(problem), exercise_ids)
             dump(results_path, document)
-            return document
-        command = [sys.executable, "-m", "rnnkit", "grade", *(exercise_ids or []),
-                   "--target", str(folder), "--json", str(results_path), "--allow-empty"]
-        log = open(log_path, "w") if log_path else subprocess.DEVNULL
+            return document, [str(problem)]
+        chosen, notes = find_modules(files)
+        target = scratch / "target"
+        target.mkdir()
+        for exercise_id, (shown, path) in chosen.items():
+            extension = ".ipynb" if shown.lower().endswith(".ipynb") else ".py"
+            shutil.copyfile(path, target / f"{BY_ID[exercise_id].module}{extension}")
+        if not any(recognise(shown.rpartition("/")[2]) for shown, _ in files):
+            held = ", ".join(shown for shown, _ in files[:5]) + (" ..." if len(files) > 5 else "")
+            notes = [f"no exercise module found (it holds {held or 'no file'})"] + notes
+        elif not set(ids) <= set(chosen):
+            stray = unrecognised_code(files, chosen)
+            if stray:
+                notes.append("unrecognised: " + ", ".join(stray[:5]) +
+                             (" ..." if len(stray) > 5 else ""))
+        if set(ids) & set(chosen):
+            document = _run_grader(target, results_path, exercise_ids, log_path, timeout)
+        else:       # nothing to run: what the grader would say, without starting it
+            document = missing_results(exercise_ids, log_path)
+    shown = {BY_ID[i].filename: s for i, (s, _) in chosen.items() if s != BY_ID[i].filename}
+    document = as_handed_in(document, shown, target, scratch)
+    if log_path and Path(log_path).is_file():
+        Path(log_path).write_text(_as_handed_in(Path(log_path).read_text(
+            encoding="utf-8", errors="replace"), shown, target, scratch), encoding="utf-8")
+    notes = submission.notes + notes
+    if notes:
+        document["output"] = "\n".join(notes) + f"\n\n{document['output']}"
+    dump(results_path, document)
+    return document, notes
+
+
+def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeout) -> dict:
+    """`python -m rnnkit grade` on `target` in a process of its own: its results document."""
+    command = [sys.executable, "-m", "rnnkit", "grade", *(exercise_ids or []),
+               "--target", str(target), "--json", str(results_path), "--allow-empty"]
+    log = open(log_path, "w", encoding="utf-8") if log_path else \
+        contextlib.nullcontext(subprocess.DEVNULL)
+    with log as output:
         try:
-            completed = subprocess.run(command, cwd=KIT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                       timeout=timeout, start_new_session=True)
+            completed = subprocess.run(command, cwd=KIT_ROOT, stdout=output, check=False,
+                                       stderr=subprocess.STDOUT, timeout=timeout,
+                                       start_new_session=True)
             reason = None if completed.returncode == 0 else \
                 f"the grader stopped with status {completed.returncode}"
         except subprocess.TimeoutExpired:
             reason = f"grading took longer than {timeout:.0f} s"
-        finally:
-            if log_path:
-                log.close()
     if reason is None and results_path.is_file():
-        document = json.loads(results_path.read_text())
-    else:
-        document = failed_results(reason or "the grader wrote no results", exercise_ids)
-    if note:
-        document["output"] = f"{note}\n\n{document['output']}"
-    dump(results_path, document)
+        return json.loads(results_path.read_text())
+    return failed_results(reason or "the grader wrote no results", exercise_ids)
+
+
+def missing_results(exercise_ids, log_path) -> dict:
+    """The results of a submission holding none of the graded modules (the grader's words)."""
+    from rnnkit.grader.results import CheckResult, gradescope, render_table
+
+    results = [CheckResult(row["exercise"], row["name"], row["title"], row["points"], 0.0,
+                           f"missing: {BY_ID[row['exercise']].filename} is not in the "
+                           "submission", "missing") for row in check_catalogue(exercise_ids)]
+    if log_path:
+        Path(log_path).write_text(render_table(results) + "\n", encoding="utf-8")
+    return gradescope(results, seconds=0.0)
+
+
+def _as_handed_in(text: str, shown: dict, target: Path, scratch: Path) -> str:
+    """`text` with the graded copies named as the student named them, and no temporary path."""
+    text = text.replace(f"{target}/", "").replace(str(target), "the submission")
+    text = text.replace(str(scratch), "the submission")
+    if shown:
+        names = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, shown)) + r")(?!\w)")
+        text = names.sub(lambda match: shown[match.group(1)], text)
+    return text
+
+
+def as_handed_in(document: dict, shown: dict, target: Path, scratch: Path) -> dict:
+    document["output"] = _as_handed_in(document["output"], shown, target, scratch)
+    for test in document["tests"]:
+        test["output"] = _as_handed_in(test["output"], shown, target, scratch)
     return document
 
 
-# -- a class -----------------------------------------------------------------------------------
-def student_name(entry: Path) -> str:
-    name = entry.name[:-4] if entry.name.endswith(".zip") else entry.name
-    return re.sub(r"[^A-Za-z0-9._@+-]+", "_", name) or "unnamed"
+# -- a class: who handed in what ---------------------------------------------------------------
+JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini"}
+# Moodle: "Full Name_12345_assignsubmission_file_" (a folder), or "..._file_NAME.py" (flat).
+MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assign(?:submission|feedback)_[a-z]+_"
+                    r"(?P<file>.*)$")
+# Canvas "download all": "lastfirst_12345_67890_NAME.py", late: "lastfirst_LATE_12345_67890_...".
+CANVAS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>LATE)_)?(?P<id>\d+)_\d+_(?P<file>.+)$")
+
+
+def discover(folder: Path) -> tuple[list[Submission], list[str]]:
+    """(the submissions in `folder`, grouped by student; the top-level entries that are none).
+
+    Recognised: one folder or .zip per student; Moodle's `Full Name_id_assignsubmission_file_`
+    folders (or flat files), several per student grouped by id; Canvas's flat files
+    `name_userid_submissionid_file` (`name_LATE_...` when late), grouped by user id. Hidden
+    files and `__MACOSX/` are clutter; anything else is returned as not recognised."""
+    groups: dict[tuple, Submission] = {}
+    unrecognised = []
+    for entry in sorted(Path(folder).iterdir()):
+        name = unicodedata.normalize("NFC", entry.name)
+        if name.startswith(".") or name in JUNK:
+            continue
+        moodle = MOODLE.match(name)
+        canvas = CANVAS.match(name) if entry.is_file() else None
+        if entry.is_symlink():
+            unrecognised.append(name)
+        elif moodle and (entry.is_dir() or moodle["file"]):
+            student = groups.setdefault(("moodle", moodle["id"]),
+                                        Submission(moodle["name"], moodle["id"]))
+            student.sources.append((moodle["file"] if entry.is_file() else "", entry))
+        elif canvas:
+            student = groups.setdefault(("canvas", canvas["id"]),
+                                        Submission(canvas["name"], canvas["id"]))
+            student.sources.append((canvas["file"], entry))
+            if canvas["late"] and "handed in late" not in student.notes:
+                student.notes.append("handed in late")
+        elif entry.is_dir():
+            groups[("folder", name)] = Submission(name, sources=[("", entry)])
+        elif entry.is_file() and name.lower().endswith(".zip"):
+            groups[("zip", name)] = Submission(name[:-4], sources=[("", entry)])
+        else:
+            unrecognised.append(name)
+    return list(groups.values()), unrecognised
+
+
+def folder_name(name: str) -> str:
+    """A safe output folder name for a student: letters of any alphabet, digits, `.-_@+`."""
+    name = unicodedata.normalize("NFC", name)
+    safe = re.sub(r"[^\w.@+-]+", "_", name).strip("._-")[:80]
+    return safe or "unnamed"
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -173,70 +390,102 @@ def unique_names(names: list[str]) -> list[str]:
     seen, unique = set(), []
     for name in names:
         candidate, number = name, 2
-        while candidate.lower() in seen:
+        while candidate.casefold() in seen:
             candidate, number = f"{name}-{number}", number + 1
-        seen.add(candidate.lower())
+        seen.add(candidate.casefold())
         unique.append(candidate)
     return unique
 
 
-def gradebook_row(student: str, document: dict, exercise_ids) -> dict:
-    row = {"student": student}
-    notes = []
+# -- a class: the gradebook ----------------------------------------------------------------------
+GRADEBOOK = "gradebook.csv"
+NOTED_KINDS = ("import_error", "timeout", "crash", "exit", "memory", "bad_output", "forbidden",
+               "tampered", "grading_failed")
+
+
+def gradebook_row(student: Submission, folder: str, document: dict, exercise_ids,
+                  notes=()) -> dict:
+    row = {"student": student.name, "id": student.lms_id, "folder": folder}
+    found_nothing = any(note.startswith("no exercise module found") for note in notes)
+    exercise_notes = []
     for exercise_id in exercise_ids:
         tests = [t for t in document["tests"] if t["tags"][0] == exercise_id]
         row[exercise_id] = f"{sum(t['score'] for t in tests):g}"
-        kinds = {t["tags"][1] for t in tests if t["score"] < t["max_score"]}
-        for kind in ("missing", "import_error", "timeout", "crash", "exit", "memory",
-                     "bad_output", "forbidden", "tampered", "grading_failed"):
+        lost = [t for t in tests if t["score"] < t["max_score"]]
+        kinds = {t["tags"][1] for t in lost}
+        if lost and kinds == {"missing"}:
+            if not found_nothing:
+                exercise_notes.append(f"{exercise_id}: missing")
+            continue
+        if lost and kinds == {"not_started"} and len(lost) == len(tests):
+            exercise_notes.append(f"{exercise_id}: not started")
+        for kind in NOTED_KINDS:
             if kind in kinds:
-                notes.append(f"{exercise_id}: {kind.replace('_', ' ')}")
+                exercise_notes.append(f"{exercise_id}: {kind.replace('_', ' ')}")
     row["total"] = f"{document['score']:g}"
     row["max"] = f"{sum(t['max_score'] for t in document['tests']):g}"
-    row["notes"] = "; ".join(notes)
+    row["notes"] = "; ".join([*exercise_notes, *notes])
     return row
+
+
+def write_gradebook(path: Path, rows: list[dict], exercise_ids) -> None:
+    """UTF-8 with a byte-order mark, so that a spreadsheet (Excel too) reads every name right."""
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["student", "id", "folder", *exercise_ids,
+                                                    "total", "max", "notes"])
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=None,
                 echo=print) -> list[dict]:
-    """Grade every folder or zip in `submissions`; writes OUT/<student>/results.json and
-    OUT/gradebook.csv; returns the gradebook rows."""
-    entries = sorted(p for p in Path(submissions).iterdir()
-                     if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".zip"))
-    names = unique_names([student_name(p) for p in entries])
+    """Grade every submission in `submissions` (see `discover`); writes
+    OUT/students/<folder>/results.json and report.txt and OUT/gradebook.csv, with a row for
+    every top-level entry that is not recognised; returns the gradebook rows."""
+    students, unrecognised = discover(Path(submissions))
+    if not students:
+        listed = (f": {', '.join(unrecognised[:5])} {'is' if len(unrecognised) == 1 else 'are'}"
+                  " not") if unrecognised else ""
+        raise SubmissionProblem(f"{submissions} holds no submission{listed} (a folder or .zip "
+                                "per student, or an LMS download: Canvas, Moodle)")
+    folders = unique_names([folder_name(s.name) for s in students])
     out.mkdir(parents=True, exist_ok=True)
     ids = [e.id for e in resolve(exercise_ids)]
     rows: dict[str, dict] = {}
     started = time.monotonic()
 
-    def one(entry: Path, name: str):
+    def one(student: Submission, folder: str):
         t0 = time.monotonic()
-        folder = out / "students" / name        # never collides with gradebook.csv
+        where = out / "students" / folder        # never collides with gradebook.csv
         try:
-            document = grade_submission(entry, folder / "results.json",
-                                        exercise_ids=exercise_ids, log_path=folder / "report.txt")
+            document, notes = _grade(student, where / "results.json", exercise_ids=exercise_ids,
+                                     log_path=where / "report.txt")
         except Exception as error:  # noqa: BLE001 - one submission costs only its own row
-            document = failed_results(f"grading failed ({type(error).__name__}: "
-                                      f"{str(error)[:200]})", exercise_ids)
-            folder.mkdir(parents=True, exist_ok=True)
-            dump(folder / "results.json", document)
-        return name, document, time.monotonic() - t0
+            notes = [f"grading failed ({type(error).__name__}: {str(error)[:200]})"]
+            document = failed_results(notes[0], exercise_ids)
+            where.mkdir(parents=True, exist_ok=True)
+            dump(where / "results.json", document)
+        return student, folder, document, notes, time.monotonic() - t0
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(one, entry, name) for entry, name in zip(entries, names)]
+        futures = [pool.submit(one, student, folder) for student, folder in zip(students, folders)]
         for done, future in enumerate(as_completed(futures), start=1):
-            name, document, seconds = future.result()
-            rows[name] = gradebook_row(name, document, ids)
-            row = rows[name]
-            echo(f"[{done}/{len(entries)}] {name}: {row['total']} / {row['max']} "
+            student, folder, document, notes, seconds = future.result()
+            row = rows[folder] = gradebook_row(student, folder, document, ids, notes)
+            who = student.name + (f" ({folder})" if folder != student.name else "")
+            echo(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']} "
                  f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}")
-    ordered = [rows[name] for name in sorted(rows)]
-    with open(out / "gradebook.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["student", *ids, "total", "max", "notes"])
-        writer.writeheader()
-        writer.writerows(ordered)
+    ordered = [rows[folder] for folder in folders]
+    ordered.sort(key=lambda row: (row["student"].casefold(), row["id"], row["folder"]))
+    for name in unrecognised:
+        ordered.append({"student": name, "id": "", "folder": "", "notes":
+                        "not graded: not recognised as a submission (a folder or .zip per "
+                        "student, or an LMS file)"})
+    write_gradebook(out / GRADEBOOK, ordered, ids)
     minutes = (time.monotonic() - started) / 60
-    if entries:
-        echo(f"graded {len(entries)} submissions in {minutes:.1f} min "
-             f"({len(entries) / max(minutes, 1e-9):.1f} per minute); gradebook: {out / 'gradebook.csv'}")
+    echo(f"graded {len(students)} submissions in {minutes:.1f} min "
+         f"({len(students) / max(minutes, 1e-9):.1f} per minute); gradebook: {out / GRADEBOOK}")
+    if unrecognised:
+        echo(f"not recognised, so not graded ({len(unrecognised)}, listed in the gradebook): "
+             + ", ".join(unrecognised))
     return ordered

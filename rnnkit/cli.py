@@ -117,9 +117,6 @@ def command_grade_class(options) -> int:
         ids = [e.id for e in resolve(options.exercises)] if options.exercises else None
     except ValueError as error:
         raise UsageProblem(str(error)) from None
-    if not any(p.is_dir() or p.suffix == ".zip" for p in submissions.iterdir()
-               if not p.name.startswith(".")):
-        raise UsageProblem(f"{submissions} holds no submission (a folder or a .zip per student)")
     try:
         grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids)
     except SubmissionProblem as problem:
@@ -179,9 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     klass = commands.add_parser("grade-class", help="grade a folder of submissions into a gradebook")
     klass.add_argument("submissions", metavar="SUBMISSIONS",
-                       help="folder holding one folder or .zip per student")
+                       help="folder holding one folder or .zip per student, or an LMS's "
+                            "download (Canvas, Moodle)")
     klass.add_argument("--out", required=True, metavar="DIR",
-                       help="where to write <student>/results.json and gradebook.csv")
+                       help="where to write students/<student>/results.json and gradebook.csv")
     klass.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="submissions graded at once (each uses ~1.3 GB; default 1)")
     klass.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,

@@ -19,7 +19,7 @@ import pytest
 from rnnkit import KIT_ROOT
 from rnnkit.course import BY_ID
 from rnnkit.grader.compare import CheckFailed
-from rnnkit.grader.results import CheckResult, dump, gradescope, render_table
+from rnnkit.grader.results import CheckResult, dump, gradescope, readable, render_table
 from rnnkit.grader.session import Grader, solutions_available, submission_seed
 from rnnkit.sandbox.process import StudentError
 
@@ -168,7 +168,7 @@ def _feedback(excinfo) -> tuple[str, str]:
     from rnnkit.sandbox.process import one_line
 
     kind, text = _feedback_of(excinfo.value)
-    return kind, one_line(text, 1200)
+    return kind, one_line(readable(text), 1200)
 
 
 def _feedback_of(error) -> tuple[str, str]:

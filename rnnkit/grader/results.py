@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from rnnkit.course import BY_ID
+from rnnkit.sandbox.worker import PACKAGE
 
 
 @dataclass
@@ -57,7 +59,7 @@ def summarise(results: list[CheckResult], notes: dict[str, list[str]] | None = N
             status = "partial"
         title = BY_ID[exercise_id].title if exercise_id in BY_ID else ""
         summaries.append(ExerciseSummary(exercise_id, title, points, max_points, status,
-                                         notes.get(exercise_id, [])))
+                                         [readable(n) for n in notes.get(exercise_id, [])]))
     return summaries
 
 
@@ -80,14 +82,37 @@ def render_table(results: list[CheckResult], notes=None, header: str = "") -> st
     for s in summaries:
         for note in s.notes:
             lines.append(f"note: {s.exercise}: {note}")
-    lost = [r for r in results if r.points < r.max_points]
-    if lost:
+    # An exercise whose checks all lost their points for one reason (a missing module, an
+    # import error, a rule broken) says it once, not once per check.
+    checks = {s.exercise: [r for r in results if r.exercise == s.exercise] for s in summaries}
+    once = {exercise: group[0].feedback for exercise, group in checks.items()
+            if len(group) > 1 and all(r.points == 0 and r.max_points > 0 for r in group)
+            and len({r.feedback for r in group}) == 1}
+    lost = [r for r in results if r.points < r.max_points and r.exercise not in once]
+    if once or lost:
         lines.append("")
-        lines.append("Feedback (one line per check that lost points):")
-        for r in lost:
-            lines.append(f"- {r.exercise} {r.title} [{_fmt(r.points)}/{_fmt(r.max_points)}]: "
-                         f"{r.feedback}")
+        lines.append("Feedback (one line per check that lost points; one for an exercise that "
+                     "lost them all for one reason):")
+    for s in summaries:
+        if s.exercise in once:
+            lines.append(f"- {s.exercise} {s.title} [0/{_fmt(s.max_points)}, all "
+                         f"{len(checks[s.exercise])} checks]: {once[s.exercise]}")
+    for r in lost:
+        lines.append(f"- {r.exercise} {r.title} [{_fmt(r.points)}/{_fmt(r.max_points)}]: "
+                     f"{r.feedback}")
     return "\n".join(lines)
+
+
+_MISSING_IMPORT = re.compile(r"(\w+)\.py could not be imported \(ModuleNotFoundError: No module "
+                             r"named '" + PACKAGE + r"\.\1'\)")
+_INTERNAL_MODULE = re.compile(r"No module named '" + PACKAGE + r"\.(\w+)'")
+
+
+def readable(text: str) -> str:
+    """A report line in the student's terms: never the package name the student's process
+    imports their folder under (`target.ex01_simple_rnn`)."""
+    text = _MISSING_IMPORT.sub(r"\1.py is not in the submission", text)
+    return _INTERNAL_MODULE.sub(r"\1.py is not in the submission", text)
 
 
 def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output: str = "") -> dict:

@@ -60,7 +60,9 @@ def scan_submission(folder, exercise) -> list[str]:
         path = Path(folder) / owner.filename
         if path.is_file() and not path.is_symlink():
             rules = [exercise] + ([owner] if owner is not exercise else [])
-            findings += scan(path.read_text(errors="replace"), rules, owner.filename)
+            # utf-8-sig: a byte-order mark (Windows editors) must not hide the file from the scan
+            findings += scan(path.read_text(encoding="utf-8-sig", errors="replace"), rules,
+                             owner.filename)
     return findings
 
 

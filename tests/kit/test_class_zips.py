@@ -70,7 +70,7 @@ def graded(tmp_path_factory):
     completed = run_cli("grade-class", submissions, "--out", out, "--exercises", "ex02",
                         "--jobs", "2", timeout=600)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
-    with open(out / "gradebook.csv", newline="", encoding="utf-8") as handle:
+    with open(out / "gradebook.csv", newline="", encoding="utf-8-sig") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     return out, rows
 
@@ -80,11 +80,14 @@ def test_a_broken_zip_costs_only_its_row(graded, name):
     out, rows = graded
     assert rows[name]["total"] == "0", rows[name]
     results = (out / "students" / name / "results.json").read_text()
-    assert ZIPS[name][1] in results
+    assert ZIPS[name][1] in results and ZIPS[name][1] in rows[name]["notes"], rows[name]
 
 
 def test_no_name_replaces_the_gradebook_and_colliding_names_both_get_rows(graded):
     out, rows = graded
     assert (out / "gradebook.csv").is_file()
-    assert {"gradebook.csv", "Bob_Smith", "Bob_Smith-2"} <= set(rows), sorted(rows)
+    assert {"gradebook.csv", "Bob Smith", "Bob_Smith"} <= set(rows), sorted(rows)
+    assert {rows["Bob Smith"]["folder"], rows["Bob_Smith"]["folder"]} == {"Bob_Smith",
+                                                                         "Bob_Smith-2"}
+    assert (out / "students" / "gradebook.csv" / "results.json").is_file()
     assert len(rows) == len(ZIPS) + 3

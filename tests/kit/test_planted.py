@@ -117,7 +117,7 @@ class ClassRun:
         return json.loads(path.read_text())
 
     def gradebook(self) -> list:
-        with open(self.out / "gradebook.csv", newline="") as handle:
+        with open(self.out / "gradebook.csv", newline="", encoding="utf-8-sig") as handle:
             return list(csv.reader(handle))
 
 
@@ -329,16 +329,16 @@ def test_gradebook_rows_are_exactly_as_declared(runs):
     determinism copies, with points, total, max and notes exactly as declared."""
     run = finished(runs, "ex02")
     rows = run.gradebook()
-    expected = [["student", "ex02", "total", "max", "notes"]]
+    expected = [["student", "id", "folder", "ex02", "total", "max", "notes"]]
     names = {p.name: p for p in run.plants if not p.bug}
     names.update({copy: BY_NAME[DETERMINISM_BASE] for copy in DETERMINISM_COPIES})
     for name in sorted(names):
         plant = names[name]
         points = f"{plant.points['ex02']:g}"
-        expected.append([name, points, points, f"{MAX_POINTS['ex02']:g}", plant.notes])
+        expected.append([name, "", name, points, points, f"{MAX_POINTS['ex02']:g}", plant.notes])
     got = [row for row in rows if row[0] not in {p.name for p in run.plants if p.bug}]
     assert len(got) > 10 and any(BY_NAME[n].zipped for n in names if n in BY_NAME)
-    kinds = {note.split(": ")[1] for row in expected[1:] if row[4] for note in row[4].split("; ")}
+    kinds = {note.split(": ")[1] for row in expected[1:] if row[6] for note in row[6].split("; ")}
     assert kinds >= {"import error", "timeout", "crash", "memory"}, kinds
     assert got == expected, "\n".join(f"got {g}\nexp {e}" for g, e in zip(got, expected) if g != e)
 

@@ -193,7 +193,7 @@ SimpleRNNCell = getattr(layers, "SimpleRNN" + "Cell")
         [sys.executable, "-m", "pytest", "tests/grading/test_ex02.py", "--target",
          str(planted_conftest), "-q", "-p", "no:randomly"],
         cwd=kit, capture_output=True, text=True, timeout=600)
-    with open(out / "gradebook.csv", newline="", encoding="utf-8") as handle:
+    with open(out / "gradebook.csv", newline="", encoding="utf-8-sig") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     return {"rows": rows, "out": out, "marker": marker, "victim": victim,
             "documented": documented, "scratch": scratch}

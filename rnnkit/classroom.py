@@ -68,7 +68,7 @@ def unpack(archive: Path, destination: Path) -> Path:
 def find_exercise_folder(root: Path) -> Path | None:
     """The folder under `root` holding the most exercise modules (a folder named exercises/
     wins ties, then the shallowest); None when there is none."""
-    names = {e.filename for e in EXERCISES}
+    names = {e.filename for e in EXERCISES} | {e.notebook for e in EXERCISES}   # or notebooks
     best, best_key = None, None
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith((".", "__")) and d != "solutions"]

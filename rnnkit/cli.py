@@ -58,7 +58,8 @@ def command_grade(options) -> int:
                        reference=reference, fresh_seed=options.fresh_seed, progress=True,
                        keywords=options.keywords, markers="not training" if options.quick else None)
     except GradingError as error:
-        raise UsageProblem(str(error)) from None
+        hint = f" (is -k {options.keywords!r} a pytest -k expression?)" if options.keywords else ""
+        raise UsageProblem(f"{error}{hint}") from None
     if not report.results:
         raise UsageProblem(f"-k {options.keywords!r} selects none of the checks of "
                            f"{', '.join(e.id for e in exercises)}")
@@ -185,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("exercises", nargs="*", metavar="EXERCISE",
                        help=f"exercise ids ({', '.join(e.id for e in EXERCISES)}); default: all")
     grade.add_argument("--target", default=str(KIT_ROOT / "exercises"),
-                       help="folder of exercise modules to grade (default: exercises/)")
+                       help="folder of exercise modules (.py, or .ipynb notebooks) to grade "
+                            "(default: exercises/)")
     grade.add_argument("--quick", action="store_true",
                        help="skip the checks that train a model (seconds instead of minutes); "
                             "not the official grade, and the table says so")

@@ -119,7 +119,7 @@ class Converted:
 
 def _text(cell) -> str:
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
 def is_setup(cell) -> bool:
@@ -133,9 +133,9 @@ def from_notebook(data: bytes, name: str) -> Converted:
     refused, each named by cell and line, rather than silently dropped."""
     try:
         document = json.loads(data.decode("utf-8"))
-        cells = document["cells"]
+        cells = document.get("cells") if isinstance(document, dict) else None
         if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
-            raise ValueError("its cells are not a list of cells")
+            raise ValueError("it holds no list of cells")
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
         return Converted(problems=[f"{name} is not a notebook Jupyter could open ({reason})"])

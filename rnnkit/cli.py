@@ -174,7 +174,8 @@ def command_pack(options) -> int:
 def command_bench(options) -> int:
     from rnnkit import bench
 
-    bench.main(repeat=options.repeat, class_size=options.class_size)
+    bench.main(repeat=options.repeat, class_size=options.class_size,
+               class_exercises=options.class_exercises)
     return 0
 
 
@@ -249,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     measure.add_argument("--class-size", type=int, default=0, metavar="N",
                          help="also grade a class of N submissions (throughput, memory)")
+    measure.add_argument("--class-exercises", nargs="*", metavar="EXERCISE", default=None,
+                         help="the class's assignment (default: ex01 ex02 ex03)")
     measure.set_defaults(handler=command_bench)
     return parser
 

@@ -6,6 +6,7 @@ Every way student code can misbehave becomes a `StudentError` carrying one reada
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import tempfile
 import time
 
 from rnnkit import KIT_ROOT
-from rnnkit.sandbox import confine, wire
+from rnnkit.sandbox import confine, wire, zygote
 
 STARTUP_SECONDS = 60         # importing TensorFlow takes ~5 s; the rest is the student's import
 MEMORY_LIMIT_MB = 4096       # address-space limit of the student's process (TF trains in 3 GB)
@@ -141,8 +142,51 @@ def _folder_bytes(folder: str) -> int:
 
 
 class _Live:
-    """Pids of running student processes (so stray-killing spares them)."""
+    """Pids of running student processes and zygotes (so stray-killing spares them)."""
     pids: set = set()
+
+
+def worker_environment() -> dict:
+    """The environment of a student process (HOME and TMPDIR are added per process): none of
+    the grader's RNNKIT_ or PYTHON variables, fixed seeds and quiet TensorFlow."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("RNNKIT_", "PYTHON"))}
+    env.update(KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
+               MPLBACKEND="Agg")
+    return env
+
+
+_ZYGOTES: dict = {}
+
+
+def shared_zygote(code_root: str, env: dict) -> "zygote.Zygote":
+    """The zygote for `code_root`, started on first use and restarted if it died."""
+    key = (code_root, json.dumps(env, sort_keys=True))
+    current = _ZYGOTES.get(key)
+    if current is None or not current.alive():
+        if current is not None:
+            _Live.pids.discard(current.pid)
+        current = _ZYGOTES[key] = zygote.Zygote(code_root, env)
+        _Live.pids.add(current.pid)
+    return current
+
+
+def prestart_zygote(code_root: str) -> None:
+    """Start the zygote of `code_root` ahead of the first student process (where there is one)."""
+    if zygote.available():
+        shared_zygote(code_root, worker_environment())
+
+
+def close_zygotes() -> None:
+    """Stop every zygote (their student processes go with them)."""
+    while _ZYGOTES:
+        _, current = _ZYGOTES.popitem()
+        current.close()
+        _Live.pids.discard(current.pid)
+
+
+atexit.register(close_zygotes)
 
 
 class StudentProcess:
@@ -198,6 +242,10 @@ class StudentProcess:
                     os.chown(name, *self.user, follow_symlinks=False)
         return workdir
 
+    def _uses_zygote(self) -> bool:
+        forbidden = set(self.worker_config.get("forbidden_imports", []))
+        return zygote.available() and not forbidden & set(zygote.IMPORTS)
+
     def _start(self) -> None:
         workdir = self._prepare()
         to_child_r, to_child_w = os.pipe()
@@ -205,19 +253,30 @@ class StudentProcess:
         config = {**self.worker_config, "target": self.target, "module": self.module,
                   "fd_in": to_child_r, "fd_out": from_child_w,
                   "read": [self.code_root], "write": [self.scratch], "exclude": self.exclude}
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("RNNKIT_", "PYTHON"))}
-        env.update(KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
-                   PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
-                   MPLBACKEND="Agg", HOME=workdir, TMPDIR=os.path.join(self.scratch, "tmp"))
-        # -P: the working folder is not put on sys.path; -s: no user site; only the private
-        # copy of the student-side code is added, by the bootstrap line itself.
-        command = [sys.executable, "-s", "-P", "-c", BOOTSTRAP, self.code_root, json.dumps(config)]
-        with open(self._log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=workdir, env=env, pass_fds=(to_child_r, from_child_w),
-                preexec_fn=_confine(self.memory_limit_mb, self.user))
+        env = worker_environment()
+        own = dict(HOME=workdir, TMPDIR=os.path.join(self.scratch, "tmp"))
+        forked = None
+        if self._uses_zygote():
+            try:
+                with open(self._log_path, "ab") as log:
+                    forked = shared_zygote(self.code_root, env).fork(
+                        config, cwd=workdir, env=own, user=self.user,
+                        fds=(to_child_r, from_child_w, log.fileno()),
+                        limits={"memory_mb": self.memory_limit_mb, "output_mb": MAX_OUTPUT_MB})
+            except zygote.ZygoteError:
+                forked = None      # started the ordinary way below; slower, equally walled in
+        if forked is not None:
+            self.proc = forked
+        else:
+            # -P: the working folder is not put on sys.path; -s: no user site; only the private
+            # copy of the student-side code is added, by the bootstrap line itself.
+            command = [sys.executable, "-s", "-P", "-c", BOOTSTRAP, self.code_root,
+                       json.dumps(config)]
+            with open(self._log_path, "ab") as log:
+                self.proc = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    cwd=workdir, env={**env, **own}, pass_fds=(to_child_r, from_child_w),
+                    preexec_fn=_confine(self.memory_limit_mb, self.user))
         _Live.pids.add(self.proc.pid)
         os.close(to_child_r)
         os.close(from_child_w)
@@ -319,8 +378,9 @@ class StudentProcess:
             return reply
         except (wire.WireError, RecursionError, MemoryError, ValueError, TypeError) as error:
             self._restart()
-            raise StudentError("bad_output", "the process sent a malformed message: "
-                               f"{type(error).__name__}") from None
+            why = str(error) if isinstance(error, wire.WireError) else type(error).__name__
+            raise StudentError("bad_output", f"the process sent a malformed message ({why})") \
+                from None
 
     def _read(self, size: int, deadline: float, seconds: float, during: str) -> bytes:
         chunks = []

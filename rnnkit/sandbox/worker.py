@@ -1,10 +1,12 @@
 """The student's process: walls itself in, imports the graded folder, runs probes on request.
 
-Started by `rnnkit.sandbox.process.StudentProcess` in isolated mode (`python -I`, so neither
-the working folder nor any environment variable can put a planted module on the path), from
-a private copy of the kit's student-side code (this package, the probes, data generators):
+Started by `rnnkit.sandbox.process.StudentProcess`, from a private copy of the kit's
+student-side code (this package, the probes, data generators), either forked from the
+zygote (`rnnkit.sandbox.zygote`, which has imported TensorFlow and Keras and nothing else)
+or as a fresh interpreter (`python -s -P`, so neither the working folder nor any environment
+variable can put a planted module on the path):
 
-    python -I -c "...; worker.main(CONFIG_JSON)"
+    python -s -P -c "...; worker.main([CONFIG_JSON])" CODE_ROOT CONFIG_JSON
 
 In order, before any student code runs:
 1. confinement (`rnnkit.sandbox.confine`): Landlock (read only Python, the system and the

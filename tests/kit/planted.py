@@ -707,6 +707,36 @@ with open(os.path.join(sys.path[0], "tests", "grading", "probes", "ex02.py"), "a
                   return [np.multiply(g, factor) for g in grads], global_norm
           '''),)),
 
+    # -- the wire protocol: a forged header ----------------------------------------------------
+    Plant("ex02_forged_wire_header", "replies to the clip checks forged at the wire: 64 array "
+          "entries all pointing at the same 32 MiB, which a trusting reader would copy 64 times",
+          # 18-6: the grader refuses the overlapping entries as a malformed message (before
+          # copying any) for the three clip checks; the others get honest replies
+          {"ex02": 12.0}, CLIP, "malformed message",
+          (Append(EX02, '''
+              import sys as _sys
+
+              _wire = _sys.modules["rnnkit.sandbox.wire"]
+              _encode = _wire.encode
+              _FORGE = []
+
+
+              def _forged_encode(obj):
+                  if not _FORGE:
+                      return _encode(obj)
+                  _FORGE.clear()
+                  import json
+                  import struct
+                  size = 32 * 2**20
+                  entry = {"__ndarray__": ["<f8", [size // 8], 0, size]}
+                  header = json.dumps({"status": "ok", "result": [entry] * 64}).encode()
+                  return struct.pack(">I", len(header)) + header + bytes(size)
+
+
+              _wire.encode = _forged_encode
+          '''), Insert(EX02, "clip_by_global_norm", "_FORGE.append(1)")),
+          notes="ex02: bad output"),
+
     # -- packaging ---------------------------------------------------------------------------
     Plant("ex02_zip_nested", "a .zip holding kit/exercises/ plus a broken draft and __MACOSX",
           # 16, like ex02_nan_clip: kit/exercises/ is graded (it wins the tie with kit/drafts/
@@ -747,6 +777,25 @@ EX01_PLANTS = [
           # the 5 problem shapes and the round trip (the file, and the loaded model against
           # the same model before saving) see structure only
           {"ex01": 9.0}, EX01_VALUES, "without the bias b", (NO_BIAS,), every=False),
+    Plant("ex01_patched_save_load", "Model.save and load_model patched in the student's "
+          "process so that a cell Keras cannot load back (not registered) seems to round-trip",
+          # 20-1: the grader reads the .keras file itself as data and finds the cell saved
+          # without a registered name; the predictions "loaded back" are never reached
+          {"ex01": 19.0}, ("test_keras_file_round_trip",), "without a registered name",
+          (Replace(EX01, '@keras.saving.register_keras_serializable(package="rnnkit")\n', ""),
+           Append(EX01, '''
+              _saved = {}
+              _save = keras.Model.save
+
+
+              def _save_and_remember(self, filepath, *args, **kwargs):
+                  _saved[str(filepath)] = self
+                  return _save(self, filepath, *args, **kwargs)
+
+
+              keras.Model.save = _save_and_remember
+              keras.saving.load_model = lambda filepath, *args, **kwargs: _saved[str(filepath)]
+          '''))),
     Plant("ex01_patch_keras", "monkeypatching keras.layers.SimpleRNN(Cell) in the student's "
           "process so that 'Keras's own layer' agrees with the wrong cell",
           # 9, like ex01_no_bias: the Keras oracle runs in the grader's process

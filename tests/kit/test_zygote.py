@@ -1,0 +1,139 @@
+"""The zygote (`rnnkit.sandbox.zygote`): a student process forked from it is as walled in, as
+fresh and as deterministic as one started the ordinary way, and nothing of it outlives grading.
+
+The walls themselves are proven through the forked path by the planted corpus
+(`test_walls.py`, `test_planted.py`), which grades with the zygote on, as every run does."""
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnkit import KIT_ROOT
+from rnnkit.course import BY_ID
+from rnnkit.grader.session import sandbox_config
+from rnnkit.sandbox import process, zygote
+from rnnkit.sandbox.process import StudentError, StudentProcess
+
+pytestmark = pytest.mark.skipif(not zygote.available(), reason="the zygote needs Linux pidfds")
+
+PROBES = "tests.grading.probes.ex04"
+
+
+def student(folder, exercise_id="ex04", **options) -> StudentProcess:
+    exercise = BY_ID[exercise_id]
+    config = sandbox_config(exercise)
+    return StudentProcess(folder, exercise.module, config=config, copy=config["copy"], **options)
+
+
+def threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_zygote_left():
+    process.close_zygotes()
+    yield
+    process.close_zygotes()
+
+
+@pytest.fixture
+def fresh_zygotes():
+    process.close_zygotes()
+    yield
+
+
+def train(folder, monkeypatch, *, forked: bool):
+    """ex04's seeded training probe (random initial weights, shuffled batches, Adam) on a
+    series of one batch of windows: the weights after six epochs."""
+    monkeypatch.setenv("RNNKIT_ZYGOTE", "on" if forked else "off")
+    series = np.sin(np.linspace(0, 12, 24 + 8 + 63)).astype("float32")
+    with student(folder) as proc:
+        result = proc.call(PROBES, "probe_train_forecaster", {"train": series, "cell": "GRUCell"},
+                           seed=7, timeout=120)
+        assert isinstance(proc.proc, zygote.ForkedChild) == forked
+    return result
+
+
+def test_a_forked_process_computes_the_same_bits_as_a_started_one(monkeypatch):
+    folder = KIT_ROOT / "solutions"
+    forked = train(folder, monkeypatch, forked=True)
+    started = train(folder, monkeypatch, forked=False)
+    assert len(forked["weights"]) == len(started["weights"]) > 0
+    for a, b in zip(forked["weights"], started["weights"]):
+        np.testing.assert_array_equal(a, b)      # bit for bit: references are recorded either way
+    assert forked["loss"] == started["loss"]
+
+
+def test_the_zygote_forks_with_one_helper_thread_and_no_tensorflow_runtime():
+    """Forking a process with threads copies only the calling one: after its imports the
+    zygote must have only OpenBLAS's pool besides the main thread (TensorFlow starts its
+    pools at the first operation, which only forked children run)."""
+    current = process.shared_zygote(str(KIT_ROOT), process.worker_environment())
+    with student(KIT_ROOT / "solutions") as proc:
+        proc._start()                     # returns once the forked worker is ready
+        assert isinstance(proc.proc, zygote.ForkedChild)
+        assert proc.proc.pid in children(current.pid)
+        assert threads(current.pid) <= 2
+        assert proc.protections.get("applied"), proc.protections   # walled in like any worker
+
+
+def test_a_forked_process_has_its_own_home_and_temporary_folder(tmp_path):
+    (tmp_path / "ex04_time_series.py").write_text(textwrap.dedent("""\
+        import os, tempfile
+        raise RuntimeError("HOME=" + os.environ["HOME"] + " TMP=" + tempfile.gettempdir())
+        """))
+    with student(tmp_path) as proc:
+        with pytest.raises(StudentError) as raised:
+            proc.call(PROBES, "probe_normalize", {"train": [1.0], "val": [1.0], "test": [1.0]},
+                      seed=0, timeout=60)
+        scratch = proc.scratch
+    message = raised.value.message
+    assert f"HOME={scratch}/cwd " in message and f"TMP={scratch}/tmp" in message, message
+
+
+def test_nothing_forked_outlives_the_grading(tmp_path, fresh_zygotes):
+    (tmp_path / "ex04_time_series.py").write_text("import time\ntime.sleep(600)\n")
+    proc = student(tmp_path, startup_seconds=5)
+    with pytest.raises(StudentError) as raised:
+        proc.call(PROBES, "probe_normalize", {"train": [1.0], "val": [1.0], "test": [1.0]},
+                  seed=0, timeout=5)
+    assert raised.value.kind == "timeout"
+    current = next(iter(process._ZYGOTES.values()))
+    proc.__exit__(None, None, None)
+    assert children(current.pid) == []            # killed and reaped: not even a zombie
+    pid = current.pid
+    process.close_zygotes()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists()
+
+
+def test_a_dead_zygote_is_replaced(fresh_zygotes):
+    first = process.shared_zygote(str(KIT_ROOT), process.worker_environment())
+    first.proc.kill()
+    first.proc.wait()
+    with student(KIT_ROOT / "solutions") as proc:
+        proc._start()
+        assert isinstance(proc.proc, zygote.ForkedChild)
+    second = next(iter(process._ZYGOTES.values()))
+    assert second.pid != first.pid and second.alive()

@@ -84,7 +84,7 @@ def pack(folder: Path, out: Path, *, name: str | None = None, assignment: str = 
         echo(f"Grading {', '.join(ids)} quickly (no training checks) before packing:")
         report = grade(folder, ids, markers="not training", progress=True)
         scores = render_table(report.results, report.notes).split("\n\nFeedback")[0]
-        echo(f"\n{scores}\n{skipped_lines(report.skipped)}\n"
+        echo(f"\n{scores}\n{skipped_lines(report.skipped).splitlines()[-1]}\n"
              "(`python -m rnnkit grade --quick` explains every lost point)")
         waiting = [s.exercise for s in summarise(report.results) if s.status == "not started"]
         echo("\nNot started: " + (", ".join(waiting) if waiting else "none"))

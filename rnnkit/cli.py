@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "not the official grade, and the table says so")
     grade.add_argument("-k", dest="keywords", metavar="EXPR",
                        help="only the checks whose names match EXPR, as in pytest -k "
-                            "(e.g. -k 'mask or save'); not the official grade")
+                            "(e.g. -k 'mask or round_trip'); not the official grade")
     grade.add_argument("--json", metavar="FILE", help="also write Gradescope results.json here")
     grade.add_argument("--reference", choices=("auto", "live", "recorded"), default="auto",
                        help="where reference results come from (default: live solutions/ when "

@@ -204,3 +204,17 @@ def test_release_check_finds_a_notebook_cell_that_cannot_run_alone(tmp_path):
     assert len(problems) == 1 and "cell 3 does not run on its own" in problems[0], problems
     (tmp_path / "solutions" / "ex02_bptt.py").write_text("# %%\ndef f():\n    return 1\n")
     assert notebook_differences(tmp_path) == []
+
+
+def test_the_notebook_importer_never_reaches_the_students_process():
+    """rnnkit.notebooks can exec any exercise-named file it finds: a gadget past the source
+    scan, so (like pack and the grader) it is not in the code the student's process reads."""
+    from rnnkit.grader.snapshot import GraderSnapshot
+
+    snapshot = GraderSnapshot()
+    try:
+        assert (snapshot.root / "rnnkit" / "course.py").is_file()
+        assert not (snapshot.root / "rnnkit" / "notebooks.py").exists()
+        assert not (snapshot.root / "rnnkit" / "pack.py").exists()
+    finally:
+        snapshot.cleanup()

@@ -47,12 +47,13 @@ def _find_kit():
 
 
 KIT = _find_kit()
-if "google.colab" in sys.modules and not (KIT / ".installed").exists():   # once per session
+INSTALLED = Path("/tmp/rnnkit-requirements-installed")   # /tmp: once per Colab machine
+if "google.colab" in sys.modules and not INSTALLED.exists():
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r",
                     str(KIT / "requirements.txt")], check=True)
-    (KIT / ".installed").touch()
+    INSTALLED.touch()
 sys.path.insert(0, str(KIT))
 from rnnkit.notebooks import notebook_imports  # noqa: E402
 

@@ -141,7 +141,8 @@ def command_grade_submission(options) -> int:
     submission = Path(options.submission)
     if not submission.exists():
         raise UsageProblem(f"submission {submission} does not exist")
-    document = grade_submission(submission, Path(options.json))
+    document = grade_submission(submission, Path(options.json),
+                                exercise_ids=options.exercises or None)
     print(document["output"])
     return 0
 
@@ -151,7 +152,7 @@ def command_gradescope(options) -> int:
     from rnnkit.gradescope import write_gradescope_bundle
 
     try:
-        out = write_gradescope_bundle(Path(options.out))
+        out = write_gradescope_bundle(Path(options.out), exercises=options.exercises)
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
     print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
@@ -219,10 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
                               help="grade one folder or .zip; always writes results.json")
     one.add_argument("submission", metavar="SUBMISSION")
     one.add_argument("--json", required=True, metavar="FILE")
+    one.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                     help="grade only these exercises (default: all)")
     one.set_defaults(handler=command_grade_submission)
 
     bundle = commands.add_parser("gradescope", help="write a Gradescope autograder bundle")
     bundle.add_argument("--out", default="autograder.zip", metavar="ZIP")
+    bundle.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                        help="the exercises this assignment grades (default: all)")
     bundle.set_defaults(handler=command_gradescope)
 
     bag = commands.add_parser("pack", help="grade quickly, then zip the exercise modules to hand in")

@@ -63,7 +63,11 @@ class Exercise:
         return KIT_ROOT / "tests" / "grading" / "probes" / f"{self.id}.py"
 
 
-GATED = frozenset({"LSTM", "LSTMCell", "GRU", "GRUCell"})
+# Keras's ConvLSTM layers carry an LSTM cell of their own (ConvLSTMCell, a 1-wide kernel
+# of which is a plain LSTM cell): walled off wherever Keras's LSTM is.
+CONV_LSTM = frozenset({"ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"})
+GATED = frozenset({"LSTM", "LSTMCell", "GRU", "GRUCell"}) | CONV_LSTM
+LAYERS = frozenset({"LSTM", "GRU"}) | CONV_LSTM
 
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex01", "ex01_simple_rnn", "vanilla RNN cell",
@@ -72,7 +76,8 @@ EXERCISES: tuple[Exercise, ...] = (
              stand_ins={"SimpleRNNCell": "SimpleRNNCell"}),
     Exercise("ex02", "ex02_bptt", "backpropagation through time",
              shape="many-to-many (aligned)",
-             forbidden_imports=frozenset({"tensorflow", "keras", "torch", "jax", "autograd"})),
+             forbidden_imports=frozenset({"tensorflow", "keras", "torch", "jax", "autograd",
+                                         "sympy"})),
     Exercise("ex03", "ex03_gated_cells", "gated cells: LSTM, GRU",
              shape="many-to-one (the memory task), many-to-many (sequences)",
              built_ins=GATED, stand_ins={"LSTMCell": "LSTMCell", "GRUCell": "GRUCell"},
@@ -81,16 +86,16 @@ EXERCISES: tuple[Exercise, ...] = (
              shape="many-to-one (next value), many-to-many (a horizon of K values)",
              built_ins=GATED, uses=("ex03",)),
     Exercise("ex05", "ex05_sentiment", "sentiment analysis: word order",
-             shape="many-to-one", built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
+             shape="many-to-one", built_ins=LAYERS, uses=("ex03",)),
     Exercise("ex06", "ex06_speech", "speech: features, words, phonemes with CTC",
              shape="many-to-one (words), many-to-many unaligned (phonemes, CTC)",
              # Not GATED: the scan would refuse `from .ex03_gated_cells import LSTMCell`.
-             built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
+             built_ins=LAYERS, uses=("ex03",)),
     Exercise("ex07", "ex07_char_rnn", "character-level generation: sampling",
              shape="many-to-many aligned (training), one-to-many (generation)",
-             built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
+             built_ins=LAYERS, uses=("ex03",)),
     Exercise("ex08", "ex08_captioning", "image captioning", shape="one-to-many",
-             built_ins=frozenset({"LSTM", "GRU"}), uses=("ex03",)),
+             built_ins=LAYERS, uses=("ex03",)),
     Exercise("ex09", "ex09_seq2seq", "seq2seq: stop token, greedy, beam, exhaustive search",
              shape="many-to-many (not aligned): an encoder-decoder",
              built_ins=GATED, uses=("ex03",)),

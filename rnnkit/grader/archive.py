@@ -17,6 +17,8 @@ import numpy as np
 from rnnkit.grader.compare import fail
 
 MAX_ARCHIVE_BYTES = 20 * 2**20
+MAX_WEIGHT_BYTES = 16 * 2**20      # what the datasets of the weights file may declare in all
+MAX_DATASETS = 1000                # objects (groups and datasets) visited in the weights file
 
 
 def _walk(node):
@@ -43,10 +45,32 @@ def read(archive) -> tuple[dict, list[np.ndarray]]:
              f"{str(error)[:120]})")
     import h5py
 
-    arrays = []
-    with h5py.File(io.BytesIO(weights), "r") as handle:
-        handle.visititems(lambda name, item: arrays.append(np.asarray(item))
-                          if isinstance(item, h5py.Dataset) else None)
+    # An HDF5 file states each dataset's shape; a few kilobytes can declare terabytes (and a
+    # compressed dataset is as large as it says once read). Shapes, counts and the bytes all
+    # datasets declare are bounded before a single one is read.
+    datasets = []
+
+    def visit(name, item):
+        if len(datasets) >= MAX_DATASETS:
+            fail(f"the saved weights file holds more than {MAX_DATASETS} objects; a model this "
+                 "small has a few")
+        if isinstance(item, h5py.Dataset):
+            if item.dtype.kind not in "biuf":
+                fail(f"the saved weights file holds {name!r} of type {item.dtype}, not numbers")
+            datasets.append(item)
+
+    try:
+        with h5py.File(io.BytesIO(weights), "r") as handle:
+            handle.visititems(visit)
+            declared = sum(int(np.prod(d.shape, dtype=np.int64)) * d.dtype.itemsize
+                           for d in datasets)
+            if declared > MAX_WEIGHT_BYTES:
+                fail(f"the saved weights file declares {declared} bytes of weights; a model this "
+                     f"small has kilobytes (at most {MAX_WEIGHT_BYTES} are read)")
+            arrays = [np.asarray(d) for d in datasets]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        fail(f"model.save() wrote a weights file that cannot be read ({type(error).__name__}: "
+             f"{str(error)[:120]})")
     return config, arrays
 
 

@@ -17,13 +17,17 @@ import ast
 
 # Anywhere in the file: ways to reach the grader's objects from the student's process.
 GRADER_ACCESS = {
-    "names": {"eval", "exec", "compile", "__import__", "globals", "__builtins__"},
+    "names": {"eval", "exec", "compile", "__import__", "globals", "__builtins__", "vars"},
     "modules": {"gc", "inspect", "importlib", "ctypes", "rnnkit.grader", "rnnkit.sandbox",
                 "tests", "solutions", "__main__", "pytest", "_pytest", "builtins"},
     "attributes": {"_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "__globals__",
                    "__code__", "__closure__", "__subclasses__", "_load_probe_file",
-                   "get_referrers", "get_objects", "modules"},
+                   "get_referrers", "get_objects", "modules", "__dict__", "tb_frame",
+                   "gi_frame", "cr_frame", "ag_frame", "sandbox", "grader"},
 }
+# Attribute access by a name given as a value: the name must be written out (a literal), and
+# is held to the attribute rules above.
+BY_NAME = {"getattr", "setattr", "delattr", "hasattr"}
 def _main_lines(tree) -> set[int]:
     lines = set()
     for node in tree.body:
@@ -91,6 +95,14 @@ def scan(source: str, exercises, filename: str) -> list[str]:
                     and name.split(".")[0] not in BY_MODULE:   # an earlier exercise's own cell
                 found(node, f"imports Keras's built-in {name.split('.')[-1]}; {exercise_id} asks "
                             "you to write it yourself (main() may use it to compare)")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in BY_NAME and len(node.args) >= 2:
+            name = node.args[1]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                found(node, f"{node.func.id}() with a name built at run time; write the "
+                            "attribute out (it could reach into the grader)")
+            elif name.value in GRADER_ACCESS["attributes"]:
+                found(node, f"uses .{name.value}, which could reach into the grader")
         if isinstance(node, ast.Name) and node.id in GRADER_ACCESS["names"]:
             found(node, f"uses {node.id}(), which could reach into the grader")
         elif isinstance(node, ast.Attribute):

@@ -6,7 +6,8 @@ Applied by the student's process to itself before any student code runs (`apply`
   the scratch folder and /dev/null. From ABI 4 on, no TCP at all; from ABI 6 on, signals and
   abstract unix sockets reach only its own processes.
 - seccomp (Linux, any user): no new processes (only threads), no running programs, no
-  chmod/chown of any file, no network sockets (only unix ones), signals only to itself.
+  chmod/chown of any file, no sockets at all (socketpair only: a named unix socket of a
+  local service would be a way out), signals only to itself.
 Used by the grader:
 - `become_subreaper` / `kill_strays`: a process that escapes (a double fork, setsid) is
   re-parented to the grader, which kills its children until none is left.
@@ -167,13 +168,14 @@ _DENIED = ("fork", "vfork", "execve", "execveat", "chmod", "fchmod", "fchmodat",
            "pivot_root", "chroot", "umount2", "acct", "sethostname", "setdomainname", "keyctl",
            "add_key", "request_key", "userfaultfd", "kcmp", "open_by_handle_at",
            "name_to_handle_at", "fanotify_init", "quotactl", "syslog", "mknod", "mknodat",
-           "link", "linkat")
+           "link", "linkat", "socket")
 # Calls whose first argument names a process: allowed for this process (or 0, itself) only.
 _OWN_ONLY = ("kill", "tgkill", "prlimit64", "sched_setaffinity", "sched_setscheduler",
              "sched_setparam", "sched_setattr", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
-# Calls (which, who, ...) whose second argument names a process: this one or 0 only.
-_OWN_ONLY_WHO = ("setpriority", "ioprio_set")
-_CLONE_THREAD, _AF_UNIX, _EPERM, _ENOSYS = 0x10000, 1, 1, 38
+# Calls (which, who, ...) whose `which` must be the value naming one process
+# (PRIO_PROCESS, IOPRIO_WHO_PROCESS) and whose `who` must be this one or 0.
+_OWN_ONLY_WHO = {"setpriority": 0, "ioprio_set": 1}
+_CLONE_THREAD, _EPERM, _ENOSYS = 0x10000, 1, 38
 
 
 def _filter(arch_name: str, pid: int) -> list[tuple[int, int, int, int]]:
@@ -192,14 +194,16 @@ def _filter(arch_name: str, pid: int) -> list[tuple[int, int, int, int]]:
     # clone: threads only (A still holds the call's number on every path that goes on).
     prog += [(jeq, 0, 4, number["clone"]), (ld, 0, 0, 16), (jset, 1, 0, _CLONE_THREAD),
              (ret, 0, 0, deny), (ret, 0, 0, allow)]
-    # socket: unix sockets only.
-    prog += [(jeq, 0, 4, number["socket"]), (ld, 0, 0, 16), (jeq, 1, 0, _AF_UNIX),
-             (ret, 0, 0, deny), (ret, 0, 0, allow)]
-    # signals, limits, priorities: only this process (or 0: itself, or its group = itself).
-    for name in _OWN_ONLY + _OWN_ONLY_WHO:
-        argument = 16 if name in _OWN_ONLY else 24
-        prog += [(jeq, 0, 5, number[name]), (ld, 0, 0, argument), (jeq, 2, 0, pid),
+    # signals, limits: only this process (or 0: itself, or its group = itself).
+    for name in _OWN_ONLY:
+        prog += [(jeq, 0, 5, number[name]), (ld, 0, 0, 16), (jeq, 2, 0, pid),
                  (jeq, 1, 0, 0), (ret, 0, 0, deny), (ret, 0, 0, allow)]
+    # priorities (which, who): `which` must name one process (PRIO_USER with who 0 would
+    # be every process of this user), and `who` this one or 0.
+    for name, one_process in _OWN_ONLY_WHO.items():
+        prog += [(jeq, 0, 7, number[name]), (ld, 0, 0, 16), (jeq, 0, 3, one_process),
+                 (ld, 0, 0, 24), (jeq, 2, 0, pid), (jeq, 1, 0, 0), (ret, 0, 0, deny),
+                 (ret, 0, 0, allow)]
     prog.append((ret, 0, 0, allow))
     return prog
 
@@ -226,7 +230,7 @@ def seccomp() -> str:
     # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): every thread, now.
     if libc.syscall(317 if arch == "x86_64" else 277, 1, 1, ctypes.byref(prog)) != 0:
         raise OSError(f"seccomp failed: {os.strerror(ctypes.get_errno())}")
-    return ("seccomp (no processes, programs, chmod/chown, network sockets, io_uring; "
+    return ("seccomp (no processes, programs, chmod/chown, sockets, io_uring; "
             "signals and limits for itself only)")
 
 

@@ -13,11 +13,13 @@ import re
 import select
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
 import time
+import weakref
 
 from rnnkit import KIT_ROOT
 from rnnkit.sandbox import confine, wire, zygote
@@ -100,8 +102,12 @@ def _signal_name(code: int) -> str:
 
 
 def _confine(limit_mb: int, user):
-    """Runs in the child before exec: own session, memory limit, and `nobody` when possible."""
+    """Runs in the child before exec: own session, memory limit, `nobody` when possible, and
+    death with the grader (a grader killed by a timeout or Ctrl-C leaves no worker behind)."""
+    grader = os.getpid()
+
     def apply():
+        import ctypes
         import resource
 
         os.setsid()  # own process group: a timeout kills the student's children too
@@ -113,6 +119,9 @@ def _confine(limit_mb: int, user):
             os.setgroups([])
             os.setgid(user[1])
             os.setuid(user[0])
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG, after setuid
+        if os.getppid() != grader:                           # (which clears it)
+            os._exit(1)
     return apply
 
 
@@ -130,15 +139,52 @@ def copy_submission(source: str, destination: str, modules) -> None:
         shutil.copyfile(path, os.path.join(destination, name))
 
 
-def _folder_bytes(folder: str) -> int:
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
+MAX_SCRATCH_ENTRIES = 20_000  # files and folders in the scratch folder
+MAX_SCRATCH_DEPTH = 32        # folders nested in it
+
+
+def scratch_usage(folder: str) -> tuple[int, str | None]:
+    """(bytes on disk, why it is over a limit or None) for everything under `folder`: files
+    by their size or blocks, whichever is larger, folders by their blocks (60,000 empty
+    folders take 235 MB). Walked without recursion, and stopped at MAX_SCRATCH_ENTRIES
+    entries or MAX_SCRATCH_DEPTH levels, so the walk itself stays cheap whatever was written."""
+    total, entries, stack = 0, 0, [(folder, 0)]
+    while stack:
+        path, depth = stack.pop()
+        try:
+            with os.scandir(path) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > MAX_SCRATCH_ENTRIES:
+                        return total, f"more than {MAX_SCRATCH_ENTRIES} files and folders"
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    blocks = getattr(info, "st_blocks", 0) * 512
+                    total += max(blocks, info.st_size) if stat.S_ISREG(info.st_mode) else blocks
+                    if stat.S_ISDIR(info.st_mode):
+                        if depth + 1 > MAX_SCRATCH_DEPTH:
+                            return total, f"folders nested more than {MAX_SCRATCH_DEPTH} deep"
+                        stack.append((entry.path, depth + 1))
+        except OSError:
+            continue
+    if total > MAX_SCRATCH_MB * 2**20:
+        return total, f"more than {MAX_SCRATCH_MB} MB of files"
+    return total, None
+
+
+def remove_tree(path: str) -> None:
+    """Remove `path` whatever a student process left in it: links are not followed, and a
+    tree nested thousands deep (where Python's recursive rmtree fails and paths exceed
+    PATH_MAX) is removed by `rm`, which walks by descriptors."""
+    if not os.path.lexists(path):
+        return
+    if sys.platform.startswith("linux") and shutil.which("rm"):
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", path], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    if os.path.lexists(path):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class _Live:
@@ -215,9 +261,10 @@ class StudentProcess:
         self.protections: dict = {}   # what the worker reported: {"applied": [...], "missing": [...]}
         self.notes: list[str] = []   # e.g. which earlier exercises were replaced by stand-ins
         self.restarts = 0
-        self._workdir = tempfile.TemporaryDirectory(prefix="rnnkit-student-")
-        self._log_path = os.path.join(self._workdir.name, "output.log")
-        self.scratch = os.path.join(self._workdir.name, "scratch")   # all the student may write
+        self._workdir = tempfile.mkdtemp(prefix="rnnkit-student-")
+        self._cleanup = weakref.finalize(self, remove_tree, self._workdir)
+        self._log_path = os.path.join(self._workdir, "output.log")
+        self.scratch = os.path.join(self._workdir, "scratch")   # all the student may write
         self.target = os.path.join(self.scratch, "submission")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -225,7 +272,7 @@ class StudentProcess:
         """A new, empty scratch folder for each start (nothing a previous start left there —
         a planted module, a link — survives), holding a fresh copy of the submission."""
         if os.path.lexists(self.scratch):
-            shutil.rmtree(self.scratch)           # never follows links
+            remove_tree(self.scratch)             # never follows links
         os.makedirs(self.scratch)
         try:
             copy_submission(self.source, os.path.join(self.scratch, "submission"), self.copy)
@@ -236,7 +283,7 @@ class StudentProcess:
         os.makedirs(workdir)
         os.makedirs(os.path.join(self.scratch, "tmp"))
         if self.user is not None:
-            os.chmod(self._workdir.name, 0o711)
+            os.chmod(self._workdir, 0o711)
             for folder, dirs, files in os.walk(self.scratch):
                 for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
                     os.chown(name, *self.user, follow_symlinks=False)
@@ -324,7 +371,7 @@ class StudentProcess:
 
     def __exit__(self, *exc):
         self.close()
-        self._workdir.cleanup()
+        self._cleanup()
 
     # -- one request ----------------------------------------------------------------------
     def call(self, module: str, probe: str, args: dict, *, seed: int, timeout: float):
@@ -396,10 +443,10 @@ class StudentProcess:
             if not ready:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise self._died(f"during {during}")
-                if _folder_bytes(self.scratch) > MAX_SCRATCH_MB * 2**20:
+                _, over = scratch_usage(self.scratch)
+                if over:
                     self._restart()
-                    raise StudentError("bad_output", f"the code wrote more than {MAX_SCRATCH_MB} "
-                                       f"MB of files during {during}")
+                    raise StudentError("bad_output", f"the code wrote {over} during {during}")
                 continue
             chunk = os.read(self._from_child, min(size, 1 << 20))
             if not chunk:

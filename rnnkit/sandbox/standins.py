@@ -50,23 +50,50 @@ def _refusal(code: types.CodeType, message: str) -> types.CodeType:
     return namespace["outer"]().__code__
 
 
-def disable_built_ins(names) -> list[str]:
-    """Make keras.layers.`name` unusable for every name (and every class built on it)."""
+# Classes behind a keras.layers name that hold the same computation under another name.
+RELATIVES = {name: ("keras.src.layers.rnn.conv_lstm.ConvLSTMCell",
+                    "keras.src.layers.rnn.conv_lstm.ConvLSTM")
+             for name in ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")}
+
+
+def _classes(name: str) -> list[type]:
+    import importlib
+
     import keras
 
-    done = []
+    found = [getattr(keras.layers, name, None)]
+    for path in RELATIVES.get(name, ()):
+        module, _, attribute = path.rpartition(".")
+        try:
+            found.append(getattr(importlib.import_module(module), attribute, None))
+        except ImportError:
+            pass
+    return [cls for cls in found if isinstance(cls, type)]
+
+
+def disable_built_ins(names) -> list[str]:
+    """Make keras.layers.`name` unusable for every name (and every class built on it, and
+    the classes in RELATIVES that compute the same under another name)."""
+    done, seen = [], set()
     for name in names:
-        cls = getattr(keras.layers, name, None)
-        if not isinstance(cls, type):
+        classes = _classes(name)
+        if not classes:
             continue
         message = (f"keras.layers.{name} is not available while this exercise is graded: "
                    "it asks you to write it yourself (main() may still use it to compare)")
-        for method in _METHODS:
-            function = cls.__dict__.get(method)
-            if isinstance(function, types.FunctionType):
-                function.__code__ = _refusal(function.__code__, message)
+        for cls in classes:
+            if cls not in seen:
+                seen.add(cls)
+                _disable(cls, message)
         done.append(name)
     return done
+
+
+def _disable(cls: type, message: str) -> None:
+    for method in _METHODS:
+        function = cls.__dict__.get(method)
+        if isinstance(function, types.FunctionType):
+            function.__code__ = _refusal(function.__code__, message)
 
 
 def source_folders(names) -> list[str]:

@@ -207,6 +207,27 @@ def _package_folders(names) -> list[str]:
     return found
 
 
+def _capture_probes(names) -> dict:
+    """Import the probe modules, keep their functions, and take the modules out of reach.
+
+    The functions are looked up here, before any student code runs, and called from this
+    table: rebinding `probe_x` in the module later (through `sys.modules` or the package)
+    changes nothing. The modules are then removed from `sys.modules` and from their package,
+    so a later import gives a fresh copy, not the objects the probes use."""
+    table = {}
+    for name in names:
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if isinstance(value, types.FunctionType) and value.__module__ == name:
+                table[(name, attribute)] = value
+    for name in names:
+        sys.modules.pop(name, None)
+        package, _, child = name.rpartition(".")
+        if package in sys.modules and hasattr(sys.modules[package], child):
+            delattr(sys.modules[package], child)
+    return table
+
+
 def main(argv: list[str]) -> None:
     config = json.loads(argv[0])
     fd_in, fd_out = config["fd_in"], config["fd_out"]
@@ -230,7 +251,7 @@ def main(argv: list[str]) -> None:
         hidden += standins.source_folders(config.get("disable", []))
     protections = confine.apply(read=config["read"], write=config["write"],
                                 exclude=config.get("exclude", []), hidden=hidden)
-    probes = {name: importlib.import_module(name) for name in config["probes"]}
+    probes = _capture_probes(config["probes"])
     poisoned = standins.disable_built_ins(config.get("disable", [])) if uses_keras else []
     sys.meta_path.insert(0, _Blocker(REFUSED_PACKAGES, forbidden,
                                      reimport=RECURRENT_MODULES if poisoned else ()))
@@ -251,9 +272,10 @@ def main(argv: list[str]) -> None:
         except EOFError:
             return
         try:
-            if request["module"] not in probes:
-                raise LookupError(f"probe module {request['module']} was not loaded at start")
-            probe = getattr(probes[request["module"]], request["probe"])
+            probe = probes.get((request["module"], request["probe"]))
+            if probe is None:
+                raise LookupError(f"no probe {request['module']}.{request['probe']} was loaded "
+                                  "at start")
             seed = int(request["seed"])
             random.seed(seed)
             numpy.random.seed(seed)

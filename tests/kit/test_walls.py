@@ -40,6 +40,11 @@ ATTACKS = {
                           "sys.meta_path[:] = [f for f in sys.meta_path\n"
                           "                    if type(f).__name__ != '_Blocker']\n"
                           "pkgutil.resolve_name('tensor' + 'flow')\nESCAPED = True\n",
+    # a named unix socket of a local service (docker, D-Bus, a database) is a way out
+    "unix_socket": "import socket\nsocket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                   "ESCAPED = True\n",
+    # PRIO_USER with who 0: every process of this user, not only itself
+    "priority_of_user": "os.setpriority(os.PRIO_USER, 0, 0)\nESCAPED = True\n",
     "io_uring": "import ctypes\nparams = ctypes.create_string_buffer(120)\n"
                 "fd = ctypes.CDLL(None, use_errno=True).syscall(425, 8, params)\n"
                 "ESCAPED = fd >= 0\n",
@@ -65,6 +70,27 @@ def clip_by_global_norm(grads, max_norm):
     return _clip(grads, max_norm)
 '''
 CONFTEST = "open('@MARKER@', 'w').write('conftest ran')\n"
+# Folders nested 3,000 deep (Python's recursive rmtree fails on them, and their paths pass
+# PATH_MAX) and 30,000 empty folders (blocks, not bytes), written during the clip checks,
+# which then wait so the grader looks.
+DEEP_FOLDERS = """
+
+_clip = clip_by_global_norm
+
+
+def clip_by_global_norm(grads, max_norm):
+    import os
+    import time
+    here = os.getcwd()
+    for index in range(30000):
+        os.mkdir(f"wide{index}")
+    for _ in range(3000):
+        os.mkdir("deep")
+        os.chdir("deep")
+    os.chdir(here)
+    time.sleep(5)
+    return _clip(grads, max_norm)
+"""
 # Writes a package named like the kit's into its working folder, then crashes the worker so
 # that it is restarted: the restarted worker must not import it (new scratch folder, -P).
 RESTART_PLANT = """
@@ -116,6 +142,8 @@ def graded(tmp_path_factory):
     victim.write_text("mode must not change\n")
     victim.chmod(0o644)
     marker = root / "conftest-marker"
+    scratch = root / "tmp"
+    scratch.mkdir()
     solution = (KIT_ROOT / "solutions" / EX02).read_text()
     for name, code in ATTACKS.items():
         folder = submissions / name
@@ -142,6 +170,9 @@ import runpy
 _source = os.path.join(os.path.dirname(keras.__file__), "src", "layers", "rnn", "simple_rnn.py")
 SimpleRNNCell = runpy.run_path(_source)["SimpleRNN" + "Cell"]
 """)
+    deep = submissions / "deep_folders"                         # disk use the walls must see
+    deep.mkdir()
+    (deep / EX02).write_text(solution + DEEP_FOLDERS)
     forged = submissions / "forged_report"                      # the worker's messages rewritten
     forged.mkdir()
     (forged / EX02).write_text((KIT_ROOT / "solutions" / EX02).read_text() + FORGED_REPORT)
@@ -155,7 +186,8 @@ SimpleRNNCell = getattr(layers, "SimpleRNN" + "Cell")
         [sys.executable, "-m", "rnnkit", "grade-class", str(submissions), "--out", str(out),
          "--jobs", "2", "--exercises", "ex01", "ex02"],
         cwd=kit, capture_output=True, text=True, timeout=1500,
-        env={**os.environ, "RNNKIT_SOURCE_SCAN": "off"})   # the walls alone, not the scan
+        env={**os.environ, "RNNKIT_SOURCE_SCAN": "off",    # the walls alone, not the scan
+             "TMPDIR": str(scratch)})                      # where student folders are made
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     documented = subprocess.run(   # the documented plain-pytest route, on the same folder
         [sys.executable, "-m", "pytest", "tests/grading/test_ex02.py", "--target",
@@ -164,7 +196,7 @@ SimpleRNNCell = getattr(layers, "SimpleRNN" + "Cell")
     with open(out / "gradebook.csv", newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     return {"rows": rows, "out": out, "marker": marker, "victim": victim,
-            "documented": documented}
+            "documented": documented, "scratch": scratch}
 
 
 def _document(graded, name):
@@ -240,3 +272,40 @@ def test_no_process_of_a_submission_survives(graded):
             except OSError:
                 continue
             assert root not in cmdline, cmdline
+
+
+def test_folders_count_by_their_blocks_and_depth_and_are_all_removed(graded):
+    """The clip checks (6 points) are stopped when the grader sees what they wrote; every
+    student folder, 3,000 levels deep included, is gone after grading."""
+    assert float(graded["rows"]["deep_folders"]["ex02"]) == 18.0 - CLIP_POINTS
+    document = _document(graded, "deep_folders")
+    lost = [t for t in document["tests"] if t["score"] < t["max_score"]]
+    assert len(lost) == 3 and all("the code wrote" in t["output"] for t in lost), lost
+    assert not list(graded["scratch"].glob("rnnkit-student-*")), \
+        sorted(p.name for p in graded["scratch"].iterdir())
+
+
+def test_keras_conv_lstm_cell_is_walled_off_with_lstm(tmp_path):
+    """Keras's ConvLSTM layers carry an LSTM cell of their own; in ex03 (and wherever Keras's
+    LSTM is walled off) their code is replaced like LSTM's."""
+    from rnnkit.course import BY_ID
+    from rnnkit.grader.session import sandbox_config
+    from rnnkit.sandbox.process import StudentError, StudentProcess
+
+    (tmp_path / "ex01_simple_rnn.py").write_text((KIT_ROOT / "solutions" / EX01).read_text())
+    (tmp_path / "ex03_gated_cells.py").write_text(
+        (KIT_ROOT / "solutions" / "ex03_gated_cells.py").read_text() + """
+
+from keras.src.layers.rnn import conv_lstm as _conv_lstm
+_conv_lstm.ConvLSTMCell.call(None, np.zeros((1, 3, 2), "float32"),
+                             [np.zeros((1, 3, 2), "float32")] * 2)   # as a borrowed function
+""")
+    exercise = BY_ID["ex03"]
+    config = sandbox_config(exercise)
+    with StudentProcess(tmp_path, exercise.module, config=config, copy=config["copy"]) as proc:
+        with pytest.raises(StudentError) as refused:
+            proc.call("tests.grading.probes.cells", "as_list", {"value": 1}, seed=0,
+                      timeout=60)
+    assert refused.value.kind == "import_error"
+    assert "keras.layers.ConvLSTM1D is not available while this exercise is graded" \
+        in refused.value.message, refused.value.message

@@ -137,3 +137,63 @@ def test_a_dead_zygote_is_replaced(fresh_zygotes):
         assert isinstance(proc.proc, zygote.ForkedChild)
     second = next(iter(process._ZYGOTES.values()))
     assert second.pid != first.pid and second.alive()
+
+
+def descendants(pid: int) -> set[int]:
+    found, frontier = set(), [pid]
+    while frontier:
+        for child in children(frontier.pop()):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("exercise_id", ["ex01", "ex02"])   # a fork of the zygote; a fresh one
+def test_no_student_process_outlives_a_killed_grader(tmp_path, exercise_id):
+    """A grader killed outright (a class run's timeout, the OOM killer, Ctrl-C twice) takes
+    the zygote and every student process with it: each dies with its parent."""
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / BY_ID[exercise_id].filename).write_text("import time\ntime.sleep(300)\n")
+    grader = subprocess.Popen([sys.executable, "-m", "rnnkit", "grade", exercise_id, "--target",
+                               str(tmp_path)], cwd=KIT_ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        students: set[int] = set()
+        while time.monotonic() < deadline and not students:
+            below = descendants(grader.pid)
+            if exercise_id == "ex02":     # a fresh interpreter running the worker
+                students = {pid for pid in below if b"worker" in _cmdline(pid)}
+            else:                         # the zygote's fork
+                students = {child for pid in below if b"zygote" in _cmdline(pid)
+                            for child in children(pid)}
+            time.sleep(0.5)
+        assert students, "no student process started"
+        time.sleep(2)
+        everything = descendants(grader.pid)
+    finally:
+        os.kill(grader.pid, signal.SIGKILL)
+        grader.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(alive(pid) for pid in everything):
+        time.sleep(0.2)
+    assert not [pid for pid in everything if alive(pid)], everything

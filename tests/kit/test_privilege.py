@@ -1,0 +1,133 @@
+"""The privilege drop of a root grader, through `grade-class` with the kit's own Python.
+
+Student code runs as `nobody` when the grader runs as root and `nobody` can read Python
+(`rnnkit.sandbox.confine.unprivileged_user`). Here the kit's Python lives under /root (mode
+700, as pyenv installs it), so the drop never happens in the other tests but the hosted ones
+(test_hosted.py, with Debian's system Python). This test makes the same Python readable by
+`nobody` without changing a file on the machine: in a private mount namespace
+(`unshare --mount --propagation private`), a folder of mode 755 holding a bind mount of the
+Python installation is bind-mounted over /root, so /root/.pyenv/versions/X (its own path:
+the interpreter's RUNPATH points there) is reachable by `nobody` inside the namespace only.
+
+Proven: the student process reports uid `nobody`, reading the solutions is refused (by
+Landlock here: a checkout's files are world-readable; the Gradescope bundle also makes them
+private to root, see test_hosted.py), and the reference still gets full marks; for ex02
+(a fresh interpreter) and ex01 (a fork of the zygote, which runs as root and hands each fork
+to `nobody`). About 60 s on an idle 2-core machine (one grade-class of four submissions, two
+at a time).
+"""
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import KIT_ROOT
+
+import planted
+from planted import BY_NAME, CLIP, EX01, EX02, Insert, Plant
+
+try:
+    NOBODY = pwd.getpwnam("nobody").pw_uid
+except KeyError:
+    NOBODY = None
+
+PLANTS = [
+    BY_NAME["ex02_reference"],
+    Plant("reports_uid", "student code reports the user it runs as",
+          # 18-6: clip_by_global_norm raises, naming the uid, in its three checks
+          {"ex02": 12.0}, CLIP, f"student code runs as uid {NOBODY} ",
+          (Insert(EX02, "clip_by_global_norm", 'import os\nraise RuntimeError('
+                  'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),)),
+    Plant("reports_uid_forked", "student code forked from the zygote (every Keras exercise) "
+          "reports the user it runs as",
+          # 20-1: one_to_one raises, naming the uid, in its one problem-shape check
+          {"ex01": 19.0}, ("test_problem_shapes[one_to_one]",),
+          f"student code runs as uid {NOBODY} ",
+          (Insert(EX01, "one_to_one", 'import os\nraise RuntimeError('
+                  'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),)),
+    Plant("reads_solution", "reading the kit's solutions/ex02_bptt.py",
+          # 18-6: open() raises PermissionError in the three clip checks
+          {"ex02": 12.0}, CLIP, "Permission denied",
+          (Insert(EX02, "clip_by_global_norm",
+                  'open("@KIT@/solutions/ex02_bptt.py").read()'),)),
+]
+
+
+def _reason_to_skip():
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "the privilege drop needs a grader running as root"
+    if NOBODY is None:
+        return "no `nobody` user"
+    if shutil.which("unshare") is None:
+        return "no unshare(1)"
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"no private mount namespace here: {probe.stderr.strip()}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    reason = _reason_to_skip()
+    if reason:
+        pytest.skip(reason)
+    home = Path(sys.base_prefix).resolve()          # the Python installation
+    work = tmp_path_factory.mktemp("privilege")
+    submissions, out = work / "submissions", work / "out"
+    for plant in PLANTS:
+        planted.write_sources(plant, submissions / plant.name, {"KIT": KIT_ROOT})
+    command = [sys.executable, "-m", "rnnkit", "grade-class", str(submissions), "--out", str(out),
+               "--jobs", "2", "--exercises", "ex01", "ex02"]
+    cover = None
+    if str(home).startswith("/root/"):
+        cover = Path(tempfile.mkdtemp(prefix="rnnkit-root-cover-", dir="/tmp"))
+        cover.chmod(0o755)
+        inner = cover / home.relative_to("/root")
+        inner.mkdir(parents=True)
+        for folder in [inner] + list(inner.parents):
+            if folder == cover:
+                break
+            folder.chmod(0o755)
+        script = (f'set -e\nmount --bind "{home}" "{inner}"\nmount --rbind "{cover}" /root\n'
+                  'exec "$@"\n')
+        command = ["unshare", "--mount", "--propagation", "private", "bash", "-c", script,
+                   "bash", *command]
+    try:
+        completed = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True,
+                                   timeout=900)
+    finally:
+        if cover is not None:   # the bind mounts lived in the namespace only: empty folders here
+            assert not os.path.ismount(inner) and not any(inner.iterdir()), inner
+            for folder in [inner] + list(inner.parents):
+                if folder == cover:
+                    break
+                folder.rmdir()
+            shutil.rmtree(cover)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    return {plant.name: json.loads((out / "students" / plant.name / "results.json").read_text())
+            for plant in PLANTS}
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    script = ("import json\nfrom rnnkit.classroom import check_catalogue\n"
+              "print(json.dumps(check_catalogue(['ex01', 'ex02'])))\n")
+    completed = subprocess.run([sys.executable, "-c", script], cwd=KIT_ROOT, capture_output=True,
+                               text=True, timeout=300, check=True)
+    found = {}
+    for row in json.loads(completed.stdout.strip().splitlines()[-1]):
+        found.setdefault(row["exercise"], {})[row["name"]] = (row["title"], row["points"])
+    return found
+
+
+@pytest.mark.parametrize("plant", PLANTS, ids=[p.name for p in PLANTS])
+def test_student_code_runs_as_nobody_under_a_root_grader(plant, graded, catalogue):
+    from test_planted import assert_scored_as_declared
+
+    assert_scored_as_declared(plant, graded[plant.name], catalogue)

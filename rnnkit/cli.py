@@ -1,4 +1,4 @@
-"""`python -m rnnkit COMMAND`: grade, release, grade-class, grade-submission, gradescope, bench.
+"""`python -m rnnkit COMMAND`: grade, pack, release, grade-class, grade-submission, gradescope, bench.
 
 Exit status: 0 whenever the command did its job (lost points are not an error); 2 with a
 one-line reason when it could not run (an unknown exercise, a missing folder, ...).
@@ -39,9 +39,11 @@ def command_grade(options) -> int:
     except ValueError as error:
         raise UsageProblem(str(error)) from None
     target = _existing_folder(options.target, "target folder")
-    if not options.allow_empty and not any((target / e.filename).is_file() for e in EXERCISES):
+    if not options.allow_empty and not any((target / name).is_file() for e in EXERCISES
+                                           for name in (e.filename, e.notebook)):
         names = ", ".join(e.filename for e in EXERCISES)
-        raise UsageProblem(f"{target} holds none of the exercise modules ({names})")
+        raise UsageProblem(f"{target} holds none of the exercise modules ({names}, or the "
+                           ".ipynb of one)")
     if options.json and not Path(options.json).resolve().parent.is_dir():
         raise UsageProblem(f"cannot write --json {options.json}: its folder does not exist")
     reference = options.reference
@@ -53,9 +55,14 @@ def command_grade(options) -> int:
     print(f"Grading {_shown(target)} against the {where}", flush=True)
     try:
         report = grade(target, [e.id for e in exercises],
-                       reference=reference, fresh_seed=options.fresh_seed, progress=True)
+                       reference=reference, fresh_seed=options.fresh_seed, progress=True,
+                       keywords=options.keywords, markers="not training" if options.quick else None)
     except GradingError as error:
-        raise UsageProblem(str(error)) from None
+        hint = f" (is -k {options.keywords!r} a pytest -k expression?)" if options.keywords else ""
+        raise UsageProblem(f"{error}{hint}") from None
+    if not report.results:
+        raise UsageProblem(f"-k {options.keywords!r} selects none of the checks of "
+                           f"{', '.join(e.id for e in exercises)}")
     print()
     print(report.table())
     if options.json:     # written after every student process is gone
@@ -80,12 +87,13 @@ def command_release(options) -> int:
     root = KIT_ROOT
     try:
         if options.check:
-            problems = release.exercise_differences(root) + release.reference_differences(root)
+            problems = (release.exercise_differences(root) + release.notebook_differences(root)
+                        + release.reference_differences(root))
             if problems:
                 print("\n".join(problems))
                 print(f"release --check: {len(problems)} stale item(s); run `python -m rnnkit release`")
                 return 1
-            print("release --check: exercises/ and data/references are up to date")
+            print("release --check: exercises/, their notebooks and data/references are up to date")
             return 0
         if options.out:
             out = release.write_student_kit(Path(options.out), with_solutions=options.with_solutions)
@@ -148,6 +156,19 @@ def command_gradescope(options) -> int:
     return 0
 
 
+def command_pack(options) -> int:
+    from rnnkit.grader.api import GradingError
+    from rnnkit.pack import PackProblem, pack
+
+    target = _existing_folder(options.target, "target folder")
+    try:
+        pack(target, Path(options.out).resolve(), name=options.name,
+             assignment=options.assignment, echo=lambda line: print(line, flush=True))
+    except (PackProblem, GradingError) as problem:
+        raise UsageProblem(str(problem)) from None
+    return 0
+
+
 def command_bench(options) -> int:
     from rnnkit import bench
 
@@ -164,7 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("exercises", nargs="*", metavar="EXERCISE",
                        help=f"exercise ids ({', '.join(e.id for e in EXERCISES)}); default: all")
     grade.add_argument("--target", default=str(KIT_ROOT / "exercises"),
-                       help="folder of exercise modules to grade (default: exercises/)")
+                       help="folder of exercise modules (.py, or .ipynb notebooks) to grade "
+                            "(default: exercises/)")
+    grade.add_argument("--quick", action="store_true",
+                       help="skip the checks that train a model (seconds instead of minutes); "
+                            "not the official grade, and the table says so")
+    grade.add_argument("-k", dest="keywords", metavar="EXPR",
+                       help="only the checks whose names match EXPR, as in pytest -k "
+                            "(e.g. -k 'mask or round_trip'); not the official grade")
     grade.add_argument("--json", metavar="FILE", help="also write Gradescope results.json here")
     grade.add_argument("--reference", choices=("auto", "live", "recorded"), default="auto",
                        help="where reference results come from (default: live solutions/ when "
@@ -199,6 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
                         help="the exercises this assignment grades (default: all)")
     bundle.set_defaults(handler=command_gradescope)
+
+    bag = commands.add_parser("pack", help="grade quickly, then zip the exercise modules to hand in")
+    bag.add_argument("--target", default=str(KIT_ROOT / "exercises"),
+                     help="folder of your exercise modules or notebooks (default: exercises/)")
+    bag.add_argument("--name", default=None,
+                     help="your name in the zip's name (default: $RNNKIT_STUDENT, else your "
+                          "login name)")
+    bag.add_argument("--assignment", default="rnnkit",
+                     help="the assignment in the zip's name (default: rnnkit)")
+    bag.add_argument("--out", default=".", metavar="DIR",
+                     help="where to write <name>-<assignment>.zip (default: here)")
+    bag.set_defaults(handler=command_pack)
 
     rel = commands.add_parser("release", help="regenerate exercises/ and the recorded references")
     rel.add_argument("--check", action="store_true",

@@ -50,6 +50,11 @@ class Exercise:
         return f"{self.module}.py"
 
     @property
+    def notebook(self) -> str:
+        """The same module as a notebook (what the student kit also carries)."""
+        return f"{self.module}.ipynb"
+
+    @property
     def test_file(self):
         return KIT_ROOT / "tests" / "grading" / f"test_{self.id}.py"
 

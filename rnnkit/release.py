@@ -6,8 +6,14 @@
 - The recorded references (`data/references/<id>.npz`) are made by grading `solutions/` in
   "record" mode, which also proves the solutions score every point; a manifest holds a
   fingerprint of what each recording depends on, so `--check` can tell stale ones quickly.
-- `--out DIR` writes a self-contained student kit (no solutions, no instructor tests);
-  `--with-solutions` adds `solutions/` for publishing after the deadline.
+- `--out DIR` writes a self-contained student kit (no solutions, no instructor tests), with
+  each exercise also as a notebook in `notebooks/`; `--with-solutions` adds `solutions/` for
+  publishing after the deadline.
+
+The notebooks are generated into the kit only, never stored in the repository: each is a
+view of its `exercises/` module (stored, it would repeat every line as JSON, and a folder
+holding both would hand in every exercise twice). `--check` proves the views sound: every
+notebook's code cell runs on its own and its cells read back as exactly its module's code.
 """
 from __future__ import annotations
 
@@ -171,6 +177,37 @@ def exercise_differences(root: Path = KIT_ROOT) -> list[str]:
                             f"({changed} changed lines)")
     problems += [f"exercises/{name} has no counterpart in solutions/"
                  for name in sorted(present - set(expected))]
+    return problems
+
+
+def generated_notebooks(exercises: dict[str, bytes]) -> dict[str, bytes]:
+    """notebooks/<module>.ipynb of every exercise, from its generated module."""
+    from rnnkit.notebooks import to_notebook
+
+    return {f"notebooks/{e.notebook}": to_notebook(exercises[e.filename].decode(), e.module)
+            .encode() for e in EXERCISES if e.filename in exercises}
+
+
+def notebook_differences(root: Path = KIT_ROOT) -> list[str]:
+    """One line per exercise whose notebook would not behave as its module: a code cell that
+    does not parse alone (a `# %%` inside a function), or code that reads back differently."""
+    from rnnkit.notebooks import cells_of, from_notebook
+
+    exercises = generated_exercises(root)
+    problems = []
+    for name, data in generated_notebooks(exercises).items():
+        module = exercises[Path(name).stem + ".py"].decode()
+        for number, (kind, text) in enumerate(cells_of(module), start=2):   # 1: set-up cell
+            try:
+                if kind == "code":
+                    ast.parse(text)
+            except SyntaxError as error:
+                problems.append(f"{name} cell {number} does not run on its own ({error.msg}, "
+                                f"line {error.lineno}): move its `# %%` line out of the block")
+        converted = from_notebook(data, Path(name).name)
+        if converted.problems or ast.dump(ast.parse(converted.source)) != ast.dump(
+                ast.parse(module)):
+            problems.append(f"{name} does not read back as exercises/{Path(name).stem}.py")
     return problems
 
 
@@ -356,6 +393,7 @@ def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT)
     exercises = generated_exercises(root)
     files = {path.relative_to(root).as_posix(): path.read_bytes()
              for path in kit_files(root, STUDENT_KIT + (PUBLISHED_EXTRA if with_solutions else ()))}
+    files.update(generated_notebooks(exercises))
     files["README.md"] = student_readme((root / "README.md").read_text()).encode() \
         if not with_solutions else (root / "README.md").read_bytes()
     if not with_solutions:

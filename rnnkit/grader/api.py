@@ -28,12 +28,22 @@ class Report:
     results: list[CheckResult]
     notes: dict = field(default_factory=dict)
     seconds: float = 0.0
+    # Checks left out by `markers`/`keywords` (a quick run): {"exercise", "name", "title",
+    # "points", "training"} each. A report with any is never the official grade.
+    skipped: list[dict] = field(default_factory=list)
+    partial: bool = False    # checks were selected (quick, -k): never the official grade
 
     def table(self) -> str:
-        return render_table(self.results, self.notes)
+        table = render_table(self.results, self.notes)
+        return table + ("\n" + skipped_lines(self.skipped) if self.partial else "")
 
     def gradescope(self) -> dict:
-        return gradescope(self.results, seconds=self.seconds, notes=self.notes)
+        document = gradescope(self.results, seconds=self.seconds, notes=self.notes,
+                              output=self.table() if self.partial else "")
+        if self.partial:
+            document["official"] = False
+            document["skipped"] = [f"{row['exercise']} {row['title']}" for row in self.skipped]
+        return document
 
     def score(self, exercise_id: str | None = None) -> float:
         return sum(r.points for r in self.results if exercise_id in (None, r.exercise))
@@ -43,11 +53,14 @@ class Report:
 
 
 def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int | None = None,
-          progress: bool = False, keywords: str | None = None) -> Report:
-    """Grade the exercise modules in `target`; every declared check yields one result.
+          progress: bool = False, keywords: str | None = None,
+          markers: str | None = None) -> Report:
+    """Grade the exercise modules in `target`; every selected check yields one result.
 
     reference: "auto" (live solutions/ when present, else recorded), "live", "recorded", or
-    "record" (live, and save the references: `release`)."""
+    "record" (live, and save the references: `release`). keywords (pytest's -k, on check
+    names) and markers (pytest's -m, e.g. "not training") select checks; the others are
+    listed in `Report.skipped`."""
     import pytest
 
     from rnnkit.grader.plugin import results_of
@@ -57,11 +70,16 @@ def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int
     if not target.is_dir():
         raise GradingError(f"{target} is not a folder")
 
+    skipped = []
+
     class Collector:
         config = None
 
         def pytest_configure(self, config):
             Collector.config = config
+
+        def pytest_deselected(self, items):
+            skipped.extend(_row(item) for item in items)
 
     args = [str(e.test_file) for e in exercises]
     args += [f"--target={target}", f"--reference={reference}", "--noconftest",
@@ -73,30 +91,61 @@ def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int
         args.append(f"--fresh-seed={fresh_seed}")
     if keywords:
         args += ["-k", keywords]
+    if markers:
+        args += ["-m", markers]
     started = time.monotonic()
     code = pytest.main(args, plugins=[Collector()])
     if Collector.config is None or code not in (0, 1, 5):
         raise GradingError(f"the grader could not run (pytest exit status {int(code)})")
     results, notes = results_of(Collector.config)
-    return Report(target, reference, list(results), dict(notes), time.monotonic() - started)
+    return Report(target, reference, list(results), dict(notes), time.monotonic() - started,
+                  skipped, partial=bool(keywords or markers))
+
+
+def _row(item) -> dict:
+    from rnnkit.grader.plugin import check_title, exercise_of
+
+    return {"exercise": exercise_of(item), "name": item.name, "title": check_title(item),
+            "points": float(item.get_closest_marker("points").args[0]),
+            "training": item.get_closest_marker("training") is not None}
+
+
+def skipped_lines(skipped: list[dict]) -> str:
+    """What a partial run left out (training checks by name, the checks -k did not select
+    counted per exercise), ending with the line that says it is not the grade."""
+    from rnnkit.grader.results import _fmt
+
+    lines = ["Skipped in this run (not graded):" if skipped else
+             "Skipped in this run: nothing (none of these checks trains a model)."]
+    for exercise in sorted({row["exercise"] for row in skipped}):
+        rows = [row for row in skipped if row["exercise"] == exercise]
+        lines += [f"- {exercise} {row['title']} [{_fmt(row['points'])}] (training)"
+                  for row in rows if row["training"]]
+        other = [row for row in rows if not row["training"]]
+        if other:
+            lines.append(f"- {exercise}: {len(other)} check(s) not selected by -k "
+                         f"[{_fmt(sum(row['points'] for row in other))}]")
+    points = sum(row["points"] for row in skipped)
+    if skipped:
+        lines.append(f"QUICK RUN, NOT YOUR GRADE: {len(skipped)} check(s) ({_fmt(points)} points) "
+                     "skipped; the official grade (`python -m rnnkit grade`) runs every check.")
+    else:
+        lines.append("QUICK RUN, NOT YOUR GRADE: your grade is what the official grading (`python "
+                     "-m rnnkit grade`, and your instructor's) gives.")
+    return "\n".join(lines)
 
 
 def catalogue(exercise_ids=None) -> list[dict]:
-    """Every check with its exercise, name, title and points, collected without grading (so a
+    """Every check with its exercise, name, title, points and whether it is a training check,
+    collected without grading (so a
     results.json can list every check even when grading itself failed)."""
     import pytest
-
-    from rnnkit.grader.plugin import check_title, exercise_of
 
     rows = []
 
     class Collector:
         def pytest_collection_finish(self, session):
-            for item in session.items:
-                rows.append({"exercise": exercise_of(item), "name": item.name,
-                             "title": check_title(item),
-                             "points": float(item.get_closest_marker("points").args[0]),
-                             "training": item.get_closest_marker("training") is not None})
+            rows.extend(_row(item) for item in session.items)
 
     files = [str(e.test_file) for e in resolve(exercise_ids)]
     code = pytest.main([*files, "--collect-only", "--noconftest", "-c",

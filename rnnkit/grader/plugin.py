@@ -35,6 +35,7 @@ SNAPSHOT = pytest.StashKey[object]()
 TAMPERED = pytest.StashKey[list]()
 USER = pytest.StashKey[object]()
 ITEMS = pytest.StashKey[list]()
+SUBMISSION = pytest.StashKey[object]()
 
 
 def pytest_addoption(parser):
@@ -104,6 +105,19 @@ def pytest_unconfigure(config):
     snapshot = config.stash.get(SNAPSHOT, None)
     if snapshot is not None:
         snapshot.cleanup()
+    submission = config.stash.get(SUBMISSION, None)
+    if submission is not None:
+        submission.cleanup()
+
+
+def submission_of(config):
+    """The graded folder, notebooks converted to modules (once per grading; see
+    `rnnkit.grader.submission`)."""
+    if config.stash.get(SUBMISSION, None) is None:
+        from rnnkit.grader.submission import Submission
+
+        config.stash[SUBMISSION] = Submission(Path(config.getoption("target")).resolve())
+    return config.stash[SUBMISSION]
 
 
 def reference_mode(config) -> str:
@@ -143,7 +157,8 @@ def grader(request):
     """The exercise's grader: the student's process and the reference (one per test file)."""
     config = request.config
     exercise = BY_ID[exercise_of(request.node)]
-    target = Path(config.getoption("target")).resolve()
+    submission = submission_of(config)
+    target = submission.folder
     fresh = config.getoption("fresh_seed")
     if fresh is None:
         fresh = submission_seed(target, exercise)
@@ -151,9 +166,13 @@ def grader(request):
     _prepare_trusted_side(config)
     instance = Grader(exercise, target, mode=mode, fresh_seed=fresh,
                       snapshot=config.stash[SNAPSHOT], user=config.stash[USER])
+    # What the submission's boundary refused (a notebook's shell line) counts as a finding of
+    # the source rules: the exercise is not graded, and nothing of it runs.
+    instance.findings[:0] = submission.refusals(exercise)
     instance.notes = config.stash[NOTES].setdefault(exercise.id, [])
     yield instance
     instance.close()
+    instance.notes[:] = [submission.translate(note) for note in instance.notes]
     changed = config.stash[SNAPSHOT].tampered()
     if changed and not config.stash[TAMPERED]:
         config.stash[TAMPERED].extend(changed)
@@ -206,6 +225,7 @@ def pytest_runtest_makereport(item, call):
         points = 0.0
         if kind == "failed":
             feedback = _attribute(item, feedback)
+        feedback = submission_of(item.config).translate(feedback)   # into notebook cells
     result = CheckResult(exercise_of(item), item.name, check_title(item), max_points, points,
                          feedback, kind, round(call.duration, 2))
     item.config.stash[RESULTS].append(result)

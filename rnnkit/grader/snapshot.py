@@ -22,7 +22,8 @@ from rnnkit import KIT_ROOT
 STUDENT_SIDE = ("rnnkit", "tests/grading/probes")
 # Never copied for it: the trusted side of rnnkit.
 TRUSTED_ONLY = ("rnnkit/grader", "rnnkit/cli.py", "rnnkit/classroom.py", "rnnkit/gradescope.py",
-                "rnnkit/release.py", "rnnkit/bench.py", "rnnkit/__main__.py")
+                "rnnkit/release.py", "rnnkit/bench.py", "rnnkit/pack.py", "rnnkit/notebooks.py",
+                "rnnkit/__main__.py")
 WATCHED = ("rnnkit", "tests/grading", "tests/conftest.py", "solutions", "data", "pyproject.toml",
            "conftest.py")  # what grading loads; tests/kit (the kit's own tests) is not
 _IGNORED = {"__pycache__", ".pytest_cache"}

@@ -292,6 +292,7 @@ def test_keras_file_round_trip(grader, cell):
     archive.expect_round_trip(got, cell, weights, want, cell_right=right, **VALUE_TOL)
 
 
+@pytest.mark.training
 @pytest.mark.points(2)
 @pytest.mark.parametrize("cell", GATED)
 @pytest.mark.part("{cell}")
@@ -309,6 +310,7 @@ def test_memory_at_long_lag(grader, cell):
              "chrono initialisation finds the bias where Keras keeps it")
 
 
+@pytest.mark.training
 @pytest.mark.points(1)
 def test_gates_beat_the_vanilla_cell(grader):
     """At lag 40 your gated cells remember and the vanilla RNN does not: the reason for gates"""

@@ -1,0 +1,242 @@
+"""Exercises as Jupyter notebooks: written from the `# %%` modules, read back as modules.
+
+A notebook here is nbformat 4 JSON, small enough to write and read with `json` (no new
+dependency): `to_notebook` turns an exercise module into one (`release --out` writes them into
+the student kit's `notebooks/`), `from_notebook` turns a notebook back into a module with a
+line map, so what the grader reports at `ex01_simple_rnn.py:57` reads "cell 9, line 3".
+
+Cells are numbered from the top, markdown cells included, starting at 1. The first cell is
+the set-up cell (it finds the kit, or installs it in Colab); it is never graded.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+
+SETUP_MARK = "# rnnkit setup"      # the first line of the set-up cell; the grader skips the cell
+_CELL = re.compile(r"^# %%(?P<markdown> \[markdown\])?.*$")
+_SHELL_OR_MAGIC = re.compile(r"^\s*(?:[\w.]+\s*=\s*)?(?P<kind>[!%])")
+
+SETUP_CELL = '''\
+# rnnkit setup: finds the kit (a local Jupyter) or installs it (Colab). The grader skips this
+# cell; write nothing of your own here.
+import os
+import sys
+from pathlib import Path
+
+
+def _find_kit():
+    """The folder holding rnnkit/: $RNNKIT_KIT, this folder or one above it, or in Colab the
+    kit's zip uploaded to the Files pane (rnnkit*.zip) or put in Drive as MyDrive/rnnkit."""
+    here = Path.cwd()
+    places = [Path(os.environ.get("RNNKIT_KIT", here)), here, *here.parents,
+              Path("/content/drive/MyDrive/rnnkit"), here / "rnnkit_kit"]
+    for archive in sorted(here.glob("rnnkit*.zip"))[:1]:
+        if not any((place / "rnnkit" / "__init__.py").is_file() for place in places):
+            import zipfile
+
+            zipfile.ZipFile(archive).extractall(here / "rnnkit_kit")
+        places += [p.parent.parent for p in (here / "rnnkit_kit").glob("*/rnnkit/__init__.py")]
+    for place in places:
+        if (place / "rnnkit" / "__init__.py").is_file():
+            return place.resolve()
+    raise RuntimeError("rnnkit not found: open this notebook from the kit's notebooks/ folder, "
+                       "upload the kit's zip (rnnkit*.zip) next to it, or set RNNKIT_KIT")
+
+
+KIT = _find_kit()
+INSTALLED = Path("/tmp/rnnkit-requirements-installed")   # /tmp: once per Colab machine
+if "google.colab" in sys.modules and not INSTALLED.exists():
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r",
+                    str(KIT / "requirements.txt")], check=True)
+    INSTALLED.touch()
+sys.path.insert(0, str(KIT))
+from rnnkit.notebooks import notebook_imports  # noqa: E402
+
+__file__ = notebook_imports("{module}")   # the earlier exercises this one imports come from here
+'''
+
+
+# -- writing ------------------------------------------------------------------------------------
+def cells_of(source: str) -> list[tuple[str, str]]:
+    """[(kind, text)] of a `# %%` module: "markdown" (the `# ` taken off) or "code"."""
+    cells: list[list] = [["code", []]]
+    for line in source.splitlines():
+        match = _CELL.match(line)
+        if match:
+            cells.append(["markdown" if match.group("markdown") else "code", []])
+        elif cells[-1][0] == "markdown":
+            cells[-1][1].append(line[2:] if line.startswith("# ") else line.lstrip("#"))
+        else:
+            cells[-1][1].append(line)
+    found = []
+    for kind, lines in cells:
+        text = "\n".join(lines).strip("\n")
+        if text.strip():
+            found.append((kind, text))
+    return found
+
+
+def _cell(kind: str, text: str, tags=()) -> dict:
+    lines = text.splitlines(keepends=True)
+    cell = {"cell_type": kind, "metadata": {"tags": list(tags)} if tags else {}, "source": lines}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def to_notebook(source: str, module: str) -> str:
+    """The notebook of an exercise module: the set-up cell, then its cells in order."""
+    cells = [_cell("code", SETUP_CELL.replace("{module}", module), tags=("rnnkit-setup",))]
+    cells += [_cell(kind, text) for kind, text in cells_of(source)]
+    document = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+                "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                            "name": "python3"},
+                             "language_info": {"name": "python"}}}
+    for number, cell in enumerate(cells):
+        cell["id"] = f"{module[:4]}-{number:03d}"     # stable ids: the same source, the same file
+    return json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+# -- reading ------------------------------------------------------------------------------------
+@dataclass
+class Converted:
+    """A notebook read back as a module: its source, where each of its lines came from
+    ((cell, line), both from 1), and why it cannot be graded (empty when it can)."""
+    source: str = ""
+    lines: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+
+    def where(self, line: int) -> str:
+        if 1 <= line <= len(self.lines) and self.lines[line - 1]:
+            cell, number = self.lines[line - 1]
+            return f"cell {cell}, line {number}"
+        return f"line {line} of the code cells"
+
+
+def _text(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
+
+
+def is_setup(cell) -> bool:
+    return _text(cell).lstrip().startswith(SETUP_MARK)
+
+
+def from_notebook(data: bytes, name: str) -> Converted:
+    """The code cells of a notebook, in order, as one module (outputs are never read).
+
+    Shell lines (`!pip ...`) and IPython magics (`%matplotlib ...`) are not Python: they are
+    refused, each named by cell and line, rather than silently dropped."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+        cells = document.get("cells") if isinstance(document, dict) else None
+        if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+            raise ValueError("it holds no list of cells")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+        return Converted(problems=[f"{name} is not a notebook Jupyter could open ({reason})"])
+    converted = Converted()
+    out: list[str] = []
+    for number, cell in enumerate(cells, start=1):
+        if cell.get("cell_type") != "code" or is_setup(cell):
+            continue
+        lines = _text(cell).splitlines()
+        converted.problems += _not_python(lines, name, number)
+        out += lines + [""]
+        converted.lines += [(number, line) for line in range(1, len(lines) + 1)] + [None]
+    converted.source = "\n".join(out) + "\n"
+    return converted
+
+
+def _not_python(lines: list[str], name: str, cell: int) -> list[str]:
+    try:
+        ast.parse("\n".join(lines))
+        return []                      # a `%` or `!` inside an expression is Python
+    except SyntaxError:
+        pass
+    problems = []
+    for number, line in enumerate(lines, start=1):
+        match = _SHELL_OR_MAGIC.match(line)
+        if match:
+            shown = line.strip() if len(line.strip()) <= 60 else line.strip()[:57] + "..."
+            shell = match.group("kind") == "!"
+            what = "a shell line (!)" if shell else "an IPython magic (%)"
+            hint = " (run installs in a terminal)" if shell else ""
+            problems.append(f"{name} cell {cell}, line {number}: `{shown}` is {what}, not Python: "
+                            f"the grader runs your code cells as plain Python, so delete the "
+                            f"line{hint}")
+    return problems
+
+
+def translate(text: str, maps: dict) -> str:
+    """Locations in `text` ("ex01_simple_rnn.py:57") pointed into the notebooks they came from
+    ("ex01_simple_rnn.ipynb cell 9, line 3"); maps: {module file name: (notebook name,
+    Converted)}."""
+    if not maps or not text:
+        return text
+    names = "|".join(re.escape(name) for name in maps)
+    pattern = re.compile(rf"(?<![\w.])({names})(?::(\d+))?(?![\w])")
+
+    def replace(match):
+        notebook, converted = maps[match.group(1)]
+        if match.group(2) is None:
+            return notebook
+        return f"{notebook} {converted.where(int(match.group(2)))}"
+
+    return pattern.sub(replace, text)
+
+
+# -- running notebooks (in the student's Jupyter, not in grading) ------------------------------
+def notebook_imports(module: str) -> str:
+    """Make `from exNN_topic import X` in a notebook find that exercise where the student works:
+    its `.ipynb` (code cells, set-up cell skipped) or `.py` in the current folder, else the kit's
+    `exercises/`. Returns a `__file__` for the notebook (the exercises read it)."""
+    import importlib.abc
+    import importlib.util
+    import os
+    import sys
+    from pathlib import Path
+
+    from rnnkit import KIT_ROOT
+    from rnnkit.course import BY_MODULE
+
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    here = Path.cwd()
+
+    class Loader(importlib.abc.Loader):
+        def __init__(self, path: Path):
+            self.path = path
+
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, loaded):
+            if self.path.suffix == ".ipynb":
+                converted = from_notebook(self.path.read_bytes(), self.path.name)
+                if converted.problems:
+                    raise ImportError(converted.problems[0])
+                source = converted.source
+            else:
+                source = self.path.read_text()
+            exec(compile(source, str(self.path), "exec"), loaded.__dict__)
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path=None, target=None):
+            if fullname not in BY_MODULE:
+                return None
+            for candidate in (here / f"{fullname}.ipynb", here / f"{fullname}.py",
+                              KIT_ROOT / "exercises" / f"{fullname}.py"):
+                if candidate.is_file():
+                    return importlib.util.spec_from_file_location(fullname, candidate,
+                                                                  loader=Loader(candidate))
+            return None
+
+    if not any(type(finder).__name__ == "Finder" and type(finder).__module__ == __name__
+               for finder in sys.meta_path):
+        sys.meta_path.insert(0, Finder())
+    return str(here / f"{module}.py")

@@ -14,6 +14,11 @@ from rnnkit import KIT_ROOT
 from rnnkit.course import EXERCISES, resolve
 
 
+# Grading others' work needs the walls only Linux has (the Gradescope bundle runs
+# grade-submission there too); `grade`, self-grading, works on macOS and Windows as well.
+OFFICIAL_GRADING = ("grade-class", "grade-submission")
+
+
 class UsageProblem(Exception):
     """The command cannot run as asked; the message is the one line to print."""
 
@@ -227,6 +232,12 @@ def main(argv=None) -> int:
     if getattr(options, "with_solutions", False) and not options.out:
         parser.error("--with-solutions goes with --out DIR")
     try:
+        if options.command in OFFICIAL_GRADING:
+            from rnnkit.sandbox import portable
+
+            refusal = portable.official_grading_problem(options.command)
+            if refusal:
+                raise UsageProblem(refusal)
         return options.handler(options)
     except UsageProblem as error:
         print(f"rnnkit {options.command}: {error}", file=sys.stderr)

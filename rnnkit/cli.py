@@ -227,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for stream in (sys.stdout, sys.stderr):     # Windows writes a redirected report in cp1252:
+        if hasattr(stream, "reconfigure"):      # a character it lacks must not end the run
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     options = parser.parse_args(argv)
     if getattr(options, "with_solutions", False) and not options.out:

@@ -197,14 +197,20 @@ class Channel:
                          daemon=True).start()
 
     def _pump(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self._from_child, 1 << 20)
-            except OSError:
-                chunk = b""
-            self._chunks.put(chunk)
-            if not chunk:
-                return
+        """The reader thread. It alone closes the read end, at end of file: closed under a
+        blocked read, the descriptor's number could be reused by the next student process's
+        pipe, which this thread would then read from."""
+        try:
+            while True:
+                try:
+                    chunk = os.read(self._from_child, 1 << 20)
+                except OSError:
+                    chunk = b""
+                self._chunks.put(chunk)
+                if not chunk:
+                    return
+        finally:
+            self.proc.stdout.close()
 
     def read(self, size: int, timeout: float) -> bytes | None:
         if not self._pending and not self._eof:
@@ -235,11 +241,10 @@ class Channel:
     def close(self) -> None:
         self.kill()
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self.proc.stdin.close()          # stdout: the reader thread closes it (see _pump)
+        except OSError:
+            pass
         if self._job is not None:
             self._job.close()
 
@@ -262,6 +267,17 @@ def worker_channel(config: dict):
     _binary(fd_in)
     _binary(fd_out)
     os.dup2(2, 1)
+    if os.name == "nt":     # native code may write to the Win32 standard handle: the log too
+        try:
+            import ctypes
+            import msvcrt
+            from ctypes import wintypes
+
+            set_std_handle = ctypes.windll.kernel32.SetStdHandle
+            set_std_handle.argtypes = [wintypes.DWORD, wintypes.HANDLE]
+            set_std_handle(0xFFFFFFF5, msvcrt.get_osfhandle(1))      # STD_OUTPUT_HANDLE
+        except (OSError, AttributeError):
+            pass
     nothing = os.open(os.devnull, os.O_RDONLY)
     os.dup2(nothing, 0)
     os.close(nothing)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import platform
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -62,18 +63,37 @@ def official_grading_problem(command: str) -> str | None:
 
 
 # -- the one line of the report ------------------------------------------------------------------
+_WALL = re.compile(r"(Landlock ABI \d{1,3}|seccomp|setrlimit|job object)\b")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def _reason(text: str) -> str | None:
+    """A missing wall's reason, fit for the report (the worker sends it after the student's
+    module was imported, so it is treated as text from the student: named walls only,
+    one line, bounded)."""
+    text = " ".join(_CONTROL.sub(" ", str(text)[:400].encode("utf-8", "backslashreplace")
+                                 .decode("utf-8")).split())
+    name = text.split(":", 1)[0]
+    if name not in ("landlock", "seccomp", "setrlimit", "job object", "file size limit",
+                    "address space limit"):
+        return None
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def summary(protections: list[dict], portable_path: bool) -> str:
     """'protections: ...' for the report: which walls and limits applied on this run (the union
-    over the exercises' student processes), and which were missing and why."""
+    over the exercises' student processes), and which were missing and why — in the grader's
+    words: wall names from a fixed list, reasons bounded to one line."""
     applied, missing = [], []
     for each in protections:
-        for sentence in each.get("applied", []):
-            short = str(sentence).split(" (", 1)[0]
-            if short not in applied:
-                applied.append(short)
-        for reason in each.get("missing", []):
-            if str(reason) not in missing:
-                missing.append(str(reason))
+        for sentence in each.get("applied", []) if isinstance(each.get("applied"), list) else []:
+            found = _WALL.match(str(sentence))
+            if found and found.group(1) not in applied:
+                applied.append(found.group(1))
+        for text in each.get("missing", []) if isinstance(each.get("missing"), list) else []:
+            reason = _reason(text)
+            if reason and reason not in missing:
+                missing.append(reason)
     if not portable_path:
         applied.append("memory and file-size limits")
     applied.append("timeouts")

@@ -9,6 +9,7 @@ pipes, a reader thread and plain kills, as they do on Windows.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -36,8 +37,8 @@ def test_self_grading_scores_a_solution_full_and_a_stub_zero_and_says_which_wall
     """)
     out = done.stdout
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    assert "ex01  vanilla RNN cell                20 / 20  complete" in out, out
-    assert "ex02  backpropagation through time     0 / 18  not started" in out, out
+    assert re.search(r"^ex01\s+vanilla RNN cell\s+20 / 20\s+complete$", out, re.M), out
+    assert re.search(r"^ex02\s+backpropagation through time\s+0 / 18\s+not started$", out, re.M), out
     line = next(line for line in out.splitlines() if line.startswith("protections on this run:"))
     assert line.startswith("protections on this run: timeouts; missing: ")
     for reason in ("Landlock is a Linux facility; this is Windows",
@@ -123,3 +124,23 @@ def test_official_grading_says_in_one_line_that_it_needs_linux(tmp_path):
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "needs Linux" in lines[0] and "this is Windows" in lines[0]
         assert not (tmp_path / "out").exists() and not (tmp_path / "r.json").exists()
+
+
+def test_the_protections_line_is_one_line_in_the_graders_words():
+    """The worker reports its walls after the student's module was imported, so what it says
+    is text from the student: only named walls, one bounded line."""
+    from rnnkit.sandbox.portable import summary
+
+    linux = summary([{"applied": ["Landlock ABI 7 (files, no TCP, 3 hidden)", "seccomp (...)"],
+                      "missing": []}] * 2, portable_path=False)
+    assert linux == ("protections on this run: Landlock ABI 7, seccomp, memory and file-size "
+                     "limits, timeouts")
+    forged = summary([{"applied": ["reviewed by the instructor", "seccomp\nex02 18 / 18"],
+                       "missing": ["all checks passed\n" * 1000, "landlock: " + "x\n" * 500]}],
+                     portable_path=True)
+    assert "\n" not in forged and "reviewed" not in forged and "passed" not in forged
+    assert forged.startswith("protections on this run: seccomp, timeouts; missing: landlock: x x")
+    assert len(forged) < 400
+    windows = summary([{"applied": ["job object (4096 MB per process)"], "missing": [
+        "landlock: Landlock is a Linux facility; this is Windows"]}], portable_path=True)
+    assert windows.startswith("protections on this run: job object, timeouts; missing: landlock:")

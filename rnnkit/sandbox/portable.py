@@ -21,8 +21,9 @@ What applied and what was missing is reported in one line (`summary`).
 `simulate("Darwin")` only makes Landlock and seccomp unavailable (a POSIX system without
 them); `simulate("Windows")` makes this process behave, for the kit's own code, like one
 without any of Linux's facilities: imports of Unix-only modules from the kit fail, `select` refuses pipes,
-`subprocess` refuses `preexec_fn`/`pass_fds`, `os.killpg`/`os.setsid` are gone and Landlock
-and seccomp report themselves unavailable. The worker repeats it when its config says so.
+`subprocess` refuses `preexec_fn`/`pass_fds`, `os.killpg`/`os.setsid`, `os.pidfd_open` and
+`socket.send_fds` are gone (so no zygote) and Landlock and seccomp report themselves
+unavailable. The worker repeats it when its config says so.
 It exists for the kit's test of the portable path (`tests/kit/test_portable.py`).
 """
 from __future__ import annotations
@@ -337,8 +338,15 @@ def simulate(name: str = "Windows") -> None:
     if SIMULATED is not None:
         return
     SIMULATED = name
+    if hasattr(os, "pidfd_open"):   # Linux only: without it the zygote is unavailable, as there
+        delattr(os, "pidfd_open")
     if name == "Darwin":        # POSIX without Landlock and seccomp: nothing else to take away
         return
+    import socket
+
+    for attribute in ("send_fds", "recv_fds"):          # Unix only
+        if hasattr(socket, attribute):
+            delattr(socket, attribute)
     import builtins
     import select
     import stat

@@ -14,6 +14,11 @@ from rnnkit import KIT_ROOT
 from rnnkit.course import EXERCISES, resolve
 
 
+# Grading others' work needs the walls only Linux has (the Gradescope bundle runs
+# grade-submission there too); `grade`, self-grading, works on macOS and Windows as well.
+OFFICIAL_GRADING = ("grade-class", "grade-submission")
+
+
 class UsageProblem(Exception):
     """The command cannot run as asked; the message is the one line to print."""
 
@@ -262,11 +267,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for stream in (sys.stdout, sys.stderr):     # Windows writes a redirected report in cp1252:
+        if hasattr(stream, "reconfigure"):      # a character it lacks must not end the run
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     options = parser.parse_args(argv)
     if getattr(options, "with_solutions", False) and not options.out:
         parser.error("--with-solutions goes with --out DIR")
     try:
+        if options.command in OFFICIAL_GRADING:
+            from rnnkit.sandbox import portable
+
+            refusal = portable.official_grading_problem(options.command)
+            if refusal:
+                raise UsageProblem(refusal)
         return options.handler(options)
     except UsageProblem as error:
         print(f"rnnkit {options.command}: {error}", file=sys.stderr)

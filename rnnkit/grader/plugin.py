@@ -36,6 +36,7 @@ TAMPERED = pytest.StashKey[list]()
 USER = pytest.StashKey[object]()
 ITEMS = pytest.StashKey[list]()
 SUBMISSION = pytest.StashKey[object]()
+PROTECTIONS = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser):
@@ -66,6 +67,7 @@ def pytest_configure(config):
     config.stash[TAMPERED] = []
     config.stash[SNAPSHOT] = None
     config.stash[USER] = None
+    config.stash[PROTECTIONS] = []
 
 
 def _prepare_trusted_side(config) -> None:
@@ -171,6 +173,7 @@ def grader(request):
     instance.findings[:0] = submission.refusals(exercise)
     instance.notes = config.stash[NOTES].setdefault(exercise.id, [])
     yield instance
+    _note_protections(config, instance.student.protections)
     instance.close()
     instance.notes[:] = [submission.translate(note) for note in instance.notes]
     changed = config.stash[SNAPSHOT].tampered()
@@ -179,6 +182,18 @@ def grader(request):
     if mode == "record":
         stores = config.stash[STORES]
         stores.setdefault(exercise.id, {}).update(instance.store.recorded)
+
+
+def _note_protections(config, protections: dict) -> None:
+    """The report's one line on the walls and limits of this run (all exercises together)."""
+    from rnnkit.grader.results import RUN_NOTES
+    from rnnkit.sandbox import portable
+
+    if protections:
+        config.stash[PROTECTIONS].append(protections)
+    if config.stash[PROTECTIONS]:
+        config.stash[NOTES][RUN_NOTES] = [portable.summary(config.stash[PROTECTIONS],
+                                                           portable_path=portable.needed())]
 
 
 def _feedback(excinfo) -> tuple[str, str]:

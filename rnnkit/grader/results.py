@@ -9,6 +9,9 @@ from rnnkit.course import BY_ID
 from rnnkit.sandbox.worker import PACKAGE
 
 
+RUN_NOTES = "run"   # notes about the whole run (not one exercise): which walls applied
+
+
 @dataclass
 class CheckResult:
     exercise: str          # "ex01"
@@ -82,6 +85,7 @@ def render_table(results: list[CheckResult], notes=None, header: str = "") -> st
     for s in summaries:
         for note in s.notes:
             lines.append(f"note: {s.exercise}: {note}")
+    lines += list((notes or {}).get(RUN_NOTES, []))
     # An exercise whose checks all lost their points for one reason (a missing module, an
     # import error, a rule broken) says it once, not once per check.
     checks = {s.exercise: [r for r in results if r.exercise == s.exercise] for s in summaries}

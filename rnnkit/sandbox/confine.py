@@ -26,7 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-LINUX = sys.platform.startswith("linux")
+from rnnkit.sandbox import portable
+
+LINUX = sys.platform.startswith("linux")   # the walls below also ask `portable.linux()`,
+                                           # which is False while macOS or Windows is simulated
 
 
 # -- Landlock -----------------------------------------------------------------------------------
@@ -82,8 +85,8 @@ def landlock(read: list[str], write: list[str], hidden: list[str] = ()) -> str:
     """Confine this process (and any child, for good); a sentence saying what applied.
     `hidden`: paths beneath `read` that must stay unreadable. Raises OSError with the reason
     when Landlock is unavailable or refuses."""
-    if not LINUX:
-        raise OSError(f"Landlock is a Linux facility; this is {platform.system()}")
+    if not LINUX or not portable.linux():
+        raise OSError(f"Landlock is a Linux facility; this is {portable.system()}")
     libc = _libc()
     abi = libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     if abi < 1:
@@ -211,8 +214,8 @@ def _filter(arch_name: str, pid: int) -> list[tuple[int, int, int, int]]:
 def seccomp() -> str:
     """Install the filter (for this process and any thread); a sentence saying what applied.
     Raises OSError with the reason where seccomp is unavailable."""
-    if not LINUX:
-        raise OSError(f"seccomp is a Linux facility; this is {platform.system()}")
+    if not LINUX or not portable.linux():
+        raise OSError(f"seccomp is a Linux facility; this is {portable.system()}")
     arch = platform.machine()
     if arch not in _ARCH:
         raise OSError(f"no seccomp filter for the {arch} architecture")
@@ -273,7 +276,7 @@ def system_read_paths() -> list[str]:
 # -- the grader's clean-up --------------------------------------------------------------------
 def become_subreaper() -> bool:
     """Adopt orphaned descendants (Linux PR_SET_CHILD_SUBREAPER); False where unsupported."""
-    if not LINUX:
+    if not LINUX or not portable.linux():
         return False
     try:
         return _libc().prctl(36, 1, 0, 0, 0) == 0

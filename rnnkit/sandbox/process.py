@@ -22,7 +22,7 @@ import time
 import weakref
 
 from rnnkit import KIT_ROOT
-from rnnkit.sandbox import confine, wire, zygote
+from rnnkit.sandbox import confine, portable, wire, zygote
 
 STARTUP_SECONDS = 60         # importing TensorFlow takes ~5 s; the rest is the student's import
 MEMORY_LIMIT_MB = 4096       # address-space limit of the student's process (TF trains in 3 GB)
@@ -261,6 +261,7 @@ class StudentProcess:
         self.protections: dict = {}   # what the worker reported: {"applied": [...], "missing": [...]}
         self.notes: list[str] = []   # e.g. which earlier exercises were replaced by stand-ins
         self.restarts = 0
+        self._channel: portable.Channel | None = None   # the portable path (macOS, Windows)
         self._workdir = tempfile.mkdtemp(prefix="rnnkit-student-")
         self._cleanup = weakref.finalize(self, remove_tree, self._workdir)
         self._log_path = os.path.join(self._workdir, "output.log")
@@ -294,6 +295,8 @@ class StudentProcess:
         return zygote.available() and not forbidden & set(zygote.IMPORTS)
 
     def _start(self) -> None:
+        if portable.needed():
+            return self._start_portable()
         workdir = self._prepare()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
@@ -328,6 +331,31 @@ class StudentProcess:
         os.close(to_child_r)
         os.close(from_child_w)
         self._to_child, self._from_child = to_child_w, from_child_r
+        self._handshake()
+
+    def _start_portable(self) -> None:
+        """macOS and Windows (see `rnnkit.sandbox.portable`): the same worker, talking over
+        its stdin and stdout, limited by what the system offers."""
+        workdir = self._prepare()
+        config = {**self.worker_config, "target": self.target, "module": self.module,
+                  "channel": "stdio", "simulate": portable.SIMULATED,
+                  "limits": {"memory_mb": self.memory_limit_mb, "output_mb": MAX_OUTPUT_MB},
+                  "read": [self.code_root], "write": [self.scratch], "exclude": self.exclude}
+        env = {**worker_environment(), "HOME": workdir, "USERPROFILE": workdir,
+               "TMPDIR": os.path.join(self.scratch, "tmp")}
+        command = [sys.executable, "-s", "-P", "-c", BOOTSTRAP, self.code_root, json.dumps(config)]
+        self._channel = portable.Channel(command, cwd=workdir, env=env, log_path=self._log_path,
+                                         memory_limit_mb=self.memory_limit_mb)
+        self.proc = self._channel.proc
+        _Live.pids.add(self.proc.pid)
+        self._to_child, self._from_child = self._channel.to_child, -1
+        self._handshake()
+        mine = self._channel.protections       # what the grader applied (a job object)
+        self.protections = {key: list(self.protections.get(key, [])) + mine[key]
+                            for key in ("applied", "missing")}
+
+    def _handshake(self) -> None:
+        """The worker's first message: imported (with its walls) or not."""
         try:
             reply = self._receive(self.startup_seconds, during="importing the module")
         except StudentError as error:   # a hang or a crash at import fails every check alike
@@ -352,15 +380,19 @@ class StudentProcess:
     def close(self) -> None:
         if self.proc is None:
             return
-        for fd in (self._to_child, self._from_child):
+        if self._channel is not None:          # the portable path: its own way to kill
+            self._channel.close()
+            self._channel = None
+        else:
+            for fd in (self._to_child, self._from_child):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
             try:
-                os.close(fd)
-            except OSError:
+                os.killpg(self.proc.pid, signal.SIGKILL)   # the worker and its process group
+            except (ProcessLookupError, PermissionError):
                 pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)   # the worker and its process group
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc.wait()
         _Live.pids.discard(self.proc.pid)
         self.proc = None
@@ -439,7 +471,12 @@ class StudentProcess:
                                    "(an endless loop, or far too much work?)")
             # Short waits: a worker that died while a daemon it started still holds the pipe
             # open would otherwise look like a timeout instead of the crash it is.
-            ready = select.select([self._from_child], [], [], min(left, 0.5))[0]
+            if self._channel is not None:    # no select on Windows pipes: a reader thread
+                chunk = self._channel.read(min(size, 1 << 20), min(left, 0.5))
+                ready = chunk is not None
+            else:
+                chunk = None
+                ready = select.select([self._from_child], [], [], min(left, 0.5))[0]
             if not ready:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise self._died(f"during {during}")
@@ -448,7 +485,8 @@ class StudentProcess:
                     self._restart()
                     raise StudentError("bad_output", f"the code wrote {over} during {during}")
                 continue
-            chunk = os.read(self._from_child, min(size, 1 << 20))
+            if chunk is None:
+                chunk = os.read(self._from_child, min(size, 1 << 20))
             if not chunk:
                 raise self._died(f"during {during}")
             chunks.append(chunk)

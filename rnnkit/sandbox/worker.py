@@ -230,7 +230,9 @@ def _capture_probes(names) -> dict:
 
 def main(argv: list[str]) -> None:
     config = json.loads(argv[0])
-    fd_in, fd_out = config["fd_in"], config["fd_out"]
+    from rnnkit.sandbox import portable
+
+    fd_in, fd_out, limited = portable.worker_channel(config)   # the portable path: stdin/stdout
     folder = os.path.realpath(config["target"])
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -251,6 +253,8 @@ def main(argv: list[str]) -> None:
         hidden += standins.source_folders(config.get("disable", []))
     protections = confine.apply(read=config["read"], write=config["write"],
                                 exclude=config.get("exclude", []), hidden=hidden)
+    if limited:                                 # what the portable path applied to itself
+        protections = {key: protections[key] + limited[key] for key in ("applied", "missing")}
     probes = _capture_probes(config["probes"])
     poisoned = standins.disable_built_ins(config.get("disable", [])) if uses_keras else []
     sys.meta_path.insert(0, _Blocker(REFUSED_PACKAGES, forbidden,

@@ -90,7 +90,9 @@ def submitted_files(sources, scratch: Path, *, depth: int = 0) -> list[tuple[str
         if path.is_file() and path.name.lower().endswith(".zip"):
             if depth < 2:
                 into = scratch / f"zip{len(list(scratch.glob('zip*')))}"
-                found += submitted_files([(shown, unpack(path, into))], scratch, depth=depth + 1)
+                # A flat LMS file (`name_123_456_work.zip`) is shown as a folder of that name.
+                inside = shown if not shown or shown.endswith("/") else shown + "/"
+                found += submitted_files([(inside, unpack(path, into))], scratch, depth=depth + 1)
         elif path.is_dir():
             for folder, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not _skipped(d))
@@ -155,12 +157,19 @@ def find_modules(files: list[tuple[str, Path]]) -> tuple[dict, list[str]]:
         len(counts[f]), f.rpartition("/")[2] == "exercises", -f.count("/") - bool(f)))
     chosen, notes = {}, []
     for exercise_id in sorted(candidates):
+        several = len(candidates[exercise_id]) > 1
+        stubs = {e[0] for e in candidates[exercise_id]
+                 if several and unchanged_stub(e[1], BY_ID[exercise_id])}
+
         def key(entry):
             shown, _, rank = entry
-            return (_folder(shown) != primary, rank, not shown.lower().endswith(".py"),
-                    shown.count("/"))
+            return (shown in stubs, _folder(shown) != primary, rank,
+                    not shown.lower().endswith(".py"), shown.count("/"))
         entries = sorted(candidates[exercise_id], key=lambda e: (key(e), e[0]))
         best = entries[0]
+        if stubs and best[0] not in stubs:
+            notes.append(f"{exercise_id}: graded {best[0]}, not the unchanged stub "
+                         f"{sorted(stubs)[0]}")
         rivals = [e[0] for e in entries if key(e) == key(best)]
         if best[2] > 0 and len(rivals) > 1:
             notes.append(f"{exercise_id}: several files could be {BY_ID[exercise_id].module}: "
@@ -171,6 +180,31 @@ def find_modules(files: list[tuple[str, Path]]) -> tuple[dict, list[str]]:
             notes.append(f"{exercise_id}: graded {best[0]} as {BY_ID[exercise_id].module}"
                          f"{'.ipynb' if best[0].lower().endswith('.ipynb') else '.py'}")
     return chosen, notes
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.replace("\r\n", "\n").splitlines() if line.strip()]
+
+
+def unchanged_stub(path: Path, exercise) -> bool:
+    """Whether `path` (a module or a notebook) is the released stub of `exercise`, untouched
+    (a student who zipped the whole kit hands in the stubs beside the work)."""
+    stub = KIT_ROOT / "exercises" / exercise.filename
+    try:
+        if not stub.is_file() or path.stat().st_size > 5 * 2**20:
+            return False
+        data = path.read_bytes()
+        if path.name.lower().endswith(".ipynb"):
+            from rnnkit import notebooks
+
+            mine = notebooks.from_notebook(data, path.name).source
+            released = notebooks.to_notebook(stub.read_text(), exercise.module)
+            theirs = notebooks.from_notebook(released.encode(), exercise.notebook).source
+        else:
+            mine, theirs = data.decode("utf-8-sig", "replace"), stub.read_text()
+    except (OSError, ValueError):
+        return False
+    return _lines(mine) == _lines(theirs)
 
 
 def unrecognised_code(files, chosen) -> list[str]:

@@ -260,3 +260,38 @@ def test_a_folder_without_submissions_is_one_line_naming_what_it_holds(tmp_path)
     assert completed.stderr.strip().splitlines() == [
         (f"rnnkit grade-class: {tmp_path} holds no submission: grades.xlsx is not (a folder or "
          ".zip per student, or an LMS download: Canvas, Moodle)")]
+
+
+def test_a_flat_lms_zip_is_read_as_a_folder_of_its_name(tmp_path):
+    """Canvas delivers what `pack` wrote as a flat file named for the student: its members are
+    the submission (shown under the zip's name), not names glued to it."""
+    flat = tmp_path / "obrienzoe_777_888_Zo_O_Brien-hw1.zip"
+    flat.write_bytes(_zip([("ex02_bptt.py", "x = 1\n")]))
+    (tmp_path / "scratch").mkdir()
+    files = submitted_files([(flat.name, flat)], tmp_path / "scratch")
+    assert [shown for shown, _ in files] == [f"{flat.name}/ex02_bptt.py"]
+    chosen, notes = find_modules(files)
+    assert list(chosen) == ["ex02"] and notes == []
+
+
+def test_a_whole_kit_zipped_is_graded_from_the_worked_notebook_not_the_stub(tmp_path):
+    """A student who zipped the whole student kit hands in exercises/ (the untouched stubs)
+    beside notebooks/ (the work): the work is graded, and the notes say which file."""
+    from rnnkit import notebooks
+    from rnnkit.course import BY_ID
+
+    kit = tmp_path / "kit"
+    for exercise in (BY_ID["ex01"], BY_ID["ex02"]):
+        stub = (KIT_ROOT / "exercises" / exercise.filename).read_text()
+        (kit / "exercises").mkdir(parents=True, exist_ok=True)
+        (kit / "notebooks").mkdir(exist_ok=True)
+        (kit / "exercises" / exercise.filename).write_text(stub)
+        (kit / "notebooks" / exercise.notebook).write_text(
+            notebooks.to_notebook(stub, exercise.module))
+    worked = (KIT_ROOT / "solutions" / "ex02_bptt.py").read_text()
+    (kit / "notebooks" / "ex02_bptt.ipynb").write_text(notebooks.to_notebook(worked, "ex02_bptt"))
+    chosen, notes = find_modules(submitted_files([("", kit)], tmp_path))
+    assert chosen["ex02"][0] == "notebooks/ex02_bptt.ipynb"
+    assert chosen["ex01"][0] == "exercises/ex01_simple_rnn.py"      # both stubs: as before
+    assert notes == ["ex02: graded notebooks/ex02_bptt.ipynb, not the unchanged stub "
+                     "exercises/ex02_bptt.py"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import zipfile
 from pathlib import Path
 
@@ -26,8 +25,11 @@ class PackProblem(Exception):
 
 
 def safe(text: str) -> str:
-    """A file-name part: letters, digits and ._@+- only (what grade-class keeps of a name)."""
-    return re.sub(r"[^A-Za-z0-9._@+-]+", "_", text.strip()).strip("._") or "unnamed"
+    """A file-name part: letters of any alphabet, digits and ._@+- (what grade-class keeps of
+    a name: `Zoë O'Brien` -> `Zoë_O_Brien`, `李小龙` stays)."""
+    from rnnkit.classroom import folder_name
+
+    return folder_name(text.strip())
 
 
 def student(explicit: str | None = None) -> str:

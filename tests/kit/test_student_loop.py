@@ -221,3 +221,10 @@ def test_the_notebook_importer_never_reaches_the_students_process():
         assert not (snapshot.root / "rnnkit" / "pack.py").exists()
     finally:
         snapshot.cleanup()
+
+
+def test_a_packed_zip_keeps_the_name_in_any_alphabet():
+    from rnnkit.pack import safe
+
+    assert [safe(n) for n in ("Zoë O'Brien", "Łukasz Müller", "李小龙", "../..", " ")] == \
+        ["Zoë_O_Brien", "Łukasz_Müller", "李小龙", "unnamed", "unnamed"]

@@ -10,6 +10,7 @@ set-up or was skipped, so `max_score` never shrinks.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -141,6 +142,13 @@ def is_check(item) -> bool:
 def exercise_of(item) -> str:
     """The exercise a check belongs to: its file is tests/grading/test_<id>.py."""
     return Path(str(item.path)).stem[len("test_"):]
+
+
+def pytest_itemcollected(item):
+    """`-k` also matches the words of a check's title, as students see it in the report
+    (`-k protocol` selects "SimpleRNNCell follows the Keras cell protocol")."""
+    if is_check(item):
+        item.extra_keyword_matches.update(re.findall(r"[A-Za-z0-9_]+", check_title(item)))
 
 
 def pytest_collection_modifyitems(session, config, items):

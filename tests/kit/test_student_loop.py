@@ -228,3 +228,9 @@ def test_a_packed_zip_keeps_the_name_in_any_alphabet():
 
     assert [safe(n) for n in ("Zoë O'Brien", "Łukasz Müller", "李小龙", "../..", " ")] == \
         ["Zoë_O_Brien", "Łukasz_Müller", "李小龙", "unnamed", "unnamed"]
+
+
+def test_k_matches_the_words_of_a_check_title_as_the_report_shows_it():
+    completed = run_cli("grade", "ex01", "-k", "protocol", "--target", KIT_ROOT / "solutions")
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "ex01  vanilla RNN cell      1 / 1  complete" in completed.stdout, completed.stdout

@@ -92,6 +92,13 @@ def render_table(results: list[CheckResult], notes=None, header: str = "") -> st
     once = {exercise: group[0].feedback for exercise, group in checks.items()
             if len(group) > 1 and all(r.points == 0 and r.max_points > 0 for r in group)
             and len({r.feedback for r in group}) == 1}
+    # A stub not started says so once too (each check names another unwritten function).
+    once.update({exercise: f"not started: its checks reach {len({r.feedback for r in group})}"
+                           f" unwritten function(s), e.g. "
+                           f"{group[0].feedback.removeprefix('not started: ')}"
+                 for exercise, group in checks.items() if exercise not in once
+                 and len(group) > 1 and all(r.points == 0 and r.max_points > 0
+                                            and r.kind == "not_started" for r in group)})
     lost = [r for r in results if r.points < r.max_points and r.exercise not in once]
     if once or lost:
         lines.append("")

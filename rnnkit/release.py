@@ -351,12 +351,18 @@ def kit_files(root: Path, patterns=STUDENT_KIT) -> list[Path]:
     return sorted(found)
 
 
+# Sections of the README that are the instructor's (the kit's layout says solutions/ and "never
+# edit exercises/", the budgets are measured against solutions/): not in the students' README.
+INSTRUCTOR_SECTIONS = ("## For instructors", "## Budgets", "## Layout")
+
+
 def student_readme(text: str) -> str:
-    """The README for students: the instructor's section and the kit-proving command go."""
-    start = text.find("## For instructors")
-    if start != -1:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + (text[end + 1:] if end != -1 else "")
+    """The README for students: the instructor's sections and the kit-proving command go."""
+    for heading in INSTRUCTOR_SECTIONS:
+        start = text.find(heading)
+        if start != -1:
+            end = text.find("\n## ", start + 1)
+            text = text[:start] + (text[end + 1:] if end != -1 else "")
     return "\n".join(line for line in text.splitlines()
                      if "python -m pytest" not in line or "tests/grading" in line) + "\n"
 

@@ -157,7 +157,9 @@ def find_modules(files: list[tuple[str, Path]]) -> tuple[dict, list[str]]:
         len(counts[f]), f.rpartition("/")[2] == "exercises", -f.count("/") - bool(f)))
     chosen, notes = {}, []
     for exercise_id in sorted(candidates):
-        several = len(candidates[exercise_id]) > 1
+        # An unchanged stub loses to a file in another folder (a whole kit zipped: exercises/
+        # beside the worked notebooks/); in one folder the exact name still wins.
+        several = len({_folder(e[0]) for e in candidates[exercise_id]}) > 1
         stubs = {e[0] for e in candidates[exercise_id]
                  if several and unchanged_stub(e[1], BY_ID[exercise_id])}
 

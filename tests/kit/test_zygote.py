@@ -128,6 +128,15 @@ def test_nothing_forked_outlives_the_grading(tmp_path, fresh_zygotes):
     assert not Path(f"/proc/{pid}").exists()
 
 
+def test_one_zygote_serves_every_exercise_of_a_grading(tmp_path, monkeypatch, fresh_zygotes):
+    """Variables the grader's own imports add to its environment between exercises must not
+    start a second zygote (each costs a TensorFlow import and ~550 MB)."""
+    first = process.shared_zygote(str(KIT_ROOT), process.worker_environment())
+    monkeypatch.setenv("SOMETHING_TENSORFLOW_SET", "1")
+    assert process.shared_zygote(str(KIT_ROOT), process.worker_environment()) is first
+    assert len(process._ZYGOTES) == 1
+
+
 def test_a_dead_zygote_is_replaced(fresh_zygotes):
     first = process.shared_zygote(str(KIT_ROOT), process.worker_environment())
     first.proc.kill()

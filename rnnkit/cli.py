@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("--out", required=True, metavar="DIR",
                        help="where to write students/<student>/results.json and gradebook.csv")
     klass.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="submissions graded at once (each uses ~1.3 GB; default 1)")
+                       help="submissions graded at once (each uses ~1 GiB, see bench; default 1)")
     klass.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
                        help="grade only these exercises")
     klass.set_defaults(handler=command_grade_class)

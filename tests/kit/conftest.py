@@ -1,10 +1,12 @@
 """Shared set-up for the kit's own tests: gradings are slow (TensorFlow starts in each
 student process), so each distinct grading runs once per session and tests read its results."""
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,26 @@ def copy_solutions_into(folder: Path) -> Path:
     for path in (KIT_ROOT / "solutions").glob("*.py"):
         shutil.copy(path, folder / path.name)
     return folder
+
+
+def load_catalogue(exercise_ids=None, *, cwd=KIT_ROOT, timeout=300) -> dict:
+    """{exercise: {check name: (title, points)}}, collected in a fresh process from `cwd`'s
+    tests/grading (the grader's own catalogue, as results.json lists it)."""
+    script = ("import json\nfrom rnnkit.classroom import check_catalogue\n"
+              f"print(json.dumps(check_catalogue({exercise_ids!r})))\n")
+    completed = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True,
+                               text=True, timeout=timeout)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    found = {}
+    for row in json.loads(completed.stdout.strip().splitlines()[-1]):
+        found.setdefault(row["exercise"], {})[row["name"]] = (row["title"], row["points"])
+    return found
+
+
+def zip_bytes(members) -> bytes:
+    """A deflated zip of [(name, text or bytes)], in memory."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, data in members:
+            bundle.writestr(name, data)
+    return buffer.getvalue()

@@ -877,3 +877,12 @@ SYNTAX_ERRORS = {"ex02_syntax_error"}        # the only plants whose source must
 # the same partial-credit submission under five names (the determinism test)
 DETERMINISM_BASE = "ex02_float32_forward"
 DETERMINISM_COPIES = [f"{DETERMINISM_BASE}_copy{i}" for i in range(1, 5)]
+
+
+def reports_uid(name: str, uid) -> Plant:
+    """A plant whose clip_by_global_norm raises naming the user it runs as: 18-6, the three
+    clip checks (2 each) lose their points and say `uid`."""
+    return Plant(name, "student code reports the user it runs as",
+                 {"ex02": 12.0}, CLIP, f"student code runs as uid {uid} ",
+                 (Insert(EX02, "clip_by_global_norm", 'import os\nraise RuntimeError('
+                         'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),))

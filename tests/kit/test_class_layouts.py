@@ -6,13 +6,11 @@ the exact gradebook row, and every top-level entry that is no submission listed,
 The layout logic is proved without grading; one `grade-class --exercises ex02` run (ex02's
 checks take about a second a student) proves the rows and the reports."""
 import csv
-import io
 import json
 import unicodedata
-import zipfile
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, zip_bytes
 
 from rnnkit import KIT_ROOT
 from rnnkit.classroom import discover, find_modules, folder_name, submitted_files, unique_names
@@ -25,18 +23,10 @@ TABBED = SOLVED + "\n\ndef _helper():\n    x = 1\n\treturn x\n"     # a TabError
 TAB_LINE = len(TABBED.splitlines())
 
 
-def _zip(members) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, data in members:
-            bundle.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _mac_zip(members) -> bytes:
     """A zip as macOS's Finder makes it: resource forks under __MACOSX/ and .DS_Store files."""
     clutter = [("__MACOSX/hw/._ex02_bptt.py", b"\x00\x05\x16\x07"), ("hw/.DS_Store", b"\x00")]
-    return _zip(list(members) + clutter)
+    return zip_bytes(list(members) + clutter)
 
 
 def _write(path, data) -> None:
@@ -54,10 +44,10 @@ def build_class(root):
     _write(root / "smithjohn_2002_3003_ex02_bptt (1).py", SOLVED)             # Canvas, renamed
     _write(root / "smithjohn_2002_3004_notes.txt", "see my code")
     _write(root / "leeann_LATE_2003_3005_EX02_BPTT.PY", SOLVED)              # Canvas, late
-    _write(root / "Zoë.zip", _zip([("exercises/ex02_bptt.py", STUB)]))      # the released stub
+    _write(root / "Zoë.zip", zip_bytes([("exercises/ex02_bptt.py", STUB)]))      # the released stub
     _write(root / "Zoé" / "my work" / "ex02_bptt.py", TABBED)
     nfd = unicodedata.normalize("NFD", "Zoé")                                 # macOS spelling
-    _write(root / f"{nfd}.zip", _zip([("report.pdf", b"%PDF"), ("homework.py", "x = 1\n")]))
+    _write(root / f"{nfd}.zip", zip_bytes([("report.pdf", b"%PDF"), ("homework.py", "x = 1\n")]))
     _write(root / "Bob" / "ex01_simple_rnn.py", "x = 1\n")
     _write(root / "Bob" / "bptt_homework.py", SOLVED)
     _write(root / "Carl" / "ex02_bptt (1).py", SOLVED)
@@ -266,7 +256,7 @@ def test_a_flat_lms_zip_is_read_as_a_folder_of_its_name(tmp_path):
     """Canvas delivers what `pack` wrote as a flat file named for the student: its members are
     the submission (shown under the zip's name), not names glued to it."""
     flat = tmp_path / "obrienzoe_777_888_Zo_O_Brien-hw1.zip"
-    flat.write_bytes(_zip([("ex02_bptt.py", "x = 1\n")]))
+    flat.write_bytes(zip_bytes([("ex02_bptt.py", "x = 1\n")]))
     (tmp_path / "scratch").mkdir()
     files = submitted_files([(flat.name, flat)], tmp_path / "scratch")
     assert [shown for shown, _ in files] == [f"{flat.name}/ex02_bptt.py"]

@@ -3,20 +3,10 @@ only its own row, with the reason in the gradebook, and no student's name can ta
 of the gradebook. Nothing here reaches a student process (every zip fails to unpack, or holds
 no exercise), so it runs in seconds."""
 import csv
-import io
 import struct
-import zipfile
 
 import pytest
-from conftest import run_cli
-
-
-def _zip(members) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, data in members:
-            bundle.writestr(name, data)
-    return buffer.getvalue()
+from conftest import run_cli, zip_bytes
 
 
 def _patch_local_and_central(data: bytes, offset_in_header: int, fmt: str, value) -> bytes:
@@ -34,15 +24,15 @@ EXERCISE = b"def f():\n    return 1\n" * 50
 
 
 def _encrypted() -> bytes:       # general-purpose flag bit 0: "encrypted"
-    return _patch_local_and_central(_zip([("ex02_bptt.py", EXERCISE)]), 6, "<H", 1)
+    return _patch_local_and_central(zip_bytes([("ex02_bptt.py", EXERCISE)]), 6, "<H", 1)
 
 
 def _deflate64() -> bytes:       # compression method 9, which Python cannot read
-    return _patch_local_and_central(_zip([("ex02_bptt.py", EXERCISE)]), 8, "<H", 9)
+    return _patch_local_and_central(zip_bytes([("ex02_bptt.py", EXERCISE)]), 8, "<H", 9)
 
 
 def _corrupt_deflate() -> bytes:  # valid headers, garbage compressed data
-    data = bytearray(_zip([("ex02_bptt.py", EXERCISE)]))
+    data = bytearray(zip_bytes([("ex02_bptt.py", EXERCISE)]))
     start = data.find(b"PK\x03\x04") + 30 + len("ex02_bptt.py")
     data[start:start + 16] = b"\xff" * 16
     return bytes(data)
@@ -52,8 +42,8 @@ ZIPS = {
     "encrypted": (_encrypted, "unencrypted"),
     "deflate64": (_deflate64, "compression"),
     "corrupt": (_corrupt_deflate, "could not be unpacked"),
-    "clash": (lambda: _zip([("a", b"x"), ("a/b.py", b"y")]), "could not be unpacked"),
-    "long_name": (lambda: _zip([("x" * 300 + ".py", b"y")]), "could not be unpacked"),
+    "clash": (lambda: zip_bytes([("a", b"x"), ("a/b.py", b"y")]), "could not be unpacked"),
+    "long_name": (lambda: zip_bytes([("x" * 300 + ".py", b"y")]), "could not be unpacked"),
 }
 
 
@@ -64,8 +54,8 @@ def graded(tmp_path_factory):
     submissions.mkdir()
     for name, (make, _) in ZIPS.items():
         (submissions / f"{name}.zip").write_bytes(make())
-    (submissions / "gradebook.csv.zip").write_bytes(_zip([("notes.txt", b"nothing")]))
-    (submissions / "Bob Smith.zip").write_bytes(_zip([("notes.txt", b"nothing")]))
+    (submissions / "gradebook.csv.zip").write_bytes(zip_bytes([("notes.txt", b"nothing")]))
+    (submissions / "Bob Smith.zip").write_bytes(zip_bytes([("notes.txt", b"nothing")]))
     (submissions / "Bob_Smith").mkdir()                        # the same folder name, once made safe
     completed = run_cli("grade-class", submissions, "--out", out, "--exercises", "ex02",
                         "--jobs", "2", timeout=600)

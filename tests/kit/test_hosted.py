@@ -26,7 +26,6 @@ import pwd
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -34,11 +33,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import KIT_ROOT, run_cli
+from conftest import KIT_ROOT, load_catalogue, run_cli
 
 import planted
 from planted import (ALL_EX02, BY_NAME, CLIP, DROPS_CARRY, EVIL_CONFTEST, EX02, FORGED,
-                     SEQUENCE, Append, Insert, Plant)
+                     SEQUENCE, Append, Insert, Plant, reports_uid)
 from rnnkit.gradescope import GRADING_PACKAGES, REQUIREMENTS, grading_requirements, setup_script
 from test_planted import assert_scored_as_declared
 
@@ -178,11 +177,7 @@ def test_run_autograder_without_its_venv_still_writes_results(tmp_path):
 # -- the bundle installed for real, then grading submissions ------------------------------------
 HOSTED_PLANTS = [
     BY_NAME["ex02_reference"],
-    Plant("hosted_uid", "student code reports the user it runs as (nobody, not root)",
-          # 18-6: clip_by_global_norm raises, naming the uid; the three clip checks (2 each)
-          {"ex02": 12.0}, CLIP, f"student code runs as uid {NOBODY} ",
-          (Insert(EX02, "clip_by_global_norm", 'import os\nraise RuntimeError('
-                  'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),)),
+    reports_uid("hosted_uid", NOBODY),                # nobody, not root
     Plant("hosted_results_writer", "writing $ROOT/results/results.json with full marks: at "
           "import (caught), from a forked daemon, and in clip_by_global_norm (uncaught)",
           # 18-6: the write in clip_by_global_norm raises PermissionError in its three checks
@@ -301,15 +296,7 @@ def hosted(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def catalogue():
-    script = ("import json\nfrom rnnkit.classroom import check_catalogue\n"
-              "print(json.dumps(check_catalogue(['ex02'])))\n")
-    completed = subprocess.run([sys.executable, "-c", script], cwd=KIT_ROOT, capture_output=True,
-                               text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    found = {}
-    for row in json.loads(completed.stdout.strip().splitlines()[-1]):
-        found.setdefault(row["exercise"], {})[row["name"]] = (row["title"], row["points"])
-    return found
+    return load_catalogue(["ex02"])
 
 
 @pytest.fixture(scope="module")

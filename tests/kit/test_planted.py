@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import KIT_ROOT, run_cli
+from conftest import KIT_ROOT, load_catalogue, run_cli
 
 import planted
 from planted import (BY_NAME, DAEMON_NAME, DETERMINISM_BASE, DETERMINISM_COPIES, FORGED,
@@ -52,15 +52,7 @@ def kit_digest(kit):
 @pytest.fixture(scope="session")
 def catalogue(kit):
     """{exercise: {check name: (title, points)}} collected from the copy's tests/grading."""
-    script = ("import json\nfrom rnnkit.classroom import check_catalogue\n"
-              "print(json.dumps(check_catalogue()))\n")
-    completed = subprocess.run([sys.executable, "-c", script], cwd=kit, capture_output=True,
-                               text=True, timeout=120)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    found = {}
-    for row in json.loads(completed.stdout.strip().splitlines()[-1]):
-        found.setdefault(row["exercise"], {})[row["name"]] = (row["title"], row["points"])
-    return found
+    return load_catalogue(cwd=kit, timeout=120)
 
 
 # -- the class runs ---------------------------------------------------------------------------

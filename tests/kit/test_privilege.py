@@ -26,10 +26,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import KIT_ROOT
+from conftest import KIT_ROOT, load_catalogue
 
 import planted
-from planted import BY_NAME, CLIP, EX01, EX02, Insert, Plant
+from planted import BY_NAME, CLIP, EX01, EX02, Insert, Plant, reports_uid
 
 try:
     NOBODY = pwd.getpwnam("nobody").pw_uid
@@ -38,11 +38,7 @@ except KeyError:
 
 PLANTS = [
     BY_NAME["ex02_reference"],
-    Plant("reports_uid", "student code reports the user it runs as",
-          # 18-6: clip_by_global_norm raises, naming the uid, in its three checks
-          {"ex02": 12.0}, CLIP, f"student code runs as uid {NOBODY} ",
-          (Insert(EX02, "clip_by_global_norm", 'import os\nraise RuntimeError('
-                  'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),)),
+    reports_uid("reports_uid", NOBODY),                # nobody, not root
     Plant("reports_uid_forked", "student code forked from the zygote (every Keras exercise) "
           "reports the user it runs as",
           # 20-1: one_to_one raises, naming the uid, in its one problem-shape check
@@ -116,14 +112,7 @@ def graded(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def catalogue():
-    script = ("import json\nfrom rnnkit.classroom import check_catalogue\n"
-              "print(json.dumps(check_catalogue(['ex01', 'ex02'])))\n")
-    completed = subprocess.run([sys.executable, "-c", script], cwd=KIT_ROOT, capture_output=True,
-                               text=True, timeout=300, check=True)
-    found = {}
-    for row in json.loads(completed.stdout.strip().splitlines()[-1]):
-        found.setdefault(row["exercise"], {})[row["name"]] = (row["title"], row["points"])
-    return found
+    return load_catalogue(["ex01", "ex02"])
 
 
 @pytest.mark.parametrize("plant", PLANTS, ids=[p.name for p in PLANTS])

@@ -274,6 +274,26 @@ def system_read_paths() -> list[str]:
 
 
 # -- the grader's clean-up --------------------------------------------------------------------
+def limit_and_drop(memory_mb: int, output_mb: int, user, parent: int) -> None:
+    """The student's process, first thing after fork (fresh worker before exec, or a fork of the
+    zygote): its own session (a timeout kills its children too), the memory and file-size
+    limits, `user` = (uid, gid) when not None, and death with `parent` — PR_SET_PDEATHSIG,
+    set after setuid (which clears it); exits at once if `parent` is already gone."""
+    import resource
+
+    os.setsid()
+    memory, output = int(memory_mb) * 2**20, int(output_mb) * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
+    if user is not None:
+        os.setgroups([])
+        os.setgid(int(user[1]))
+        os.setuid(int(user[0]))
+    _libc().prctl(1, signal.SIGKILL, 0, 0, 0)          # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def become_subreaper() -> bool:
     """Adopt orphaned descendants (Linux PR_SET_CHILD_SUBREAPER); False where unsupported."""
     if not LINUX or not portable.linux():

@@ -102,27 +102,11 @@ def _signal_name(code: int) -> str:
 
 
 def _confine(limit_mb: int, user):
-    """Runs in the child before exec: own session, memory limit, `nobody` when possible, and
-    death with the grader (a grader killed by a timeout or Ctrl-C leaves no worker behind)."""
+    """Runs in the child before exec: `confine.limit_and_drop` (own session, limits, `nobody`
+    when possible, death with the grader: a grader killed by a timeout or Ctrl-C leaves no
+    worker behind)."""
     grader = os.getpid()
-
-    def apply():
-        import ctypes
-        import resource
-
-        os.setsid()  # own process group: a timeout kills the student's children too
-        limit = limit_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        output = MAX_OUTPUT_MB * 2**20
-        resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
-        if user is not None:
-            os.setgroups([])
-            os.setgid(user[1])
-            os.setuid(user[0])
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG, after setuid
-        if os.getppid() != grader:                           # (which clears it)
-            os._exit(1)
-    return apply
+    return lambda: confine.limit_and_drop(limit_mb, MAX_OUTPUT_MB, user, grader)
 
 
 def copy_submission(source: str, destination: str, modules) -> None:

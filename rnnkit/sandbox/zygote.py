@@ -163,20 +163,6 @@ class Zygote:
 
 
 # -- the zygote's side -------------------------------------------------------------------------
-def _limit_and_drop(limits: dict, user) -> None:
-    import resource
-
-    os.setsid()               # own process group: a timeout kills the student's children too
-    memory = int(limits["memory_mb"]) * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    output = int(limits["output_mb"]) * 2**20
-    resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
-    if user is not None:
-        os.setgroups([])
-        os.setgid(int(user[1]))
-        os.setuid(int(user[0]))
-
-
 def _become_child(request: dict, fds: list[int], sock: socket.socket, zygote: int) -> None:
     """In the fork: take the handed-over descriptors, close all others, limit, run the worker.
     Never returns (a fork must not fall back into the zygote's loop)."""
@@ -198,13 +184,10 @@ def _become_child(request: dict, fds: list[int], sock: socket.socket, zygote: in
         import tempfile
 
         tempfile.tempdir = None         # computed again from this process's own TMPDIR
-        _limit_and_drop(request["limits"], request["user"])
-        import ctypes
+        from rnnkit.sandbox import confine, worker
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG (after setuid,
-        if os.getppid() != zygote:                            # which clears it): die with the
-            raise SystemExit("the zygote is gone")            # zygote, even if it just died
-        from rnnkit.sandbox import worker
+        confine.limit_and_drop(request["limits"]["memory_mb"], request["limits"]["output_mb"],
+                               request["user"], zygote)    # dies with the zygote, even if gone
 
         worker.main([json.dumps({**request["config"], "fd_in": fd_in, "fd_out": fd_out})])
         code = 0
@@ -230,6 +213,13 @@ def serve(fd: int) -> None:
     for name in IMPORTS:
         __import__(name)
     from rnnkit.sandbox import confine, standins, wire, worker  # noqa: F401
+    import gc
+
+    # The imported objects out of the collector's reach: a collection in a fork would write
+    # to the header of every object it tracks and so copy every page holding one. Measured
+    # (ex03 graded alone, idle): zygote + student 322 + 316 MB PSS without, 286 + 289 with.
+    gc.collect()
+    gc.freeze()
 
     sock = socket.socket(fileno=fd)
     me = os.getpid()

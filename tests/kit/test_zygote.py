@@ -96,6 +96,25 @@ def test_the_zygote_forks_with_one_helper_thread_and_no_tensorflow_runtime():
         assert proc.protections.get("applied"), proc.protections   # walled in like any worker
 
 
+def test_a_forked_process_shares_the_zygotes_imports_frozen(tmp_path):
+    """The zygote freezes what it imported (gc.freeze) before forking: a collection in the
+    student's process leaves those objects' pages shared instead of copying them all."""
+    (tmp_path / "ex04_time_series.py").write_text(textwrap.dedent("""\
+        import gc
+        def normalize_splits(train, val, test):
+            raise RuntimeError(f"FROZEN={gc.get_freeze_count()} ENABLED={gc.isenabled()}")
+        """))
+    with student(tmp_path) as proc:
+        proc._start()
+        assert isinstance(proc.proc, zygote.ForkedChild)
+        with pytest.raises(StudentError) as raised:
+            proc.call(PROBES, "probe_normalize", {"train": [1.0], "val": [1.0], "test": [1.0]},
+                      seed=0, timeout=60)
+    frozen = int(raised.value.message.split("FROZEN=")[1].split()[0])
+    assert frozen > 100_000, raised.value.message       # TensorFlow and Keras: ~10^6 objects
+    assert "ENABLED=True" in raised.value.message        # the student's own objects collected
+
+
 def test_a_forked_process_has_its_own_home_and_temporary_folder(tmp_path):
     (tmp_path / "ex04_time_series.py").write_text(textwrap.dedent("""\
         import os, tempfile

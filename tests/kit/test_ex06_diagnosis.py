@@ -91,5 +91,8 @@ def test_unfinished_ex03_costs_ex06_nothing(tmp_path):
     document = json.loads(out.read_text())
     lost = [(t["name"], t["output"]) for t in document["tests"] if t["score"] < t["max_score"]]
     assert not lost and len(document["tests"]) == 11, lost
-    assert "keras.layers.GRUCell stood in" in document["output"]
-    assert "keras.layers.LSTMCell stood in" in document["output"]
+    # an earlier exercise's stub is recognised as such: one short note, no traceback text
+    assert "your GRUCell is not written yet: keras.layers.GRUCell stood in" in document["output"]
+    assert "your LSTMCell is not written yet: keras.layers.LSTMCell stood in" in \
+        document["output"]
+    assert "NotImplementedError" not in document["output"], document["output"]

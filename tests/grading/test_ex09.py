@@ -31,12 +31,12 @@ SCORE_TOL = dict(rtol=0, atol=1e-9)
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 PAD = 0
 N_TEST = 500                 # test dates scored after training (targets stay in the grader)
-# The reference's weights (seed 0) decode 0.93 of the test dates; the same code with seeds
-# 1-4 reached 0.84, 0.78, 0.84, 0.80 (rnnkit.seq2seq.GRADED_TRAINING). A correct submission
+# The reference's weights (seed 0) decode 0.60 of the test dates; the same code with seeds
+# 1-4 reached 0.58, 0.50, 0.51, 0.55 (rnnkit.seq2seq.GRADED_TRAINING). A correct submission
 # differs from the reference like another seed (its own initialisers, creation order), so
-# it passes from 0.25 below the reference; a decoder never taught <stop>, or trained on
-# unshifted targets, decodes ~0 exactly.
-MARGIN = 0.25
+# it passes from 0.20 below the reference (twice the largest gap seen, 0.10); a decoder
+# never taught <stop>, or trained on unshifted targets, decodes ~0 exactly.
+MARGIN = 0.20
 
 
 def table(seed, salt, vocabulary=6, never_stops=False):

@@ -43,7 +43,8 @@ def test_the_report_shows_every_budget_with_its_limit():
                     "rss_gib": spread([1.5, 1.6]), "processes": 3,
                     "per_exercise": {"ex01": spread([6.0, 7.0])},
                     "training_checks": {"ex03 test_memory": spread([8.0, 9.0])},
-                    "slowest_training": (9.0, "ex03 test_memory")},
+                    "slowest_training": (9.0, "ex03 test_memory"),
+                    "observer_cpu": spread([1.0, 2.0])},
         "starts": {"zygote": 4.0, "fork": spread([0.3, 0.4]), "fresh": spread([4.0, 5.0])},
         "training": {"GRUCell": {"custom": 1.1, "builtin": 1.0, "ratio": 1.1,
                                  "builtin_name": "GRU"}},
@@ -51,7 +52,8 @@ def test_the_report_shows_every_budget_with_its_limit():
                   "seconds": 37.0, "pss_gib": 0.8, "rss_gib": 1.2},
     }
     text = bench.report(figures)
-    for expected in ("82.5 s (80.0-85.0) | 90 s", "9.0 s (ex03 test_memory) | 10 s",
+    for expected in ("82.5 s (80.0-85.0) | 90 s", "8.5 s (8.0-9.0) (ex03 test_memory) | 10 s",
+                     "ex03 test_memory: 8.5 (8.0-9.0)", "used 1.5 s (1.0-2.0) of CPU",
                      "0.93 GiB (0.90-0.95) | 1 GiB", "0.35 s (0.30-0.40) / 4.5 s (4.0-5.0)",
                      "= 1.10x | 1.2x", "6.5 per minute (37 s) | 6 per minute"):
         assert expected in text, (expected, text)

@@ -524,4 +524,19 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
     if unrecognised:
         echo(f"not recognised, so not graded ({len(unrecognised)}, listed in the gradebook): "
              + ", ".join(unrecognised))
+    earlier = earlier_folders(out, folders)
+    if earlier:
+        echo(f"{out / 'students'} also holds {len(earlier)} folder(s) from an earlier run, of "
+             f"submissions not in this class (left as they were, not in the gradebook): "
+             + ", ".join(earlier[:10]) + (" ..." if len(earlier) > 10 else ""))
     return ordered
+
+
+def earlier_folders(out: Path, folders) -> list[str]:
+    """The folders under OUT/students that this run did not write (a re-run into the same --out
+    after submissions were removed or renamed): never deleted, only named."""
+    students = Path(out) / "students"
+    if not students.is_dir():
+        return []
+    return sorted(entry.name for entry in students.iterdir()
+                  if entry.is_dir() and entry.name not in set(folders))

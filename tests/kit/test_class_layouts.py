@@ -285,3 +285,26 @@ def test_a_whole_kit_zipped_is_graded_from_the_worked_notebook_not_the_stub(tmp_
     assert chosen["ex01"][0] == "exercises/ex01_simple_rnn.py"      # both stubs: as before
     assert notes == ["ex02: graded notebooks/ex02_bptt.ipynb, not the unchanged stub "
                      "exercises/ex02_bptt.py"]
+
+
+def test_a_rerun_names_the_folders_of_an_earlier_class(tmp_path):
+    """Re-grading into the same --out after a submission left the class: its old folder is
+    kept (nothing is deleted) and named, and the gradebook holds only this class. Submissions
+    without an exercise module are graded without starting the grader, so this is fast."""
+    from rnnkit.classroom import grade_class
+
+    submissions, out = tmp_path / "class", tmp_path / "out"
+    for name in ("ada", "bob"):
+        (submissions / name).mkdir(parents=True)
+        (submissions / name / "notes.txt").write_text("no code yet")
+    said = []
+    grade_class(submissions, out, exercise_ids=["ex01"], echo=said.append)
+    assert not any("earlier run" in line for line in said), said
+    (submissions / "bob" / "notes.txt").unlink()
+    (submissions / "bob").rmdir()
+    said.clear()
+    rows = grade_class(submissions, out, exercise_ids=["ex01"], echo=said.append)
+    assert [row["student"] for row in rows] == ["ada"]
+    assert (out / "students" / "bob" / "results.json").is_file()        # kept
+    assert any("1 folder(s) from an earlier run" in line and line.endswith(": bob")
+               for line in said), said

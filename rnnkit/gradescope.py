@@ -220,6 +220,10 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
         raise SubmissionProblem(f"unknown exercise {', '.join(unknown)}; the exercises are "
                                 f"{', '.join(BY_ID)}")
     requirements = grading_requirements(root)
+    from rnnkit.course import EXERCISES, closure
+
+    needed = {"__init__.py"} | {e.filename for chosen in (exercises or [x.id for x in EXERCISES])
+                                for e in closure(BY_ID[chosen])}
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, text in (("setup.sh", setup_script()),
@@ -229,5 +233,8 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
             bundle.writestr(info, text)
         bundle.writestr(REQUIREMENTS, requirements)
         for path in kit_files(root, BUNDLE_PARTS):
-            bundle.write(path, path.relative_to(root).as_posix())
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith("solutions/") and path.name not in needed:
+                continue       # an assignment's bundle carries only the solutions it grades with
+            bundle.write(path, relative)
     return out

@@ -78,6 +78,9 @@ def test_bundle_holds_what_grading_needs_and_nothing_more(tmp_path):
         assert not any(n.startswith(("tests/kit/", "exercises/", ".git/")) for n in names)
         assert {"solutions/ex02_bptt.py", "data/references/manifest.json", "pyproject.toml",
                 REQUIREMENTS} <= names
+        solutions = {n for n in names if n.startswith("solutions/")}
+        assert solutions == {"solutions/__init__.py", "solutions/ex01_simple_rnn.py",
+                             "solutions/ex02_bptt.py"}, solutions     # not the other answers
         pins = archive.read(REQUIREMENTS).decode().split()
         assert 'EXERCISES="ex01 ex02"' in archive.read("run_autograder").decode()
     assert [p.split("==")[0] for p in pins if "==" in p] == list(GRADING_PACKAGES)

@@ -98,6 +98,11 @@ def load(name, split, data_dir=None, **as_dataset_options):
             chosen.info.splits and base_split not in splits):
         raise DataError(f"unknown split {split!r} of {name}; valid splits: "
                         f"{', '.join(splits)} (slices such as 'train[:10%]' work too)")
+    if not chosen.is_prepared():
+        # tfds would say "Downloading and preparing dataset ... to ..."; nothing is downloaded
+        print(f"Generating {chosen.name} here, once (offline; nothing is downloaded) into "
+              f"{chosen.data_dir} ...", flush=True)
+        chosen._log_download_bytes = chosen._log_download_done = lambda: None
     chosen.download_and_prepare(
         download_config=tfds.download.DownloadConfig(try_download_gcs=False))
     as_dataset_options.setdefault("as_supervised", True)

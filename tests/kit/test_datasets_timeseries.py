@@ -264,3 +264,19 @@ def test_interpolation_uses_time_not_row_position(tmp_path):
                               "2024-01-01 04:00,8\n")
     _, values = read_csv_series(path, "x", time_column="t", missing="interpolate")
     assert values.tolist() == [0.0, 2.0, 8.0]
+
+
+def test_a_first_build_says_it_generates_and_downloads_nothing(tmp_path, capfd):
+    """tfds's own line ("Downloading and preparing dataset ...") would make a student behind
+    no network think the kit needs one: the build says what it does, once."""
+    import tensorflow_datasets as tfds
+
+    from rnnkit import datasets
+
+    tfds.disable_progress_bar()
+    datasets.load("rnnkit_timeseries/mackey_glass", "test", data_dir=tmp_path)
+    first = capfd.readouterr().out
+    datasets.load("rnnkit_timeseries/mackey_glass", "test", data_dir=tmp_path)
+    second = capfd.readouterr().out
+    assert "nothing is downloaded" in first and "Downloading" not in first, first
+    assert "Generating" not in second and "Downloading" not in second, second

@@ -134,7 +134,8 @@ class Grader:
         self.findings = scan.scan_submission(self.target, exercise) if scanning else []
         # the stubs of the earlier exercises it imports too: an unwritten ex03 cell met in
         # ex04 is "not written yet", not a traceback
-        self.stubs = set().union(*(stub_lines(e) for e in closure(exercise)))
+        self.stubs = {(Path(e.filename).stem, f.split(".")[-1], line)
+                      for e in closure(exercise) for f, line in stub_lines(e)}
         self._solution = None
         self._cells: dict = {}
         self.notes: list[str] = []
@@ -161,10 +162,11 @@ class Grader:
 
     def _recognise_stub(self, error: StudentError) -> None:
         """A NotImplementedError is "not started" only when it was raised by a stub line
-        exactly as `release` wrote it (the message is never read for this)."""
+        exactly as `release` wrote it, in the module it wrote it into (the message is never
+        read for this)."""
         raised = error.raised
-        if raised and (raised["function"].split(".")[-1], raised["line"].strip()) in {
-                (f.split(".")[-1], line) for f, line in self.stubs}:
+        if raised and (Path(raised["file"]).stem, raised["function"].split(".")[-1],
+                       raised["line"].strip()) in self.stubs:
             error.kind = "not_started"
             error.message = f"{raised['function']} is not written yet ({raised['file']})"
 

@@ -291,6 +291,7 @@ def limit_and_drop(memory_mb: int, output_mb: int, user, parent: int) -> None:
         os.setuid(int(user[0]))
     _libc().prctl(1, signal.SIGKILL, 0, 0, 0)          # PR_SET_PDEATHSIG
     if os.getppid() != parent:
+        os.write(2, b"rnnkit: the process that started this one is gone\n")
         os._exit(1)
 
 

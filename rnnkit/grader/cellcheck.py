@@ -50,12 +50,16 @@ def problem(grader, name: str):
     from rnnkit.sandbox.process import StudentError
     from tests.grading.probes.cells import probe_cell_values
 
+    from rnnkit.course import closure
+
+    owner = next((e for e in closure(grader.exercise) if name in e.stand_ins), None)
+    where = f" (from {owner.id}, {owner.filename})" if owner else ""
     x, states, weights = case(name)
     try:
         got = grader.run(probe_cell_values, name=name, x=x, states=states, weights=weights)
     except StudentError as error:
-        return (f"your {name} could not run ({error.feedback()})" if error.kind != "not_started"
-                else f"your {name} is not written yet"), error
+        return (f"your {name}{where} could not run ({error.feedback()})"
+                if error.kind != "not_started" else f"your {name}{where} is not written yet"), error
     want = grader.oracle(keras_values, name, x, states, weights)
     try:
         if not isinstance(got, list) or len(got) != len(want):

@@ -191,7 +191,7 @@ class Grader:
         problem = self.cell_problem(name)
         if problem:
             self.note(f"{problem}: keras.layers.{name} stood in for it here, so this exercise "
-                      "does not lose points for it again")
+                      "takes no points for it (its own exercise's checks do)")
         return problem is not None
 
     # -- one mistake, one explanation -------------------------------------------------------

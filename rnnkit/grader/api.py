@@ -126,11 +126,14 @@ def skipped_lines(skipped: list[dict]) -> str:
             lines.append(f"- {exercise}: {len(other)} check(s) not selected by -k "
                          f"[{_fmt(sum(row['points'] for row in other))}]")
     points = sum(row["points"] for row in skipped)
+    # --quick leaves out training checks only; -k leaves out others too
+    label = ("SELECTED CHECKS ONLY" if any(not row["training"] for row in skipped)
+             else "QUICK RUN")
     if skipped:
-        lines.append(f"QUICK RUN, NOT YOUR GRADE: {len(skipped)} check(s) ({_fmt(points)} points) "
+        lines.append(f"{label}, NOT YOUR GRADE: {len(skipped)} check(s) ({_fmt(points)} points) "
                      "skipped; the official grade (`python -m rnnkit grade`) runs every check.")
     else:
-        lines.append("QUICK RUN, NOT YOUR GRADE: your grade is what the official grading (`python "
+        lines.append(f"{label}, NOT YOUR GRADE: your grade is what the official grading (`python "
                      "-m rnnkit grade`, and your instructor's) gives.")
     return "\n".join(lines)
 

@@ -34,6 +34,7 @@ def test_k_selects_checks_by_name(tmp_path):
     assert g.tests and all("clip" in t["name"].lower() for t in g.tests), \
         [t["name"] for t in g.tests]
     assert "not selected by -k" in g.completed.stdout and g.document["official"] is False
+    assert "SELECTED CHECKS ONLY, NOT YOUR GRADE" in g.completed.stdout
     nothing = run_cli("grade", "ex02", "-k", "no_such_check", "--target", KIT_ROOT / "solutions")
     assert nothing.returncode == 2 and nothing.stderr.count("\n") == 1
     assert "selects none of the checks of ex02" in nothing.stderr

@@ -67,6 +67,8 @@ def _rss(pid: int) -> int:
 
 
 PSS_EVERY = 0.5      # seconds between two readings of PSS at most (see measure_command)
+PSS_AT_LEAST_EVERY = 2.0   # ... and at least: a peak that RSS does not show (pages becoming
+                           # unshared after a fork) is still seen within two seconds
 
 
 def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False) -> dict:
@@ -77,9 +79,9 @@ def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False) -
     The observer must not slow what it measures: reading smaps_rollup (PSS) of a TensorFlow
     process takes 20-40 ms and holds its memory map's lock, so reading three of them every
     50 ms kept a core busy and stalled the graded processes (runs 10-20 % slower). RSS (statm,
-    microseconds) is read every 50 ms; PSS only when the summed RSS reached a new high, at most
-    every PSS_EVERY seconds, and once more at that interval otherwise. The observer's own CPU
-    time is returned as `observer_cpu`."""
+    microseconds) is read every 50 ms; PSS when the summed RSS has reached a new high since the
+    last reading, at most every PSS_EVERY seconds, and every PSS_AT_LEAST_EVERY otherwise. The
+    observer's own CPU time is returned as `observer_cpu`."""
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -100,7 +102,7 @@ def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False) -
             rss = [sum(_rss(pid) for pid in pids) for pids in trees]
             now = time.monotonic()
             if trees and now - read_at >= PSS_EVERY and (max(rss) > high or
-                                                         now - read_at >= 4 * PSS_EVERY):
+                                                         now - read_at >= PSS_AT_LEAST_EVERY):
                 for pids in trees:
                     peaks["pss"] = max(peaks["pss"], sum(_pss(pid) for pid in pids))
                 read_at, high = now, max(high, max(rss))
@@ -148,9 +150,7 @@ def bench_grading(repeat: int) -> dict:
             worst = max(trained or checks, key=lambda c: c["seconds"])
             runs.append({**measured, "per_exercise": per_exercise,
                          "training_checks": {f"{c['exercise']} {c['name']}": c["seconds"]
-                                             for c in trained},
-                         "slowest_training": (worst["seconds"],
-                                              f"{worst['exercise']} {worst['name']}")})
+                                             for c in trained}})
             print(f"  grading run {run + 1}/{repeat}: {measured['seconds']:.1f} s, peak PSS "
                   f"{measured['pss'] / 2**30:.2f} GiB (RSS summed {measured['rss'] / 2**30:.2f}"
                   f" GiB), slowest training check {worst['seconds']:.1f} s", flush=True)
@@ -164,7 +164,6 @@ def bench_grading(repeat: int) -> dict:
                          for e in exercises},
         "training_checks": {name: spread([r["training_checks"].get(name, 0.0) for r in runs])
                             for name in sorted(runs[0]["training_checks"])},
-        "slowest_training": max(r["slowest_training"] for r in runs),   # the worst single one
         "observer_cpu": spread([r["observer_cpu"] for r in runs]),
     }
 

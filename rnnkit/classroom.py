@@ -193,6 +193,8 @@ def unchanged_stub(path: Path, exercise) -> bool:
     (a student who zipped the whole kit hands in the stubs beside the work)."""
     stub = KIT_ROOT / "exercises" / exercise.filename
     try:
+        # a stub is a few kB (a notebook of it, with outputs, maybe a few MB): a larger file
+        # cannot be one, and is not read to find out
         if not stub.is_file() or path.stat().st_size > 5 * 2**20:
             return False
         data = path.read_bytes()
@@ -527,7 +529,8 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
     earlier = earlier_folders(out, folders)
     if earlier:
         echo(f"{out / 'students'} also holds {len(earlier)} folder(s) from an earlier run, of "
-             f"submissions not in this class (left as they were, not in the gradebook): "
+             f"submissions not in this class (left as they were, not in the gradebook; delete "
+             f"them, or grade into a new --out, if they are stale): "
              + ", ".join(earlier[:10]) + (" ..." if len(earlier) > 10 else ""))
     return ordered
 
@@ -535,8 +538,8 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
 def earlier_folders(out: Path, folders) -> list[str]:
     """The folders under OUT/students that this run did not write (a re-run into the same --out
     after submissions were removed or renamed): never deleted, only named."""
-    students = Path(out) / "students"
+    students, written = Path(out) / "students", set(folders)
     if not students.is_dir():
         return []
     return sorted(entry.name for entry in students.iterdir()
-                  if entry.is_dir() and entry.name not in set(folders))
+                  if entry.is_dir() and entry.name not in written)

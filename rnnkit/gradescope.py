@@ -11,7 +11,6 @@ than numpy 2.4 / keras 3.15 / matplotlib 3.11 accept, and newer images (Ubuntu 2
 """
 from __future__ import annotations
 
-import re
 import stat
 import zipfile
 from pathlib import Path
@@ -189,11 +188,11 @@ def setup_script() -> str:
 
 def grading_requirements(root: Path = KIT_ROOT) -> str:
     """The pinned lines of requirements.txt for GRADING_PACKAGES (one source of versions)."""
-    pins = {}
-    for line in (root / "requirements.txt").read_text().splitlines():
-        match = re.match(r"\s*([A-Za-z0-9_.-]+)\s*==\s*([^\s#;]+)", line)
-        if match:
-            pins[match.group(1).lower().replace("_", "-")] = match.group(2)
+    from rnnkit.platforms import pin_of, requirements     # the one reader of requirements.txt
+
+    pins = dict(pin.split("==") for pin in (pin_of(requirement) for _, requirement in
+                                            requirements((root / "requirements.txt").read_text()))
+                if pin)
     missing = [name for name in GRADING_PACKAGES if name not in pins]
     if missing:
         raise SubmissionProblem(f"requirements.txt pins no version of {', '.join(missing)}")
@@ -207,7 +206,7 @@ def run_script(exercises=None) -> str:
 
 def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) -> Path:
     """The bundle at `out` (a .zip); `exercises`: the ids this assignment grades (all if None)."""
-    from rnnkit.course import BY_ID
+    from rnnkit.course import BY_ID, EXERCISES, closure
     from rnnkit.release import kit_files
 
     out = Path(out)
@@ -220,8 +219,6 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
         raise SubmissionProblem(f"unknown exercise {', '.join(unknown)}; the exercises are "
                                 f"{', '.join(BY_ID)}")
     requirements = grading_requirements(root)
-    from rnnkit.course import EXERCISES, closure
-
     needed = {"__init__.py"} | {e.filename for chosen in (exercises or [x.id for x in EXERCISES])
                                 for e in closure(BY_ID[chosen])}
     out.parent.mkdir(parents=True, exist_ok=True)

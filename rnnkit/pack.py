@@ -75,21 +75,20 @@ def write_zip(path: Path, files: list[Path]) -> Path:
 
 
 def pack(folder: Path, out: Path, *, name: str | None = None, assignment: str = "rnnkit",
-         quick_grade: bool = True, echo=print) -> Path:
+         echo=print) -> Path:
     """Grade `folder` quickly, list what is not started, and write the zip into `out`."""
+    from rnnkit.grader.api import grade, not_the_grade
+    from rnnkit.grader.results import render_table, summarise
+
     files = modules_in(folder)
     ids = [e.id for e in EXERCISES if {e.filename, e.notebook} & {f.name for f in files}]
-    if quick_grade:
-        from rnnkit.grader.api import grade, skipped_lines
-        from rnnkit.grader.results import render_table, summarise
-
-        echo(f"Grading {', '.join(ids)} quickly (no training checks) before packing:")
-        report = grade(folder, ids, markers="not training", progress=True)
-        scores = render_table(report.results, report.notes).split("\n\nFeedback")[0]
-        echo(f"\n{scores}\n{skipped_lines(report.skipped).splitlines()[-1]}\n"
-             "(`python -m rnnkit grade --quick` explains every lost point)")
-        waiting = [s.exercise for s in summarise(report.results) if s.status == "not started"]
-        echo("\nNot started: " + (", ".join(waiting) if waiting else "none"))
+    echo(f"Grading {', '.join(ids)} quickly (no training checks) before packing:")
+    report = grade(folder, ids, markers="not training", progress=True)
+    scores = render_table(report.results, report.notes, feedback=False)
+    echo(f"\n{scores}\n{not_the_grade(report.skipped)}\n"
+         "(`python -m rnnkit grade --quick` explains every lost point)")
+    waiting = [s.exercise for s in summarise(report.results) if s.status == "not started"]
+    echo("\nNot started: " + (", ".join(waiting) if waiting else "none"))
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{safe(student(name))}-{safe(assignment)}.zip"
     write_zip(path, files)

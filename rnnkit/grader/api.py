@@ -32,10 +32,13 @@ class Report:
     # "points", "training"} each. A report with any is never the official grade.
     skipped: list[dict] = field(default_factory=list)
     partial: bool = False    # checks were selected (quick, -k): never the official grade
+    selected: bool = False   # -k picked the checks (not only --quick's "no training")
 
     def table(self) -> str:
         table = render_table(self.results, self.notes)
-        return table + ("\n" + skipped_lines(self.skipped) if self.partial else "")
+        if not self.partial:
+            return table
+        return table + "\n" + skipped_lines(self.skipped, self.selected)
 
     def gradescope(self) -> dict:
         document = gradescope(self.results, seconds=self.seconds, notes=self.notes,
@@ -99,7 +102,7 @@ def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int
         raise GradingError(f"the grader could not run (pytest exit status {int(code)})")
     results, notes = results_of(Collector.config)
     return Report(target, reference, list(results), dict(notes), time.monotonic() - started,
-                  skipped, partial=bool(keywords or markers))
+                  skipped, partial=bool(keywords or markers), selected=bool(keywords))
 
 
 def _row(item) -> dict:
@@ -110,13 +113,17 @@ def _row(item) -> dict:
             "training": item.get_closest_marker("training") is not None}
 
 
-def skipped_lines(skipped: list[dict]) -> str:
+def skipped_lines(skipped: list[dict], selected: bool = False) -> str:
     """What a partial run left out (training checks by name, the checks -k did not select
     counted per exercise), ending with the line that says it is not the grade."""
     from rnnkit.grader.results import _fmt
 
-    lines = ["Skipped in this run (not graded):" if skipped else
-             "Skipped in this run: nothing (none of these checks trains a model)."]
+    if skipped:
+        lines = ["Skipped in this run (not graded):"]
+    elif selected:
+        lines = ["Skipped in this run: nothing (-k selected every check)."]
+    else:
+        lines = ["Skipped in this run: nothing (none of these checks trains a model)."]
     for exercise in sorted({row["exercise"] for row in skipped}):
         rows = [row for row in skipped if row["exercise"] == exercise]
         lines += [f"- {exercise} {row['title']} [{_fmt(row['points'])}] (training)"
@@ -125,17 +132,20 @@ def skipped_lines(skipped: list[dict]) -> str:
         if other:
             lines.append(f"- {exercise}: {len(other)} check(s) not selected by -k "
                          f"[{_fmt(sum(row['points'] for row in other))}]")
-    points = sum(row["points"] for row in skipped)
-    # --quick leaves out training checks only; -k leaves out others too
-    label = ("SELECTED CHECKS ONLY" if any(not row["training"] for row in skipped)
-             else "QUICK RUN")
+    return "\n".join(lines + [not_the_grade(skipped, selected)])
+
+
+def not_the_grade(skipped: list[dict], selected: bool = False) -> str:
+    """The last line of a partial run: what it skipped, and that it is not the grade."""
+    from rnnkit.grader.results import _fmt
+
+    label = "SELECTED CHECKS ONLY" if selected else "QUICK RUN"
     if skipped:
-        lines.append(f"{label}, NOT YOUR GRADE: {len(skipped)} check(s) ({_fmt(points)} points) "
-                     "skipped; the official grade (`python -m rnnkit grade`) runs every check.")
-    else:
-        lines.append(f"{label}, NOT YOUR GRADE: your grade is what the official grading (`python "
-                     "-m rnnkit grade`, and your instructor's) gives.")
-    return "\n".join(lines)
+        points = sum(row["points"] for row in skipped)
+        return (f"{label}, NOT YOUR GRADE: {len(skipped)} check(s) ({_fmt(points)} points) "
+                "skipped; the official grade (`python -m rnnkit grade`) runs every check.")
+    return (f"{label}, NOT YOUR GRADE: your grade is what the official grading (`python "
+            "-m rnnkit grade`, and your instructor's) gives.")
 
 
 def catalogue(exercise_ids=None) -> list[dict]:

@@ -279,7 +279,8 @@ def _progress(item, result: CheckResult) -> None:
     with capture.global_and_fixture_disabled():
         if first:
             prefix = "" if len(results) == 1 else "\n"
-            # one column for every exercise of the run, however long its title
+            # one column for every exercise of the run, however long its title (at least 32
+            # characters, the column runs of short titles have always had)
             width = max([32] + [len(BY_ID[exercise_of(i)].title)
                                 for i in item.config.stash.get(ITEMS, [])])
             sys.stdout.write(f"{prefix}{result.exercise} {BY_ID[result.exercise].title:<{width}} ")

@@ -70,8 +70,9 @@ def _fmt(points: float) -> str:
     return f"{points:g}"
 
 
-def render_table(results: list[CheckResult], notes=None, header: str = "") -> str:
-    """The score table, then one feedback line per check that lost points."""
+def render_table(results: list[CheckResult], notes=None, header: str = "",
+                 feedback: bool = True) -> str:
+    """The score table, then (with `feedback`) one feedback line per check that lost points."""
     summaries = summarise(results, notes)
     lines = [header] if header else []
     width = max([len(s.title) for s in summaries] + [10])
@@ -86,6 +87,8 @@ def render_table(results: list[CheckResult], notes=None, header: str = "") -> st
         for note in s.notes:
             lines.append(f"note: {s.exercise}: {note}")
     lines += list((notes or {}).get(RUN_NOTES, []))
+    if not feedback:
+        return "\n".join(lines)
     # An exercise whose checks all lost their points for one reason (a missing module, an
     # import error, a rule broken) says it once, not once per check.
     checks = {s.exercise: [r for r in results if r.exercise == s.exercise] for s in summaries}

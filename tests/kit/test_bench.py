@@ -43,7 +43,6 @@ def test_the_report_shows_every_budget_with_its_limit():
                     "rss_gib": spread([1.5, 1.6]), "processes": 3,
                     "per_exercise": {"ex01": spread([6.0, 7.0])},
                     "training_checks": {"ex03 test_memory": spread([8.0, 9.0])},
-                    "slowest_training": (9.0, "ex03 test_memory"),
                     "observer_cpu": spread([1.0, 2.0])},
         "starts": {"zygote": 4.0, "fork": spread([0.3, 0.4]), "fresh": spread([4.0, 5.0])},
         "training": {"GRUCell": {"custom": 1.1, "builtin": 1.0, "ratio": 1.1,

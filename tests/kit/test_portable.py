@@ -18,6 +18,7 @@ import textwrap
 import pytest
 
 from rnnkit import KIT_ROOT
+from rnnkit.sandbox import process
 
 def _simulated(code: str, timeout: float = 300, system: str = "Windows"):
     simulate = f"from rnnkit.sandbox import portable; portable.simulate({system!r})\n"
@@ -108,7 +109,8 @@ def test_prints_cannot_corrupt_the_channel_and_a_hang_times_out_and_restarts(tmp
     assert "log True" in out, out
     assert f"Landlock is a Linux facility; this is {system}" in out
     if system == "Darwin":     # POSIX: the worker limits itself with setrlimit
-        assert "setrlimit (file size 100 MB, address space 4096 MB" in out, out
+        assert (f"setrlimit (file size {process.MAX_OUTPUT_MB} MB, address space "
+                f"{process.MEMORY_LIMIT_MB} MB") in out, out
     else:
         assert "setrlimit: No module named 'resource'" in out, out
 

@@ -18,7 +18,7 @@ from rnnkit.grader import archive
 from rnnkit.grader.compare import expect_close, expect_equal, fail
 from tests.grading.probes import cells
 from tests.grading.probes.ex01 import (
-    D, H, N, SHAPE_BUILDERS, T, probe_cell_contract, probe_cell_step, probe_fit_step,
+    D, H, N, SHAPE_BUILDERS, T, probe_cell_contract, probe_cell_step, probe_fit_steps,
     probe_gradients, probe_parameter_count, probe_problem_shapes, probe_round_trip,
     probe_sequence, probe_unrolled)
 
@@ -53,10 +53,10 @@ def keras_gradients(x, h0, weights, upstream):
     return cells.gradients(layer, x, [h0], upstream)
 
 
-def keras_fit_step(x, y, weights):
+def keras_fit_steps(cases):
     import keras
 
-    return cells.fit_step(keras.layers.SimpleRNN(H), x, y, weights)
+    return cells.fit_steps(keras.layers.SimpleRNN(H), cases)
 
 
 def keras_classifier_outputs(x, weights):
@@ -234,14 +234,14 @@ def test_problem_shapes(grader, name):
 @pytest.mark.part("SimpleRNNCell")
 def test_fit_step_graph_mode(grader):
     """One `fit` step (graph mode) updates the weights exactly as with keras.layers.SimpleRNN"""
-    for seed in grader.seeds(always_fresh=True):
-        x = inputs.uniform(seed, "x", (8, T, D), -1, 1)
-        y = inputs.uniform(seed, "y", (8, 2), -1, 1)
-        weights = classifier_weights(seed)
-        got = grader.run(probe_fit_step, x=x, y=y, weights=weights, timeout=60)
-        want = grader.oracle(keras_fit_step, x, y, weights)
-        names = ["kernel", "recurrent_kernel", "bias", "dense kernel", "dense bias"]
-        for name, g, w in zip(names, got, want):
+    cases = [{"x": inputs.uniform(seed, "x", (8, T, D), -1, 1),
+              "y": inputs.uniform(seed, "y", (8, 2), -1, 1),
+              "weights": classifier_weights(seed)} for seed in grader.seeds(always_fresh=True)]
+    got = grader.run(probe_fit_steps, cases=cases, timeout=60)
+    want = grader.oracle(keras_fit_steps, cases)
+    names = ["kernel", "recurrent_kernel", "bias", "dense kernel", "dense bias"]
+    for got_case, want_case in zip(got, want, strict=True):
+        for name, g, w in zip(names, got_case, want_case, strict=True):
             expect_close(f"{name} after one training step", g, w, **GRAD_TOL)
 
 

@@ -23,7 +23,7 @@ from rnnkit.grader import archive
 from rnnkit.grader.compare import expect_close, expect_equal, fail, load_weights
 from tests.grading.probes import cells
 from tests.grading.probes.ex03 import (
-    D, H, N, T, probe_bidirectional, probe_contract, probe_fit_step, probe_gradients,
+    D, H, N, T, probe_bidirectional, probe_contract, probe_fit_steps, probe_gradients,
     probe_memory, probe_round_trip, probe_sequence, round_trip_model)
 
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
@@ -72,8 +72,8 @@ def keras_gradients(cell, x, states, weights, upstream):
     return cells.gradients(layer, x, states, upstream)
 
 
-def keras_fit_step(cell, x, y, weights):
-    return cells.fit_step(keras_layer(cell), x, y, weights)
+def keras_fit_steps(cell, cases):
+    return cells.fit_steps(keras_layer(cell), cases)
 
 
 def keras_bidirectional(cell, x, weights):
@@ -231,15 +231,16 @@ def test_gradients_match_keras(grader, cell):
 @pytest.mark.part("{cell}")
 def test_fit_step_graph_mode(grader, cell):
     """One `fit` step (graph mode) updates the weights exactly as Keras's layer does"""
-    for seed in grader.seeds(always_fresh=True):
-        x = inputs.uniform(seed, "x", (8, T, D), -1, 1)
-        y = inputs.uniform(seed, "y", (8, 2), -1, 1)
-        weights = cell_weights(cell, seed) + [inputs.uniform(seed, "dense", (H, 2)),
-                                              inputs.uniform(seed, "dense_bias", (2,))]
-        got = grader.run(probe_fit_step, cell=cell, x=x, y=y, weights=weights, timeout=60)
-        want = grader.oracle(keras_fit_step, cell, x, y, weights)
-        for name, g, w in zip(["kernel", "recurrent_kernel", "bias", "dense kernel",
-                               "dense bias"], got, want):
+    cases = [{"x": inputs.uniform(seed, "x", (8, T, D), -1, 1),
+              "y": inputs.uniform(seed, "y", (8, 2), -1, 1),
+              "weights": cell_weights(cell, seed) + [inputs.uniform(seed, "dense", (H, 2)),
+                                                     inputs.uniform(seed, "dense_bias", (2,))]}
+             for seed in grader.seeds(always_fresh=True)]
+    got = grader.run(probe_fit_steps, cell=cell, cases=cases, timeout=60)
+    want = grader.oracle(keras_fit_steps, cell, cases)
+    names = ["kernel", "recurrent_kernel", "bias", "dense kernel", "dense bias"]
+    for got_case, want_case in zip(got, want, strict=True):
+        for name, g, w in zip(names, got_case, want_case, strict=True):
             expect_close(f"{cell} {name} after one training step", g, w, **GRAD_TOL)
 
 

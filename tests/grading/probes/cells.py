@@ -72,14 +72,26 @@ def classifier(recurrent_layer, input_shape, weights, classes: int = 2):
     return model
 
 
-def fit_step(recurrent_layer, x, y, weights) -> list:
-    """The weights after one SGD(0.5) step of `fit` (graph mode) on a classifier with MSE."""
+def fit_steps(recurrent_layer, cases) -> list:
+    """For each case {"x", "y", "weights"} (same shapes): the weights after one SGD(0.5) step
+    of `fit` (graph mode), from `weights`, on a classifier with MSE.
+
+    One model serves every case: its weights are set before each step, and plain SGD keeps no
+    state between steps, so each result is that of a fresh model; the train function is traced
+    once instead of once per case (tracing is most of a step's cost)."""
     import keras
 
-    model = classifier(recurrent_layer, np.shape(x)[1:], weights, classes=np.shape(y)[-1])
+    first = cases[0]
+    model = classifier(recurrent_layer, np.shape(first["x"])[1:], first["weights"],
+                       classes=np.shape(first["y"])[-1])
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", jit_compile=False)
-    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
-    return [np.asarray(w) for w in model.get_weights()]
+    results = []
+    for case in cases:
+        model.set_weights(case["weights"])
+        model.fit(case["x"], case["y"], batch_size=len(case["x"]), epochs=1, verbose=0,
+                  shuffle=False)
+        results.append([np.asarray(w) for w in model.get_weights()])
+    return results
 
 
 def bidirectional(recurrent_layer, x, weights):

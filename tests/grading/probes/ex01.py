@@ -87,10 +87,10 @@ def probe_problem_shapes(module, name):
             "params": int(model.count_params())}
 
 
-def probe_fit_step(module, x, y, weights):
+def probe_fit_steps(module, cases):
     import keras
 
-    return cells.fit_step(keras.layers.RNN(module.SimpleRNNCell(H)), x, y, weights)
+    return cells.fit_steps(keras.layers.RNN(module.SimpleRNNCell(H)), cases)
 
 
 def probe_round_trip(module, x, weights):

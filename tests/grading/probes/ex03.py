@@ -37,10 +37,10 @@ def probe_gradients(module, cell, x, states, weights, upstream):
     return cells.gradients(layer, x, states, upstream)
 
 
-def probe_fit_step(module, cell, x, y, weights):
+def probe_fit_steps(module, cell, cases):
     import keras
 
-    return cells.fit_step(keras.layers.RNN(getattr(module, cell)(H)), x, y, weights)
+    return cells.fit_steps(keras.layers.RNN(getattr(module, cell)(H)), cases)
 
 
 def probe_bidirectional(module, cell, x, weights):

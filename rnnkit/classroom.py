@@ -16,6 +16,7 @@ import contextlib
 import csv
 import json
 import os
+import queue
 import re
 import shutil
 import stat
@@ -269,7 +270,7 @@ def grade_submission(submission, results_path: Path, *, exercise_ids=None,
 
 
 def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
-           timeout: float = GRADING_SECONDS) -> tuple[dict, list[str]]:
+           timeout: float = GRADING_SECONDS, warm=None) -> tuple[dict, list[str]]:
     """(results document, notes for the gradebook) of one submission."""
     results_path = Path(results_path)
     results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -307,7 +308,7 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
                 notes.append("unrecognised: " + ", ".join(stray[:5]) +
                              (" ..." if len(stray) > 5 else ""))
         if set(ids) & set(chosen):
-            document = _run_grader(target, results_path, exercise_ids, log_path, timeout)
+            document = _run_grader(target, results_path, exercise_ids, log_path, timeout, warm)
         else:       # nothing to run: what the grader would say, without starting it
             document = missing_results(exercise_ids, log_path)
     shown = {BY_ID[i].filename: s for i, (s, _) in chosen.items() if s != BY_ID[i].filename}
@@ -322,24 +323,33 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
     return document, notes
 
 
-def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeout) -> dict:
-    """`python -m rnnkit grade` on `target` in a process of its own: its results document."""
-    command = [sys.executable, "-m", "rnnkit", "grade", *(exercise_ids or []),
-               "--target", str(target), "--json", str(results_path), "--allow-empty"]
+def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeout,
+                warm=None) -> dict:
+    """`python -m rnnkit grade` on `target` in a process of its own: its results document.
+    `warm`: a `WarmGrader` to fork that process from (grade-class on Linux), else a fresh one."""
+    argv = ["grade", *(exercise_ids or []), "--target", str(target), "--json", str(results_path),
+            "--allow-empty"]
+    code, timed_out = (warm.grade(argv, log_path, timeout) if warm is not None
+                       else _fresh_grader(argv, log_path, timeout))
+    reason = f"grading took longer than {timeout:.0f} s" if timed_out else \
+        None if code == 0 else f"the grader stopped with status {code}"
+    if reason is None and results_path.is_file():
+        return json.loads(results_path.read_text())
+    return failed_results(reason or "the grader wrote no results", exercise_ids)
+
+
+def _fresh_grader(argv: list[str], log_path, timeout) -> tuple[int | None, bool]:
+    """(exit status, timed out) of `python -m rnnkit <argv>` started afresh."""
     log = open(log_path, "w", encoding="utf-8") if log_path else \
         contextlib.nullcontext(subprocess.DEVNULL)
     with log as output:
         try:
-            completed = subprocess.run(command, cwd=KIT_ROOT, stdout=output, check=False,
-                                       stderr=subprocess.STDOUT, timeout=timeout,
-                                       start_new_session=True)
-            reason = None if completed.returncode == 0 else \
-                f"the grader stopped with status {completed.returncode}"
+            completed = subprocess.run([sys.executable, "-m", "rnnkit", *argv], cwd=KIT_ROOT,
+                                       stdout=output, check=False, stderr=subprocess.STDOUT,
+                                       timeout=timeout, start_new_session=True)
         except subprocess.TimeoutExpired:
-            reason = f"grading took longer than {timeout:.0f} s"
-    if reason is None and results_path.is_file():
-        return json.loads(results_path.read_text())
-    return failed_results(reason or "the grader wrote no results", exercise_ids)
+            return None, True
+    return completed.returncode, False
 
 
 def missing_results(exercise_ids, log_path) -> dict:
@@ -491,13 +501,16 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
     ids = [e.id for e in resolve(exercise_ids)]
     rows: dict[str, dict] = {}
     started = time.monotonic()
+    slots = WarmSlots(max(1, jobs), echo)
 
     def one(student: Submission, folder: str):
         t0 = time.monotonic()
         where = out / "students" / folder        # never collides with gradebook.csv
         try:
-            document, notes = _grade(student, where / "results.json", exercise_ids=exercise_ids,
-                                     log_path=where / "report.txt")
+            with slots.take() as warm:
+                document, notes = _grade(student, where / "results.json",
+                                         exercise_ids=exercise_ids,
+                                         log_path=where / "report.txt", warm=warm)
         except Exception as error:  # noqa: BLE001 - one submission costs only its own row
             notes = [f"grading failed ({type(error).__name__}: {str(error)[:200]})"]
             document = failed_results(notes[0], exercise_ids)
@@ -505,14 +518,18 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
             dump(where / "results.json", document)
         return student, folder, document, notes, time.monotonic() - t0
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(one, student, folder) for student, folder in zip(students, folders)]
-        for done, future in enumerate(as_completed(futures), start=1):
-            student, folder, document, notes, seconds = future.result()
-            row = rows[folder] = gradebook_row(student, folder, document, ids, notes)
-            who = student.name + (f" ({folder})" if folder != student.name else "")
-            echo(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']} "
-                 f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}")
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(one, student, folder)
+                       for student, folder in zip(students, folders)]
+            for done, future in enumerate(as_completed(futures), start=1):
+                student, folder, document, notes, seconds = future.result()
+                row = rows[folder] = gradebook_row(student, folder, document, ids, notes)
+                who = student.name + (f" ({folder})" if folder != student.name else "")
+                echo(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']} "
+                     f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}")
+    finally:
+        slots.close()
     ordered = [rows[folder] for folder in folders]
     ordered.sort(key=lambda row: (row["student"].casefold(), row["id"], row["folder"]))
     for name in unrecognised:
@@ -533,6 +550,61 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
              f"them, or grade into a new --out, if they are stale): "
              + ", ".join(earlier[:10]) + (" ..." if len(earlier) > 10 else ""))
     return ordered
+
+
+class WarmSlots:
+    """One warm grader per job slot (`rnnkit.grader.warm`; Linux), started when its slot
+    first has a submission to grade (not for a class whose zips all fail to unpack).
+
+    A warm grader that dies or stops answering costs nothing but time: the submission it was
+    grading is graded again the ordinary way (a process of its own), and the slot starts a new
+    warm grader for its next one. Elsewhere, or with RNNKIT_WARM_GRADER=off, every submission
+    is graded the ordinary way."""
+
+    def __init__(self, jobs: int, echo=print):
+        from rnnkit.grader import warm
+
+        self.enabled = warm.available()
+        self._slots = [_Slot(warm, echo) for _ in range(jobs)]
+        self._free = queue.SimpleQueue()
+        for slot in self._slots:
+            self._free.put(slot)
+
+    @contextlib.contextmanager
+    def take(self):
+        """A slot to grade one submission with (None: grade it the ordinary way)."""
+        slot = self._free.get()
+        try:
+            yield slot if self.enabled else None
+        finally:
+            self._free.put(slot)
+
+    def close(self) -> None:
+        for slot in self._slots:
+            slot.close()
+
+
+class _Slot:
+    def __init__(self, warm, echo):
+        self._warm, self._echo = warm, echo
+        self.current = None
+        self.started = 0                        # warm graders this slot has started
+
+    def grade(self, argv, log_path, timeout):
+        if self.current is None or self.current.proc.poll() is not None:
+            self.current = self._warm.WarmGrader()
+            self.started += 1
+        try:
+            return self.current.grade(argv, log_path, timeout)
+        except self._warm.WarmGraderGone as gone:
+            self.current = None
+            self._echo(f"note: a warm grader stopped ({gone}); that submission is graded again "
+                       "in a process of its own, and the next one gets a new warm grader")
+            return _fresh_grader(argv, log_path, timeout)
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
 
 
 def earlier_folders(out: Path, folders) -> list[str]:

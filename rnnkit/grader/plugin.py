@@ -76,10 +76,10 @@ def _prepare_trusted_side(config) -> None:
     grader itself will need, so nothing it loads later can have been planted."""
     if config.stash[SNAPSHOT] is not None:
         return
-    from rnnkit.grader.snapshot import GraderSnapshot
+    from rnnkit.grader.snapshot import for_this_grading
     from rnnkit.sandbox import confine
 
-    config.stash[SNAPSHOT] = GraderSnapshot()
+    config.stash[SNAPSHOT] = for_this_grading()
     config.stash[USER] = confine.unprivileged_user()
     confine.become_subreaper()
     chosen = {exercise_of(item) for item in config.stash.get(ITEMS, [])}
@@ -107,7 +107,10 @@ def pytest_unconfigure(config):
     close_zygotes()
     snapshot = config.stash.get(SNAPSHOT, None)
     if snapshot is not None:
-        snapshot.cleanup()
+        from rnnkit.grader.snapshot import owned
+
+        if owned(snapshot):
+            snapshot.cleanup()
     submission = config.stash.get(SUBMISSION, None)
     if submission is not None:
         submission.cleanup()

@@ -49,6 +49,20 @@ def _trusted_only(relative: str) -> bool:
     return any(relative == t or relative.startswith(t + "/") for t in TRUSTED_ONLY)
 
 
+SHARED: "GraderSnapshot | None" = None   # the warm grader's, for every submission it grades
+
+
+def for_this_grading() -> "GraderSnapshot":
+    """The warm grader's snapshot in a grader it forked (grade-class: taken before any
+    submission was graded, so a change any of them made is still found), else a new one."""
+    return SHARED if SHARED is not None else GraderSnapshot()
+
+
+def owned(snapshot: "GraderSnapshot") -> bool:
+    """Whether this grading may delete `snapshot` when it ends (not the warm grader's)."""
+    return snapshot is not SHARED
+
+
 class GraderSnapshot:
     """A private copy of the student-side code, and fingerprints to notice tampering."""
 

@@ -209,10 +209,16 @@ def prestart_zygote(code_root: str) -> None:
         shared_zygote(code_root, worker_environment())
 
 
+_LET_GO: list = []     # borrowed zygotes' handles, kept so that collecting one deletes nothing
+
+
 def close_zygotes() -> None:
-    """Stop every zygote (their student processes go with them)."""
+    """Stop every zygote (their student processes go with them); a zygote borrowed from the
+    warm grader (grade-class) is only let go of: it serves the next submission."""
     while _ZYGOTES:
         _, current = _ZYGOTES.popitem()
+        if current.borrowed:
+            _LET_GO.append(current)
         current.close()
         _Live.pids.discard(current.pid)
 

@@ -25,6 +25,12 @@ in a fork those modules would already be imported.
 The grader's side, `Zygote`, asks for a fork and gets back the pid; it notices the child's
 exit through a pidfd (the zygote leaves the child a zombie, so the pid cannot be reused,
 until the grader asks it to reap and report the exit status).
+
+`grade-class` shares one zygote across the submissions of a job slot (see
+`rnnkit.grader.warm`): a grader forked from the warm grader inherits the handle, uses it and
+never stops the zygote (`close` in a process other than the one that started it only lets go
+of its copy of the socket); between two submissions the warm grader asks the zygote to
+`reset`: kill and reap every child it still has.
 """
 from __future__ import annotations
 
@@ -116,13 +122,22 @@ class Zygote:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             cwd="/", env=env, pass_fds=(child.fileno(),), start_new_session=True)
         child.close()
+        self._owner = os.getpid()      # a forked grader borrows the handle: see `close`
+        self._pidfd = os.pidfd_open(self.proc.pid)   # readable once the zygote has exited
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        # Not `proc.poll()`: in a grader forked from the warm grader the zygote is not a
+        # child, and polling a process that is not one reports it gone.
+        return not select.select([self._pidfd], [], [], 0)[0]
+
+    @property
+    def borrowed(self) -> bool:
+        """True in a process forked after the zygote was started (a grader of grade-class)."""
+        return os.getpid() != self._owner
 
     def fork(self, config: dict, *, cwd: str, env: dict, fds: tuple[int, int, int],
              limits: dict, user) -> ForkedChild:
@@ -149,7 +164,25 @@ class Zygote:
                 return -signal.SIGKILL      # the zygote is gone, and its children with it
         return int(reply.get("code", -signal.SIGKILL))
 
+    def reset(self) -> int:
+        """Kill and reap every student process the zygote still has (what a grading that was
+        killed or timed out left behind); returns how many there were."""
+        with self._lock:
+            try:
+                _send(self._sock, {"op": "reset"})
+                reply, _ = _receive(self._sock)
+            except (OSError, EOFError, ValueError) as error:
+                raise ZygoteError(f"the zygote did not answer: {error}") from None
+        return int(reply.get("killed", 0))
+
     def close(self) -> None:
+        if self.borrowed:       # the warm grader's zygote: it stops it, not this grader
+            try:
+                self._sock.close()          # this process's copy; the owner still holds one
+                os.close(self._pidfd)
+            except OSError:
+                pass
+            return
         try:
             self._sock.close()              # the zygote kills its children and exits on EOF
         except OSError:
@@ -159,6 +192,7 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        os.close(self._pidfd)
         self._home.cleanup()
 
 
@@ -243,6 +277,11 @@ def serve(fd: int) -> None:
                     os.close(handed)
                 children.add(pid)
                 _send(sock, {"pid": pid})
+            elif request.get("op") == "reset":
+                for pid in children:
+                    _kill_and_reap(pid)
+                _send(sock, {"killed": len(children)})
+                children.clear()
             elif request.get("op") == "reap":
                 pid = int(request.get("pid", -1))
                 if pid not in children:
@@ -253,11 +292,16 @@ def serve(fd: int) -> None:
                 _send(sock, {"code": os.waitstatus_to_exitcode(status)})
     finally:
         for pid in children:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+            _kill_and_reap(pid)
+
+
+def _kill_and_reap(pid: int) -> None:
+    """SIGKILL a forked student process's group (its own session) and reap it."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

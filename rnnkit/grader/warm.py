@@ -1,0 +1,205 @@
+"""A warm grader per job slot of `grade-class` (Linux): the grader's imports, its private copy
+of the student-side code and its zygote are made once and serve every submission of the slot.
+
+Started afresh, the grader of one submission spends ~4 s of CPU importing pytest,
+TensorFlow and Keras, and its zygote another ~3.5 s importing TensorFlow and Keras again:
+about a quarter of grading ex01-ex03. A warm grader is started once per slot, in a clean
+interpreter of its own; it imports the grader's side (pytest, TensorFlow, Keras, the
+grader), takes one `GraderSnapshot`, becomes the subreaper of what it starts, starts one
+zygote on the snapshot, and then, for each submission grade-class sends it, forks one grader
+which runs `python -m rnnkit grade ...` exactly as a fresh process would (`cli.main`).
+
+Why each submission is still graded in isolation from the others:
+- Student code never runs in the warm grader, in its graders or in the zygote: only in
+  processes the zygote forks, which wall themselves in (Landlock: write only their own
+  scratch folder; seccomp: no fork, no exec, signals to themselves only) before the
+  submission is imported. The warm grader itself never reads a submission: each grader it
+  forks starts from the state it had before the first submission.
+- A grader ends with its submission (it is a child that exits); whatever it left in memory
+  goes with it. Before the next submission the zygote kills any student process still alive
+  (`Zygote.reset`), and the warm grader kills anything adopted (`kill_strays`).
+- The snapshot's fingerprints (of the kit and of the copy) are taken before the first
+  submission; a grading that finds any file changed since is voided, so a change one
+  submission made voids every grading after it too, not only its own.
+`tests/kit/test_warm.py` plants submissions that try to reach the next one.
+
+Protocol (one JSON line each way, on the socket grade-class passes as the only argument):
+{"argv": [...], "log": path, "timeout": s} -> {"code": exit status, "timed_out": bool}.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+
+from rnnkit import KIT_ROOT
+
+
+def available() -> bool:
+    """Where the warm grader can run: Linux with the zygote (pidfds, fd passing) and fork."""
+    from rnnkit.sandbox import zygote
+
+    return zygote.available() and hasattr(os, "fork") and \
+        os.environ.get("RNNKIT_WARM_GRADER", "on") != "off"
+
+
+class WarmGraderGone(Exception):
+    """The warm grader died or stopped answering (grade-class grades the ordinary way)."""
+
+
+# -- grade-class's side ------------------------------------------------------------------------
+class WarmGrader:
+    """grade-class's handle on one warm grader (one per job slot; one grading at a time)."""
+
+    def __init__(self):
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock = parent
+        self._replies = parent.makefile("r", encoding="utf-8")
+        self._errors = tempfile.TemporaryFile(prefix="rnnkit-warm-")
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rnnkit.grader.warm", str(child.fileno())],
+            cwd=KIT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self._errors, pass_fds=(child.fileno(),), start_new_session=True)
+        child.close()
+
+    def grade(self, argv: list[str], log_path, timeout: float) -> tuple[int | None, bool]:
+        """Run `python -m rnnkit <argv>` in a grader forked from the warm one, its output in
+        `log_path`; (exit status, timed out). Raises WarmGraderGone if it could not."""
+        request = {"argv": list(argv), "log": str(log_path) if log_path else os.devnull,
+                   "timeout": timeout}
+        with self._lock:
+            try:
+                self._sock.sendall((json.dumps(request) + "\n").encode())
+                # the warm grader enforces `timeout`; this is for a warm grader that hangs
+                ready = select.select([self._sock], [], [], timeout + 120)[0]
+                line = self._replies.readline() if ready else ""
+            except OSError as error:
+                raise WarmGraderGone(f"the warm grader did not answer: {error}") from None
+        if not line:
+            raise WarmGraderGone(self.why())
+        reply = json.loads(line)
+        return reply.get("code"), bool(reply.get("timed_out"))
+
+    def why(self) -> str:
+        """The last line the warm grader wrote to stderr (why it stopped)."""
+        self.close()
+        self._errors.seek(0)
+        lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1][:300] if lines else "the warm grader stopped without a word"
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self._replies.close()       # (the socket's fd stays open while this is)
+                self._sock.close()          # the warm grader stops at EOF, and its zygote
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+# -- the warm grader's side --------------------------------------------------------------------
+def _prepare() -> None:
+    """Everything a grader would load before reading the submission, loaded once."""
+    import gc
+
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import pytest  # noqa: F401
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
+
+    from rnnkit import cli  # noqa: F401
+    from rnnkit.grader import api, plugin, results, session, snapshot  # noqa: F401
+    from rnnkit.sandbox import confine, process
+
+    snapshot.SHARED = snapshot.GraderSnapshot()
+    confine.become_subreaper()          # an escapee of any grading is adopted here
+    process.prestart_zygote(str(snapshot.SHARED.root))
+    gc.collect()
+    gc.freeze()       # as in the zygote: forked graders do not copy every page to collect
+
+
+def _grade_in_fork(request: dict, control: int) -> None:
+    """In the forked grader: become `python -m rnnkit <argv>` writing to the log. Never
+    returns."""
+    code = 1
+    try:
+        os.setsid()                         # a timeout kills its whole group
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)   # PDEATHSIG: dies with the warm one
+        os.close(control)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        from rnnkit import cli
+
+        code = cli.main([str(arg) for arg in request["argv"]])
+    except SystemExit as stop:              # argparse's refusals
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # noqa: BLE001 - the log has the traceback; the status says it failed
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _grade_one(request: dict, control: int) -> dict:
+    from rnnkit.sandbox import confine, process, zygote
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        _grade_in_fork(request, control)
+    pidfd = os.pidfd_open(pid)
+    timed_out = not select.select([pidfd], [], [], float(request.get("timeout", 1800)))[0]
+    if timed_out:
+        for kill in (os.killpg, os.kill):   # its group, or itself if it had no time to setsid
+            try:
+                kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    _, status = os.waitpid(pid, 0)
+    os.close(pidfd)
+    # What the grading may have left: student processes (the zygote's children), escapees.
+    for current in list(process._ZYGOTES.values()):
+        try:
+            current.reset()
+        except zygote.ZygoteError:
+            pass                            # gone: the next grading starts a new one
+    confine.kill_strays(keep={current.pid for current in process._ZYGOTES.values()})
+    return {"code": os.waitstatus_to_exitcode(status), "timed_out": timed_out}
+
+
+def serve(control: int) -> None:
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)   # PDEATHSIG: dies with grade-class
+    _prepare()
+    sock = socket.socket(fileno=control)
+    requests = sock.makefile("r", encoding="utf-8")
+    for line in requests:
+        reply = _grade_one(json.loads(line), control)
+        sock.sendall((json.dumps(reply) + "\n").encode())
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))

@@ -1,0 +1,190 @@
+"""The warm grader of grade-class (`rnnkit.grader.warm`): one per job slot, its imports, its
+copy of the student-side code and its zygote shared by the submissions the slot grades.
+
+What must hold: a submission graded by a warm grader gets exactly the result a fresh grader
+gives it; one submission cannot reach the next (planted: writes into the shared code copy, a
+grading that hangs until it is killed); and nothing a grading started outlives it."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from rnnkit import KIT_ROOT, classroom
+from rnnkit.grader import warm
+
+pytestmark = pytest.mark.skipif(not warm.available(), reason="the warm grader needs Linux pidfds")
+
+SOLUTION = (KIT_ROOT / "solutions" / "ex01_simple_rnn.py").read_text()
+
+# Student code that tries to change what the next submission's student process imports: the
+# shared copy of the student-side code, from inside the walls (it may only write its scratch).
+REACHES_FOR_THE_NEXT = '''
+import os as _os
+import rnnkit as _rnnkit
+_root = _os.path.dirname(_os.path.dirname(_rnnkit.__file__))
+for _relative in ("rnnkit/planted_by_a.py", "tests/grading/probes/ex01.py"):
+    try:
+        with open(_os.path.join(_root, _relative), "a") as _handle:
+            _handle.write("RAISE = 1\\n")
+    except OSError:
+        pass
+'''
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _zygote_of(warm_pid: int) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for pid in _children(warm_pid):
+            try:
+                if b"zygote" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError("the warm grader started no zygote")
+
+
+def _checks(document: dict) -> list[tuple]:
+    return [(t["name"], t["score"], t["max_score"], t.get("status"), t.get("output"))
+            for t in document["tests"]]
+
+
+@pytest.fixture(scope="module")
+def class_of_two(tmp_path_factory):
+    """grade-class --jobs 1 on A (reaches for the next submission, otherwise the solution) and
+    B (the solution), counting the warm graders started."""
+    root = tmp_path_factory.mktemp("warm")
+    submissions = root / "submissions"
+    for name, source in (("a_reaches", REACHES_FOR_THE_NEXT + SOLUTION), ("b_plain", SOLUTION)):
+        (submissions / name).mkdir(parents=True)
+        (submissions / name / "ex01_simple_rnn.py").write_text(source)
+    started = []
+    original = warm.WarmGrader
+
+    class Counted(original):
+        def __init__(self):
+            super().__init__()
+            started.append(self.proc.pid)
+
+    warm.WarmGrader = Counted
+    try:
+        rows = classroom.grade_class(submissions, root / "out", jobs=1, exercise_ids=["ex01"],
+                                     echo=lambda line: None)
+    finally:
+        warm.WarmGrader = original
+    return root, rows, started
+
+
+def test_one_warm_grader_grades_the_slot_and_no_submission_reaches_the_next(class_of_two):
+    root, rows, started = class_of_two
+    assert len(started) == 1
+    totals = {row["student"]: (row["total"], row["max"], row["notes"]) for row in rows}
+    full = rows[0]["max"]
+    # Had A's writes landed, both gradings would be voided (the kit's code changed during
+    # grading) or B's probes would be A's: both score in full, untouched.
+    assert totals == {"a_reaches": (full, full, ""), "b_plain": (full, full, "")}, totals
+    for name in ("a_reaches", "b_plain"):
+        output = json.loads((root / "out" / "students" / name / "results.json").read_text())
+        assert "voided" not in json.dumps(output)
+
+
+def test_a_warm_grader_gives_what_a_fresh_grader_gives(class_of_two, tmp_path, monkeypatch):
+    root, _, _ = class_of_two
+    monkeypatch.setenv("RNNKIT_WARM_GRADER", "off")
+    fresh = classroom.grade_submission(root / "submissions" / "b_plain", tmp_path / "r.json",
+                                       exercise_ids=["ex01"])
+    warmed = json.loads((root / "out" / "students" / "b_plain" / "results.json").read_text())
+    assert _checks(warmed) == _checks(fresh)      # same seed (from the file): same numbers
+
+
+def test_a_grading_killed_at_its_limit_leaves_nothing_and_the_next_is_graded(tmp_path):
+    hangs, plain = tmp_path / "hangs", tmp_path / "plain"
+    for folder, source in ((hangs, "import time\ntime.sleep(600)\n"), (plain, SOLUTION)):
+        folder.mkdir()
+        (folder / "ex01_simple_rnn.py").write_text(source)
+    grader = warm.WarmGrader()
+    try:
+        zygote = _zygote_of(grader.proc.pid)
+        argv = ["grade", "ex01", "--target", str(hangs), "--json", str(tmp_path / "h.json")]
+        code, timed_out = grader.grade(argv, tmp_path / "h.log", timeout=20)
+        assert timed_out and code != 0
+        assert _children(zygote) == []            # its student process: killed and reaped
+        assert [pid for pid in _children(grader.proc.pid) if pid != zygote] == []
+        argv = ["grade", "ex01", "--target", str(plain), "--json", str(tmp_path / "p.json")]
+        assert grader.grade(argv, tmp_path / "p.log", timeout=300) == (0, False)
+        document = json.loads((tmp_path / "p.json").read_text())
+        assert document["score"] == sum(t["max_score"] for t in document["tests"]) > 0
+        assert _zygote_of(grader.proc.pid) == zygote   # the same zygote served both
+    finally:
+        grader.close()
+    assert grader.proc.returncode == 0            # it stops at EOF, its zygote with it
+    assert not Path(f"/proc/{zygote}").exists()
+
+
+def test_a_warm_grader_that_dies_mid_grading_costs_its_submission_nothing(tmp_path):
+    """Killed while it grades (OOM killer), the warm grader's submission is graded again in
+    a process of its own, the run says so, and the slot's next submission gets a new one."""
+    import threading
+
+    hangs, plain = tmp_path / "hangs", tmp_path / "plain"
+    for folder, source in ((hangs, "import time\ntime.sleep(600)\n"),
+                           (plain, (KIT_ROOT / "solutions" / "ex02_bptt.py").read_text())):
+        folder.mkdir()
+        (folder / "ex02_bptt.py").write_text(source)
+    lines = []
+    slots = classroom.WarmSlots(1, echo=lines.append)
+    try:
+        with slots.take() as slot:
+            argv = ["grade", "ex02", "--target", str(plain), "--json", str(tmp_path / "1.json")]
+            assert slot.grade(argv, tmp_path / "1.log", 300) == (0, False)
+            first = slot.current.proc
+            threading.Timer(3, first.kill).start()
+            argv = ["grade", "ex02", "--target", str(hangs), "--json", str(tmp_path / "2.json")]
+            started = time.monotonic()
+            assert slot.grade(argv, tmp_path / "2.log", 10) == (None, True)  # afresh: timed out
+            assert time.monotonic() - started > 10
+            assert len(lines) == 1 and "warm grader stopped" in lines[0], lines
+            argv = ["grade", "ex02", "--target", str(plain), "--json", str(tmp_path / "3.json")]
+            assert slot.grade(argv, tmp_path / "3.log", 300) == (0, False)
+            assert slot.started == 2 and slot.current.proc.pid != first.pid
+    finally:
+        slots.close()
+
+
+def test_fit_steps_on_one_model_equal_fresh_models():
+    """`cells.fit_steps` traces one train function for every case (seed 0 and the fresh
+    seed): each case's weights must be exactly those of a model made for it alone."""
+    import keras
+    import numpy as np
+
+    from tests.grading.probes import cells
+
+    rng = np.random.default_rng(0)
+    cases = [{"x": rng.uniform(-1, 1, (8, 5, 3)).astype("float32"),
+              "y": rng.uniform(-1, 1, (8, 2)).astype("float32"),
+              "weights": [rng.uniform(-0.5, 0.5, shape).astype("float32")
+                          for shape in ((3, 4), (4, 4), (4,), (4, 2), (2,))]}
+             for _ in range(3)]
+    together = cells.fit_steps(keras.layers.SimpleRNN(4), cases)
+    for case, got in zip(cases, together, strict=True):
+        alone = cells.fit_steps(keras.layers.SimpleRNN(4), [case])[0]
+        assert not np.array_equal(got[0], case["weights"][0])      # the step changed it
+        for g, a in zip(got, alone, strict=True):
+            np.testing.assert_array_equal(g, a)

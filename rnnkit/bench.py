@@ -9,7 +9,9 @@
   (a fresh interpreter importing TensorFlow), which is what a fork saves;
 - training speed: one epoch of `RNN(custom cell)` against Keras's built-in layer, same
   weights and data, runs interleaved, median per-epoch time and its ratio (budget 1.2x);
-- class throughput (`--class-size N`): `grade-class --jobs 2` on N copies of the solutions.
+- class throughput (`--class-size N`): `grade-class --jobs 2` on N copies of the solutions:
+  the whole run, and the rate once each slot's warm grader is started (what a class of
+  hundreds is graded at).
 
 Medians and spreads (min-max), because these machines are noisy. Writes
 runs/bench/bench.md (the table) and runs/bench/bench.json (every figure) too.
@@ -71,7 +73,8 @@ PSS_AT_LEAST_EVERY = 2.0   # ... and at least: a peak that RSS does not show (pa
                            # unshared after a fork) is still seen within two seconds
 
 
-def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False) -> dict:
+def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False,
+                    output=subprocess.DEVNULL) -> dict:
     """Run `command`; its seconds, exit status, and the peaks (bytes) of the PSS and of the
     summed RSS of its process tree. With `per_child`, the peaks are those of the largest tree
     under one direct child (one submission's grading in grade-class).
@@ -83,8 +86,7 @@ def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False) -
     last reading, at most every PSS_EVERY seconds, and every PSS_AT_LEAST_EVERY otherwise. The
     observer's own CPU time is returned as `observer_cpu`."""
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.DEVNULL)
     peaks = {"pss": 0, "rss": 0, "processes": 0, "observer_cpu": 0.0}
     stop = threading.Event()
 
@@ -282,12 +284,29 @@ def bench_class(size: int, exercises: list[str], jobs: int = 2) -> dict:
                 shutil.copy(KIT_ROOT / "solutions" / name, folder / name)
         command = [sys.executable, "-m", "rnnkit", "grade-class", str(submissions), "--out",
                    str(Path(scratch) / "out"), "--jobs", str(jobs), "--exercises", *exercises]
-        measured = measure_command(command, per_child=True)
+        with open(Path(scratch) / "printed.txt", "w+", encoding="utf-8") as printed:
+            measured = measure_command(command, per_child=True, output=printed)
+            printed.seek(0)
+            seconds = each_submission(printed.read())
         if measured["code"] != 0:
             raise SystemExit(f"grade-class failed with status {measured['code']}")
+    # Each slot's first submission also waits for its warm grader to start (imports, zygote);
+    # the ones after it show the rate a class of hundreds is graded at.
+    later = seconds[jobs:]
+    steady = jobs * 60 / statistics.median(later) if later else None
     return {"size": size, "jobs": jobs, "exercises": exercises,
             "per_minute": size / (measured["seconds"] / 60), "seconds": measured["seconds"],
+            "each": seconds, "steady_per_minute": steady,
             "pss_gib": measured["pss"] / 2**30, "rss_gib": measured["rss"] / 2**30}
+
+
+def each_submission(printed: str) -> list[float]:
+    """The seconds of each submission, in the order grade-class finished them, from its
+    progress lines ("[3/8] student02: 65 / 65 (21 s)")."""
+    import re
+
+    return [float(found) for found in
+            re.findall(r"^\[\d+/\d+\] .*?\((\d+(?:\.\d+)?) s\)", printed, re.MULTILINE)]
 
 
 def _seconds(found: dict, digits: int = 1) -> str:
@@ -345,10 +364,17 @@ def report(figures: dict) -> str:
     klass = figures.get("class")
     if klass:
         lines.append(f"| grade-class --jobs {klass['jobs']}, {klass['size']} submissions of "
-                     f"{', '.join(klass['exercises'])} | {klass['per_minute']:.1f} per minute "
-                     f"({klass['seconds']:.0f} s) | {BUDGETS['class_per_minute']} per minute |")
-        lines.append(f"| peak memory of one submission's grading during grade-class (PSS) | "
-                     f"{klass['pss_gib']:.2f} GiB | - |")
+                     f"{', '.join(klass['exercises'])}, the whole run | "
+                     f"{klass['per_minute']:.1f} per minute ({klass['seconds']:.0f} s) | - |")
+        if klass.get("steady_per_minute"):
+            later = klass["each"][klass["jobs"]:]
+            lines.append(f"| the same after each slot's first submission (warm graders "
+                         f"started): {klass['jobs']} x 60 s / median seconds of one | "
+                         f"{klass['steady_per_minute']:.1f} per minute "
+                         f"({statistics.median(later):.0f} s each, {min(later):.0f}-"
+                         f"{max(later):.0f}) | {BUDGETS['class_per_minute']} per minute |")
+        lines.append(f"| peak memory of one job slot during grade-class: warm grader, zygote, "
+                     f"grader, student process (PSS) | {klass['pss_gib']:.2f} GiB | - |")
     lines += ["", "Seconds per exercise (the sum of its checks, process start included):", "",
               "| " + " | ".join(grading["per_exercise"]) + " |",
               "|" + "---|" * len(grading["per_exercise"]),

@@ -48,11 +48,20 @@ def test_the_report_shows_every_budget_with_its_limit():
         "training": {"GRUCell": {"custom": 1.1, "builtin": 1.0, "ratio": 1.1,
                                  "builtin_name": "GRU"}},
         "class": {"size": 4, "jobs": 2, "exercises": ["ex01"], "per_minute": 6.5,
-                  "seconds": 37.0, "pss_gib": 0.8, "rss_gib": 1.2},
+                  "seconds": 37.0, "each": [30.0, 31.0, 20.0, 22.0],
+                  "steady_per_minute": 2 * 60 / 21.0, "pss_gib": 0.8, "rss_gib": 1.2},
     }
     text = bench.report(figures)
     for expected in ("82.5 s (80.0-85.0) | 90 s", "8.5 s (8.0-9.0) (ex03 test_memory) | 10 s",
                      "ex03 test_memory: 8.5 (8.0-9.0)", "used 1.5 s (1.0-2.0) of CPU",
                      "0.93 GiB (0.90-0.95) | 1 GiB", "0.35 s (0.30-0.40) / 4.5 s (4.0-5.0)",
-                     "= 1.10x | 1.2x", "6.5 per minute (37 s) | 6 per minute"):
+                     "= 1.10x | 1.2x", "6.5 per minute (37 s) | - |",
+                     "5.7 per minute (21 s each, 20-22) | 6 per minute"):
         assert expected in text, (expected, text)
+
+
+def test_each_submission_is_read_from_grade_class_progress_lines():
+    printed = ("[1/3] Zoé Ab (zoe_ab): 65 / 65 (31 s)\n"
+               "[2/3] b: 0 / 65 (5 s)  ex01: grading failed (took (9 s) once)\n"
+               "graded 3 submissions in 1.0 min (3.0 per minute)\n[3/3] c: 65 / 65 (20 s)\n")
+    assert bench.each_submission(printed) == [31.0, 5.0, 20.0]

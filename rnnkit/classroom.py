@@ -270,7 +270,7 @@ def grade_submission(submission, results_path: Path, *, exercise_ids=None,
 
 
 def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
-           timeout: float = GRADING_SECONDS, warm=None) -> tuple[dict, list[str]]:
+           timeout: float = GRADING_SECONDS, slot=None) -> tuple[dict, list[str]]:
     """(results document, notes for the gradebook) of one submission."""
     results_path = Path(results_path)
     results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -308,7 +308,7 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
                 notes.append("unrecognised: " + ", ".join(stray[:5]) +
                              (" ..." if len(stray) > 5 else ""))
         if set(ids) & set(chosen):
-            document = _run_grader(target, results_path, exercise_ids, log_path, timeout, warm)
+            document = _run_grader(target, results_path, exercise_ids, log_path, timeout, slot)
         else:       # nothing to run: what the grader would say, without starting it
             document = missing_results(exercise_ids, log_path)
     shown = {BY_ID[i].filename: s for i, (s, _) in chosen.items() if s != BY_ID[i].filename}
@@ -324,12 +324,13 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
 
 
 def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeout,
-                warm=None) -> dict:
+                slot=None) -> dict:
     """`python -m rnnkit grade` on `target` in a process of its own: its results document.
-    `warm`: a `WarmGrader` to fork that process from (grade-class on Linux), else a fresh one."""
+    `slot`: grade-class's job slot, which forks that process from its warm grader (Linux),
+    else a fresh process."""
     argv = ["grade", *(exercise_ids or []), "--target", str(target), "--json", str(results_path),
             "--allow-empty"]
-    code, timed_out = (warm.grade(argv, log_path, timeout) if warm is not None
+    code, timed_out = (slot.grade(argv, log_path, timeout) if slot is not None
                        else _fresh_grader(argv, log_path, timeout))
     reason = f"grading took longer than {timeout:.0f} s" if timed_out else \
         None if code == 0 else f"the grader stopped with status {code}"
@@ -338,15 +339,15 @@ def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeou
     return failed_results(reason or "the grader wrote no results", exercise_ids)
 
 
-def _fresh_grader(argv: list[str], log_path, timeout) -> tuple[int | None, bool]:
-    """(exit status, timed out) of `python -m rnnkit <argv>` started afresh."""
+def _fresh_grader(argv: list[str], log_path, timeout, env=None) -> tuple[int | None, bool]:
+    """(exit status, timed out) of `python -m rnnkit <argv>` started afresh (in `env`)."""
     log = open(log_path, "w", encoding="utf-8") if log_path else \
         contextlib.nullcontext(subprocess.DEVNULL)
     with log as output:
         try:
             completed = subprocess.run([sys.executable, "-m", "rnnkit", *argv], cwd=KIT_ROOT,
                                        stdout=output, check=False, stderr=subprocess.STDOUT,
-                                       timeout=timeout, start_new_session=True)
+                                       timeout=timeout, start_new_session=True, env=env)
         except subprocess.TimeoutExpired:
             return None, True
     return completed.returncode, False
@@ -507,10 +508,10 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
         t0 = time.monotonic()
         where = out / "students" / folder        # never collides with gradebook.csv
         try:
-            with slots.take() as warm:
+            with slots.take() as slot:
                 document, notes = _grade(student, where / "results.json",
                                          exercise_ids=exercise_ids,
-                                         log_path=where / "report.txt", warm=warm)
+                                         log_path=where / "report.txt", slot=slot)
         except Exception as error:  # noqa: BLE001 - one submission costs only its own row
             notes = [f"grading failed ({type(error).__name__}: {str(error)[:200]})"]
             document = failed_results(notes[0], exercise_ids)
@@ -552,30 +553,46 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
     return ordered
 
 
+def tensorflow_threads(jobs: int) -> dict:
+    """TensorFlow's two thread pools per process when `jobs` submissions are graded at once:
+    the cores shared out, unless the instructor set them. Each process's pools default to
+    every core, and processes of two gradings then wait for each other's threads: measured on
+    2 cores, --jobs 2, eight submissions of ex01-ex03, 23.4 s of CPU per submission with the
+    defaults, 18.5 s with one thread each (results unchanged: a student's laptop trains with
+    its own number of threads too, and the checks allow for it)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else (os.cpu_count() or 1)
+    each = str(max(1, cores // max(1, jobs)))
+    return {name: os.environ.get(name, each)
+            for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
+
+
 class WarmSlots:
-    """One warm grader per job slot (`rnnkit.grader.warm`; Linux), started when its slot
-    first has a submission to grade (not for a class whose zips all fail to unpack).
+    """The job slots of grade-class. On Linux each has a warm grader (`rnnkit.grader.warm`),
+    started when the slot first has a submission to grade (not for a class whose zips all
+    fail to unpack); elsewhere, or with RNNKIT_WARM_GRADER=off, every submission is graded
+    in a process of its own. Either way with `tensorflow_threads(jobs)`.
 
     A warm grader that dies or stops answering costs nothing but time: the submission it was
-    grading is graded again the ordinary way (a process of its own), and the slot starts a new
-    warm grader for its next one. Elsewhere, or with RNNKIT_WARM_GRADER=off, every submission
-    is graded the ordinary way."""
+    grading is graded again in a process of its own, and the slot starts a new warm grader
+    for its next one."""
 
     def __init__(self, jobs: int, echo=print):
         from rnnkit.grader import warm
 
-        self.enabled = warm.available()
-        self._slots = [_Slot(warm, echo) for _ in range(jobs)]
+        env = {**os.environ, **tensorflow_threads(jobs)}
+        usable = warm if warm.available() else None
+        self._slots = [_Slot(usable, echo, env) for _ in range(jobs)]
         self._free = queue.SimpleQueue()
         for slot in self._slots:
             self._free.put(slot)
 
     @contextlib.contextmanager
     def take(self):
-        """A slot to grade one submission with (None: grade it the ordinary way)."""
+        """A slot to grade one submission with."""
         slot = self._free.get()
         try:
-            yield slot if self.enabled else None
+            yield slot
         finally:
             self._free.put(slot)
 
@@ -585,14 +602,16 @@ class WarmSlots:
 
 
 class _Slot:
-    def __init__(self, warm, echo):
-        self._warm, self._echo = warm, echo
+    def __init__(self, warm, echo, env):
+        self._warm, self._echo, self._env = warm, echo, env
         self.current = None
         self.started = 0                        # warm graders this slot has started
 
     def grade(self, argv, log_path, timeout):
+        if self._warm is None:
+            return _fresh_grader(argv, log_path, timeout, self._env)
         if self.current is None or self.current.proc.poll() is not None:
-            self.current = self._warm.WarmGrader()
+            self.current = self._warm.WarmGrader(self._env)
             self.started += 1
         try:
             return self.current.grade(argv, log_path, timeout)
@@ -600,7 +619,7 @@ class _Slot:
             self.current = None
             self._echo(f"note: a warm grader stopped ({gone}); that submission is graded again "
                        "in a process of its own, and the next one gets a new warm grader")
-            return _fresh_grader(argv, log_path, timeout)
+            return _fresh_grader(argv, log_path, timeout, self._env)
 
     def close(self) -> None:
         if self.current is not None:

@@ -57,7 +57,7 @@ class WarmGraderGone(Exception):
 class WarmGrader:
     """grade-class's handle on one warm grader (one per job slot; one grading at a time)."""
 
-    def __init__(self):
+    def __init__(self, env: dict | None = None):
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = parent
         self._replies = parent.makefile("r", encoding="utf-8")
@@ -65,7 +65,7 @@ class WarmGrader:
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rnnkit.grader.warm", str(child.fileno())],
-            cwd=KIT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            cwd=KIT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
             stderr=self._errors, pass_fds=(child.fileno(),), start_new_session=True)
         child.close()
 

@@ -79,8 +79,8 @@ def class_of_two(tmp_path_factory):
     original = warm.WarmGrader
 
     class Counted(original):
-        def __init__(self):
-            super().__init__()
+        def __init__(self, env=None):
+            super().__init__(env)
             started.append(self.proc.pid)
 
     warm.WarmGrader = Counted
@@ -188,3 +188,15 @@ def test_fit_steps_on_one_model_equal_fresh_models():
         assert not np.array_equal(got[0], case["weights"][0])      # the step changed it
         for g, a in zip(got, alone, strict=True):
             np.testing.assert_array_equal(g, a)
+
+
+def test_class_gradings_share_the_cores_out_unless_the_instructor_chose(monkeypatch):
+    names = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert classroom.tensorflow_threads(2) == dict.fromkeys(names, "2")
+    assert classroom.tensorflow_threads(1) == dict.fromkeys(names, "4")
+    assert classroom.tensorflow_threads(8) == dict.fromkeys(names, "1")
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
+    assert classroom.tensorflow_threads(2) == {names[0]: "3", names[1]: "2"}

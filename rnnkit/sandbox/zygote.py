@@ -123,6 +123,7 @@ class Zygote:
             cwd="/", env=env, pass_fds=(child.fileno(),), start_new_session=True)
         child.close()
         self._owner = os.getpid()      # a forked grader borrows the handle: see `close`
+        self._asked = 0
         self._pidfd = os.pidfd_open(self.proc.pid)   # readable once the zygote has exited
 
     @property
@@ -145,35 +146,44 @@ class Zygote:
         request pipe (read end), its reply pipe (write end) and its log file."""
         request = {"op": "fork", "config": config, "cwd": cwd, "env": env, "limits": limits,
                    "user": list(user) if user else None}
-        with self._lock:
-            try:
-                _send(self._sock, request, fds)
-                reply, _ = _receive(self._sock)
-            except (OSError, EOFError, ValueError) as error:
-                raise ZygoteError(f"the zygote did not answer: {error}") from None
+        try:
+            reply = self._ask(request, fds)
+        except (OSError, EOFError, ValueError) as error:
+            raise ZygoteError(f"the zygote did not answer: {error}") from None
         if "pid" not in reply:
             raise ZygoteError(reply.get("error", "the zygote refused to fork"))
         return ForkedChild(int(reply["pid"]), self)
 
     def reap(self, pid: int) -> int:
-        with self._lock:
-            try:
-                _send(self._sock, {"op": "reap", "pid": pid})
-                reply, _ = _receive(self._sock)
-            except (OSError, EOFError, ValueError):
-                return -signal.SIGKILL      # the zygote is gone, and its children with it
+        try:
+            reply = self._ask({"op": "reap", "pid": pid})
+        except (OSError, EOFError, ValueError):
+            return -signal.SIGKILL          # the zygote is gone, and its children with it
         return int(reply.get("code", -signal.SIGKILL))
 
     def reset(self) -> int:
         """Kill and reap every student process the zygote still has (what a grading that was
         killed or timed out left behind); returns how many there were."""
-        with self._lock:
-            try:
-                _send(self._sock, {"op": "reset"})
-                reply, _ = _receive(self._sock)
-            except (OSError, EOFError, ValueError) as error:
-                raise ZygoteError(f"the zygote did not answer: {error}") from None
+        try:
+            reply = self._ask({"op": "reset"})
+        except (OSError, EOFError, ValueError) as error:
+            raise ZygoteError(f"the zygote did not answer: {error}") from None
         return int(reply.get("killed", 0))
+
+    def _ask(self, request: dict, fds=()) -> dict:
+        """Send one request and return its reply. A reply to someone else's request is passed
+        over: a grader forked from the warm grader and killed between asking and reading
+        leaves its reply in the socket, and the next request must not take it for its own."""
+        with self._lock:
+            self._asked += 1
+            ask = f"{os.getpid()}:{self._asked}"    # forked graders inherit the count, not the pid
+            _send(self._sock, {**request, "id": ask}, fds)
+            while True:
+                reply, handed = _receive(self._sock)
+                for fd in handed:
+                    os.close(fd)
+                if reply.get("id") == ask:
+                    return reply
 
     def close(self) -> None:
         if self.borrowed:       # the warm grader's zygote: it stops it, not this grader
@@ -264,11 +274,12 @@ def serve(fd: int) -> None:
                 request, fds = _receive(sock, max_fds=3)
             except (EOFError, OSError, ValueError):
                 break
+            asked = {"id": request.get("id")}      # echoed: see `Zygote._ask`
             if request.get("op") == "fork":
                 if len(fds) != 3:
                     for handed in fds:
                         os.close(handed)
-                    _send(sock, {"error": "a fork needs three descriptors"})
+                    _send(sock, {**asked, "error": "a fork needs three descriptors"})
                     continue
                 pid = os.fork()
                 if pid == 0:
@@ -276,20 +287,20 @@ def serve(fd: int) -> None:
                 for handed in fds:
                     os.close(handed)
                 children.add(pid)
-                _send(sock, {"pid": pid})
+                _send(sock, {**asked, "pid": pid})
             elif request.get("op") == "reset":
                 for pid in children:
                     _kill_and_reap(pid)
-                _send(sock, {"killed": len(children)})
+                _send(sock, {**asked, "killed": len(children)})
                 children.clear()
             elif request.get("op") == "reap":
                 pid = int(request.get("pid", -1))
                 if pid not in children:
-                    _send(sock, {"error": f"{pid} is not a child of the zygote"})
+                    _send(sock, {**asked, "error": f"{pid} is not a child of the zygote"})
                     continue
                 _, status = os.waitpid(pid, 0)
                 children.discard(pid)
-                _send(sock, {"code": os.waitstatus_to_exitcode(status)})
+                _send(sock, {**asked, "code": os.waitstatus_to_exitcode(status)})
     finally:
         for pid in children:
             _kill_and_reap(pid)

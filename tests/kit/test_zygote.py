@@ -225,3 +225,23 @@ def test_no_student_process_outlives_a_killed_grader(tmp_path, exercise_id):
     while time.monotonic() < deadline and any(alive(pid) for pid in everything):
         time.sleep(0.2)
     assert not [pid for pid in everything if alive(pid)], everything
+
+
+def test_a_reply_left_by_a_killed_borrower_is_not_taken_for_the_next(fresh_zygotes):
+    """A grader forked from grade-class's warm grader can be killed between asking the
+    zygote and reading its answer; the answer stays in the socket. Every request carries an
+    id the zygote echoes, so the next request (here: the warm grader's reset, then a fork)
+    reads its own reply, not that one."""
+    current = process.shared_zygote(str(KIT_ROOT), process.worker_environment())
+    pid = os.fork()
+    if pid == 0:                                   # asks, then dies without reading
+        try:
+            zygote._send(current._sock, {"op": "reset", "id": "killed-borrower:1"})
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert current.reset() == 0
+    with student(KIT_ROOT / "solutions") as proc:
+        proc._start()
+        assert isinstance(proc.proc, zygote.ForkedChild)     # a fork, not a fallback
+        assert proc.proc.pid in children(current.pid)

@@ -99,6 +99,12 @@ def _prepare_trusted_side(config) -> None:
 
         for exercise_id in sorted({exercise_of(item) for item in config.stash.get(ITEMS, [])}):
             importlib.import_module(f"solutions.{BY_ID[exercise_id].module}")
+    import gc
+
+    # TensorFlow's and Keras's objects out of the collector's reach: each full collection
+    # walked them all (pytest alone runs five at the end: ~1 s of CPU per grading).
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_unconfigure(config):

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from rnnkit import KIT_ROOT
 
@@ -161,6 +162,17 @@ def _grade_in_fork(request: dict, control: int) -> None:
             os._exit(code)
 
 
+def _gone(control: int) -> bool:
+    """Whether grade-class has closed its end of the socket (peeked: nothing is taken)."""
+    with socket.socket(fileno=os.dup(control)) as peek:
+        try:
+            return peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False                    # connected, nothing sent
+        except OSError:
+            return True
+
+
 def _grade_one(request: dict, control: int) -> dict:
     from rnnkit.sandbox import confine, process, zygote
 
@@ -170,8 +182,21 @@ def _grade_one(request: dict, control: int) -> dict:
     if pid == 0:
         _grade_in_fork(request, control)
     pidfd = os.pidfd_open(pid)
-    timed_out = not select.select([pidfd], [], [], float(request.get("timeout", 1800)))[0]
-    if timed_out:
+    deadline = time.monotonic() + float(request.get("timeout", 1800))
+    timed_out = abandoned = False
+    while True:
+        left = deadline - time.monotonic()
+        ready = select.select([pidfd, control], [], [], max(0.0, left))[0] if left > 0 else []
+        if pidfd in ready:
+            break
+        if control in ready and _gone(control):
+            abandoned = True                # grade-class is gone: so is this grading
+            break
+        if not ready:
+            timed_out = True
+            break
+        time.sleep(0.05)                    # a request before a reply: not ours to read yet
+    if timed_out or abandoned:
         for kill in (os.killpg, os.kill):   # its group, or itself if it had no time to setsid
             try:
                 kill(pid, signal.SIGKILL)
@@ -186,19 +211,31 @@ def _grade_one(request: dict, control: int) -> dict:
         except zygote.ZygoteError:
             pass                            # gone: the next grading starts a new one
     confine.kill_strays(keep={current.pid for current in process._ZYGOTES.values()})
-    return {"code": os.waitstatus_to_exitcode(status), "timed_out": timed_out}
+    return {"code": os.waitstatus_to_exitcode(status), "timed_out": timed_out,
+            "abandoned": abandoned}
 
 
 def serve(control: int) -> None:
-    import ctypes
+    """Grade what grade-class sends until it closes the socket (or is gone), then stop the
+    zygote and remove the snapshot.
 
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)   # PDEATHSIG: dies with grade-class
+    Not PR_SET_PDEATHSIG, which fires when the *thread* that started this process ends:
+    grade-class starts warm graders from its pool's threads, which end before it does."""
+    from rnnkit.grader import snapshot
+    from rnnkit.sandbox import process
+
     _prepare()
     sock = socket.socket(fileno=control)
     requests = sock.makefile("r", encoding="utf-8")
-    for line in requests:
-        reply = _grade_one(json.loads(line), control)
-        sock.sendall((json.dumps(reply) + "\n").encode())
+    try:
+        for line in requests:
+            reply = _grade_one(json.loads(line), control)
+            if reply.pop("abandoned"):
+                break
+            sock.sendall((json.dumps(reply) + "\n").encode())
+    finally:
+        process.close_zygotes()
+        snapshot.SHARED.cleanup()
 
 
 if __name__ == "__main__":

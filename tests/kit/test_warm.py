@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -81,19 +82,30 @@ def class_of_two(tmp_path_factory):
     class Counted(original):
         def __init__(self, env=None):
             super().__init__(env)
-            started.append(self.proc.pid)
+            started.append(self)
 
+    copies = set(Path(tempfile.gettempdir()).glob("rnnkit-code-*"))
     warm.WarmGrader = Counted
     try:
         rows = classroom.grade_class(submissions, root / "out", jobs=1, exercise_ids=["ex01"],
                                      echo=lambda line: None)
     finally:
         warm.WarmGrader = original
-    return root, rows, started
+    left = set(Path(tempfile.gettempdir()).glob("rnnkit-code-*")) - copies
+    return root, rows, started, left
+
+
+def test_warm_graders_stop_cleanly_when_the_class_is_graded(class_of_two):
+    """grade-class starts warm graders from its pool's threads, which end before it does: a
+    warm grader must outlive its thread (no PR_SET_PDEATHSIG) and stop at the end of the run,
+    removing its copy of the student-side code."""
+    _, _, started, left = class_of_two
+    assert [grader.proc.returncode for grader in started] == [0]
+    assert left == set()
 
 
 def test_one_warm_grader_grades_the_slot_and_no_submission_reaches_the_next(class_of_two):
-    root, rows, started = class_of_two
+    root, rows, started, _ = class_of_two
     assert len(started) == 1
     totals = {row["student"]: (row["total"], row["max"], row["notes"]) for row in rows}
     full = rows[0]["max"]
@@ -106,7 +118,7 @@ def test_one_warm_grader_grades_the_slot_and_no_submission_reaches_the_next(clas
 
 
 def test_a_warm_grader_gives_what_a_fresh_grader_gives(class_of_two, tmp_path, monkeypatch):
-    root, _, _ = class_of_two
+    root, _, _, _ = class_of_two
     monkeypatch.setenv("RNNKIT_WARM_GRADER", "off")
     fresh = classroom.grade_submission(root / "submissions" / "b_plain", tmp_path / "r.json",
                                        exercise_ids=["ex01"])
@@ -139,6 +151,49 @@ def test_a_grading_killed_at_its_limit_leaves_nothing_and_the_next_is_graded(tmp
         grader.close()
     assert grader.proc.returncode == 0            # it stops at EOF, its zygote with it
     assert not Path(f"/proc/{zygote}").exists()
+
+
+def _descendants(pid: int) -> set[int]:
+    found, frontier = set(), [pid]
+    while frontier:
+        for child in _children(frontier.pop()):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_warm_grader_whose_class_run_is_gone_stops_its_grading_and_itself(tmp_path):
+    """grade-class killed mid-run (Ctrl-C twice, the OOM killer): its end of the socket
+    closes, and the warm grader kills the grading in progress, its zygote and every student
+    process, removes its code copy and exits."""
+    hangs = tmp_path / "hangs"
+    hangs.mkdir()
+    (hangs / "ex01_simple_rnn.py").write_text("import time\ntime.sleep(600)\n")
+    grader = warm.WarmGrader()
+    zygote = _zygote_of(grader.proc.pid)
+    request = {"argv": ["grade", "ex01", "--target", str(hangs)], "log": str(tmp_path / "log"),
+               "timeout": 600}
+    grader._sock.sendall((json.dumps(request) + "\n").encode())
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not _children(zygote):
+        time.sleep(0.2)
+    assert _children(zygote), "no student process started"
+    everything = _descendants(grader.proc.pid)
+    grader._replies.close()
+    grader._sock.close()
+    assert grader.proc.wait(timeout=60) == 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(pid) for pid in everything):
+        time.sleep(0.2)
+    assert not [pid for pid in everything if _alive(pid)], everything
 
 
 def test_a_warm_grader_that_dies_mid_grading_costs_its_submission_nothing(tmp_path):

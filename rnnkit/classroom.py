@@ -527,8 +527,8 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
                 student, folder, document, notes, seconds = future.result()
                 row = rows[folder] = gradebook_row(student, folder, document, ids, notes)
                 who = student.name + (f" ({folder})" if folder != student.name else "")
-                echo(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']} "
-                     f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}")
+                echo(printable(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']} "
+                               f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}"))
     finally:
         slots.close()
     ordered = [rows[folder] for folder in folders]
@@ -542,8 +542,8 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
     echo(f"graded {len(students)} submissions in {minutes:.1f} min "
          f"({len(students) / max(minutes, 1e-9):.1f} per minute); gradebook: {out / GRADEBOOK}")
     if unrecognised:
-        echo(f"not recognised, so not graded ({len(unrecognised)}, listed in the gradebook): "
-             + ", ".join(unrecognised))
+        echo(printable(f"not recognised, so not graded ({len(unrecognised)}, listed in the "
+                       "gradebook): " + ", ".join(unrecognised)))
     earlier = earlier_folders(out, folders)
     if earlier:
         echo(f"{out / 'students'} also holds {len(earlier)} folder(s) from an earlier run, of "
@@ -624,6 +624,13 @@ class _Slot:
     def close(self) -> None:
         if self.current is not None:
             self.current.close()
+
+
+def printable(text: str) -> str:
+    """`text` as one line of the instructor's screen: a control character in a name a
+    student chose (a newline that would forge a line, an escape sequence) is shown escaped,
+    never acted on. (The gradebook keeps names as they are: the CSV quotes them.)"""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def earlier_folders(out: Path, folders) -> list[str]:

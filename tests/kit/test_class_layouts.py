@@ -12,7 +12,7 @@ import unicodedata
 import pytest
 from conftest import run_cli, zip_bytes
 
-from rnnkit import KIT_ROOT
+from rnnkit import KIT_ROOT, classroom
 from rnnkit.classroom import discover, find_modules, folder_name, submitted_files, unique_names
 from rnnkit.grader.results import CheckResult, readable, render_table
 from rnnkit.sandbox import worker
@@ -308,3 +308,11 @@ def test_a_rerun_names_the_folders_of_an_earlier_class(tmp_path):
     assert (out / "students" / "bob" / "results.json").is_file()        # kept
     assert any("1 folder(s) from an earlier run" in line and line.endswith(": bob")
                for line in said), said
+
+
+def test_a_name_cannot_forge_a_line_on_the_instructors_screen():
+    forged = 'zz",=HYPERLINK("x")\nzz_fake,,zz,20,20,20,forged\x1b[2J\r'
+    shown = classroom.printable(f"[1/2] {forged}: 0 / 20 (1 s)")
+    assert shown.isprintable() and "\n" not in shown and "\x1b" not in shown
+    assert "zz_fake,,zz,20,20,20,forged" in shown and "\\n" in shown and "\\x1b" in shown
+    assert classroom.printable("Zoë Müller-Łukasz 田中") == "Zoë Müller-Łukasz 田中"

@@ -160,6 +160,12 @@ _SYSCALLS = {  # name -> number per architecture (None: the architecture has no 
     "open_by_handle_at": (304, 265), "name_to_handle_at": (303, 264),
     "fanotify_init": (300, 262), "quotactl": (179, 60), "syslog": (103, 116),
     "mknod": (133, None), "mknodat": (259, 33), "link": (86, None), "linkat": (265, 37),
+    # file metadata, which Landlock does not guard: times, extended attributes (and, below,
+    # the inode flags set by ioctl) of files outside the walls too
+    "utime": (132, None), "utimes": (235, None), "futimesat": (261, None),
+    "utimensat": (280, 88), "setxattr": (188, 5), "lsetxattr": (189, 6), "fsetxattr": (190, 7),
+    "removexattr": (197, 14), "lremovexattr": (198, 15), "fremovexattr": (199, 16),
+    "setxattrat": (463, 463), "removexattrat": (466, 466), "ioctl": (16, 29),
 }
 _DENIED = ("fork", "vfork", "execve", "execveat", "chmod", "fchmod", "fchmodat", "fchmodat2",
            "chown", "fchown", "lchown", "fchownat", "tkill", "ptrace", "mount", "unshare",
@@ -171,7 +177,13 @@ _DENIED = ("fork", "vfork", "execve", "execveat", "chmod", "fchmod", "fchmodat",
            "pivot_root", "chroot", "umount2", "acct", "sethostname", "setdomainname", "keyctl",
            "add_key", "request_key", "userfaultfd", "kcmp", "open_by_handle_at",
            "name_to_handle_at", "fanotify_init", "quotactl", "syslog", "mknod", "mknodat",
-           "link", "linkat", "socket")
+           "link", "linkat", "socket", "utime", "utimes", "futimesat", "utimensat", "setxattr",
+           "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat",
+           "removexattrat")
+# ioctl requests that change a file's inode flags (immutable, append-only, no-dump ...): an
+# immutable file outside the walls, or in the scratch folder, could not be removed after
+# grading. FS_IOC_SETFLAGS, its 32-bit form, FS_IOC_FSSETXATTR.
+_DENIED_IOCTLS = (0x40086602, 0x40046602, 0x401C5820)
 # Calls whose first argument names a process: allowed for this process (or 0, itself) only.
 _OWN_ONLY = ("kill", "tgkill", "prlimit64", "sched_setaffinity", "sched_setscheduler",
              "sched_setparam", "sched_setattr", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
@@ -194,6 +206,11 @@ def _filter(arch_name: str, pid: int) -> list[tuple[int, int, int, int]]:
         if name in number:
             prog += [(jeq, 0, 1, number[name]), (ret, 0, 0, deny)]
     prog += [(jeq, 0, 1, number["clone3"]), (ret, 0, 0, 0x00050000 | _ENOSYS)]  # glibc falls back
+    # ioctl(fd, request, ...): the flag-setting requests (low 32 bits of the second argument)
+    checks = len(_DENIED_IOCTLS)
+    prog += [(jeq, 0, checks + 3, number["ioctl"]), (ld, 0, 0, 24)]   # jf: past the block
+    prog += [(jeq, checks - i, 0, request) for i, request in enumerate(_DENIED_IOCTLS)]
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
     # clone: threads only (A still holds the call's number on every path that goes on).
     prog += [(jeq, 0, 4, number["clone"]), (ld, 0, 0, 16), (jset, 1, 0, _CLONE_THREAD),
              (ret, 0, 0, deny), (ret, 0, 0, allow)]
@@ -233,8 +250,8 @@ def seccomp() -> str:
     # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): every thread, now.
     if libc.syscall(317 if arch == "x86_64" else 277, 1, 1, ctypes.byref(prog)) != 0:
         raise OSError(f"seccomp failed: {os.strerror(ctypes.get_errno())}")
-    return ("seccomp (no processes, programs, chmod/chown, sockets, io_uring; "
-            "signals and limits for itself only)")
+    return ("seccomp (no processes, programs, chmod/chown, file times, xattrs or inode "
+            "flags, sockets, io_uring; signals and limits for itself only)")
 
 
 def apply(read: list[str], write: list[str], exclude: list[str] = (), hidden=()) -> dict:

@@ -11,7 +11,8 @@ variable can put a planted module on the path):
 In order, before any student code runs:
 1. confinement (`rnnkit.sandbox.confine`): Landlock (read only Python, the system and the
    private copy; write only the scratch folder), then seccomp (no new processes, no programs,
-   no chmod/chown, no network sockets, signals only to itself);
+   no chmod/chown, file times, xattrs or inode flags, no network sockets, signals only to
+   itself);
 2. the exercise's probe module and the shared cell probes are loaded;
 3. Keras's built-in layers that the graded exercise asks the student to write are made
    unusable (their code objects replaced), and imports of the kit's reference and grader

@@ -45,6 +45,14 @@ ATTACKS = {
                    "ESCAPED = True\n",
     # PRIO_USER with who 0: every process of this user, not only itself
     "priority_of_user": "os.setpriority(os.PRIO_USER, 0, 0)\nESCAPED = True\n",
+    # file metadata, which Landlock does not guard: a file's times and extended attributes
+    # outside the walls, and inode flags (an immutable file, even in its own scratch folder,
+    # could not be removed after grading)
+    "times_outside": "os.utime('@VICTIM@', (1, 1))\nESCAPED = True\n",
+    "xattr_outside": "os.setxattr('@VICTIM@', 'user.rnnkit', b'1')\nESCAPED = True\n",
+    "inode_flags": "import fcntl, struct\nopen('flagged', 'w').close()\n"
+                   "fcntl.ioctl(os.open('flagged', os.O_RDONLY), 0x40086602, struct.pack('l', 0x40))\n"
+                   "ESCAPED = True\n",
     "io_uring": "import ctypes\nparams = ctypes.create_string_buffer(120)\n"
                 "fd = ctypes.CDLL(None, use_errno=True).syscall(425, 8, params)\n"
                 "ESCAPED = fd >= 0\n",
@@ -213,6 +221,8 @@ def test_each_wall_holds_and_the_submission_keeps_its_points(graded, attack):
 def test_nothing_is_left_behind(graded):
     assert not Path("/dev/shm/rnnkit-wall-marker").exists()
     assert graded["victim"].stat().st_mode & 0o777 == 0o644
+    assert graded["victim"].stat().st_mtime > 1e9                  # not the planted 1 s
+    assert "user.rnnkit" not in os.listxattr(graded["victim"])
     assert not graded["marker"].exists(), "a conftest.py from a submission ran"
 
 

@@ -61,6 +61,8 @@ def pytest_configure(config):
         "markers", "part(name, uses=()): the function or cell this check judges and the earlier "
         "parts it runs on; '{param}' is filled from the check's parameters. A failure caused by "
         "a part an earlier check found wrong says 'same cause as' that check")
+    if not hasattr(config.option, "tbstyle"):   # no terminal (`grade`): nothing shows pytest's
+        config.option.tbstyle = "line"          # tracebacks, so none is formatted in full
     config.stash[RESULTS] = []
     config.stash[NOTES] = {}
     config.stash[STORES] = {}

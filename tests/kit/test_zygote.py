@@ -245,3 +245,23 @@ def test_a_reply_left_by_a_killed_borrower_is_not_taken_for_the_next(fresh_zygot
         proc._start()
         assert isinstance(proc.proc, zygote.ForkedChild)     # a fork, not a fallback
         assert proc.proc.pid in children(current.pid)
+
+
+def test_an_import_failure_met_by_every_check_is_raised_afresh(tmp_path):
+    """Each check of a module that does not import meets the same failure. Raised as one
+    object it grew by every earlier check's frames (pytest then formatted them all: a
+    syntax error took 15 s to grade instead of 5)."""
+    import traceback
+
+    (tmp_path / "ex04_time_series.py").write_text("def broken(:\n")
+    depths, raised = [], []
+    with student(tmp_path) as proc:
+        for _ in range(4):
+            with pytest.raises(StudentError) as error:
+                proc.call(PROBES, "probe_normalize", {"train": [1.0], "val": [1.0],
+                                                      "test": [1.0]}, seed=0, timeout=60)
+            assert error.value.kind == "import_error" and "SyntaxError" in str(error.value)
+            raised.append(error.value)
+            depths.append(len(traceback.extract_tb(error.value.__traceback__)))
+    # the first comes from starting the process, the others from the same later call
+    assert len({id(e) for e in raised}) == 4 and depths[1] == depths[2] == depths[3], depths

@@ -1,4 +1,4 @@
-"""`python -m rnnkit bench`: the budgets of DESIGN.md and issue 12, measured on this machine.
+"""`python -m rnnkit bench`: the kit's budgets (README, "Budgets"), measured on this machine.
 
 - grading `solutions/` (all nine exercises), `--repeat` runs: wall time; memory of grader,
   zygote and student processes together, as proportional set size (PSS: shared pages —

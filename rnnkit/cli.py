@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder holding one folder or .zip per student, or an LMS's "
                             "download (Canvas, Moodle)")
     klass.add_argument("--out", required=True, metavar="DIR",
-                       help="where to write students/<student>/results.json and gradebook.csv")
+                       help="where to write students/<student>/results.json and report.txt, "
+                            "and gradebook.csv")
     klass.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="submissions graded at once (each uses ~1 GiB, see bench; default 1)")
     klass.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,

@@ -209,8 +209,13 @@ def _grade_one(request: dict, control: int) -> dict:
         try:
             current.reset()
         except zygote.ZygoteError:
-            pass                            # gone: the next grading starts a new one
+            pass                            # gone: replaced below
     confine.kill_strays(keep={current.pid for current in process._ZYGOTES.values()})
+    # A zygote that died during the grading is started again here, for the next ones (a
+    # grader that found it dead started one of its own, which died with that grader).
+    from rnnkit.grader import snapshot
+
+    process.prestart_zygote(str(snapshot.SHARED.root))
     return {"code": os.waitstatus_to_exitcode(status), "timed_out": timed_out,
             "abandoned": abandoned}
 
@@ -235,7 +240,8 @@ def serve(control: int) -> None:
             sock.sendall((json.dumps(reply) + "\n").encode())
     finally:
         process.close_zygotes()
-        snapshot.SHARED.cleanup()
+        if snapshot.SHARED is not None:     # (None: _prepare itself failed; stderr says why)
+            snapshot.SHARED.cleanup()
 
 
 if __name__ == "__main__":

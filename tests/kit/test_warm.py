@@ -248,6 +248,28 @@ def test_fit_steps_on_one_model_equal_fresh_models():
             np.testing.assert_array_equal(g, a)
 
 
+def test_a_zygote_that_died_is_replaced_for_the_next_submission(tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "ex01_simple_rnn.py").write_text(SOLUTION)
+    grader = warm.WarmGrader()
+    try:
+        first = _zygote_of(grader.proc.pid)
+        os.kill(first, 9)
+        argv = ["grade", "ex01", "--target", str(plain), "--json", str(tmp_path / "1.json")]
+        assert grader.grade(argv, tmp_path / "1.log", timeout=300) == (0, False)
+        second = _zygote_of(grader.proc.pid)        # started again by the warm grader
+        assert second != first
+        argv[-1] = str(tmp_path / "2.json")
+        assert grader.grade(argv, tmp_path / "2.log", timeout=300) == (0, False)
+        assert _zygote_of(grader.proc.pid) == second
+        for name in ("1.json", "2.json"):
+            document = json.loads((tmp_path / name).read_text())
+            assert document["score"] == sum(t["max_score"] for t in document["tests"])
+    finally:
+        grader.close()
+
+
 def test_class_gradings_share_the_cores_out_unless_the_instructor_chose(monkeypatch):
     names = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
     for name in names:

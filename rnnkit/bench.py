@@ -292,11 +292,11 @@ def bench_class(size: int, exercises: list[str], jobs: int = 2) -> dict:
             raise SystemExit(f"grade-class failed with status {measured['code']}")
     # Each slot's first submission also waits for its warm grader to start (imports, zygote);
     # the ones after it show the rate a class of hundreds is graded at.
-    later = seconds[jobs:]
-    steady = jobs * 60 / statistics.median(later) if later else None
+    later = spread(seconds[jobs:]) if seconds[jobs:] else None
     return {"size": size, "jobs": jobs, "exercises": exercises,
             "per_minute": size / (measured["seconds"] / 60), "seconds": measured["seconds"],
-            "each": seconds, "steady_per_minute": steady,
+            "each": seconds, "later": later,
+            "steady_per_minute": jobs * 60 / later["median"] if later else None,
             "pss_gib": measured["pss"] / 2**30, "rss_gib": measured["rss"] / 2**30}
 
 
@@ -366,13 +366,13 @@ def report(figures: dict) -> str:
         lines.append(f"| grade-class --jobs {klass['jobs']}, {klass['size']} submissions of "
                      f"{', '.join(klass['exercises'])}, the whole run | "
                      f"{klass['per_minute']:.1f} per minute ({klass['seconds']:.0f} s) | - |")
-        if klass.get("steady_per_minute"):
-            later = klass["each"][klass["jobs"]:]
+        if klass.get("later"):
+            later = klass["later"]
             lines.append(f"| the same after each slot's first submission (warm graders "
                          f"started): {klass['jobs']} x 60 s / median seconds of one | "
                          f"{klass['steady_per_minute']:.1f} per minute "
-                         f"({statistics.median(later):.0f} s each, {min(later):.0f}-"
-                         f"{max(later):.0f}) | {BUDGETS['class_per_minute']} per minute |")
+                         f"({later['median']:.0f} s each, {later['min']:.0f}-"
+                         f"{later['max']:.0f}) | {BUDGETS['class_per_minute']} per minute |")
         lines.append(f"| peak memory of one job slot during grade-class: warm grader, zygote, "
                      f"grader, student process (PSS) | {klass['pss_gib']:.2f} GiB | - |")
     lines += ["", "Seconds per exercise (the sum of its checks, process start included):", "",

@@ -50,6 +50,12 @@ def available() -> bool:
         os.environ.get("RNNKIT_WARM_GRADER", "on") != "off"
 
 
+# How long after a grading's limit a warm grader may take to answer: killing the grading,
+# resetting the zygote and starting a new one (~4 s) take seconds, not minutes; a warm grader
+# silent for longer is stuck, and its submission is graded again the ordinary way.
+AFTER_THE_LIMIT = 120
+
+
 class WarmGraderGone(Exception):
     """The warm grader died or stopped answering (grade-class grades the ordinary way)."""
 
@@ -79,7 +85,7 @@ class WarmGrader:
             try:
                 self._sock.sendall((json.dumps(request) + "\n").encode())
                 # the warm grader enforces `timeout`; this is for a warm grader that hangs
-                ready = select.select([self._sock], [], [], timeout + 120)[0]
+                ready = select.select([self._sock], [], [], timeout + AFTER_THE_LIMIT)[0]
                 line = self._replies.readline() if ready else ""
             except OSError as error:
                 raise WarmGraderGone(f"the warm grader did not answer: {error}") from None
@@ -134,12 +140,12 @@ def _prepare() -> None:
 def _grade_in_fork(request: dict, control: int) -> None:
     """In the forked grader: become `python -m rnnkit <argv>` writing to the log. Never
     returns."""
+    from rnnkit.sandbox import confine
+
     code = 1
     try:
         os.setsid()                         # a timeout kills its whole group
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)   # PDEATHSIG: dies with the warm one
+        confine.die_with_parent()           # with the warm grader (single-threaded)
         os.close(control)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(log, 1)
@@ -155,11 +161,7 @@ def _grade_in_fork(request: dict, control: int) -> None:
 
         traceback.print_exc()
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        confine.exit_fork(code)
 
 
 def _gone(control: int) -> bool:

@@ -291,6 +291,21 @@ def system_read_paths() -> list[str]:
 
 
 # -- the grader's clean-up --------------------------------------------------------------------
+def die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: SIGKILL this process when the *thread* that started it ends."""
+    _libc().prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
+def exit_fork(code: int):
+    """End a forked child at once: flush what it printed, then `os._exit` (never the atexit
+    handlers and finalizers it inherited, which would act on its parent's behalf)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
 def limit_and_drop(memory_mb: int, output_mb: int, user, parent: int) -> None:
     """The student's process, first thing after fork (fresh worker before exec, or a fork of the
     zygote): its own session (a timeout kills its children too), the memory and file-size
@@ -306,7 +321,7 @@ def limit_and_drop(memory_mb: int, output_mb: int, user, parent: int) -> None:
         os.setgroups([])
         os.setgid(int(user[1]))
         os.setuid(int(user[0]))
-    _libc().prctl(1, signal.SIGKILL, 0, 0, 0)          # PR_SET_PDEATHSIG
+    die_with_parent()
     if os.getppid() != parent:
         os.write(2, b"rnnkit: the process that started this one is gone\n")
         os._exit(1)

@@ -101,3 +101,38 @@ def zip_bytes(members) -> bytes:
         for name, data in members:
             bundle.writestr(name, data)
     return buffer.getvalue()
+
+
+# -- process trees (Linux /proc): what a grading started, and whether any of it survives -------
+def children(pid: int) -> list[int]:
+    from rnnkit.sandbox.confine import process_table
+
+    return [child for child, (parent, _) in process_table().items() if parent == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, read from one table (graders start their own sessions)."""
+    from rnnkit.sandbox.confine import process_table
+
+    table = process_table()
+    found, frontier = [], [pid]
+    while frontier:
+        below = [child for child, (parent, _) in table.items() if parent in frontier]
+        found += below
+        frontier = below
+    return found
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie is not: it has exited and only waits to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

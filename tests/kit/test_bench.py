@@ -49,7 +49,8 @@ def test_the_report_shows_every_budget_with_its_limit():
                                  "builtin_name": "GRU"}},
         "class": {"size": 4, "jobs": 2, "exercises": ["ex01"], "per_minute": 6.5,
                   "seconds": 37.0, "each": [30.0, 31.0, 20.0, 22.0],
-                  "steady_per_minute": 2 * 60 / 21.0, "pss_gib": 0.8, "rss_gib": 1.2},
+                  "later": spread([20.0, 22.0]), "steady_per_minute": 2 * 60 / 21.0,
+                  "pss_gib": 0.8, "rss_gib": 1.2},
     }
     text = bench.report(figures)
     for expected in ("82.5 s (80.0-85.0) | 90 s", "8.5 s (8.0-9.0) (ex03 test_memory) | 10 s",

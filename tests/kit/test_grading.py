@@ -119,3 +119,25 @@ def test_broken_ex01_module_is_replaced_when_grading_ex03(tmp_path):
     document = json.loads(out.read_text())
     assert document["tests"] and all(t["score"] == t["max_score"] for t in document["tests"])
     assert "ex01_simple_rnn.py could not be imported (SyntaxError" in document["output"]
+
+
+def test_fit_steps_on_one_model_equal_fresh_models():
+    """`cells.fit_steps` traces one train function for every case (seed 0 and the fresh
+    seed): each case's weights must be exactly those of a model made for it alone."""
+    import keras
+    import numpy as np
+
+    from tests.grading.probes import cells
+
+    rng = np.random.default_rng(0)
+    cases = [{"x": rng.uniform(-1, 1, (8, 5, 3)).astype("float32"),
+              "y": rng.uniform(-1, 1, (8, 2)).astype("float32"),
+              "weights": [rng.uniform(-0.5, 0.5, shape).astype("float32")
+                          for shape in ((3, 4), (4, 4), (4,), (4, 2), (2,))]}
+             for _ in range(3)]
+    together = cells.fit_steps(keras.layers.SimpleRNN(4), cases)
+    for case, got in zip(cases, together, strict=True):
+        alone = cells.fit_steps(keras.layers.SimpleRNN(4), [case])[0]
+        assert not np.array_equal(got[0], case["weights"][0])      # the step changed it
+        for g, a in zip(got, alone, strict=True):
+            np.testing.assert_array_equal(g, a)

@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import KIT_ROOT, load_catalogue, run_cli
+from conftest import KIT_ROOT, descendants, load_catalogue, run_cli
 
 import planted
 from planted import (BY_NAME, DAEMON_NAME, DETERMINISM_BASE, DETERMINISM_COPIES, FORGED,
@@ -127,23 +127,6 @@ def runs(kit, kit_digest, catalogue, tmp_path_factory):
     for run in started.values():   # a session cut short (-x): end what is still running
         if run.process.poll() is None:
             run.stop()
-
-
-def descendants(pid: int) -> list:
-    """Every process below `pid` (graders start their own sessions, so no group kill)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        try:
-            parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text()
-                                      .rsplit(")", 1)[1].split()[1])
-        except (ValueError, OSError, IndexError):
-            continue
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
 
 
 def daemons() -> set:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import alive, children, cmdline, descendants
 
 from rnnkit import KIT_ROOT, classroom
 from rnnkit.grader import warm
@@ -36,28 +37,12 @@ for _relative in ("rnnkit/planted_by_a.py", "tests/grading/probes/ex01.py"):
 '''
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
 def _zygote_of(warm_pid: int) -> int:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for pid in _children(warm_pid):
-            try:
-                if b"zygote" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    return pid
-            except OSError:
-                pass
+        for pid in children(warm_pid):
+            if b"zygote" in cmdline(pid):
+                return pid
         time.sleep(0.2)
     raise AssertionError("the warm grader started no zygote")
 
@@ -140,8 +125,8 @@ def test_a_grading_killed_at_its_limit_leaves_nothing_and_the_next_is_graded(tmp
         # Between gradings it has no thread but OpenBLAS's idle pool: forking it is as safe as
         # forking the zygote (TensorFlow starts its pools at the first operation, in a fork).
         assert len(os.listdir(f"/proc/{grader.proc.pid}/task")) <= 2
-        assert _children(zygote) == []            # its student process: killed and reaped
-        assert [pid for pid in _children(grader.proc.pid) if pid != zygote] == []
+        assert children(zygote) == []            # its student process: killed and reaped
+        assert [pid for pid in children(grader.proc.pid) if pid != zygote] == []
         argv = ["grade", "ex01", "--target", str(plain), "--json", str(tmp_path / "p.json")]
         assert grader.grade(argv, tmp_path / "p.log", timeout=300) == (0, False)
         document = json.loads((tmp_path / "p.json").read_text())
@@ -151,23 +136,6 @@ def test_a_grading_killed_at_its_limit_leaves_nothing_and_the_next_is_graded(tmp
         grader.close()
     assert grader.proc.returncode == 0            # it stops at EOF, its zygote with it
     assert not Path(f"/proc/{zygote}").exists()
-
-
-def _descendants(pid: int) -> set[int]:
-    found, frontier = set(), [pid]
-    while frontier:
-        for child in _children(frontier.pop()):
-            if child not in found:
-                found.add(child)
-                frontier.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_a_warm_grader_whose_class_run_is_gone_stops_its_grading_and_itself(tmp_path):
@@ -183,17 +151,17 @@ def test_a_warm_grader_whose_class_run_is_gone_stops_its_grading_and_itself(tmp_
                "timeout": 600}
     grader._sock.sendall((json.dumps(request) + "\n").encode())
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not _children(zygote):
+    while time.monotonic() < deadline and not children(zygote):
         time.sleep(0.2)
-    assert _children(zygote), "no student process started"
-    everything = _descendants(grader.proc.pid)
+    assert children(zygote), "no student process started"
+    everything = descendants(grader.proc.pid)
     grader._replies.close()
     grader._sock.close()
     assert grader.proc.wait(timeout=60) == 0
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(_alive(pid) for pid in everything):
+    while time.monotonic() < deadline and any(alive(pid) for pid in everything):
         time.sleep(0.2)
-    assert not [pid for pid in everything if _alive(pid)], everything
+    assert not [pid for pid in everything if alive(pid)], everything
 
 
 def test_a_warm_grader_that_dies_mid_grading_costs_its_submission_nothing(tmp_path):
@@ -215,37 +183,15 @@ def test_a_warm_grader_that_dies_mid_grading_costs_its_submission_nothing(tmp_pa
             first = slot.current.proc
             threading.Timer(3, first.kill).start()
             argv = ["grade", "ex02", "--target", str(hangs), "--json", str(tmp_path / "2.json")]
-            started = time.monotonic()
-            assert slot.grade(argv, tmp_path / "2.log", 10) == (None, True)  # afresh: timed out
-            assert time.monotonic() - started > 10
+            started, limit = time.monotonic(), 10
+            assert slot.grade(argv, tmp_path / "2.log", limit) == (None, True)  # afresh: timed out
+            assert time.monotonic() - started > limit
             assert len(lines) == 1 and "warm grader stopped" in lines[0], lines
             argv = ["grade", "ex02", "--target", str(plain), "--json", str(tmp_path / "3.json")]
             assert slot.grade(argv, tmp_path / "3.log", 300) == (0, False)
             assert slot.started == 2 and slot.current.proc.pid != first.pid
     finally:
         slots.close()
-
-
-def test_fit_steps_on_one_model_equal_fresh_models():
-    """`cells.fit_steps` traces one train function for every case (seed 0 and the fresh
-    seed): each case's weights must be exactly those of a model made for it alone."""
-    import keras
-    import numpy as np
-
-    from tests.grading.probes import cells
-
-    rng = np.random.default_rng(0)
-    cases = [{"x": rng.uniform(-1, 1, (8, 5, 3)).astype("float32"),
-              "y": rng.uniform(-1, 1, (8, 2)).astype("float32"),
-              "weights": [rng.uniform(-0.5, 0.5, shape).astype("float32")
-                          for shape in ((3, 4), (4, 4), (4,), (4, 2), (2,))]}
-             for _ in range(3)]
-    together = cells.fit_steps(keras.layers.SimpleRNN(4), cases)
-    for case, got in zip(cases, together, strict=True):
-        alone = cells.fit_steps(keras.layers.SimpleRNN(4), [case])[0]
-        assert not np.array_equal(got[0], case["weights"][0])      # the step changed it
-        for g, a in zip(got, alone, strict=True):
-            np.testing.assert_array_equal(g, a)
 
 
 def test_a_zygote_that_died_is_replaced_for_the_next_submission(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import alive, children, cmdline, descendants
 
 from rnnkit import KIT_ROOT
 from rnnkit.course import BY_ID
@@ -32,20 +33,6 @@ def student(folder, exercise_id="ex04", **options) -> StudentProcess:
 
 def threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -167,31 +154,6 @@ def test_a_dead_zygote_is_replaced(fresh_zygotes):
     assert second.pid != first.pid and second.alive()
 
 
-def descendants(pid: int) -> set[int]:
-    found, frontier = set(), [pid]
-    while frontier:
-        for child in children(frontier.pop()):
-            if child not in found:
-                found.add(child)
-                frontier.append(child)
-    return found
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("exercise_id", ["ex01", "ex02"])   # a fork of the zygote; a fresh one
 def test_no_student_process_outlives_a_killed_grader(tmp_path, exercise_id):
     """A grader killed outright (a class run's timeout, the OOM killer, Ctrl-C twice) takes
@@ -210,9 +172,9 @@ def test_no_student_process_outlives_a_killed_grader(tmp_path, exercise_id):
         while time.monotonic() < deadline and not students:
             below = descendants(grader.pid)
             if exercise_id == "ex02":     # a fresh interpreter running the worker
-                students = {pid for pid in below if b"worker" in _cmdline(pid)}
+                students = {pid for pid in below if b"worker" in cmdline(pid)}
             else:                         # the zygote's fork
-                students = {child for pid in below if b"zygote" in _cmdline(pid)
+                students = {child for pid in below if b"zygote" in cmdline(pid)
                             for child in children(pid)}
             time.sleep(0.5)
         assert students, "no student process started"

@@ -24,7 +24,7 @@ import numpy as np
 
 from rnnkit import KIT_ROOT
 from rnnkit.course import Exercise, closure
-from rnnkit.grader import scan
+from rnnkit.grader import memo, scan
 from rnnkit.sandbox import wire
 from rnnkit.grader.compare import fail
 from rnnkit.sandbox.process import StudentError, StudentProcess
@@ -243,19 +243,28 @@ class Grader:
                                        and self.store.has(key)):
             return self.store.get(key)
         solution = self.solution_module()
-        result = self.oracle(lambda **copied: probe(solution, **copied), seed=seed, **args)
-        result = wire.decode(wire.encode(result))  # exactly what a recording would hold
+        # exactly what a recording would hold (plain data), remembered like an oracle's result
+        result = memo.MEMO.remembered(
+            f"reference:{self.exercise.id}:{probe.__module__}.{probe.__name__}",
+            {"args": args, "seed": seed},
+            lambda: wire.decode(wire.encode(
+                self.oracle(lambda **copied: probe(solution, **copied), seed=seed, **args))))
         if self.mode == "record":
             self.store.record(key, result)
         return result
 
     @staticmethod
     def oracle(function, *args, seed: int = 0, **kwargs):
-        """Run trusted code (a Keras built-in layer, autodiff) here, seeded, on copies."""
+        """Run trusted code (a Keras built-in layer, autodiff) here, seeded, on copies; a
+        module-level function's plain-data result is remembered (`rnnkit.grader.memo`)."""
         import keras
 
-        keras.utils.set_random_seed(seed)
-        return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        def compute():
+            keras.utils.set_random_seed(seed)
+            return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+
+        return memo.MEMO.remembered(memo.function_name(function),
+                                    {"args": args, "kwargs": kwargs, "seed": seed}, compute)
 
     def note(self, text: str) -> None:
         """A line the report prints under the exercise (e.g. which cells were used)."""

@@ -21,10 +21,18 @@ Why each submission is still graded in isolation from the others:
 - The snapshot's fingerprints (of the kit and of the copy) are taken before the first
   submission; a grading that finds any file changed since is voided, so a change one
   submission made voids every grading after it too, not only its own.
+- The warm grader, its zygote and its memo outlive a submission, so they are used only
+  behind Landlock (`unavailable`): without it, a student process of the same user could
+  open their memory through /proc.
 `tests/kit/test_warm.py` plants submissions that try to reach the next one.
 
+The memo of oracle results (`rnnkit.grader.memo`): each forked grader inherits the warm
+grader's, and reports what it computed on a pipe only it holds (plain data); the warm grader
+adds it for the forks after it, unless the grading was killed or the kit's files changed.
+
 Protocol (one JSON line each way, on the socket grade-class passes as the only argument):
-{"argv": [...], "log": path, "timeout": s} -> {"code": exit status, "timed_out": bool}.
+{"argv": [...], "log": path, "timeout": s} -> {"code": exit status, "timed_out": bool,
+"memo": {"added", "used", "entries", "bytes"}}.
 """
 from __future__ import annotations
 
@@ -42,12 +50,31 @@ import time
 from rnnkit import KIT_ROOT
 
 
-def available() -> bool:
-    """Where the warm grader can run: Linux with the zygote (pidfds, fd passing) and fork."""
-    from rnnkit.sandbox import zygote
+def unavailable() -> str | None:
+    """Why grade-class cannot use warm graders here, or None where it can: Linux with the
+    zygote (pidfds, fd passing), fork, and the walls. A warm grader, its zygote and its
+    memo of oracle results outlive a submission; only Landlock and seccomp keep student
+    code from reaching them (without Landlock, a student process of the same user could
+    write into the zygote's memory through /proc and so into the next submission's)."""
+    import platform
 
-    return zygote.available() and hasattr(os, "fork") and \
-        os.environ.get("RNNKIT_WARM_GRADER", "on") != "off"
+    from rnnkit.sandbox import confine, zygote
+
+    if os.environ.get("RNNKIT_WARM_GRADER", "on") == "off":
+        return "RNNKIT_WARM_GRADER=off"
+    if not zygote.available() or not hasattr(os, "fork"):
+        return "it needs Linux with pidfds"
+    try:
+        confine.landlock_abi()
+    except OSError as error:
+        return str(error)
+    if platform.machine() not in confine.SECCOMP_ARCHITECTURES:
+        return f"no seccomp filter for the {platform.machine()} architecture"
+    return None
+
+
+def available() -> bool:
+    return unavailable() is None
 
 
 # How long after a grading's limit a warm grader may take to answer: killing the grading,
@@ -70,6 +97,7 @@ class WarmGrader:
         self._replies = parent.makefile("r", encoding="utf-8")
         self._errors = tempfile.TemporaryFile(prefix="rnnkit-warm-")
         self._lock = threading.Lock()
+        self.last_reply: dict = {}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rnnkit.grader.warm", str(child.fileno())],
             cwd=KIT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
@@ -92,6 +120,7 @@ class WarmGrader:
         if not line:
             raise WarmGraderGone(self.why())
         reply = json.loads(line)
+        self.last_reply = reply                 # (its "memo" figures: tests, bench)
         return reply.get("code"), bool(reply.get("timed_out"))
 
     def why(self) -> str:
@@ -137,9 +166,11 @@ def _prepare() -> None:
     gc.freeze()       # as in the zygote: forked graders do not copy every page to collect
 
 
-def _grade_in_fork(request: dict, control: int) -> None:
-    """In the forked grader: become `python -m rnnkit <argv>` writing to the log. Never
+def _grade_in_fork(request: dict, control: int, memo_pipe: tuple[int, int]) -> None:
+    """In the forked grader: become `python -m rnnkit <argv>` writing to the log, then
+    report the oracle results it computed on `memo_pipe` (`rnnkit.grader.memo`). Never
     returns."""
+    from rnnkit.grader import memo
     from rnnkit.sandbox import confine
 
     code = 1
@@ -147,6 +178,8 @@ def _grade_in_fork(request: dict, control: int) -> None:
         os.setsid()                         # a timeout kills its whole group
         confine.die_with_parent()           # with the warm grader (single-threaded)
         os.close(control)
+        os.close(memo_pipe[0])
+        memo.MEMO.begin_grading()
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
@@ -161,6 +194,11 @@ def _grade_in_fork(request: dict, control: int) -> None:
 
         traceback.print_exc()
     finally:
+        try:
+            with open(memo_pipe[1], "wb") as pipe:
+                pipe.write(memo.MEMO.report())
+        except BaseException:  # noqa: BLE001 - the next gradings compute them again
+            pass
         confine.exit_fork(code)
 
 
@@ -180,15 +218,22 @@ def _grade_one(request: dict, control: int) -> dict:
 
     sys.stdout.flush()
     sys.stderr.flush()
+    memo_pipe = os.pipe()
     pid = os.fork()
     if pid == 0:
-        _grade_in_fork(request, control)
+        _grade_in_fork(request, control, memo_pipe)
+    os.close(memo_pipe[1])
+    report = _Report(memo_pipe[0])
     pidfd = os.pidfd_open(pid)
     deadline = time.monotonic() + float(request.get("timeout", 1800))
     timed_out = abandoned = False
     while True:
         left = deadline - time.monotonic()
-        ready = select.select([pidfd, control], [], [], max(0.0, left))[0] if left > 0 else []
+        watched = [pidfd, control] + ([report.fd] if report.open else [])
+        ready = select.select(watched, [], [], max(0.0, left))[0] if left > 0 else []
+        if report.fd in ready:
+            report.read()
+            continue
         if pidfd in ready:
             break
         if control in ready and _gone(control):
@@ -206,6 +251,7 @@ def _grade_one(request: dict, control: int) -> dict:
                 pass
     _, status = os.waitpid(pid, 0)
     os.close(pidfd)
+    report.finish()
     # What the grading may have left: student processes (the zygote's children), escapees.
     for current in list(process._ZYGOTES.values()):
         try:
@@ -219,7 +265,58 @@ def _grade_one(request: dict, control: int) -> dict:
 
     process.prestart_zygote(str(snapshot.SHARED.root))
     return {"code": os.waitstatus_to_exitcode(status), "timed_out": timed_out,
-            "abandoned": abandoned}
+            "abandoned": abandoned, "memo": _remember(report, timed_out or abandoned)}
+
+
+class _Report:
+    """The forked grader's memo report, read while it grades (a pipe holds only 64 KiB)."""
+
+    def __init__(self, fd: int):
+        from rnnkit.grader import memo
+
+        self.fd, self.open, self.complete, self.too_long = fd, True, False, False
+        self.data = bytearray()
+        self.limit = 2 * memo.BUDGET          # more is not a report: read on, and dropped
+        os.set_blocking(fd, False)
+
+    def read(self) -> None:
+        """What the pipe holds now; at its end (EOF) the report is complete."""
+        while self.open:
+            try:
+                chunk = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                return
+            if not chunk:
+                self.open, self.complete = False, not self.too_long
+            elif self.too_long or len(self.data) + len(chunk) > self.limit:
+                self.too_long, self.data = True, bytearray()
+            else:
+                self.data += chunk
+
+    def finish(self) -> None:
+        """After the grader exited: the rest (a pipe still held open by something it left
+        running is not waited for: that report is incomplete, and dropped)."""
+        self.read()
+        os.close(self.fd)
+        self.open = False
+
+
+def _remember(report: _Report, killed: bool) -> dict:
+    """Add a finished grading's oracle results to the memo the next forks inherit; not
+    those of a grading that was killed or during which the kit's files changed (that
+    memo is forgotten: every later grading is voided anyway)."""
+    from rnnkit.grader import memo, snapshot
+    from rnnkit.sandbox import wire
+
+    merged = {"added": 0, "used": 0}
+    if snapshot.SHARED.tampered():
+        memo.MEMO.forget()
+    elif report.complete and report.data and not killed:
+        try:
+            merged = memo.MEMO.merge(bytes(report.data))
+        except wire.WireError:
+            pass
+    return {**merged, "entries": len(memo.MEMO.entries), "bytes": memo.MEMO.size}
 
 
 def serve(control: int) -> None:

@@ -581,7 +581,11 @@ class WarmSlots:
         from rnnkit.grader import warm
 
         env = {**os.environ, **tensorflow_threads(jobs)}
-        usable = warm if warm.available() else None
+        why_not = warm.unavailable()
+        usable = warm if why_not is None else None
+        if why_not and sys.platform.startswith("linux") and "RNNKIT_WARM_GRADER" not in why_not:
+            echo(f"note: every submission is graded by a grader of its own, without warm "
+                 f"graders (slower; they are used only behind Landlock and seccomp): {why_not}")
         self._slots = [_Slot(usable, echo, env) for _ in range(jobs)]
         self._free = queue.SimpleQueue()
         for slot in self._slots:

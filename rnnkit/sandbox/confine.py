@@ -81,17 +81,23 @@ def carve(paths: list[str], hidden: list[str]) -> list[tuple[str, bool]]:
     return rules
 
 
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version; raises OSError with the reason when there is none."""
+    if not LINUX or not portable.linux():
+        raise OSError(f"Landlock is a Linux facility; this is {portable.system()}")
+    abi = _libc().syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        raise OSError(f"Landlock is not available in this kernel ({platform.release()}: "
+                      f"{os.strerror(ctypes.get_errno())})")
+    return abi
+
+
 def landlock(read: list[str], write: list[str], hidden: list[str] = ()) -> str:
     """Confine this process (and any child, for good); a sentence saying what applied.
     `hidden`: paths beneath `read` that must stay unreadable. Raises OSError with the reason
     when Landlock is unavailable or refuses."""
-    if not LINUX or not portable.linux():
-        raise OSError(f"Landlock is a Linux facility; this is {portable.system()}")
+    abi = landlock_abi()
     libc = _libc()
-    abi = libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    if abi < 1:
-        raise OSError(f"Landlock is not available in this kernel ({platform.release()}: "
-                      f"{os.strerror(ctypes.get_errno())})")
     handled = _landlock_rights(abi)
     net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
     scoped = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0
@@ -133,6 +139,7 @@ def landlock(read: list[str], write: list[str], hidden: list[str] = ()) -> str:
 
 # -- seccomp --------------------------------------------------------------------------------------
 _ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+SECCOMP_ARCHITECTURES = tuple(_ARCH)
 _SYSCALLS = {  # name -> number per architecture (None: the architecture has no such call)
     "fork": (57, None), "vfork": (58, None), "clone": (56, 220), "clone3": (435, 435),
     "execve": (59, 221), "execveat": (322, 281), "chmod": (90, None), "fchmod": (91, 52),

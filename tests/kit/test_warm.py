@@ -22,8 +22,12 @@ pytestmark = pytest.mark.skipif(not warm.available(), reason="the warm grader ne
 
 SOLUTION = (KIT_ROOT / "solutions" / "ex01_simple_rnn.py").read_text()
 
-# Student code that tries to change what the next submission's student process imports: the
-# shared copy of the student-side code, from inside the walls (it may only write its scratch).
+# Student code that tries to change what the next submission's student process imports (the
+# shared copy of the student-side code, from inside the walls: it may only write its
+# scratch), and to reach the processes that outlive it (the warm grader, its zygote and the
+# grader, whose memory holds the memo of oracle results the next grading starts from): their
+# memory, and every file, pipe and socket they hold, through /proc. Had any of those opened,
+# it would raise at import and lose its points.
 REACHES_FOR_THE_NEXT = '''
 import os as _os
 import rnnkit as _rnnkit
@@ -34,6 +38,27 @@ for _relative in ("rnnkit/planted_by_a.py", "tests/grading/probes/ex01.py"):
             _handle.write("RAISE = 1\\n")
     except OSError:
         pass
+def _reach():
+    """Every process it can name (listed in /proc if it may list it, else its parent and
+    the pids near its own, where the grading's processes are): memory and descriptors."""
+    me, reached = _os.getpid(), []
+    try:
+        listed = {int(name) for name in _os.listdir("/proc") if name.isdigit()}
+    except OSError:
+        listed = set()
+    for pid in sorted(listed | {_os.getppid()} | set(range(max(2, me - 3000), me + 50))):
+        if pid == me:
+            continue
+        for entry in ["mem"] + [f"fd/{fd}" for fd in range(24)]:
+            try:
+                _os.close(_os.open(f"/proc/{pid}/{entry}", _os.O_WRONLY | _os.O_NONBLOCK))
+                reached.append(f"{pid}/{entry}")
+            except OSError:
+                pass
+    return reached
+_reached = _reach()
+if _reached:
+    raise RuntimeError(f"reached {_reached[:5]}")
 '''
 
 
@@ -67,15 +92,26 @@ def class_of_two(tmp_path_factory):
     class Counted(original):
         def __init__(self, env=None):
             super().__init__(env)
+            self.replies = []
             started.append(self)
+
+        def grade(self, argv, log_path, timeout):
+            try:
+                return super().grade(argv, log_path, timeout)
+            finally:
+                self.replies.append(self.last_reply)
 
     copies = set(Path(tempfile.gettempdir()).glob("rnnkit-code-*"))
     warm.WarmGrader = Counted
+    # B's remembered oracle results are computed again and compared bit for bit (a
+    # difference stops the check, and B would lose its points)
+    os.environ["RNNKIT_ORACLE_MEMO"] = "check"
     try:
         rows = classroom.grade_class(submissions, root / "out", jobs=1, exercise_ids=["ex01"],
                                      echo=lambda line: None)
     finally:
         warm.WarmGrader = original
+        del os.environ["RNNKIT_ORACLE_MEMO"]
     left = set(Path(tempfile.gettempdir()).glob("rnnkit-code-*")) - copies
     return root, rows, started, left
 
@@ -100,6 +136,16 @@ def test_one_warm_grader_grades_the_slot_and_no_submission_reaches_the_next(clas
     for name in ("a_reaches", "b_plain"):
         output = json.loads((root / "out" / "students" / name / "results.json").read_text())
         assert "voided" not in json.dumps(output)
+
+
+def test_the_next_grading_starts_from_the_oracle_results_of_the_last(class_of_two):
+    """B's checks found the seed-0 oracle results A's grading computed (the fresh seed, drawn
+    from each file, differs): fewer new ones, and the memo holds both gradings' own."""
+    _, _, started, _ = class_of_two
+    first, second = (reply["memo"] for reply in started[0].replies)
+    assert first["added"] == first["entries"] > 0 and first["used"] == 0
+    assert 0 < second["added"] < first["added"] and second["used"] > 0
+    assert second["entries"] == first["entries"] + second["added"]
 
 
 def test_a_warm_grader_gives_what_a_fresh_grader_gives(class_of_two, tmp_path, monkeypatch):

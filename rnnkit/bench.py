@@ -301,7 +301,8 @@ def bench_class(size: int, exercises: list[str], jobs: int = 2) -> dict:
             "per_minute": size / (measured["seconds"] / 60), "seconds": measured["seconds"],
             "each": seconds, "later": later,
             "steady_per_minute": jobs * 60 / later["median"] if later else None,
-            "pss_gib": measured["pss"] / 2**30, "rss_gib": measured["rss"] / 2**30}
+            "pss_gib": measured["pss"] / 2**30, "rss_gib": measured["rss"] / 2**30,
+            "observer_cpu": measured["observer_cpu"]}
 
 
 def each_submission(printed: str) -> list[float]:
@@ -389,6 +390,10 @@ def report(figures: dict) -> str:
     if "observer_cpu" in grading:
         lines += ["", f"The observer (memory sampling) used {_seconds(grading['observer_cpu'])} "
                   "of CPU per grading run."]
+    if klass and klass.get("observer_cpu") is not None:
+        lines += [f"During the class run it used {klass['observer_cpu']:.1f} s of CPU, taken from "
+                  "gradings that kept both cores busy: an instructor's run, unobserved, is "
+                  "that much faster."]
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -340,17 +341,33 @@ def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeou
 
 
 def _fresh_grader(argv: list[str], log_path, timeout, env=None) -> tuple[int | None, bool]:
-    """(exit status, timed out) of `python -m rnnkit <argv>` started afresh (in `env`)."""
+    """(exit status, timed out) of `python -m rnnkit <argv>` started afresh (in `env`), its
+    temporary folders (its student processes' among them) in one of its own, removed after
+    it however it ended: a grader killed at its limit cannot remove them itself."""
+    from rnnkit.sandbox.process import remove_tree
+
+    scratch = tempfile.mkdtemp(prefix="rnnkit-grading-")
+    os.chmod(scratch, 0o711)                    # traversable for the unprivileged user
     log = open(log_path, "w", encoding="utf-8") if log_path else \
         contextlib.nullcontext(subprocess.DEVNULL)
-    with log as output:
-        try:
-            completed = subprocess.run([sys.executable, "-m", "rnnkit", *argv], cwd=KIT_ROOT,
-                                       stdout=output, check=False, stderr=subprocess.STDOUT,
-                                       timeout=timeout, start_new_session=True, env=env)
-        except subprocess.TimeoutExpired:
-            return None, True
-    return completed.returncode, False
+    try:
+        with log as output:
+            grader = subprocess.Popen([sys.executable, "-m", "rnnkit", *argv], cwd=KIT_ROOT,
+                                      stdout=output, stderr=subprocess.STDOUT,
+                                      start_new_session=True,
+                                      env={**(os.environ if env is None else env),
+                                           "TMPDIR": scratch})
+            try:
+                return grader.wait(timeout=timeout), False
+            except subprocess.TimeoutExpired:
+                if hasattr(os, "killpg"):
+                    os.killpg(grader.pid, signal.SIGKILL)   # its student processes die with it
+                else:
+                    grader.kill()
+                grader.wait()
+                return None, True
+    finally:
+        remove_tree(scratch)
 
 
 def missing_results(exercise_ids, log_path) -> dict:

@@ -166,10 +166,11 @@ def _prepare() -> None:
     gc.freeze()       # as in the zygote: forked graders do not copy every page to collect
 
 
-def _grade_in_fork(request: dict, control: int, memo_pipe: tuple[int, int]) -> None:
-    """In the forked grader: become `python -m rnnkit <argv>` writing to the log, then
-    report the oracle results it computed on `memo_pipe` (`rnnkit.grader.memo`). Never
-    returns."""
+def _grade_in_fork(request: dict, control: int, memo_pipe: tuple[int, int],
+                   scratch: str) -> None:
+    """In the forked grader: become `python -m rnnkit <argv>` writing to the log, its
+    temporary folders (the student processes' among them) in `scratch`, then report the
+    oracle results it computed on `memo_pipe` (`rnnkit.grader.memo`). Never returns."""
     from rnnkit.grader import memo
     from rnnkit.sandbox import confine
 
@@ -179,6 +180,7 @@ def _grade_in_fork(request: dict, control: int, memo_pipe: tuple[int, int]) -> N
         confine.die_with_parent()           # with the warm grader (single-threaded)
         os.close(control)
         os.close(memo_pipe[0])
+        tempfile.tempdir = os.environ["TMPDIR"] = scratch
         memo.MEMO.begin_grading()
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(log, 1)
@@ -219,9 +221,13 @@ def _grade_one(request: dict, control: int) -> dict:
     sys.stdout.flush()
     sys.stderr.flush()
     memo_pipe = os.pipe()
+    # Removed after the grading whatever became of it: a grading killed at its limit cannot
+    # remove its student processes' folders itself. Traversable for the unprivileged user.
+    scratch = tempfile.mkdtemp(prefix="rnnkit-grading-")
+    os.chmod(scratch, 0o711)
     pid = os.fork()
     if pid == 0:
-        _grade_in_fork(request, control, memo_pipe)
+        _grade_in_fork(request, control, memo_pipe, scratch)
     os.close(memo_pipe[1])
     report = _Report(memo_pipe[0])
     pidfd = os.pidfd_open(pid)
@@ -259,6 +265,7 @@ def _grade_one(request: dict, control: int) -> dict:
         except zygote.ZygoteError:
             pass                            # gone: replaced below
     confine.kill_strays(keep={current.pid for current in process._ZYGOTES.values()})
+    process.remove_tree(scratch)
     # A zygote that died during the grading is started again here, for the next ones (a
     # grader that found it dead started one of its own, which died with that grader).
     from rnnkit.grader import snapshot

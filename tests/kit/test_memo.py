@@ -1,14 +1,18 @@
 """The memo of oracle results (`rnnkit.grader.memo`): a remembered result is the one the
 oracle computes, handed out as a new copy; only module-level functions of plain data are
 remembered; the warm grader's part (report and merge) takes plain data only and keeps to its
-budget. The warm grader's own use of it is in test_warm.py."""
+budget. The warm grader's own use of it is in test_warm.py; here too, what grade-class does
+where it may not use warm graders (no Landlock)."""
 from __future__ import annotations
 
+import os
 import sys
+import time
 
 import numpy as np
 import pytest
 
+from rnnkit import classroom
 from rnnkit.grader import memo
 from rnnkit.grader.session import Grader
 from rnnkit.sandbox import wire
@@ -140,7 +144,6 @@ def test_without_landlock_grade_class_grades_without_warm_graders(monkeypatch):
     """A warm grader, its zygote and its memo outlive a submission; without Landlock a
     student process of the grader's user could write into their memory through /proc, so
     grade-class then gives every submission a grader of its own, and says why."""
-    from rnnkit import classroom
     from rnnkit.sandbox import confine
 
     def missing():
@@ -156,3 +159,19 @@ def test_without_landlock_grade_class_grades_without_warm_graders(monkeypatch):
         slots.close()
     if sys.platform.startswith("linux"):
         assert len(lines) == 1 and "(simulated)" in lines[0] and "Landlock" in lines[0], lines
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="grade-class grades on Linux")
+def test_a_fresh_grading_killed_at_its_limit_leaves_no_folder(tmp_path):
+    """Without warm graders (no Landlock, RNNKIT_WARM_GRADER=off, or after one died) each
+    submission's grader is a process of its own; killed at its limit, it leaves nothing."""
+    hangs, temporary = tmp_path / "hangs", tmp_path / "tmp"
+    hangs.mkdir()
+    temporary.mkdir()
+    (hangs / "ex01_simple_rnn.py").write_text("import time\ntime.sleep(600)\n")
+    argv = ["grade", "ex01", "--target", str(hangs), "--json", str(tmp_path / "h.json")]
+    started = time.monotonic()
+    assert classroom._fresh_grader(argv, tmp_path / "h.log", 20,
+                                   {**os.environ, "TMPDIR": str(temporary)}) == (None, True)
+    assert time.monotonic() - started < 60
+    assert list(temporary.iterdir()) == []

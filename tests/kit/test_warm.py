@@ -2,8 +2,9 @@
 copy of the student-side code and its zygote shared by the submissions the slot grades.
 
 What must hold: a submission graded by a warm grader gets exactly the result a fresh grader
-gives it; one submission cannot reach the next (planted: writes into the shared code copy, a
-grading that hangs until it is killed); and nothing a grading started outlives it."""
+gives it; one submission cannot reach the next (planted: writes into the shared code copy,
+reaches for the memory and descriptors of the processes that outlive it, a grading that
+hangs until it is killed); and nothing a grading started outlives it, processes or folders."""
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ from conftest import alive, children, cmdline, descendants
 from rnnkit import KIT_ROOT, classroom
 from rnnkit.grader import warm
 
-pytestmark = pytest.mark.skipif(not warm.available(), reason="the warm grader needs Linux pidfds")
+pytestmark = pytest.mark.skipif(not warm.available(), reason="warm graders need Linux with pidfds and Landlock")
 
 SOLUTION = (KIT_ROOT / "solutions" / "ex01_simple_rnn.py").read_text()
 
@@ -162,12 +163,17 @@ def test_a_grading_killed_at_its_limit_leaves_nothing_and_the_next_is_graded(tmp
     for folder, source in ((hangs, "import time\ntime.sleep(600)\n"), (plain, SOLUTION)):
         folder.mkdir()
         (folder / "ex01_simple_rnn.py").write_text(source)
-    grader = warm.WarmGrader()
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    grader = warm.WarmGrader({**os.environ, "TMPDIR": str(temporary)})
     try:
         zygote = _zygote_of(grader.proc.pid)
+        before = {path.name for path in temporary.iterdir()}   # the copy, the zygote's home
         argv = ["grade", "ex01", "--target", str(hangs), "--json", str(tmp_path / "h.json")]
         code, timed_out = grader.grade(argv, tmp_path / "h.log", timeout=20)
         assert timed_out and code != 0
+        # its folders (the student process's scratch among them) are gone with it
+        assert {path.name for path in temporary.iterdir()} == before
         # Between gradings it has no thread but OpenBLAS's idle pool: forking it is as safe as
         # forking the zygote (TensorFlow starts its pools at the first operation, in a fork).
         assert len(os.listdir(f"/proc/{grader.proc.pid}/task")) <= 2
@@ -272,3 +278,4 @@ def test_class_gradings_share_the_cores_out_unless_the_instructor_chose(monkeypa
     assert classroom.tensorflow_threads(8) == dict.fromkeys(names, "1")
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
     assert classroom.tensorflow_threads(2) == {names[0]: "3", names[1]: "2"}
+

@@ -453,6 +453,12 @@ class StudentProcess:
             reply = wire.decode(self._read(size, deadline, seconds, during))
             if not isinstance(reply, dict):
                 raise wire.WireError("a reply must be a dict")
+            # Looked at while it works (every half second) and after every reply: what a
+            # quick call wrote counts too.
+            _, over = scratch_usage(self.scratch)
+            if over:
+                self._restart()
+                raise StudentError("bad_output", f"the code wrote {over} during {during}")
             return reply
         except (wire.WireError, RecursionError, MemoryError, ValueError, TypeError) as error:
             self._restart()

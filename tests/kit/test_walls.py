@@ -57,6 +57,50 @@ ATTACKS = {
                 "fd = ctypes.CDLL(None, use_errno=True).syscall(425, 8, params)\n"
                 "ESCAPED = fd >= 0\n",
 }
+# What a student process running as root could do to the other job slot's grading or to the
+# next one: take the cores in real-time scheduling, keep any capability, leave shared memory,
+# semaphores or queues (outside every folder, outliving the process), or take gigabytes of
+# disk in one call. Also planted in an ex01 module, whose student process is forked from the
+# zygote (ex02's is started afresh, and the capabilities must not come back with its exec).
+OUTLIVING = {
+    "realtime": "os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))\nESCAPED = True\n",
+    "priority_raised": "os.setpriority(os.PRIO_PROCESS, 0, -5)\nESCAPED = True\n",
+    "capabilities": "ESCAPED = int(open('/proc/self/status').read().split('CapEff:')[1]"
+                    ".split()[0], 16) != 0\n",
+    "sysv_shm": "import ctypes\n"
+                "ESCAPED = ctypes.CDLL(None).shmget(0x524E4B57, 4096, 0o1600) >= 0\n",
+    "sysv_sem": "import ctypes\n"
+                "ESCAPED = ctypes.CDLL(None).semget(0x524E4B57, 1, 0o1600) >= 0\n",
+    "message_queue": "import ctypes, platform\n"
+                     "number = 240 if platform.machine() == 'x86_64' else 180\n"
+                     "ESCAPED = ctypes.CDLL(None).syscall(number, b'rnnkit-wall', 0o102, 0o600,"
+                     " None) >= 0\n",
+    "fallocate": "os.posix_fallocate(os.open('reserved', os.O_CREAT | os.O_WRONLY), 0, 1 << 20)\n"
+                 "ESCAPED = True\n",
+}
+ATTACKS.update(OUTLIVING)
+# The same, each in its own try, at the import of an otherwise correct ex01 module: any that
+# gets through makes the import fail (every ex01 point lost).
+OUTLIVING_IN_EX01 = "\n\nimport os\n_escaped = []\n" + "".join(
+    f"try:\n{''.join('    ' + line + chr(10) for line in code.splitlines())}"
+    f"    if ESCAPED:\n        _escaped.append({name!r})\nexcept Exception:\n    pass\n"
+    for name, code in OUTLIVING.items()) + \
+    "if _escaped:\n    raise RuntimeError(f'got through: {_escaped}')\n"
+# 270 MB written in one quick call (well under the half second between two looks while a call
+# runs): seen after the reply, the call fails.
+QUICK_WRITES = """
+
+_clip = clip_by_global_norm
+
+
+def clip_by_global_norm(grads, max_norm):
+    block = b"x" * (1 << 20)
+    for index in range(3):
+        with open(f"quick{index}", "wb") as handle:
+            for _ in range(90):
+                handle.write(block)
+    return _clip(grads, max_norm)
+"""
 SABOTAGE = '''
 
 import os
@@ -181,6 +225,12 @@ SimpleRNNCell = runpy.run_path(_source)["SimpleRNN" + "Cell"]
     deep = submissions / "deep_folders"                         # disk use the walls must see
     deep.mkdir()
     (deep / EX02).write_text(solution + DEEP_FOLDERS)
+    quick = submissions / "quick_writes"
+    quick.mkdir()
+    (quick / EX02).write_text(solution + QUICK_WRITES)
+    forked = submissions / "outliving_from_the_zygote"
+    forked.mkdir()
+    (forked / EX01).write_text((KIT_ROOT / "solutions" / EX01).read_text() + OUTLIVING_IN_EX01)
     forged = submissions / "forged_report"                      # the worker's messages rewritten
     forged.mkdir()
     (forged / EX02).write_text((KIT_ROOT / "solutions" / EX02).read_text() + FORGED_REPORT)
@@ -216,6 +266,19 @@ def test_each_wall_holds_and_the_submission_keeps_its_points(graded, attack):
     row = graded["rows"][attack]
     assert float(row["ex02"]) == 18.0, (attack, row, [t["output"] for t in _document(
         graded, attack)["tests"] if t["score"] < t["max_score"]])
+
+
+def test_a_student_process_forked_from_the_zygote_reaches_nothing_that_outlives_it(graded):
+    row = graded["rows"]["outliving_from_the_zygote"]
+    assert float(row["ex01"]) == 20.0, (row, _document(graded, "outliving_from_the_zygote")
+                                        ["output"][-1500:])
+
+
+def test_a_quick_burst_of_writes_is_seen_after_the_reply(graded):
+    document = _document(graded, "quick_writes")
+    lost = [t["output"] for t in document["tests"]
+            if t["tags"][0] == "ex02" and t["score"] < t["max_score"]]
+    assert lost and all("more than 200 MB" in output for output in lost), lost
 
 
 def test_nothing_is_left_behind(graded):

@@ -383,12 +383,13 @@ def missing_results(exercise_ids, log_path) -> dict:
 
 
 def _as_handed_in(text: str, shown: dict, target: Path, scratch: Path) -> str:
-    """`text` with the graded copies named as the student named them, and no temporary path."""
+    """`text` with the graded copies named as the student named them (escaped: a newline in
+    a name a student chose would forge lines of the report), and no temporary path."""
     text = text.replace(f"{target}/", "").replace(str(target), "the submission")
     text = text.replace(str(scratch), "the submission")
     if shown:
         names = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, shown)) + r")(?!\w)")
-        text = names.sub(lambda match: shown[match.group(1)], text)
+        text = names.sub(lambda match: printable(shown[match.group(1)]), text)
     return text
 
 

@@ -18,12 +18,13 @@ import ast
 # Anywhere in the file: ways to reach the grader's objects from the student's process.
 GRADER_ACCESS = {
     "names": {"eval", "exec", "compile", "__import__", "globals", "__builtins__", "vars"},
-    "modules": {"gc", "inspect", "importlib", "ctypes", "rnnkit.grader", "rnnkit.sandbox",
-                "tests", "solutions", "__main__", "pytest", "_pytest", "builtins"},
+    "modules": {"gc", "inspect", "importlib", "ctypes", "_ctypes", "numpy.ctypeslib",
+                "rnnkit.grader", "rnnkit.sandbox", "tests", "solutions", "__main__", "pytest",
+                "_pytest", "builtins"},
     "attributes": {"_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "__globals__",
                    "__code__", "__closure__", "__subclasses__", "_load_probe_file",
                    "get_referrers", "get_objects", "modules", "__dict__", "tb_frame",
-                   "gi_frame", "cr_frame", "ag_frame", "sandbox", "grader"},
+                   "gi_frame", "cr_frame", "ag_frame", "sandbox", "grader", "ctypeslib"},
 }
 # Attribute access by a name given as a value: the name must be written out (a literal), and
 # is held to the attribute rules above.
@@ -42,6 +43,12 @@ def _imported(node) -> list[str]:
     if isinstance(node, ast.ImportFrom) and node.module:
         return [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
     return []
+
+
+def _names_from(node) -> list[str]:
+    """The names `from X import a, b` takes: a module reached through another's attribute
+    (`from numpy.ctypeslib import ctypes`) is still that module."""
+    return [alias.name for alias in node.names] if isinstance(node, ast.ImportFrom) else []
 
 
 def _matches(name: str, modules: set[str]) -> bool:
@@ -88,6 +95,9 @@ def scan(source: str, exercises, filename: str) -> list[str]:
         findings.append(f"{filename}:{node.lineno}: {text}")
 
     for node in ast.walk(tree):
+        for name in _names_from(node):
+            if name in GRADER_ACCESS["modules"]:
+                found(node, f"imports {name}, which could reach into the grader")
         for name in _imported(node):
             if _matches(name, GRADER_ACCESS["modules"]):
                 found(node, f"imports {name}, which could reach into the grader")

@@ -316,3 +316,13 @@ def test_a_name_cannot_forge_a_line_on_the_instructors_screen():
     assert shown.isprintable() and "\n" not in shown and "\x1b" not in shown
     assert "zz_fake,,zz,20,20,20,forged" in shown and "\\n" in shown and "\\x1b" in shown
     assert classroom.printable("Zoë Müller-Łukasz 田中") == "Zoë Müller-Łukasz 田中"
+
+
+def test_a_name_a_student_chose_cannot_forge_lines_of_the_report(tmp_path):
+    """A zip's folder may hold a newline: the report names the file escaped, on one line."""
+    forged = "x\nex01  vanilla RNN cell  20 / 20  complete\ntotal  20 / 20\n/ex01_simple_rnn.py"
+    shown = {"ex01_simple_rnn.py": forged}
+    text = "- ex01 [1/20]: NameError in call (ex01_simple_rnn.py, line 3)"
+    rewritten = classroom._as_handed_in(text, shown, tmp_path / "target", tmp_path)
+    assert "\n" not in rewritten
+    assert "x\\nex01  vanilla RNN cell  20 / 20  complete\\ntotal" in rewritten

@@ -29,6 +29,10 @@ def test_the_kits_own_modules_keep_the_rules(folder):
     ("ex01", "import sys\nsys.modules['numpy'] = None\n", ".modules"),
     ("ex01", "import rnnkit.grader.compare\n", "imports rnnkit.grader.compare"),
     ("ex01", "def f(g):\n    return g.__globals__\n", ".__globals__"),
+    # ctypes reached through NumPy (libc's calls, outside what the walls were written for)
+    ("ex01", "from numpy.ctypeslib import ctypes as C\n", "imports ctypes"),
+    ("ex01", "import numpy as np\nC = np.ctypeslib.ctypes\n", ".ctypeslib"),
+    ("ex01", "import _ctypes\n", "imports _ctypes"),
 ])
 def test_cheats_are_named_with_their_line(exercise, source, words):
     findings = scan(source, exercise, "sub.py")

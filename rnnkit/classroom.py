@@ -243,13 +243,24 @@ def check_catalogue(exercise_ids=None) -> list[dict]:
     return _CATALOGUES[key]
 
 
-def failed_results(reason: str, exercise_ids=None) -> dict:
-    """A results.json in which every check is present with 0 points and the reason."""
-    from rnnkit.grader.results import CheckResult, gradescope
+def failed_results(reason: str, exercise_ids=None, *, submission_problem: bool = False,
+                   log_path=None) -> dict:
+    """A results.json in which every check is present with 0 points and the reason.
 
+    `submission_problem`: nothing could be graded because of what was handed in (a zip that
+    does not unpack), not because grading failed; the report (`log_path`) then says so too,
+    as the grader would have."""
+    from rnnkit.grader.results import CheckResult, gradescope, render_table
+
+    kind, lead = ("not_graded", "Not graded") if submission_problem else \
+        ("grading_failed", "Grading failed")
     results = [CheckResult(row["exercise"], row["name"], row["title"], row["points"], 0.0,
-                           reason, "grading_failed") for row in check_catalogue(exercise_ids)]
-    return gradescope(results, seconds=0.0, output=f"Grading failed: {reason}")
+                           reason, kind) for row in check_catalogue(exercise_ids)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(log_path).write_text(f"{lead}: {reason}\n\n{render_table(results)}\n",
+                                  encoding="utf-8")
+    return gradescope(results, seconds=0.0, output=f"{lead}: {reason}")
 
 
 # -- one submission --------------------------------------------------------------------------
@@ -281,7 +292,8 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
         path = Path(submission)
         if not (path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip")):
             problem = f"{path.name} is neither a folder nor a .zip"
-            document = failed_results(problem, exercise_ids)
+            document = failed_results(problem, exercise_ids, submission_problem=True,
+                                      log_path=log_path)
             dump(results_path, document)
             return document, [problem]
         submission = Submission(path.name, sources=[("", path)])
@@ -291,7 +303,8 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
         try:
             files = submitted_files(submission.sources, scratch)
         except SubmissionProblem as problem:
-            document = failed_results(str(problem), exercise_ids)
+            document = failed_results(str(problem), exercise_ids, submission_problem=True,
+                                      log_path=log_path)
             dump(results_path, document)
             return document, [str(problem)]
         chosen, notes = find_modules(files)
@@ -491,8 +504,15 @@ def gradebook_row(student: Submission, folder: str, document: dict, exercise_ids
                 exercise_notes.append(f"{exercise_id}: {kind.replace('_', ' ')}")
     row["total"] = f"{document['score']:g}"
     row["max"] = f"{sum(t['max_score'] for t in document['tests']):g}"
-    row["notes"] = "; ".join([*exercise_notes, *notes])
+    row["notes"] = "; ".join(_by_exercise([*exercise_notes, *notes], exercise_ids))
     return row
+
+
+def _by_exercise(notes: list[str], exercise_ids) -> list[str]:
+    """Each exercise's notes together, in the exercises' order ("ex01: import error; ex01:
+    graded ... as ...; ex02: missing"); the others after them, as they came."""
+    order = {exercise_id: index for index, exercise_id in enumerate(exercise_ids)}
+    return sorted(notes, key=lambda note: order.get(note.split(":", 1)[0], len(order)))
 
 
 def write_gradebook(path: Path, rows: list[dict], exercise_ids) -> None:

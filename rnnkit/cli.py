@@ -265,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The kit's switches (README): a value it does not know is refused, never taken for "on".
+SWITCHES = {"RNNKIT_WARM_GRADER": ("on", "off"), "RNNKIT_ZYGOTE": ("on", "off"),
+            "RNNKIT_SOURCE_SCAN": ("on", "off"), "RNNKIT_ORACLE_MEMO": ("on", "off", "check")}
+
+
+def switch_problem() -> None:
+    for name, values in SWITCHES.items():
+        value = os.environ.get(name)
+        if value is not None and value not in values:
+            raise UsageProblem(f"{name}={value!r}: expected {', '.join(values[:-1])} or "
+                               f"{values[-1]}")
+
+
 def main(argv=None) -> int:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -276,6 +289,7 @@ def main(argv=None) -> int:
     if getattr(options, "with_solutions", False) and not options.out:
         parser.error("--with-solutions goes with --out DIR")
     try:
+        switch_problem()
         if options.command in OFFICIAL_GRADING:
             from rnnkit.sandbox import portable
 

@@ -69,7 +69,8 @@ def problem(grader, name: str):
         for index, (g, w) in enumerate(zip(got, want)):
             expect_close(f"{name} {'outputs' if index == 0 else 'state'}", g, w, **TOLERANCE)
     except CheckFailed as error:
-        return f"your {name} differs from keras.layers.{LAYOUT[name][0]} ({str(error)[:160]})", None
+        why = str(error) if len(str(error)) <= 300 else str(error)[:299] + "…"
+        return f"your {name} differs from keras.layers.{LAYOUT[name][0]} ({why})", None
     return None, None
 
 

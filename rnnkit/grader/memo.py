@@ -49,8 +49,17 @@ class MemoMismatch(AssertionError):
 
 
 def mode() -> str:
+    """on, off or check (the CLI refuses any other value before grading)."""
     value = os.environ.get("RNNKIT_ORACLE_MEMO", "on")
     return value if value in ("on", "off", "check") else "on"
+
+
+def check_note() -> str | None:
+    """Under RNNKIT_ORACLE_MEMO=check, the report's line saying what was computed again."""
+    if mode() != "check":
+        return None
+    return (f"RNNKIT_ORACLE_MEMO=check: {MEMO.checked} remembered oracle result(s) computed "
+            "again, each equal bit for bit (a difference stops its check)")
 
 
 def function_name(function) -> str | None:
@@ -71,7 +80,7 @@ class OracleMemo:
         self.size = 0
         self.new: dict[str, bytes] = {}
         self.used: set[str] = set()
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.checked = 0
 
     @staticmethod
     def key(name: str, inputs) -> str | None:
@@ -93,6 +102,7 @@ class OracleMemo:
             self.entries.move_to_end(key)
             if current == "check":
                 self._check(name, stored, compute())
+                self.checked += 1
             return wire.decode(stored)
         self.misses += 1
         value = compute()
@@ -160,7 +170,7 @@ class OracleMemo:
     def begin_grading(self) -> None:
         """In a forked grader: what it reports is its own part only."""
         self.new, self.used = {}, set()
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.checked = 0
 
 
 MEMO = OracleMemo()   # this process's; in a grader forked by a warm grader, its copy of the memo

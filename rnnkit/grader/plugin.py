@@ -203,6 +203,19 @@ def grader(request):
         stores.setdefault(exercise.id, {}).update(instance.store.recorded)
 
 
+def _runs_as(user) -> str:
+    """Which user student code ran as (Linux): the unprivileged one, or the grader's own,
+    root then without any capability (`confine.drop_capabilities`)."""
+    import pwd
+
+    uid = int(user[0]) if user else os.geteuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = f"uid {uid}"
+    return f"student code ran as {name}" + (", without capabilities" if uid == 0 else "")
+
+
 def _note_protections(config, protections: dict) -> None:
     """The report's one line on the walls and limits of this run (all exercises together)."""
     from rnnkit.grader.results import RUN_NOTES
@@ -213,6 +226,13 @@ def _note_protections(config, protections: dict) -> None:
     if config.stash[PROTECTIONS]:
         config.stash[NOTES][RUN_NOTES] = [portable.summary(config.stash[PROTECTIONS],
                                                            portable_path=portable.needed())]
+        if not portable.needed():
+            config.stash[NOTES][RUN_NOTES].append(_runs_as(config.stash[USER]))
+    from rnnkit.grader import memo
+
+    checked = memo.check_note()
+    if checked:
+        config.stash[NOTES][RUN_NOTES] = [*config.stash[NOTES].get(RUN_NOTES, []), checked]
 
 
 def _feedback(excinfo) -> tuple[str, str]:

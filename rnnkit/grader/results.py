@@ -50,7 +50,7 @@ def summarise(results: list[CheckResult], notes: dict[str, list[str]] | None = N
             status = "complete"
         elif any(check.kind == "tampered" for check in lost):
             status = "voided"
-        elif any(check.kind == "forbidden" for check in lost):
+        elif any(check.kind in ("forbidden", "not_graded") for check in lost):
             status = "not graded"
         elif all(check.kind == "missing" for check in lost):
             status = "missing"

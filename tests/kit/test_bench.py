@@ -57,8 +57,9 @@ def test_the_report_shows_every_budget_with_its_limit():
                      "ex03 test_memory: 8.5 (8.0-9.0)", "used 1.5 s (1.0-2.0) of CPU",
                      "0.93 GiB (0.90-0.95) | 1 GiB", "0.35 s (0.30-0.40) / 4.5 s (4.0-5.0)",
                      "= 1.10x | 1.2x", "6.5 per minute (37 s) | - |",
-                     "5.7 per minute (21 s each, 20-22) | 6 per minute"):
+                     "5.7 per minute (21 s each, 20-22) | 6 per minute **missed** |"):
         assert expected in text, (expected, text)
+    assert text.count("**missed**") == 1          # only the class rate misses its target
 
 
 def test_each_submission_is_read_from_grade_class_progress_lines():

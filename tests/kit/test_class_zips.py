@@ -71,6 +71,11 @@ def test_a_broken_zip_costs_only_its_row(graded, name):
     assert rows[name]["total"] == "0", rows[name]
     results = (out / "students" / name / "results.json").read_text()
     assert ZIPS[name][1] in results and ZIPS[name][1] in rows[name]["notes"], rows[name]
+    # the row names what was wrong with the zip, not "grading failed" for each exercise
+    assert "grading failed" not in rows[name]["notes"], rows[name]
+    report = (out / "students" / name / "report.txt").read_text(encoding="utf-8")
+    assert report.startswith("Not graded: ") and ZIPS[name][1] in report.splitlines()[0]
+    assert "not graded" in report, report
 
 
 def test_no_name_replaces_the_gradebook_and_colliding_names_both_get_rows(graded):

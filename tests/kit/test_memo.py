@@ -175,3 +175,17 @@ def test_a_fresh_grading_killed_at_its_limit_leaves_no_folder(tmp_path):
                                    {**os.environ, "TMPDIR": str(temporary)}) == (None, True)
     assert time.monotonic() - started < 60
     assert list(temporary.iterdir()) == []
+
+
+def test_a_switch_set_to_a_value_the_kit_does_not_know_is_refused():
+    """`RNNKIT_ORACLE_MEMO=Off` must not quietly mean on."""
+    import subprocess
+
+    from rnnkit import KIT_ROOT
+
+    for name, value in (("RNNKIT_ORACLE_MEMO", "Off"), ("RNNKIT_WARM_GRADER", "0")):
+        completed = subprocess.run([sys.executable, "-m", "rnnkit", "grade", "ex02"],
+                                   cwd=KIT_ROOT, capture_output=True, text=True, timeout=120,
+                                   env={**os.environ, name: value})
+        assert completed.returncode == 2, completed.stderr
+        assert f"{name}='{value}': expected on" in completed.stderr

@@ -382,4 +382,4 @@ def test_grade_submission_of_garbage_still_writes_every_check(make, kit, catalog
         assert set(named) == set(checks), f"{exercise}: checks missing {set(checks) - set(named)}"
         for name, test in named.items():
             assert (test["score"], test["max_score"]) == (0, checks[name][1]), test
-            assert test["tags"] == [exercise, "grading_failed"] and reason in test["output"], test
+            assert test["tags"] == [exercise, "not_graded"] and reason in test["output"], test

@@ -509,10 +509,17 @@ def gradebook_row(student: Submission, folder: str, document: dict, exercise_ids
 
 
 def _by_exercise(notes: list[str], exercise_ids) -> list[str]:
-    """Each exercise's notes together, in the exercises' order ("ex01: import error; ex01:
-    graded ... as ...; ex02: missing"); the others after them, as they came."""
-    order = {exercise_id: index for index, exercise_id in enumerate(exercise_ids)}
-    return sorted(notes, key=lambda note: order.get(note.split(":", 1)[0], len(order)))
+    """The notes as they came, except that an exercise's notes stand together where its first
+    one stood ("ex01: import error; ex01: graded ... as ...; ex02: missing")."""
+    ids = set(exercise_ids)
+    grouped: list[str] = []
+    for note in notes:
+        prefix = note.split(":", 1)[0]
+        if prefix not in ids:
+            grouped.append(note)
+        elif not any(seen.split(":", 1)[0] == prefix for seen in grouped):
+            grouped += [other for other in notes if other.split(":", 1)[0] == prefix]
+    return grouped
 
 
 def write_gradebook(path: Path, rows: list[dict], exercise_ids) -> None:

@@ -326,3 +326,11 @@ def test_a_name_a_student_chose_cannot_forge_lines_of_the_report(tmp_path):
     rewritten = classroom._as_handed_in(text, shown, tmp_path / "target", tmp_path)
     assert "\n" not in rewritten
     assert "x\\nex01  vanilla RNN cell  20 / 20  complete\\ntotal" in rewritten
+
+
+def test_an_exercises_notes_stand_together_in_the_gradebook():
+    notes = ["ex01: import error", "ex02: missing", "ex01: graded hw/ex01_simple_rnn (1).py as "
+             "ex01_simple_rnn.py", "handed in late"]
+    assert classroom._by_exercise(notes, ["ex01", "ex02"]) == [notes[0], notes[2], notes[1],
+                                                                notes[3]]
+    assert classroom._by_exercise(notes[1:], ["ex01", "ex02"]) == notes[1:]   # already so

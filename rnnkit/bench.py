@@ -426,7 +426,8 @@ def main(repeat: int = 3, class_size: int = 0, class_exercises=None) -> str:
     figures["grading"] = bench_grading(repeat)
     print(f"starting student processes, {repeat + 2} times each way ...", flush=True)
     figures["starts"] = bench_starts(repeat + 2)
-    print(f"training one epoch (2048 x 50 steps, 64 units), {repeat + 2} interleaved runs ...",
+    print(f"training one epoch (2048 x 50 steps, 64 units), {max(15, 5 * repeat)} interleaved "
+          "runs ...",
           flush=True)
     # epochs of 0.15-0.4 s on a noisy machine: with 5 the ratios ranged 0.71-1.49 from run to
     # run, with 15 0.89-1.11

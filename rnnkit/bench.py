@@ -341,18 +341,21 @@ def machine() -> str:
             f"{memory:.0f} GiB, Python {platform.python_version()}")
 
 
+def _slowest(grading: dict) -> str | None:
+    """The name of the training check with the highest median (None: no training check)."""
+    checks = grading["training_checks"]
+    return max(checks, key=lambda n: checks[n]["median"]) if checks else None
+
+
 def slowest_check(grading: dict) -> str:
     """The training check with the highest median, its median and range across runs."""
-    checks = grading["training_checks"]
-    if not checks:
-        return "-"
-    name = max(checks, key=lambda n: checks[n]["median"])
-    return f"{_seconds(checks[name])} ({name})"
+    name = _slowest(grading)
+    return f"{_seconds(grading['training_checks'][name])} ({name})" if name else "-"
 
 
 def slowest_median(grading: dict) -> float:
-    checks = grading["training_checks"]
-    return max((v["median"] for v in checks.values()), default=0.0)
+    name = _slowest(grading)
+    return grading["training_checks"][name]["median"] if name else 0.0
 
 
 def _target(limit, unit: str, measured: float, at_least: bool = False) -> str:

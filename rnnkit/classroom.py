@@ -357,10 +357,9 @@ def _fresh_grader(argv: list[str], log_path, timeout, env=None) -> tuple[int | N
     """(exit status, timed out) of `python -m rnnkit <argv>` started afresh (in `env`), its
     temporary folders (its student processes' among them) in one of its own, removed after
     it however it ended: a grader killed at its limit cannot remove them itself."""
-    from rnnkit.sandbox.process import remove_tree
+    from rnnkit.sandbox.process import grading_folder, remove_tree
 
-    scratch = tempfile.mkdtemp(prefix="rnnkit-grading-")
-    os.chmod(scratch, 0o711)                    # traversable for the unprivileged user
+    scratch = grading_folder()
     log = open(log_path, "w", encoding="utf-8") if log_path else \
         contextlib.nullcontext(subprocess.DEVNULL)
     try:
@@ -628,7 +627,8 @@ class WarmSlots:
         env = {**os.environ, **tensorflow_threads(jobs)}
         why_not = warm.unavailable()
         usable = warm if why_not is None else None
-        if why_not and sys.platform.startswith("linux") and "RNNKIT_WARM_GRADER" not in why_not:
+        chosen = os.environ.get("RNNKIT_WARM_GRADER") == "off"   # the instructor's choice
+        if why_not and sys.platform.startswith("linux") and not chosen:
             echo(f"note: every submission is graded by a grader of its own, without warm "
                  f"graders (slower; they are used only behind Landlock and seccomp): {why_not}")
         self._slots = [_Slot(usable, echo, env) for _ in range(jobs)]

@@ -10,8 +10,9 @@ digest of its inputs, and hands out fresh copies.
 What is remembered, and how it stays trustworthy:
 - Only plain data (`rnnkit.sandbox.wire`: numbers, strings, lists, dicts, NumPy arrays), in
   both the key and the result; an oracle whose inputs or result are anything else (a Keras
-  model) is computed every time. Every result goes through the same encoding whether it was
-  computed or remembered, so a check sees the same types either way.
+  model) is computed every time. Every plain-data result goes through the same encoding
+  whether it was computed or remembered, with the memo on or off, so a check sees the same
+  types.
 - Only module-level functions (a lambda or a nested function may hold state its name does
   not show).
 - A result is returned as a new copy each time: a check that changes it changes nothing
@@ -48,10 +49,12 @@ class MemoMismatch(AssertionError):
     """RNNKIT_ORACLE_MEMO=check: a remembered result differs from the one computed again."""
 
 
+MODES = ("on", "off", "check")   # RNNKIT_ORACLE_MEMO (the CLI refuses any other value)
+
+
 def mode() -> str:
-    """on, off or check (the CLI refuses any other value before grading)."""
     value = os.environ.get("RNNKIT_ORACLE_MEMO", "on")
-    return value if value in ("on", "off", "check") else "on"
+    return value if value in MODES else "on"
 
 
 def check_note() -> str | None:
@@ -90,12 +93,12 @@ class OracleMemo:
             return None
 
     def remembered(self, name: str | None, inputs, compute):
-        """compute(), or the result remembered for (name, inputs)."""
+        """compute(), or the result remembered for (name, inputs); plain data comes back as
+        the wire carries it either way, so a check sees the same types with the memo on or
+        off and with a function that is never remembered (name None)."""
         current = mode()
         key = None if name is None or current == "off" else self.key(name, inputs)
-        if key is None:
-            return compute()
-        stored = self.entries.get(key)
+        stored = self.entries.get(key) if key is not None else None
         if stored is not None:
             self.hits += 1
             self.used.add(key)
@@ -104,15 +107,16 @@ class OracleMemo:
                 self._check(name, stored, compute())
                 self.checked += 1
             return wire.decode(stored)
-        self.misses += 1
         value = compute()
         try:
             encoded = wire.encode(value)
         except wire.WireError:
             return value                        # not plain data: never remembered
-        self._add(key, encoded)
-        if key in self.entries:
-            self.new[key] = encoded
+        if key is not None:
+            self.misses += 1
+            self._add(key, encoded)
+            if key in self.entries:
+                self.new[key] = encoded
         return wire.decode(encoded)
 
     @staticmethod

@@ -243,12 +243,10 @@ class Grader:
                                        and self.store.has(key)):
             return self.store.get(key)
         solution = self.solution_module()
-        # exactly what a recording would hold (plain data), remembered like an oracle's result
-        result = memo.MEMO.remembered(
-            f"reference:{self.exercise.id}:{probe.__module__}.{probe.__name__}",
-            {"args": args, "seed": seed},
-            lambda: wire.decode(wire.encode(
-                self.oracle(lambda **copied: probe(solution, **copied), seed=seed, **args))))
+        # remembered like an oracle's result, and exactly what a recording would hold (a
+        # probe returns plain data, which comes back as the wire carries it)
+        result = _trusted(f"reference:{self.exercise.id}:{probe.__module__}.{probe.__name__}",
+                          lambda **copied: probe(solution, **copied), (), args, seed)
         if self.mode == "record":
             self.store.record(key, result)
         return result
@@ -257,14 +255,7 @@ class Grader:
     def oracle(function, *args, seed: int = 0, **kwargs):
         """Run trusted code (a Keras built-in layer, autodiff) here, seeded, on copies; a
         module-level function's plain-data result is remembered (`rnnkit.grader.memo`)."""
-        import keras
-
-        def compute():
-            keras.utils.set_random_seed(seed)
-            return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-
-        return memo.MEMO.remembered(memo.function_name(function),
-                                    {"args": args, "kwargs": kwargs, "seed": seed}, compute)
+        return _trusted(memo.function_name(function), function, args, kwargs, seed)
 
     def note(self, text: str) -> None:
         """A line the report prints under the exercise (e.g. which cells were used)."""
@@ -284,6 +275,18 @@ class Grader:
         # Which walls applied (and which were missing, and why) is reported once for the
         # whole run, from `self.student.protections` (see the plugin's `grader` fixture).
         self.student.__exit__(None, None, None)
+
+
+def _trusted(name: str | None, function, args: tuple, kwargs: dict, seed: int):
+    """function(*args, **kwargs) seeded, on copies, through the memo under `name` (None: not
+    remembered)."""
+    import keras
+
+    def compute():
+        keras.utils.set_random_seed(seed)
+        return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+
+    return memo.MEMO.remembered(name, {"args": args, "kwargs": kwargs, "seed": seed}, compute)
 
 
 def submission_seed(target: Path, exercise: Exercise) -> int:

@@ -221,10 +221,7 @@ def _grade_one(request: dict, control: int) -> dict:
     sys.stdout.flush()
     sys.stderr.flush()
     memo_pipe = os.pipe()
-    # Removed after the grading whatever became of it: a grading killed at its limit cannot
-    # remove its student processes' folders itself. Traversable for the unprivileged user.
-    scratch = tempfile.mkdtemp(prefix="rnnkit-grading-")
-    os.chmod(scratch, 0o711)
+    scratch = process.grading_folder()          # removed below, whatever became of it
     pid = os.fork()
     if pid == 0:
         _grade_in_fork(request, control, memo_pipe, scratch)

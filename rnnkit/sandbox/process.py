@@ -166,6 +166,16 @@ def scratch_usage(folder: str) -> tuple[int, str | None]:
     return total, None
 
 
+def grading_folder() -> str:
+    """A new folder for one grading's temporary folders (its TMPDIR), removed with
+    `remove_tree` by whoever started the grading, however it ended: a grader killed at its
+    limit cannot remove its student processes' folders itself. Traversable (not readable)
+    for the unprivileged user student code may run as."""
+    folder = tempfile.mkdtemp(prefix="rnnkit-grading-")
+    os.chmod(folder, 0o711)
+    return folder
+
+
 def remove_tree(path: str) -> None:
     """Remove `path` whatever a student process left in it: links are not followed, and a
     tree nested thousands deep (where Python's recursive rmtree fails and paths exceed
@@ -453,12 +463,7 @@ class StudentProcess:
             reply = wire.decode(self._read(size, deadline, seconds, during))
             if not isinstance(reply, dict):
                 raise wire.WireError("a reply must be a dict")
-            # Looked at while it works (every half second) and after every reply: what a
-            # quick call wrote counts too.
-            _, over = scratch_usage(self.scratch)
-            if over:
-                self._restart()
-                raise StudentError("bad_output", f"the code wrote {over} during {during}")
+            self._within_budget(during)     # after every reply: what a quick call wrote too
             return reply
         except (wire.WireError, RecursionError, MemoryError, ValueError, TypeError) as error:
             self._restart()
@@ -485,10 +490,7 @@ class StudentProcess:
             if not ready:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise self._died(f"during {during}")
-                _, over = scratch_usage(self.scratch)
-                if over:
-                    self._restart()
-                    raise StudentError("bad_output", f"the code wrote {over} during {during}")
+                self._within_budget(during)  # every half second while it works
                 continue
             if chunk is None:
                 chunk = os.read(self._from_child, min(size, 1 << 20))
@@ -497,6 +499,13 @@ class StudentProcess:
             chunks.append(chunk)
             size -= len(chunk)
         return b"".join(chunks)
+
+    def _within_budget(self, during: str) -> None:
+        """Restart it and fail the call when its scratch folder is over a limit."""
+        _, over = scratch_usage(self.scratch)
+        if over:
+            self._restart()
+            raise StudentError("bad_output", f"the code wrote {over} during {during}")
 
     def log_tail(self, lines: int = 3) -> str:
         """The last lines the student's process printed (for crash messages)."""

@@ -1,7 +1,7 @@
 """The course: every exercise declared once.
 
 An exercise is a module in `solutions/` (the reference; `exercises/` is generated from it), a
-probe module `tests/grading/probes/<id>.py` (what runs in the student's sandboxed process), a
+probe module `rnnkit/probes/<id>.py` (what runs in the student's sandboxed process), a
 check file `tests/grading/test_<id>.py` (what the grader compares) and one `Exercise(...)` entry
 below. Everything else — the CLI's ids, the source rules, the runtime wall against Keras's
 built-in layers, the stand-ins a later exercise gets for an unfinished earlier one, what a
@@ -60,7 +60,7 @@ class Exercise:
 
     @property
     def probe_file(self):
-        return KIT_ROOT / "tests" / "grading" / "probes" / f"{self.id}.py"
+        return KIT_ROOT / "rnnkit" / "probes" / f"{self.id}.py"
 
 
 # Keras's ConvLSTM layers carry an LSTM cell of their own (ConvLSTMCell, a 1-wide kernel

@@ -33,6 +33,7 @@ class Report:
     skipped: list[dict] = field(default_factory=list)
     partial: bool = False    # checks were selected (quick, -k): never the official grade
     selected: bool = False   # -k picked the checks (not only --quick's "no training")
+    data_read: dict = field(default_factory=dict)   # record mode: {exercise: [data files]}
 
     def table(self) -> str:
         table = render_table(self.results, self.notes)
@@ -101,8 +102,11 @@ def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int
     if Collector.config is None or code not in (0, 1, 5):
         raise GradingError(f"the grader could not run (pytest exit status {int(code)})")
     results, notes = results_of(Collector.config)
+    from rnnkit.grader.references import DATA_READS
+
     return Report(target, reference, list(results), dict(notes), time.monotonic() - started,
-                  skipped, partial=bool(keywords or markers), selected=bool(keywords))
+                  skipped, partial=bool(keywords or markers), selected=bool(keywords),
+                  data_read={e: sorted(paths) for e, paths in DATA_READS.reads.items()})
 
 
 def _row(item) -> dict:

@@ -34,7 +34,7 @@ def case(name: str, seed: int = 7):
 def keras_values(name, x, states, weights):
     import keras
 
-    from tests.grading.probes import cells
+    from rnnkit.probes import cells
 
     layer_name = LAYOUT[name][0]
     options = dict(return_sequences=True, return_state=True)
@@ -47,8 +47,8 @@ def keras_values(name, x, states, weights):
 def problem(grader, name: str):
     """(None, None) when the student's `name` equals Keras's on values; else (one sentence
     why not, the StudentError behind it if the cell could not even run)."""
-    from rnnkit.sandbox.process import StudentError
-    from tests.grading.probes.cells import probe_cell_values
+    from rnnkit.grader.handles.process import StudentError
+    from rnnkit.probes.cells import probe_cell_values
 
     from rnnkit.course import closure
 

@@ -17,7 +17,7 @@ What is remembered, and how it stays trustworthy:
   not show).
 - A result is returned as a new copy each time: a check that changes it changes nothing
   remembered.
-- Across submissions only in a warm grader (`rnnkit.grader.warm`, grade-class on Linux with
+- Across submissions only in a warm grader (`rnnkit.tools.warm_grader`, grade-class on Linux with
   Landlock): each grader it forks inherits the memo, reports what it computed over a pipe
   only it holds (plain data, decoded with `wire.decode`, never unpickled), and the warm
   grader adds it for the next forks, unless the kit's files changed during that grading.

@@ -22,7 +22,7 @@ from rnnkit.course import BY_ID
 from rnnkit.grader.compare import CheckFailed
 from rnnkit.grader.results import CheckResult, dump, gradescope, readable, render_table
 from rnnkit.grader.session import Grader, solutions_available, submission_seed
-from rnnkit.sandbox.process import StudentError
+from rnnkit.grader.handles.process import StudentError
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_collection_modifyitems",
            "pytest_runtest_makereport", "pytest_sessionfinish", "pytest_terminal_summary",
@@ -79,15 +79,15 @@ def _prepare_trusted_side(config) -> None:
     if config.stash[SNAPSHOT] is not None:
         return
     from rnnkit.grader.snapshot import for_this_grading
-    from rnnkit.sandbox import confine
+    from rnnkit.grader.handles import reaper
 
     config.stash[SNAPSHOT] = for_this_grading()
-    config.stash[USER] = confine.unprivileged_user()
-    confine.become_subreaper()
+    config.stash[USER] = reaper.unprivileged_user()
+    reaper.become_subreaper()
     chosen = {exercise_of(item) for item in config.stash.get(ITEMS, [])}
     exercises = [BY_ID[e] for e in sorted(chosen) if e in BY_ID]
     if any(not {"keras", "tensorflow"} & set(e.forbidden_imports) for e in exercises):
-        from rnnkit.sandbox import process
+        from rnnkit.grader.handles import process
 
         # Started now, it imports TensorFlow on the other core while this process does.
         process.prestart_zygote(str(config.stash[SNAPSHOT].root))
@@ -109,8 +109,20 @@ def _prepare_trusted_side(config) -> None:
     gc.freeze()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """In record mode, the data files each exercise's checks open are noted (`DataReads`)."""
+    from rnnkit.grader.references import DATA_READS
+
+    if is_check(item) and reference_mode(item.config) == "record":
+        DATA_READS.start()
+        DATA_READS.current = exercise_of(item)
+    yield
+    DATA_READS.current = None
+
+
 def pytest_unconfigure(config):
-    from rnnkit.sandbox.process import close_zygotes
+    from rnnkit.grader.handles.process import close_zygotes
 
     close_zygotes()
     snapshot = config.stash.get(SNAPSHOT, None)
@@ -219,14 +231,15 @@ def _runs_as(user) -> str:
 def _note_protections(config, protections: dict) -> None:
     """The report's one line on the walls and limits of this run (all exercises together)."""
     from rnnkit.grader.results import RUN_NOTES
-    from rnnkit.sandbox import portable
+    from rnnkit.grader.handles import portable
+    from rnnkit.sandbox.portable import needed
 
     if protections:
         config.stash[PROTECTIONS].append(protections)
     if config.stash[PROTECTIONS]:
         config.stash[NOTES][RUN_NOTES] = [portable.summary(config.stash[PROTECTIONS],
-                                                           portable_path=portable.needed())]
-        if not portable.needed():
+                                                           portable_path=needed())]
+        if not needed():
             config.stash[NOTES][RUN_NOTES].append(_runs_as(config.stash[USER]))
     from rnnkit.grader import memo
 
@@ -238,7 +251,7 @@ def _note_protections(config, protections: dict) -> None:
 def _feedback(excinfo) -> tuple[str, str]:
     """(kind, one line) for an exception that ended a check: printable, bounded (it may quote
     what the student's process sent)."""
-    from rnnkit.sandbox.process import one_line
+    from rnnkit.grader.handles.process import one_line
 
     kind, text = _feedback_of(excinfo.value)
     return kind, one_line(readable(text), 1200)
@@ -321,7 +334,7 @@ def _progress(item, result: CheckResult) -> None:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
-    from rnnkit.grader.session import REFERENCES_DIR, write_store
+    from rnnkit.grader.references import REFERENCES_DIR, write_store
 
     results = config.stash[RESULTS]
     snapshot = config.stash[SNAPSHOT]

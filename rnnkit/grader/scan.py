@@ -15,20 +15,37 @@ from __future__ import annotations
 
 import ast
 
-# Anywhere in the file: ways to reach the grader's objects from the student's process.
+from rnnkit import rooms
+
+# Anywhere in the file: ways to reach the grader's objects from the student's process. The
+# kit's own modules are ruled by `rnnkit.rooms` (student code may import the student library
+# only), and the folders of the other rooms may not be named as attributes either.
 GRADER_ACCESS = {
     "names": {"eval", "exec", "compile", "__import__", "globals", "__builtins__", "vars"},
     "modules": {"gc", "inspect", "importlib", "ctypes", "_ctypes", "numpy.ctypeslib",
-                "rnnkit.grader", "rnnkit.sandbox", "tests", "solutions", "__main__", "pytest",
-                "_pytest", "builtins"},
+                "__main__", "pytest", "_pytest", "builtins"},
     "attributes": {"_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "__globals__",
                    "__code__", "__closure__", "__subclasses__", "_load_probe_file",
                    "get_referrers", "get_objects", "modules", "__dict__", "tb_frame",
-                   "gi_frame", "cr_frame", "ag_frame", "sandbox", "grader", "ctypeslib"},
+                   "gi_frame", "cr_frame", "ag_frame", "ctypeslib",
+                   *rooms.closed_subpackages()},
 }
+
+
+def _refused_module(name: str) -> bool:
+    """A module student code may not import: one of GRADER_ACCESS's, or a kit module outside
+    the rooms `rnnkit.rooms` opens to student code."""
+    return _matches(name, GRADER_ACCESS["modules"]) or (
+        rooms.kit_module(name) and not rooms.student_may_import(name))
 # Attribute access by a name given as a value: the name must be written out (a literal), and
 # is held to the attribute rules above.
 BY_NAME = {"getattr", "setattr", "delattr", "hasattr"}
+def _is_refused_kit(text: str) -> bool:
+    """A string that names a kit module student code may not import ("rnnkit.grader")."""
+    return all(part.isidentifier() for part in text.split(".")) and rooms.kit_module(text) \
+        and not rooms.student_may_import(text)
+
+
 def _main_lines(tree) -> set[int]:
     lines = set()
     for node in tree.body:
@@ -99,7 +116,7 @@ def scan(source: str, exercises, filename: str) -> list[str]:
             if name in GRADER_ACCESS["modules"]:
                 found(node, f"imports {name}, which could reach into the grader")
         for name in _imported(node):
-            if _matches(name, GRADER_ACCESS["modules"]):
+            if _refused_module(name):
                 found(node, f"imports {name}, which could reach into the grader")
             elif _matches(name, forbidden_imports):
                 found(node, f"imports {name}; {exercise_id} is written by hand without it")
@@ -123,8 +140,9 @@ def scan(source: str, exercises, filename: str) -> list[str]:
             elif node.attr in built_ins and node.lineno not in in_main:
                 found(node, f"uses Keras's built-in {node.attr}; {exercise_id} asks you to write "
                             "it yourself (main() may use it to compare)")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and node.value in (GRADER_ACCESS["modules"] - {"__main__"}) | (
-                    GRADER_ACCESS["attributes"] - {"modules"}):   # getattr(sys, "_getframe")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                node.value in (GRADER_ACCESS["modules"] - {"__main__"}) | (
+                    GRADER_ACCESS["attributes"] - {"modules"})      # getattr(sys, "_getframe")
+                or _is_refused_kit(node.value)):
             found(node, f"names {node.value!r}, which could reach into the grader")
     return sorted(set(findings), key=lambda f: int(f.split(":")[1]))

@@ -14,68 +14,22 @@ submission's own file, so an answer hard-coded from the recorded references fail
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import importlib
 import os
 from pathlib import Path
 
-import numpy as np
-
 from rnnkit import KIT_ROOT
 from rnnkit.course import Exercise, closure
 from rnnkit.grader import memo, scan
-from rnnkit.sandbox import wire
-from rnnkit.grader.compare import fail
-from rnnkit.sandbox.process import StudentError, StudentProcess
+from rnnkit.grader.references import REFERENCES_DIR, ReferenceStore, reference_key, trusted
+from rnnkit.grader.handles.process import StudentError, StudentProcess
 
-REFERENCES_DIR = KIT_ROOT / "data" / "references"
 DEFAULT_TIMEOUT = 30.0  # seconds for a function-level check; training checks pass their own
 
 
 def solutions_available() -> bool:
     return (KIT_ROOT / "solutions" / "__init__.py").is_file()
-
-
-def reference_key(probe_name: str, args: dict, seed: int) -> str:
-    digest = hashlib.sha256(wire.encode({"args": args, "seed": seed})).hexdigest()[:20]
-    return f"{probe_name}/{digest}"
-
-
-class ReferenceStore:
-    """Recorded reference results of one exercise: `data/references/<id>.npz`."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._data: dict[str, bytes] | None = None
-        self.recorded: dict[str, bytes] = {}
-
-    def _load(self) -> dict[str, bytes]:
-        if self._data is None:
-            self._data = {}
-            if self.path.is_file():
-                with np.load(self.path, allow_pickle=False) as archive:
-                    self._data = {key: archive[key].tobytes() for key in archive.files}
-        return self._data
-
-    def has(self, key: str) -> bool:
-        return key in self._load()
-
-    def get(self, key: str):
-        data = self._load()
-        if key not in data:
-            fail(f"no recorded reference for {key} in {self.path.name}: the instructor must run "
-                 "`python -m rnnkit release` (or grade with solutions/ present)")
-        return wire.decode(data[key])
-
-    def record(self, key: str, value) -> None:
-        self.recorded[key] = wire.encode(value)
-
-
-def write_store(path: Path, entries: dict[str, bytes]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {key: np.frombuffer(value, dtype=np.uint8) for key, value in sorted(entries.items())}
-    np.savez_compressed(path, **arrays)
 
 
 def stub_lines(exercise: Exercise) -> set[tuple[str, str]]:
@@ -91,9 +45,9 @@ def stub_lines(exercise: Exercise) -> set[tuple[str, str]]:
     except (OSError, ValueError):
         pass
     if solutions_available():
-        from rnnkit import release
+        from rnnkit.grader import stubs
 
-        return set(release.stubs_of(exercise))
+        return set(stubs.stubs_of(exercise))
     return set()
 
 
@@ -105,7 +59,7 @@ def sandbox_config(exercise: Exercise) -> dict:
     earlier = closure(exercise)[1:]
     stand_ins = {e.module: dict(e.stand_ins) for e in earlier if e.stand_ins}
     needed = {keras_name for e in earlier for keras_name in e.stand_ins.values()}
-    return {"probes": [f"tests.grading.probes.{exercise.id}", "tests.grading.probes.cells"],
+    return {"probes": [f"rnnkit.probes.{exercise.id}", "rnnkit.probes.cells"],
             "stand_ins": stand_ins,
             "disable": sorted(set(exercise.built_ins) - needed),
             "forbidden_imports": sorted(exercise.forbidden_imports),
@@ -245,7 +199,7 @@ class Grader:
         solution = self.solution_module()
         # remembered like an oracle's result, and exactly what a recording would hold (a
         # probe returns plain data, which comes back as the wire carries it)
-        result = _trusted(f"reference:{self.exercise.id}:{probe.__module__}.{probe.__name__}",
+        result = trusted(f"reference:{self.exercise.id}:{probe.__module__}.{probe.__name__}",
                           lambda **copied: probe(solution, **copied), (), args, seed)
         if self.mode == "record":
             self.store.record(key, result)
@@ -255,7 +209,7 @@ class Grader:
     def oracle(function, *args, seed: int = 0, **kwargs):
         """Run trusted code (a Keras built-in layer, autodiff) here, seeded, on copies; a
         module-level function's plain-data result is remembered (`rnnkit.grader.memo`)."""
-        return _trusted(memo.function_name(function), function, args, kwargs, seed)
+        return trusted(memo.function_name(function), function, args, kwargs, seed)
 
     def note(self, text: str) -> None:
         """A line the report prints under the exercise (e.g. which cells were used)."""
@@ -275,18 +229,6 @@ class Grader:
         # Which walls applied (and which were missing, and why) is reported once for the
         # whole run, from `self.student.protections` (see the plugin's `grader` fixture).
         self.student.__exit__(None, None, None)
-
-
-def _trusted(name: str | None, function, args: tuple, kwargs: dict, seed: int):
-    """function(*args, **kwargs) seeded, on copies, through the memo under `name` (None: not
-    remembered)."""
-    import keras
-
-    def compute():
-        keras.utils.set_random_seed(seed)
-        return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-
-    return memo.MEMO.remembered(name, {"args": args, "kwargs": kwargs, "seed": seed}, compute)
 
 
 def submission_seed(target: Path, exercise: Exercise) -> int:

@@ -1,6 +1,6 @@
 """The student's process: walls itself in, imports the graded folder, runs probes on request.
 
-Started by `rnnkit.sandbox.process.StudentProcess`, from a private copy of the kit's
+Started by `rnnkit.grader.handles.process.StudentProcess`, from a private copy of the kit's
 student-side code (this package, the probes, data generators), either forked from the
 zygote (`rnnkit.sandbox.zygote`, which has imported TensorFlow and Keras and nothing else)
 or as a fresh interpreter (`python -s -P`, so neither the working folder nor any environment
@@ -9,7 +9,7 @@ variable can put a planted module on the path):
     python -s -P -c "...; worker.main([CONFIG_JSON])" CODE_ROOT CONFIG_JSON
 
 In order, before any student code runs:
-1. confinement (`rnnkit.sandbox.confine`): Landlock (read only Python, the system and the
+1. the walls (`rnnkit.sandbox.walls`): Landlock (read only Python, the system and the
    private copy; write only the scratch folder), then seccomp (no new processes, no programs,
    no chmod/chown, file times, xattrs or inode flags, no network sockets, signals only to
    itself);
@@ -33,10 +33,11 @@ import sys
 import traceback
 import types
 
+from rnnkit import rooms
+
 PACKAGE = "target"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-REFUSED_PACKAGES = ("solutions", "exercises", "rnnkit.grader", "rnnkit.cli", "rnnkit.classroom",
-                    "rnnkit.gradescope", "rnnkit.release", "rnnkit.bench", "pytest", "_pytest")
+REFUSED_PACKAGES = ("pytest", "_pytest")          # the grader's test runner
 RECURRENT_MODULES = ("keras.src.layers.rnn",)   # re-importing them would undo the wall
 
 
@@ -45,8 +46,10 @@ class Refused(ImportError):
 
 
 class _Blocker(importlib.abc.MetaPathFinder):
-    """Refuses imports of the kit's reference and grader, of modules the exercise must do
-    without, and fresh imports of Keras's recurrent layers (after a `del sys.modules[...]`)."""
+    """Refuses imports of every kit module outside the rooms the student's process may import
+    (`rnnkit.rooms`: the grader, the oracles, the commands, the checks, the solutions), of
+    pytest, of modules the exercise must do without, and fresh imports of Keras's recurrent
+    layers (after a `del sys.modules[...]`)."""
 
     def __init__(self, refused, forbidden, *, reimport=()):
         self.refused, self.forbidden, self.reimport = tuple(refused), tuple(forbidden), reimport
@@ -56,8 +59,8 @@ class _Blocker(importlib.abc.MetaPathFinder):
         return any(name == p or name.startswith(p + ".") for p in prefixes)
 
     def find_spec(self, fullname, path=None, target=None):
-        if self._under(fullname, self.refused) or (fullname.startswith("tests") and
-                                                    not fullname.startswith("tests.grading.probes")):
+        if self._under(fullname, self.refused) or (rooms.kit_module(fullname) and
+                                                    not rooms.in_student_process(fullname)):
             raise Refused(f"importing {fullname!r} is not allowed while grading")
         if self._under(fullname, self.forbidden):
             raise Refused(f"importing {fullname!r} is not allowed in this exercise")
@@ -237,7 +240,7 @@ def main(argv: list[str]) -> None:
     folder = os.path.realpath(config["target"])
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-    from rnnkit.sandbox import confine, wire
+    from rnnkit.sandbox import walls, wire
 
     forbidden = list(config.get("forbidden_imports", []))
     uses_keras = not ({"keras", "tensorflow"} & set(forbidden))
@@ -252,7 +255,7 @@ def main(argv: list[str]) -> None:
         from rnnkit.sandbox import standins
 
         hidden += standins.source_folders(config.get("disable", []))
-    protections = confine.apply(read=config["read"], write=config["write"],
+    protections = walls.apply(read=config["read"], write=config["write"],
                                 exclude=config.get("exclude", []), hidden=hidden)
     if limited:                                 # what the portable path applied to itself
         protections = {key: protections[key] + limited[key] for key in ("applied", "missing")}

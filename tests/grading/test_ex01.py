@@ -12,12 +12,12 @@ T steps and N examples); any real mistake (a missing bias, a wrong weight) is >=
 import numpy as np
 import pytest
 
-from rnnkit.grader import variants
 from rnnkit.grader import inputs
 from rnnkit.grader import archive
+from rnnkit.grader import compare
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from tests.grading.probes import cells
-from tests.grading.probes.ex01 import (
+from rnnkit.official import ex01 as official
+from rnnkit.probes.ex01 import (
     D, H, N, SHAPE_BUILDERS, T, probe_cell_contract, probe_cell_step, probe_fit_steps,
     probe_gradients, probe_parameter_count, probe_problem_shapes, probe_round_trip,
     probe_sequence, probe_unrolled)
@@ -26,72 +26,16 @@ VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 GRAD_TOL = dict(rtol=1e-4, atol=1e-4)
 
 
-# -- twins: the same probes around Keras's own layers, run in the grader -------------------
-def keras_cell_step(x, h, weights):
-    import keras
-
-    cell = keras.layers.SimpleRNNCell(H)
-    cell(x, [h])
-    cell.set_weights(weights)
-    output, states = cell(x, [h])
-    return {"output": np.asarray(output), "state": np.asarray(states[0])}
-
-
-def keras_sequence(x, h0, weights, mask=None):
-    import keras
-
-    layer = cells.built(keras.layers.SimpleRNN(H, return_sequences=True, return_state=True),
-                        weights, D)
-    outputs, state = cells.sequence(layer, x, None if mask is not None else [h0], mask=mask)
-    return {"outputs": outputs, "state": state}
-
-
-def keras_gradients(x, h0, weights, upstream):
-    import keras
-
-    layer = cells.built(keras.layers.SimpleRNN(H, return_sequences=True), weights, D)
-    return cells.gradients(layer, x, [h0], upstream)
-
-
-def keras_fit_steps(cases):
-    import keras
-
-    return cells.fit_steps(keras.layers.SimpleRNN(H), cases)
-
-
-def keras_classifier_outputs(x, weights):
-    import keras
-
-    return np.asarray(cells.classifier(keras.layers.SimpleRNN(H), (T, D), weights)(x))
-
-
 def classifier_weights(seed):
     return inputs.simple_rnn_weights(seed, D, H) + [
         inputs.uniform(seed, "dense_kernel", (H, 2)), inputs.uniform(seed, "dense_bias", (2,))]
 
 
-SIMPLE_RNN_MISTAKES = {  # sentence -> how the wrong cell differs (rnnkit.grader.variants keywords)
-    "your cell matches one without the bias b: add `+ self.bias`": {"use_bias": False},
-    "your cell matches one without the tanh (a linear RNN): wrap the sum in ops.tanh":
-        {"activation": "linear"},
-    "your cell uses a sigmoid where the vanilla RNN uses tanh": {"activation": "sigmoid"},
-}
-
-
 def explain_cell(x, h0, weights, step=False):
-    """Name the common mistake the student's output matches, if any (see rnnkit.grader.variants)."""
-    kernel, recurrent, bias = weights
-    mistakes = {**SIMPLE_RNN_MISTAKES,
-                "your cell ignores the previous state: add `states[0] @ self.recurrent_kernel`":
-                    {"recurrent_kernel": np.zeros_like(recurrent)},
-                "your cell ignores the input: add `inputs @ self.kernel`":
-                    {"kernel": np.zeros_like(kernel)}}
-    sequences = x[:, None] if step else x                                 # (N, T, D)
-    candidates = variants.mistake_outputs(variants.simple_rnn_sequence, mistakes, sequences, h0,
-                                          kernel=kernel, recurrent_kernel=recurrent, bias=bias)
-    if step:
-        candidates = {sentence: h_seq[:, 0] for sentence, h_seq in candidates.items()}
-    return lambda actual, bad: variants.diagnose(actual, candidates)
+    """Name the common mistake the student's output matches, if any (the mistaken cells'
+    outputs on the same inputs: rnnkit.official.ex01.cell_mistakes)."""
+    candidates = official.cell_mistakes(x, h0, weights, step)
+    return lambda actual, bad: compare.diagnose(actual, candidates)
 
 
 def explain_unrolled(actual, states, h0):
@@ -142,7 +86,7 @@ def test_cell_step_matches_keras(grader):
         x, h = inputs.uniform(seed, "x", (N, D), -1, 1), inputs.uniform(seed, "h", (N, H), -1, 1)
         weights = inputs.simple_rnn_weights(seed, D, H)
         got = grader.run(probe_cell_step, x=x, h=h, weights=weights)
-        want = grader.oracle(keras_cell_step, x, h, weights)
+        want = grader.oracle(official.keras_cell_step, x, h, weights)
         expect_close("output of one step", got["output"], want["output"], **VALUE_TOL,
                      dtype="float32", explain=explain_cell(x, h, weights, step=True))
         expect_close("new state of one step", got["state"], want["state"], **VALUE_TOL)
@@ -157,7 +101,7 @@ def test_sequence_matches_keras(grader):
         h0 = inputs.uniform(seed, "h0", (N, H), -1, 1)
         weights = inputs.simple_rnn_weights(seed, D, H)
         got = grader.run(probe_sequence, x=x, h0=h0, weights=weights)
-        want = grader.oracle(keras_sequence, x, h0, weights)
+        want = grader.oracle(official.keras_sequence, x, h0, weights)
         expect_close("outputs over time", got["outputs"], want["outputs"], **VALUE_TOL,
                      explain=explain_cell(x, h0, weights))
         expect_close("final state", got["state"], want["state"], **VALUE_TOL)
@@ -174,7 +118,7 @@ def test_gradients_match_keras(grader):
         weights = inputs.simple_rnn_weights(seed, D, H)
         upstream = inputs.uniform(seed, "upstream", (N, T, H), -1, 1)
         got = grader.run(probe_gradients, x=x, h0=h0, weights=weights, upstream=upstream)
-        want = grader.oracle(keras_gradients, x, h0, weights, upstream)
+        want = grader.oracle(official.keras_gradients, x, h0, weights, upstream)
         if len(got) != len(want):
             fail(f"expected 3 trainable weights, found {len(got) - 1}")
         for name, g, w in zip(names, got, want):
@@ -192,8 +136,8 @@ def test_unrolled_forward(grader):
         h0 = inputs.uniform(seed, "h0", (N, H), -1, 1)
         weights = inputs.simple_rnn_weights(seed, D, H)
         got = grader.run(probe_unrolled, x=x, h0=h0, weights=weights)
-        with_h0 = grader.oracle(keras_sequence, x, h0, weights)["outputs"]
-        zeros = grader.oracle(keras_sequence, x, np.zeros_like(h0), weights)["outputs"]
+        with_h0 = grader.oracle(official.keras_sequence, x, h0, weights)["outputs"]
+        zeros = grader.oracle(official.keras_sequence, x, np.zeros_like(h0), weights)["outputs"]
         expect_close("states with h0", got["with_h0"], with_h0, **VALUE_TOL,
                      explain=lambda a, bad: "only the first step differs: is h0 used?"
                      if not bad[:, 1:].any() else explain_unrolled(a, with_h0, h0))
@@ -238,7 +182,7 @@ def test_fit_step_graph_mode(grader):
               "y": inputs.uniform(seed, "y", (8, 2), -1, 1),
               "weights": classifier_weights(seed)} for seed in grader.seeds(always_fresh=True)]
     got = grader.run(probe_fit_steps, cases=cases, timeout=60)
-    want = grader.oracle(keras_fit_steps, cases)
+    want = grader.oracle(official.keras_fit_steps, cases)
     names = ["kernel", "recurrent_kernel", "bias", "dense kernel", "dense bias"]
     for got_case, want_case in zip(got, want, strict=True):
         for name, g, w in zip(names, got_case, want_case, strict=True):
@@ -254,7 +198,7 @@ def test_masking_right_padded(grader):
         mask = inputs.right_padded_mask(seed, N + 2, T)
         weights = inputs.simple_rnn_weights(seed, D, H)
         got = grader.run(probe_sequence, x=x, h0=None, mask=mask, weights=weights)
-        want = grader.oracle(keras_sequence, x, None, weights, mask=mask)
+        want = grader.oracle(official.keras_sequence, x, None, weights, mask=mask)
         explain = (lambda a, bad: "the outputs differ only where the mask is 0"
                    if not bad[mask].any() else None)
         expect_close("masked outputs", got["outputs"], want["outputs"], **VALUE_TOL,
@@ -269,6 +213,6 @@ def test_keras_file_round_trip(grader):
     x = inputs.uniform(0, "x", (N, T, D), -1, 1)
     weights = classifier_weights(0)
     got = grader.run(probe_round_trip, x=x, weights=weights)
-    want = grader.oracle(keras_classifier_outputs, x, weights)
+    want = grader.oracle(official.keras_classifier_outputs, x, weights)
     right = grader.cell_problem("SimpleRNNCell") is None
     archive.expect_round_trip(got, "SimpleRNNCell", weights, want, cell_right=right, **VALUE_TOL)

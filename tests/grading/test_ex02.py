@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from rnnkit.grader import inputs
-from tests.grading.probes.ex02 import (  # noqa: F401
+from rnnkit.probes.ex02 import (  # noqa: F401
     probe_step, probe_sequence, probe_numerical_gradients, probe_hidden_norms, probe_clip)
 from rnnkit.grader.compare import expect_close, fail
+from rnnkit.official import ex02 as official
 
 N, T, D, H = 3, 6, 4, 5
 TOL = dict(rtol=1e-7, atol=1e-9)
@@ -32,71 +33,16 @@ def problem(seed, steps=T):
                 dh=inputs.uniform(seed, "dh", (N, steps, H), -1, 1, f64))
 
 
-# -- oracles: autodiff, run in the grader ----------------------------------------------------
-def tape_sequence(x, h0, Wx, Wh, b, dh):
-    """Every hidden state and dL/d(x, h0, Wx, Wh, b), L = sum(h * dh), by tf.GradientTape."""
-    import tensorflow as tf
-
-    variables = [tf.constant(v) for v in (x, h0, Wx, Wh, b)]
-    with tf.GradientTape() as tape:
-        tape.watch(variables)
-        x_, h, Wx_, Wh_, b_ = variables
-        states = []
-        for t in range(x.shape[1]):
-            h = tf.tanh(x_[:, t] @ Wx_ + h @ Wh_ + b_)
-            states.append(h)
-        hs = tf.stack(states, axis=1)
-        loss = tf.reduce_sum(hs * dh)
-    return hs.numpy(), [g.numpy() for g in tape.gradient(loss, variables)]
 
 
-def tape_hidden_norms(x, h0, Wx, Wh, b, dh_last):
-    """mean_n ||dL/dh_t[n]|| for L = sum(h_{T-1} * dh_last): the total derivative, by autodiff."""
-    import tensorflow as tf
-
-    with tf.GradientTape(persistent=True) as tape:
-        h = tf.constant(h0)
-        tape.watch(h)  # so every later state is recorded on the tape
-        states = []
-        for t in range(x.shape[1]):
-            h = tf.tanh(x[:, t] @ Wx + h @ Wh + b)
-            states.append(h)
-        loss = tf.reduce_sum(states[-1] * dh_last)
-    grads = [tape.gradient(loss, state).numpy() for state in states]
-    return np.array([np.linalg.norm(g, axis=1).mean() for g in grads])
-
-
-def step_backward_without_tanh_derivative(x, h_prev, Wx, Wh, b, dh_next):
-    """The gradients a step backward gives when it forgets da = dh_next * (1 - h_next**2)."""
-    da = dh_next                                                        # (N, H)
-    return [da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)]
-
-
-def tf_clip(grads, max_norm):
-    import tensorflow as tf
-
-    clipped, norm = tf.clip_by_global_norm([tf.constant(g) for g in grads], max_norm)
-    return [c.numpy() for c in clipped], float(norm.numpy())
-
-
-def explain_clip(grads, global_norm, max_norm):
-    """explain(i, clipped_i): the classic clipping mistake clipped array i matches, if any."""
-    def own_norm(g, always):
-        norm = np.linalg.norm(g)
-        return g * (max_norm / norm) if always or norm > max_norm else g
+def explain_clip(grads, max_norm):
+    """explain(i, clipped_i): the classic clipping mistake clipped array i matches, if any
+    (their outputs: rnnkit.official.ex02.clip_mistakes)."""
+    mistakes = official.clip_mistakes(grads, max_norm)
 
     def explain(i, actual):
-        g = grads[i]
-        if global_norm <= max_norm and global_norm > 0 and np.allclose(
-                actual, g * (max_norm / global_norm), **TOL):
-            return (f"it was rescaled although the global norm {global_norm:.3g} is not above "
-                    f"max_norm {max_norm:g}: rescale only when global_norm > max_norm, "
-                    "otherwise return copies of the arrays unchanged")
-        if any(np.allclose(actual, own_norm(g, always), **TOL) for always in (False, True)):
-            return ("it was clipped by its own norm; clipping by global norm scales every array "
-                    "by the same factor max_norm / global_norm, global_norm = sqrt(sum of "
-                    "sum(g**2) over ALL the arrays)")
-        return None
+        return next((sentence for sentence, arrays in mistakes
+                     if np.allclose(actual, arrays[i], **TOL)), None)
 
     return explain
 
@@ -137,12 +83,12 @@ def test_step_backward(grader):
         args = dict(x=p["x"][:, 0], h_prev=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"],
                     dh_next=p["dh"][:, 0])
         got = grader.run(probe_step, **args)
-        _, want = grader.oracle(tape_sequence, **p)
+        _, want = grader.oracle(official.tape_sequence, **p)
         names = ("dx", "dh_prev", "dWx", "dWh", "db")
         if len(got["grads"]) != 5:
             fail(f"rnn_step_backward must return 5 arrays {names}, got {len(got['grads'])}")
         want[0] = want[0][:, 0]
-        forgot = step_backward_without_tanh_derivative(**args)
+        forgot = official.step_backward_without_tanh_derivative(**args)
         for name, g, w, f in zip(names, got["grads"], want, forgot):
             expect_close(name, g, w, **TOL, explain=lambda a, bad, f=f:
                          "it is the gradient without the tanh derivative: multiply dh_next by "
@@ -172,7 +118,7 @@ def test_backward(grader):
     for seed in grader.seeds(always_fresh=True):
         p = problem(seed)
         got = grader.run(probe_sequence, **p)
-        _, want = grader.oracle(tape_sequence, **p)
+        _, want = grader.oracle(official.tape_sequence, **p)
         if len(got["grads"]) != 5:
             fail(f"rnn_backward must return 5 arrays {GRAD_NAMES}, got {len(got['grads'])}")
         numeric = None
@@ -217,7 +163,7 @@ def test_hidden_grad_norms(grader):
         args = dict(x=p["x"], h0=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"],
                     dh_last=p["dh"][:, -1])
         got = grader.run(probe_hidden_norms, **args)
-        want = grader.oracle(tape_hidden_norms, **args)
+        want = grader.oracle(official.tape_hidden_norms, **args)
         expect_close("norms", got["norms"], want, rtol=1e-7, atol=1e-9,
                      explain=lambda a, bad: "the order is reversed: norms[t] belongs to step t"
                      if np.allclose(a, want[::-1]) else None)
@@ -259,11 +205,11 @@ def test_clip_by_global_norm(grader, case):
         grads = [scale * inputs.uniform(seed, f"g{i}", shape, -1, 1, "float64")
                  for i, shape in enumerate(clip_shapes(seed))]
         got = grader.run(probe_clip, grads=grads, max_norm=1.0)
-        want, norm = grader.oracle(tf_clip, grads, 1.0)
+        want, norm = grader.oracle(official.tf_clip, grads, 1.0)
         expect_close("global norm", np.float64(got["norm"]), np.float64(norm), **TOL)
         if len(got["clipped"]) != len(want):
             fail(f"expected {len(want)} clipped arrays, got {len(got['clipped'])}")
-        explain = explain_clip(grads, norm, 1.0)
+        explain = explain_clip(grads, 1.0)
         for i, (g, w) in enumerate(zip(got["clipped"], want)):
             expect_close(f"clipped gradient {i}", g, w, **TOL,
                          explain=lambda a, bad, i=i: explain(i, a))

@@ -4,7 +4,7 @@
 The student's cells are compared with `keras.layers.LSTM(use_cudnn=False)` and
 `keras.layers.GRU` given the same asymmetric weights (constant weights cannot tell swapped
 gates apart). When a cell is wrong, its output is compared with known mistaken cells
-(`rnnkit.grader.variants`: every gate order, the reset gate applied before the product, the update
+(`rnnkit.official.cells`: every gate order, the reset gate applied before the product, the update
 gate's roles swapped, no bias, tanh and sigmoid exchanged) and the feedback names the match.
 
 Tolerances (float32): as in ex01 — measured differences with Keras are <= 1e-6; values at
@@ -17,14 +17,12 @@ import numpy as np
 import pytest
 
 from rnnkit import memory
-from rnnkit.grader import variants
-from rnnkit.grader import inputs
-from rnnkit.grader import archive
-from rnnkit.grader.compare import expect_close, expect_equal, fail, load_weights
-from tests.grading.probes import cells
-from tests.grading.probes.ex03 import (
+from rnnkit.grader import archive, compare, inputs
+from rnnkit.grader.compare import expect_close, expect_equal, fail
+from rnnkit.official import ex03 as official
+from rnnkit.probes.ex03 import (
     D, H, N, T, probe_bidirectional, probe_contract, probe_fit_steps, probe_gradients,
-    probe_memory, probe_round_trip, probe_sequence, round_trip_model)
+    probe_memory, probe_round_trip, probe_sequence)
 
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 GRAD_TOL = dict(rtol=1e-4, atol=1e-4)
@@ -52,55 +50,12 @@ def initial_states(cell, seed):
     return [inputs.uniform(seed, f"state{i}", (N, H), -1, 1) for i in range(CELLS[cell]["states"])]
 
 
-# -- twins: the same probes around Keras's own layers, run in the grader -------------------
-def keras_layer(cell, **options):
-    import keras
-
-    if cell == "LSTMCell":
-        return keras.layers.LSTM(H, use_cudnn=False, **options)
-    return getattr(keras.layers, CELLS[cell]["layer"])(H, **options)
-
-
-def keras_sequence(cell, x, states, weights, go_backwards=False, mask=None):
-    layer = cells.built(keras_layer(cell, return_sequences=True, return_state=True,
-                                    go_backwards=go_backwards), weights, np.shape(x)[-1])
-    return cells.sequence(layer, x, states, mask=mask)
-
-
-def keras_gradients(cell, x, states, weights, upstream):
-    layer = cells.built(keras_layer(cell, return_sequences=True), weights, D)
-    return cells.gradients(layer, x, states, upstream)
-
-
-def keras_fit_steps(cell, cases):
-    return cells.fit_steps(keras_layer(cell), cases)
-
-
-def keras_bidirectional(cell, x, weights):
-    return cells.bidirectional(keras_layer(cell, return_sequences=True), x, weights)
-
-
-def keras_round_trip_outputs(cell, x, weights):
-    model = round_trip_model(keras_layer(cell, return_sequences=True), keras_layer(cell), weights)
-    return np.asarray(model(x))
 
 
 def round_trip_weights(cell, seed):
     return (cell_weights(cell, seed) + cell_weights(cell, seed + 1)
             + cell_weights(cell, seed + 2, input_dim=2 * H)
             + [inputs.uniform(seed, "dense", (H, 2)), inputs.uniform(seed, "dense_bias", (2,))])
-
-
-def memory_accuracy(cell, weights):
-    """Accuracy of trained weights loaded into Keras's own cell, on unseen sequences."""
-    import keras
-
-    x_val, y_val = memory.memory_task(1000, memory.MEMORY_LAG, seed=12345)   # unseen sequences
-    model = memory.memory_model(getattr(keras.layers, cell)(memory.UNITS), memory.N_SYMBOLS)
-    model.build((None, memory.MEMORY_LAG + 1, memory.N_SYMBOLS))
-    load_weights(model, weights, f"your trained {cell}")
-    predictions = np.argmax(model.predict(x_val, batch_size=1000, verbose=0), axis=-1)
-    return float(np.mean(predictions == y_val))
 
 
 def trained_accuracy(grader, cell):
@@ -110,7 +65,7 @@ def trained_accuracy(grader, cell):
     Only a cell that computes what Keras's does is trained: the trained weights are scored in
     Keras's layer, so that equality is what makes the score the student's own. The vanilla
     cell (ex01's) is replaced by Keras's when it is unfinished or wrong (the report says so)."""
-    from rnnkit.sandbox.process import StudentError
+    from rnnkit.grader.handles.process import StudentError
 
     cache = grader.__dict__.setdefault("memory_accuracy", {})
     if cell not in cache:
@@ -128,7 +83,7 @@ def trained_accuracy(grader, cell):
                     fail(f"not trained: {problem}; the memory check scores only a {cell} that "
                          f"computes what Keras's does (same cause as '{first}')")
             got = grader.run(probe_memory, cell=cell, stand_in=stand_in, timeout=90)
-            cache[cell] = grader.oracle(memory_accuracy, cell, got["weights"])
+            cache[cell] = grader.oracle(official.memory_accuracy, cell, got["weights"])
         except (StudentError, AssertionError) as error:
             cache[cell] = error
     if isinstance(cache[cell], Exception):
@@ -136,18 +91,9 @@ def trained_accuracy(grader, cell):
     return cache[cell]
 
 
-def mistakes_for(cell, x, states, weights) -> dict:
-    """{sentence: h_seq} of every known mistake, on the same inputs and weights."""
-    if cell == "LSTMCell":
-        return variants.mistake_outputs(variants.lstm_sequence, variants.LSTM_MISTAKES,
-                                        x, states[0], states[1], *weights)
-    return variants.mistake_outputs(variants.gru_sequence, variants.GRU_MISTAKES,
-                                    x, states[0], *weights)
-
-
 def explain_cell(cell, x, states, weights):
-    candidates = mistakes_for(cell, x, states, weights)
-    return lambda actual, bad: variants.diagnose(actual, candidates)
+    candidates = official.mistakes_for(cell, x, states, weights)
+    return lambda actual, bad: compare.diagnose(actual, candidates)
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -194,7 +140,7 @@ def test_matches_keras(grader, cell):
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         states, weights = initial_states(cell, seed), cell_weights(cell, seed)
         got = grader.run(probe_sequence, cell=cell, x=x, states=states, weights=weights)
-        want = grader.oracle(keras_sequence, cell, x, states, weights)
+        want = grader.oracle(official.keras_sequence, cell, x, states, weights)
         if len(got) != len(want):
             fail(f"RNN({cell}, return_state=True) returned {len(got) - 1} state(s), Keras's "
                  f"layer {len(want) - 1}: call must return {CELLS[cell]['returns']}")
@@ -217,7 +163,7 @@ def test_gradients_match_keras(grader, cell):
         upstream = inputs.uniform(seed, "upstream", (N, T, H), -1, 1)
         got = grader.run(probe_gradients, cell=cell, x=x, states=states, weights=weights,
                          upstream=upstream)
-        want = grader.oracle(keras_gradients, cell, x, states, weights, upstream)
+        want = grader.oracle(official.keras_gradients, cell, x, states, weights, upstream)
         if len(got) != len(want):
             fail(f"expected 3 trainable weights in {cell}, found {len(got) - 1}")
         for name, g, w in zip(names, got, want):
@@ -237,7 +183,7 @@ def test_fit_step_graph_mode(grader, cell):
                                                      inputs.uniform(seed, "dense_bias", (2,))]}
              for seed in grader.seeds(always_fresh=True)]
     got = grader.run(probe_fit_steps, cell=cell, cases=cases, timeout=60)
-    want = grader.oracle(keras_fit_steps, cell, cases)
+    want = grader.oracle(official.keras_fit_steps, cell, cases)
     names = ["kernel", "recurrent_kernel", "bias", "dense kernel", "dense bias"]
     for got_case, want_case in zip(got, want, strict=True):
         for name, g, w in zip(names, got_case, want_case, strict=True):
@@ -254,14 +200,14 @@ def test_mask_and_go_backwards(grader, cell):
         weights = cell_weights(cell, seed)
         mask = inputs.right_padded_mask(seed, N, T)
         got = grader.run(probe_sequence, cell=cell, x=x, states=None, weights=weights, mask=mask)
-        want = grader.oracle(keras_sequence, cell, x, None, weights, mask=mask)
+        want = grader.oracle(official.keras_sequence, cell, x, None, weights, mask=mask)
         expect_close(f"{cell} outputs with a mask", got[0], want[0], **VALUE_TOL,
                      explain=lambda a, bad: "the outputs differ only where the mask is 0"
                      if not bad[mask].any() else None)
         states = initial_states(cell, seed)
         got = grader.run(probe_sequence, cell=cell, x=x, states=states, weights=weights,
                          go_backwards=True)
-        want = grader.oracle(keras_sequence, cell, x, states, weights, go_backwards=True)
+        want = grader.oracle(official.keras_sequence, cell, x, states, weights, go_backwards=True)
         expect_close(f"{cell} outputs with go_backwards", got[0], want[0], **VALUE_TOL)
 
 
@@ -274,7 +220,7 @@ def test_bidirectional(grader, cell):
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         weights = cell_weights(cell, seed) + cell_weights(cell, seed + 1)   # forward, backward
         got = grader.run(probe_bidirectional, cell=cell, x=x, weights=weights)
-        want = grader.oracle(keras_bidirectional, cell, x, weights)
+        want = grader.oracle(official.keras_bidirectional, cell, x, weights)
         expect_close(f"Bidirectional({cell}) outputs", got, want, **VALUE_TOL,
                      explain=lambda a, bad: "only the backward half differs"
                      if not bad[..., :H].any() else None)
@@ -288,7 +234,7 @@ def test_keras_file_round_trip(grader, cell):
     x = inputs.uniform(0, "x", (N, T, D), -1, 1)
     weights = round_trip_weights(cell, 0)
     got = grader.run(probe_round_trip, cell=cell, x=x, weights=weights)
-    want = grader.oracle(keras_round_trip_outputs, cell, x, weights)
+    want = grader.oracle(official.keras_round_trip_outputs, cell, x, weights)
     right = grader.cell_problem(cell) is None
     archive.expect_round_trip(got, cell, weights, want, cell_right=right, **VALUE_TOL)
 
@@ -301,7 +247,7 @@ def test_memory_at_long_lag(grader, cell):
     """Trained on the memory task at lag 40, your gated cell remembers the first symbol"""
     accuracy = trained_accuracy(grader, cell)
     want = grader.reference(probe_memory, cell=cell, stand_in=False, prefer_recorded=True)  # fixed inputs
-    reference = grader.oracle(memory_accuracy, cell, want["weights"])
+    reference = grader.oracle(official.memory_accuracy, cell, want["weights"])
     # The reference reaches 0.95 - 1.00 over seeds; allow 0.1 below it for a correct cell
     # whose initialisers differ from Keras's defaults.
     if accuracy < reference - 0.1:

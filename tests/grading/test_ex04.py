@@ -20,11 +20,11 @@ the last training value, so no test target is in anything sent).
 import numpy as np
 import pytest
 
-from rnnkit.datasets import timeseries
 from rnnkit.grader import inputs
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from tests.grading.probes.ex04 import (
-    HORIZON, UNITS, WINDOW, probe_baselines, probe_forecaster, probe_normalize,
+from rnnkit.official import ex04 as official
+from rnnkit.probes.ex04 import (
+    probe_baselines, probe_forecaster, probe_normalize,
     probe_train_forecaster, probe_windows)
 
 SERIES_LENGTH, T, BATCH = 40, 5, 7       # 7 does not divide the window count: several batches
@@ -32,27 +32,15 @@ STATS_TOL = dict(rtol=1e-9, atol=1e-12)
 SCALED_TOL = dict(rtol=0, atol=1e-6)
 LINEAR_TOL = dict(rtol=1e-6, atol=1e-6)
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
-GRADED = dict(name="mackey_glass", length=2000, seed=0)   # the training check's series
-
-
-def numpy_windows(series, window, horizon, shift=0):
-    """x (N, T, 1), y (N, K) cut with NumPy; `shift` moves the targets (-1: one step early,
-    starting at the last input; +1: one step late), as known mistakes do."""
-    views = np.lib.stride_tricks.sliding_window_view(series, window + horizon + max(shift, 0))
-    start = window + shift
-    return views[:, :window, None], views[:, start:start + horizon]
 
 
 def explain_windows(series, horizon, got_y):
-    """The likely cause when the targets differ from the reference."""
-    for shift, words in ((-1, "one step early: the first target must be x[s + T], the value "
-                               "right after the last input, not the last input itself"),
-                         (1, "one step late: the first target is x[s + T], right after the "
-                             "last input")):
-        _, y = numpy_windows(series, T, horizon, shift)
+    """The likely cause when the targets differ from the reference (a mistake's targets equal
+    on the windows both have: rnnkit.official.ex04.window_mistakes)."""
+    for sentence, y in official.window_mistakes(series, T, horizon):
         n = min(len(y), len(got_y))
-        if np.shape(got_y)[1:] == y.shape[1:] and n and np.array_equal(got_y[:n], y[:n]):
-            return f"your targets are shifted {words}"
+        if np.shape(got_y)[1:] == np.shape(y)[1:] and n and np.array_equal(got_y[:n], y[:n]):
+            return sentence
     return None
 
 
@@ -115,20 +103,11 @@ def normalisation_case(seed):
 
 
 def explain_stats(case, got):
-    """Which statistics the student's mean and std match, when not the training split's."""
-    train, val, test = case["train"], case["val"], case["test"]
-    candidates = {
-        "all three splits together: the test split's statistics leaked into the normalisation":
-            np.concatenate([train, val, test]),
-        "train and validation together: fit the statistics on the training split only":
-            np.concatenate([train, val]),
-        "the test split itself: scale every split with the TRAINING statistics": test,
-        "the validation split: scale every split with the TRAINING statistics": val}
-    for words, values in candidates.items():
-        if np.isclose(got["mean"], np.mean(values), rtol=1e-6):
-            return f"your mean is that of {words}"
-    if np.isclose(got["std"], np.std(train, ddof=1), rtol=1e-6):
-        return "your std divides by n - 1 (ddof=1); use the population std (np.std's default)"
+    """Which statistics the student's mean and std match, when not the training split's
+    (rnnkit.official.ex04.stats_mistakes)."""
+    for sentence, name, value in official.stats_mistakes(case):
+        if np.isclose(got[name], value, rtol=1e-6):
+            return sentence
     return None
 
 
@@ -176,20 +155,11 @@ def test_naive_forecast(grader):
                     y_train=inputs.uniform(seed, "yt", (30, 3), -1, 1, "float64"),
                     x_new=x, horizon=3)
         got = grader.run(probe_baselines, **args)["naive"]
-        expect_close("naive forecast", got, np.repeat(x[:, -1, :], 3, axis=1), rtol=0, atol=0,
-                     explain=lambda a, bad: "you repeated the FIRST input value; the naive "
-                     "forecast repeats the last one" if np.array_equal(
-                         np.asarray(a), np.repeat(x[:, 0, :], 3, axis=1)) else None)
-
-
-def lstsq_forecast(x_train, y_train, x_new, bias=True):
-    """The least-squares linear forecast, solved here with np.linalg.lstsq."""
-    design = x_train[:, :, 0]
-    new = x_new[:, :, 0]
-    if bias:
-        design = np.concatenate([design, np.ones((len(design), 1))], axis=1)
-        new = np.concatenate([new, np.ones((len(new), 1))], axis=1)
-    return new @ np.linalg.lstsq(design, y_train, rcond=None)[0]
+        mistakes = official.naive_mistakes(x, 3)
+        expect_close("naive forecast", got, official.naive_forecast(x, 3), rtol=0, atol=0,
+                     explain=lambda a, bad: next((sentence for sentence, forecast in mistakes
+                                                  if np.array_equal(np.asarray(a), forecast)),
+                                                 None))
 
 
 @pytest.mark.points(1)
@@ -200,34 +170,11 @@ def test_linear_baseline_is_least_squares(grader):
                     y_train=inputs.uniform(seed, "yt", (30, 3), -1, 1, "float64") + 2.0,
                     x_new=inputs.uniform(seed, "x", (6, T, 1), -1, 1, "float64"), horizon=3)
         got = grader.run(probe_baselines, **args)["linear"]
-        want = grader.oracle(lstsq_forecast, args["x_train"], args["y_train"], args["x_new"])
-        no_bias = lstsq_forecast(args["x_train"], args["y_train"], args["x_new"], bias=False)
+        want = grader.oracle(official.lstsq_forecast, args["x_train"], args["y_train"], args["x_new"])
+        no_bias = official.lstsq_forecast(args["x_train"], args["y_train"], args["x_new"], bias=False)
         expect_close("linear forecast", got, want, **LINEAR_TOL,
                      explain=lambda a, bad: "it matches a fit without the bias b (add a column "
                      "of ones)" if np.allclose(a, no_bias, rtol=1e-5) else None)
-
-
-# The forecaster: twins built from Keras's own layers, run in the grader.
-def keras_forecaster(cell, window, horizon, units, weights):
-    """Input (T, 1) -> keras.layers.LSTM(use_cudnn=False) or GRU -> Dense(K), loaded."""
-    import keras
-
-    recurrent = (keras.layers.LSTM(units, use_cudnn=False) if cell == "LSTMCell"
-                 else keras.layers.GRU(units))
-    model = keras.Sequential([keras.Input((window, 1)), recurrent, keras.layers.Dense(horizon)])
-    expected = [list(np.shape(w)) for w in model.get_weights()]
-    got = [list(np.shape(w)) for w in weights]
-    if got != expected:
-        fail(f"the forecaster's weights have shapes {got}; keras.layers."
-             f"{'LSTM' if cell == 'LSTMCell' else 'GRU'}({units}) + Dense({horizon}) needs "
-             f"{expected}: one RNN of your cell, then one Dense layer")
-    model.set_weights(weights)
-    return model
-
-
-def keras_predictions(cell, weights, x, units):
-    return np.asarray(keras_forecaster(cell, np.shape(x)[1], np.shape(weights[-1])[0], units,
-                                       weights)(x))
 
 
 def forecaster_weights(cell, seed, units, horizon):
@@ -254,46 +201,26 @@ def test_forecaster_equals_keras_layers(grader, cell):
             fail(f"build_forecaster({cell}, window=6, horizon=3, units=4) has weights of shapes "
                  f"{got['layout']}; expected {[list(np.shape(w)) for w in weights]}: "
                  f"RNN({cell}(units)) on (T, 1) inputs, then Dense(horizon)")
-        want = grader.oracle(keras_predictions, cell, weights, x, 4)
+        want = grader.oracle(official.keras_predictions, cell, weights, x, 4)
         expect_close(f"forecasts of build_forecaster({cell})", got["predictions"], want,
                      **VALUE_TOL)
 
 
 # -- the training check ---------------------------------------------------------------------
-def graded_split():
-    """The graded series, cut in time: (normalised train, raw test, mean, std)."""
-    series = timeseries.generate(GRADED["name"], GRADED["length"], seed=GRADED["seed"])
-    train, _, test = timeseries.split_series(series)
-    train64 = train.astype("float64")
-    mean, std = float(np.mean(train64)), float(np.std(train64))
-    return ((train64 - mean) / std).astype("float32"), test.astype("float64"), mean, std
-
-
-def forecast_scores(weights, cell="LSTMCell"):
-    """Test MAE (series units) of trained weights in Keras's own layers, and of the naive
-    forecast, on every window of the test split (computed here; never sent)."""
-    _, test, mean, std = graded_split()
-    views = np.lib.stride_tricks.sliding_window_view(test, WINDOW + HORIZON)   # (N, T + K)
-    x, y = views[:, :WINDOW, None], views[:, WINDOW:]
-    model = keras_forecaster(cell, WINDOW, HORIZON, UNITS, weights)
-    z = ((x - mean) / std).astype("float32")                                  # (N, T, 1)
-    forecast = np.asarray(model.predict(z, batch_size=len(z), verbose=0), "float64") * std + mean
-    return {"rnn": float(np.mean(np.abs(forecast - y))),
-            "naive": float(np.mean(np.abs(x[:, -1, :] - y)))}
 
 
 def trained_scores(grader, cell="LSTMCell"):
     """Train in the student's process, score here; cached (a failure too)."""
-    from rnnkit.sandbox.process import StudentError
+    from rnnkit.grader.handles.process import StudentError
 
     cache = grader.__dict__.setdefault("forecast_scores", {})
     if cell not in cache:
         try:
             stand_in = grader.cell_stand_in(cell)
-            train, _, _, _ = graded_split()
+            train, _, _, _ = official.graded_split()
             got = grader.run(probe_train_forecaster, train=train, cell=cell, stand_in=stand_in,
                              timeout=60)
-            cache[cell] = grader.oracle(forecast_scores, got["weights"], cell)
+            cache[cell] = grader.oracle(official.forecast_scores, got["weights"], cell)
         except (StudentError, AssertionError) as error:
             cache[cell] = error
     if isinstance(cache[cell], Exception):
@@ -331,10 +258,10 @@ def test_forecaster_beats_the_naive_forecast(grader):
 def test_forecaster_is_close_to_the_reference(grader):
     """Trained with the same budget, your forecaster's test MAE is close to the reference's"""
     scores = trained_scores(grader)
-    train, _, _, _ = graded_split()
+    train, _, _, _ = official.graded_split()
     want = grader.reference(probe_train_forecaster, train=train, cell="LSTMCell",
                             stand_in=False, prefer_recorded=True)    # fixed inputs: recorded
-    reference = grader.oracle(forecast_scores, want["weights"])["rnn"]
+    reference = grader.oracle(official.forecast_scores, want["weights"])["rnn"]
     if not scores["rnn"] <= REFERENCE_FACTOR * reference:
         fail(f"after training, your forecaster's test MAE is {scores['rnn']:.4f}; the "
              f"reference reaches {reference:.4f} with the same budget (the bar is "

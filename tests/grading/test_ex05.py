@@ -20,7 +20,8 @@ from rnnkit import sentiment
 from rnnkit.datasets import reviews
 from rnnkit.grader import inputs
 from rnnkit.grader.compare import expect_close, fail
-from tests.grading.probes.ex05 import probe_predict, probe_train, probe_vectorize
+from rnnkit.official import ex05 as official
+from rnnkit.probes.ex05 import probe_predict, probe_train, probe_vectorize
 
 T = reviews.SEQUENCE_LENGTH
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
@@ -38,40 +39,16 @@ ARCHITECTURE = {
 NAMES = {"rnn": "build_rnn_classifier", "bag_of_words": "build_bag_of_words"}
 
 
-# -- the architecture made of Keras's own layers (the twin), run in the grader -------------
-def keras_model(kind, sizes, mask_zero=True):
-    import keras
-    from keras import layers
-
-    ids = keras.Input(shape=(None,), dtype="int32")
-    x = layers.Embedding(sizes["vocabulary_size"], sizes["embedding_dim"],
-                         mask_zero=mask_zero)(ids)                              # (N, T, E)
-    if kind == "rnn":
-        x = layers.Bidirectional(layers.LSTM(sizes["units"], use_cudnn=False))(x)  # (N, 2H)
-    else:
-        x = layers.GlobalAveragePooling1D()(x)                                  # (N, E)
-        x = layers.Dense(sizes["units"], activation="relu")(x)                  # (N, H)
-    return keras.Model(ids, layers.Dense(1, activation="sigmoid")(x))           # (N, 1)
-
-
-def keras_weight_shapes(kind, sizes):
-    return [list(np.shape(w)) for w in keras_model(kind, sizes).get_weights()]
-
-
-def keras_predict(kind, sizes, weights, batches, mask_zero=True):
-    model = keras_model(kind, sizes, mask_zero)
-    model.set_weights(weights)
-    return [np.asarray(model(ids, training=False)) for ids in batches]
 
 
 def seeded_weights(kind, sizes, seed):
-    shapes = keras_weight_shapes(kind, sizes)
+    shapes = official.keras_weight_shapes(kind, sizes)
     return [inputs.uniform(seed, f"{kind}{k}", shape, -0.7, 0.7) for k, shape in enumerate(shapes)]
 
 
 def shape_problem(kind, sizes, shapes):
     """None when `shapes` are the architecture's weights, else a sentence naming the cause."""
-    want = keras_weight_shapes(kind, sizes)
+    want = official.keras_weight_shapes(kind, sizes)
     if shapes == want:
         return None
     units = sizes["units"]
@@ -166,12 +143,6 @@ def padded_ids(seed, n=5, extra=0):
     return np.pad(ids, ((0, 0), (0, extra)))
 
 
-def keras_twins(kind, sizes, weights, batches):
-    """P(positive) of the architecture with (masked) and without a mask (unmasked)."""
-    return {name: keras_predict(kind, sizes, weights, batches, mask_zero=mask_zero)
-            for name, mask_zero in (("masked", True), ("unmasked", False))}
-
-
 def predictions(grader, kind, seed):
     """(student, twins) P(positive) (N, 1) on [unpadded reviews, reviews padded to T, the same
     padded to T + 12], with seeded weights: one probe and one oracle call per kind and seed,
@@ -184,7 +155,7 @@ def predictions(grader, kind, seed):
             weights = seeded_weights(kind, SMALL, seed)
             batches = [unpadded_ids(seed), padded_ids(seed), padded_ids(seed, extra=12)]
             got = student_predictions(grader, kind, SMALL, weights, batches)
-            twins = grader.oracle(keras_twins, kind, SMALL, weights, batches)
+            twins = grader.oracle(official.keras_twins, kind, SMALL, weights, batches)
             cache[kind, seed] = (got, twins)
         except Exception as error:  # noqa: BLE001 - re-raised by every check that needs it
             cache[kind, seed] = error
@@ -237,42 +208,20 @@ def test_padding_does_not_change_predictions(grader, kind):
 
 
 # -- training: scored here on reviews the student's process never receives ------------------
-def training_data():
-    """The graded training reviews as ids (n_train, T) int32 and labels (n_train,)."""
-    n = sentiment.GRADED["rnn"]["n_train"]
-    train = reviews.load_split("train")
-    return sentiment.token_ids(train["text"][:n]).astype("int32"), train["label"][:n]
-
-
-def held_out_split(grader):
-    """The kit's test split, or with a fresh seed (unknown to the student's process) one of
-    the same held-out combinations."""
-    seeds = grader.seeds(always_fresh=True)
-    return reviews.load_split("test") if len(seeds) == 1 else \
-        reviews.generate_reviews(reviews.SPLITS["test"][0], 1_000_003 + seeds[-1], test=True)
-
-
-def scored_accuracy(kind, weights, split, mask_zero=True):
-    """Accuracies of trained weights loaded into Keras's own layers, on `split`."""
-    problem = shape_problem(kind, GRADED, [list(np.shape(w)) for w in weights])
-    if problem:
-        fail(f"the trained model cannot be scored: {problem}")
-    batch = [sentiment.token_ids(split["text"])]
-    probabilities = keras_predict(kind, GRADED, weights, batch, mask_zero=mask_zero)[0]
-    return sentiment.accuracy_by_subset(probabilities, split["label"], split["order_dependent"])
 
 
 def trained(grader, kind):
     """{"student": accuracies, "reference": accuracies} for `kind`; trained once per grading
     (a failure too, so a hang is not waited for twice)."""
-    from rnnkit.sandbox.process import StudentError
+    from rnnkit.grader.handles.process import StudentError
 
     cache = grader.__dict__.setdefault("sentiment_accuracy", {})
     if kind not in cache:
         try:
             stand_in = grader.cell_stand_in("LSTMCell") if kind == "rnn" else False
-            x, y = grader.oracle(training_data)
-            split = held_out_split(grader)
+            x, y = grader.oracle(official.training_data)
+            seeds = grader.seeds(always_fresh=True)
+            split = official.held_out_split(None if len(seeds) == 1 else seeds[-1])
             got = grader.run(probe_train, kind=kind, sizes=GRADED, x=x, y=y, stand_in=stand_in,
                              timeout=60)
             want = grader.reference(probe_train, kind=kind, sizes=GRADED, x=x, y=y,
@@ -284,10 +233,14 @@ def trained(grader, kind):
             if not mask_zero:
                 grader.note(f"your trained {NAMES[kind]} was scored without a mask, as your "
                             "model computes (see the masking check)")
-            cache[kind] = {"student": grader.oracle(scored_accuracy, kind, got["weights"], split,
-                                                    mask_zero),
-                           "reference": grader.oracle(scored_accuracy, kind, want["weights"],
-                                                      split)}
+            for weights in (got["weights"], want["weights"]):
+                problem = shape_problem(kind, GRADED, [list(np.shape(w)) for w in weights])
+                if problem:
+                    fail(f"the trained model cannot be scored: {problem}")
+            cache[kind] = {"student": grader.oracle(official.scored_accuracy, kind, GRADED,
+                                                    got["weights"], split, mask_zero),
+                           "reference": grader.oracle(official.scored_accuracy, kind, GRADED,
+                                                      want["weights"], split)}
         except (StudentError, AssertionError) as error:
             cache[kind] = error
     if isinstance(cache[kind], Exception):

@@ -1,9 +1,9 @@
 """Grading ex07 — character-level generation (`ex07_char_rnn.py`).
 
 Function-level checks compare the student's teacher-forcing pairs, decoding strategies and
-sampler with the grader's own float64 NumPy implementations (`rnnkit.grader.sampling`), and
+sampler with the grader's own float64 NumPy implementations (`rnnkit.official.ex07`), and
 `lm_step` / `generate_text` with Keras's own LSTM and Dense layers driven by
-`rnnkit.decoding.generate` (`rnnkit.grader.lm_oracle`).
+`rnnkit.decoding.generate` (`rnnkit.official.ex07`).
 When a distribution is wrong, the invariant it breaks is named (top-k keeps exactly the k
 best; top-p keeps the smallest set whose mass reaches p, ties with its least likely member
 included; temperature 1 leaves softmax unchanged; temperature 0 is greedy).
@@ -25,16 +25,21 @@ import pytest
 from rnnkit import char_lm
 from rnnkit.datasets import grammar
 from rnnkit.decoding import STOP
-from rnnkit.grader import inputs, lm_oracle, sampling
+from rnnkit.grader import inputs
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from tests.grading.probes.ex07 import (
+from rnnkit.official import ex07 as oracles
+from rnnkit.probes.ex07 import (
     UNITS, probe_distributions, probe_generate, probe_greedy, probe_lm_step, probe_pairs,
     probe_sample, probe_seeded_generation, probe_train)
 
 LOGIT_TOL = dict(rtol=1e-5, atol=1e-5)
 N, V = 6, 9
 CHARS = grammar.ALPHABET
-TABLE = lm_oracle.TABLE
+TABLE = oracles.TABLE
+
+# A float32 softmax differs from float64 by ~1e-7 relative; a real mistake (a token too
+# many, no renormalisation) by >= 1e-2.
+DIST_TOL = dict(rtol=1e-6, atol=1e-7)
 
 
 def logits_with_ties(seed):
@@ -47,6 +52,42 @@ def logits_with_ties(seed):
     z[3] = 0.25
     z[4, 0] = z[4].max() + 8.0
     return z
+
+
+# -- comparing distributions: the invariant a wrong one breaks ---------------------------------
+def support_problems(name, got, z, want, structural):
+    """The invariant a distribution breaks, as a sentence (None when none is found).
+    structural: the strategy zeroes tokens (top-k, top-p), so which ones keep mass is judged."""
+    rows = np.abs(got.sum(axis=-1) - 1.0) > 1e-5
+    if rows.any():
+        row = int(np.flatnonzero(rows)[0])
+        return (f"{name}: row {row} sums to {got[row].sum():.6g}, not 1 — renormalise over "
+                "the tokens you keep")
+    if (got < -1e-12).any():
+        return f"{name}: negative probabilities"
+    extra = (got > 0) & (want == 0)
+    missing = (got == 0) & (want > 0)
+    if structural and (extra.any() or missing.any()):
+        row = int(np.flatnonzero(extra.any(-1) | missing.any(-1))[0])
+        ranks = np.argsort(np.argsort(-np.asarray(z[row], "float64"), kind="stable"))
+        return (f"{name}: row {row} keeps tokens {np.flatnonzero(got[row] > 0).tolist()}, "
+                f"expected {np.flatnonzero(want[row] > 0).tolist()} (ranks by logit: "
+                f"{ranks.tolist()})")
+    return None
+
+
+def expect_distributions(name, got_list, z, want_list, parameters, explain=None,
+                         structural=True):
+    for parameter, got, want in zip(parameters, got_list, want_list):
+        label = f"{name}({parameter})"
+        got = np.asarray(got)
+        if got.shape == want.shape and np.isfinite(got).all():
+            problem = support_problems(label, got.astype("float64"), z, want, structural)
+            if problem:
+                hint = explain(parameter, got) if explain else None
+                fail(problem + (f"; {hint}" if hint else ""))
+        expect_close(label, got, want, **DIST_TOL,
+                     explain=(lambda a, bad: explain(parameter, a)) if explain else None)
 
 
 # -- checks: teacher forcing and the strategies --------------------------------------------
@@ -89,8 +130,8 @@ def test_greedy(grader):
 
 def explain_temperature(z):
     def explain(temperature, got):
-        multiplied = sampling.softmax(np.asarray(z, "float64") * temperature)
-        if temperature and np.allclose(got, multiplied, **sampling.DIST_TOL):
+        multiplied = oracles.softmax(np.asarray(z, "float64") * temperature)
+        if temperature and np.allclose(got, multiplied, **DIST_TOL):
             return "you multiplied the logits by the temperature; divide them by it"
         if temperature == 1:
             return "temperature 1 must leave softmax(logits) unchanged"
@@ -108,8 +149,8 @@ def test_temperature(grader):
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="temperature_probabilities", logits=z,
                          parameters=temperatures)
-        want = [sampling.temperature(z, t) for t in temperatures]
-        sampling.expect_distributions("temperature_probabilities", got, z, want, temperatures,
+        want = [oracles.temperature(z, t) for t in temperatures]
+        expect_distributions("temperature_probabilities", got, z, want, temperatures,
                              explain_temperature(z), structural=False)
 
 
@@ -121,7 +162,7 @@ def test_top_k(grader):
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="top_k_probabilities", logits=z,
                          parameters=ks)
-        want = [sampling.top_k(z, k) for k in ks]
+        want = [oracles.top_k(z, k) for k in ks]
 
         def explain(k, got_k):
             kept = (np.asarray(got_k) > 0).sum(axis=-1)
@@ -133,7 +174,7 @@ def test_top_k(grader):
                 return "top-k never keeps more than k tokens: break ties at the k-th place " \
                        "toward the lower id"
             return None
-        sampling.expect_distributions("top_k_probabilities", got, z, want, ks, explain)
+        expect_distributions("top_k_probabilities", got, z, want, ks, explain)
 
 
 @pytest.mark.points(2)
@@ -144,8 +185,8 @@ def test_top_p(grader):
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="top_p_probabilities", logits=z,
                          parameters=ps)
-        want = [sampling.top_p(z, p) for p in ps]
-        q = sampling.softmax(z)
+        want = [oracles.top_p(z, p) for p in ps]
+        q = oracles.softmax(z)
 
         def explain(p, got_p):
             kept = np.asarray(got_p) > 0
@@ -155,12 +196,12 @@ def test_top_p(grader):
                 return (f"row {row}: the kept tokens hold {mass[row]:.4f} of the mass, less "
                         f"than p = {p}: keep the token at which the cumulative sum reaches p "
                         "(>= p, not > p or < p)")
-            if (kept.sum(-1) > (want_p := sampling.top_p(z, p) > 0).sum(-1)).any():
+            if (kept.sum(-1) > (want_p := oracles.top_p(z, p) > 0).sum(-1)).any():
                 return "more tokens than the smallest set that reaches p"
             if (kept.sum(-1) < want_p.sum(-1)).any():
                 return "tokens tied with the least likely kept token must be kept too"
             return None
-        sampling.expect_distributions("top_p_probabilities", got, z, want, ps, explain)
+        expect_distributions("top_p_probabilities", got, z, want, ps, explain)
 
 
 # -- checks: sampling and the generation loop ------------------------------------------------
@@ -173,7 +214,7 @@ def test_sample_inverse_cdf(grader):
         weights[:, 4] += 0.05                                     # no empty row
         probabilities = weights / weights.sum(axis=-1, keepdims=True)
         got = grader.run(probe_sample, probabilities=probabilities, draw_seed=seed)
-        want, on_edge = sampling.inverse_cdf(probabilities, seed)
+        want, on_edge = oracles.inverse_cdf(probabilities, seed)
         once = np.asarray(got["once"]).reshape(-1)
         expect_equal("number of ids", len(once), len(want))
         if not np.array_equal(once, np.asarray(got["again"]).reshape(-1)):
@@ -218,13 +259,13 @@ def test_lm_step(grader):
         tokens = inputs.rng(seed, "tokens").integers(0, len(TABLE), size=(3, 5))
         got = grader.run(probe_lm_step, vocab_size=len(TABLE), weights=weights, tokens=tokens,
                          stand_in=stand_in)
-        want = grader.oracle(lm_oracle.keras_steps, weights, tokens)
+        want = grader.oracle(oracles.keras_steps, weights, tokens)
 
         def explain(actual, bad):
-            stateless = grader.oracle(lm_oracle.keras_steps, weights, tokens, False)
+            stateless = grader.oracle(oracles.keras_steps, weights, tokens, False)
             if np.allclose(actual, stateless["logits"], **LOGIT_TOL):
                 return "every step starts from a zero state: use the state you are given"
-            if np.allclose(actual, sampling.softmax(want["logits"]), **LOGIT_TOL):
+            if np.allclose(actual, oracles.softmax(want["logits"]), **LOGIT_TOL):
                 return "these are probabilities: lm_step returns the logits (no softmax)"
             if not bad[:, 0].any():
                 return "the first step is right, the later ones are not: return the new state"
@@ -243,7 +284,7 @@ def test_generate_text(grader):
         weights, n, max_length = model_weights(seed, stop_bias=2.0), 8, 12
         got = grader.run(probe_generate, chars=CHARS, weights=weights, n=n,
                          max_length=max_length, chooser_seed=seed, stand_in=stand_in)
-        want = grader.oracle(lm_oracle.keras_generate, weights, n, max_length, seed)
+        want = grader.oracle(oracles.keras_generate, weights, n, max_length, seed)
         if not isinstance(got, list) or len(got) != n:
             fail(f"generate_text(n={n}) must return a list of {n} strings; got "
                  f"{type(got).__name__} of length {len(got) if hasattr(got, '__len__') else '?'}")
@@ -252,7 +293,7 @@ def test_generate_text(grader):
         for mistake, sentence in (("no state", "the state is not carried from step to step"),
                                   ("no feedback", "the chosen token is not fed back in (START "
                                                   "at every step)")):
-            if got == grader.oracle(lm_oracle.keras_generate, weights, n, max_length, seed,
+            if got == grader.oracle(oracles.keras_generate, weights, n, max_length, seed,
                                     mistake):
                 fail(f"generate_text: {sentence}")
         row = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
@@ -285,16 +326,16 @@ TRAINING = {"perplexity_ratio": 1.05, "valid_margin": 0.15, "novel_margin": 0.15
 def trained_metrics(grader):
     """(student's metrics, reference's metrics), computed once per grading (a failure too,
     so a hang is not waited for twice; the reference only when the student's model exists)."""
-    from rnnkit.sandbox.process import StudentError
+    from rnnkit.grader.handles.process import StudentError
 
     cache = grader.__dict__.setdefault("ex07_training", {})
     if "student" not in cache:
         try:
             stand_in = grader.cell_stand_in("LSTMCell")
             got = grader.run(probe_train, stand_in=stand_in, timeout=60)
-            cache["student"] = grader.oracle(lm_oracle.lm_metrics, got["weights"])
+            cache["student"] = grader.oracle(oracles.lm_metrics, got["weights"])
             want = grader.reference(probe_train, stand_in=False, prefer_recorded=True)
-            cache["reference"] = grader.oracle(lm_oracle.lm_metrics, want["weights"])
+            cache["reference"] = grader.oracle(oracles.lm_metrics, want["weights"])
         except (StudentError, AssertionError) as error:
             cache["student"] = error
     if isinstance(cache["student"], Exception):
@@ -324,7 +365,7 @@ def test_trained_samples(grader):
     valid_floor = want["valid"] - TRAINING["valid_margin"]
     novel_floor = want["novel"] - TRAINING["novel_margin"]
     if got["valid"] < valid_floor:
-        fail(f"{got['valid']:.0%} of {lm_oracle.N_SAMPLES} samples parse as sentences of the "
+        fail(f"{got['valid']:.0%} of {oracles.N_SAMPLES} samples parse as sentences of the "
              f"grammar; the reference's {want['valid']:.0%}, at least {valid_floor:.0%} passes. "
              f"Your model writes: {got['samples']}")
     if got["novel"] < novel_floor:

@@ -18,39 +18,17 @@ import numpy as np
 import pytest
 
 from rnnkit.datasets import shapes
-from rnnkit.decoding import PAD, START, STOP, TokenTable, generate
-from rnnkit.grader import inputs
+from rnnkit.decoding import PAD, START, STOP
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from tests.grading.probes import ex08 as probes
+from rnnkit.official import ex08 as official
+from rnnkit.official.ex08 import EMBED, SETTINGS, TABLE, UNITS
+from rnnkit.probes import ex08 as probes
 
-TABLE = TokenTable(shapes.WORDS)
-UNITS, EMBED, N_IMAGES = 8, 4, 6          # the fixed small model of the function checks
+N_IMAGES = 6
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 MARGIN = 1e-4
-# The graded training: fixed by the kit (the exercise's GRADED, train_captioner's defaults).
-SETTINGS = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
-            "batch_size": 32, "learning_rate": 1e-2, "units": 64, "seed": 0}
-TRAINED_EMBED, TRAINED_MAX_LENGTH = 16, 8
 
 
-# -- twins and oracles: run in the grader ---------------------------------------------------
-def keras_model(units, embed_dim, weights=None):
-    import keras
-
-    model = probes.architecture(keras.layers.LSTMCell(units), len(TABLE), units, embed_dim)
-    return model if weights is None else probes.load_named(model, weights)
-
-
-def small_weights(seed, stop_bias=None):
-    """Seeded asymmetric weights of the small model, by layer name."""
-    shapes_by_name = {name: [np.shape(w) for w in values] for name, values in
-                      probes.named_weights(keras_model(UNITS, EMBED)).items()}
-    weights = {name: [inputs.uniform(seed, f"{name}{k}", shape, -0.5, 0.5)
-                      for k, shape in enumerate(shapes_by_name[name])]
-               for name in shapes_by_name}
-    if stop_bias is not None:
-        weights["logits"][1][STOP] = stop_bias          # the logits bias of <end>
-    return weights
 
 
 def frame(captions, max_words):
@@ -63,145 +41,21 @@ def small_batch(seed):
     return images.astype("float32"), frame([c[k % 3] for k, c in enumerate(captions)], 6)
 
 
-def keras_logits(weights, units, embed_dim, images, tokens):
-    return np.asarray(keras_model(units, embed_dim, weights)([images, tokens]))
-
-
-def nll(logits, targets, mask, per_caption=False):
-    logits = logits.astype("float64")
-    shifted = logits - logits.max(-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-    picked = np.take_along_axis(log_probs, targets[..., None].astype(int), -1)[..., 0]
-    if per_caption:
-        return float(np.mean(-(picked * mask).sum(1) / np.maximum(mask.sum(1), 1)))
-    return float(-(picked * mask).sum() / max(mask.sum(), 1))
-
-
-def keras_losses(weights, images, sequences):
-    """{"right": the masked NLL, mistake sentence: the value that mistake gives}."""
-    inputs_, targets = sequences[:, :-1], sequences[:, 1:]
-    mask = targets != PAD
-    logits = keras_logits(weights, UNITS, EMBED, images, inputs_)
-    return {"right": nll(logits, targets, mask),
-            "your loss also counts the <pad> positions: multiply by the mask":
-                nll(logits, targets, np.ones_like(mask)),
-            "your loss averages within each caption first: average over all real tokens":
-                nll(logits, targets, mask, per_caption=True),
-            "your targets are not shifted: the model is asked for the word it was just fed":
-                nll(logits, inputs_, inputs_ != PAD),
-            "your mask leaves out <end>: the model never learns to stop":
-                nll(logits, targets, mask & (targets != STOP)),
-            "your loss is a sum over tokens, not their mean":
-                nll(logits, targets, mask) * mask.sum()}
-
-
-def keras_greedy(weights, units, embed_dim, images, max_length):
-    """(ids (N, max_length), the smallest top-1/top-2 margin of each row's decisions)."""
-    import keras
-
-    model = keras_model(units, embed_dim, weights)
-    encoder = keras.Model(model.inputs[0], [model.get_layer("init_h").output,
-                                            model.get_layer("init_c").output])
-    embedding, cell = model.get_layer("embedding"), model.get_layer("decoder").cell
-    output_layer, margins = model.get_layer("logits"), []
-
-    def step(ids, states):
-        output, states = cell(embedding(ids), states)
-        return output_layer(output), states
-
-    def choose(logits):
-        top = np.sort(logits, axis=-1)
-        margins.append(top[:, -1] - top[:, -2])
-        return np.argmax(logits, axis=-1)
-
-    ids = generate(step, [np.asarray(s) for s in encoder(images)], START, STOP, max_length,
-                   choose)
-    decided = np.stack(margins, 1)                                        # (N, steps)
-    alive = np.arange(decided.shape[1])[None, :] <= np.argmax(
-        np.concatenate([ids, np.full((len(ids), 1), STOP)], 1) == STOP, axis=1)[:, None]
-    return ids, np.where(alive, decided, np.inf).min(axis=1)
-
-
-def varied_stop_bias(seed, images, max_length):
-    """A logits bias of <end> under which the small model's greedy captions have the most
-    different lengths (ties: mean length nearest max_length / 2): random small weights
-    otherwise tend to stop at once or never, which would not test the feedback loop."""
-    def spread(bias):
-        ids, _ = keras_greedy(small_weights(seed, stop_bias=bias), UNITS, EMBED, images,
-                              max_length)
-        lengths = [list(row).index(STOP) + 1 if STOP in row else max_length + 1 for row in ids]
-        return len(set(lengths)), -abs(np.mean(lengths) - max_length / 2)
-
-    return max(np.linspace(-0.5, 1.5, 9), key=spread)
-
-
-def bleu(references, hypotheses, max_n=4):
-    """Corpus BLEU (Papineni et al., 2002), the grader's own: clipped n-gram counts summed
-    over the corpus, uniform weights, brevity penalty with the closest reference lengths."""
-    from collections import Counter
-
-    def grams(tokens, n):
-        return Counter(zip(*(tokens[k:] for k in range(n))))
-
-    matches, totals, c, r = np.zeros(max_n), np.zeros(max_n), 0, 0
-    for hyp, refs in zip(hypotheses, references):
-        c += len(hyp)
-        r += min(len(ref) for ref in refs if abs(len(ref) - len(hyp)) ==
-                 min(abs(len(x) - len(hyp)) for x in refs))
-        for n in range(1, max_n + 1):
-            best = Counter()
-            for ref in refs:
-                best |= grams(ref, n)
-            got = grams(hyp, n)
-            matches[n - 1] += sum(min(k, best[g]) for g, k in got.items())
-            totals[n - 1] += sum(got.values())
-    if c == 0 or np.any(matches == 0):
-        return 0.0
-    return float(min(1.0, np.exp(1 - r / c)) * np.exp(np.mean(np.log(matches / totals))))
-
-
-def trained_scores(weights):
-    """{split: BLEU-4, exact match, first captions} of trained weights, loaded into the
-    twin and decoded greedily here, on the validation (seen combinations) and test (unseen)
-    splits."""
-    import keras
-
-    expected = {n: [list(np.shape(w)) for w in v] for n, v in
-                probes.named_weights(keras_model(SETTINGS["units"], TRAINED_EMBED)).items()}
-    got = {n: [list(np.shape(w)) for w in v] for n, v in weights.items()}
-    if got != expected:
-        fail(f"the trained captioner's weights by layer do not fit the fixed architecture: "
-             f"got {got}, expected {expected} (see build_captioner's docstring)")
-    scores = {}
-    for split in ("validation", "test"):
-        images, captions = shapes.generate(SETTINGS["config"], split)
-        ids, _ = keras_greedy(weights, SETTINGS["units"], TRAINED_EMBED,
-                              images.astype("float32"), TRAINED_MAX_LENGTH)
-        hypotheses = [TABLE.decode(row, join=None) for row in ids]
-        references = [[c.split() for c in options] for options in captions]
-        scores[split] = {"bleu": bleu(references, hypotheses),
-                         "exact": float(np.mean([h in refs for h, refs in
-                                                 zip(hypotheses, references)])),
-                         "examples": [" ".join(h) for h in hypotheses[:3]]}
-    keras.backend.clear_session()
-    return scores
-
-
 def trained(grader):
     """{"student": scores, "reference": scores}: train in the student's process (once per
     grading, a failure too), score here; the reference's recorded weights scored here."""
-    from rnnkit.sandbox.process import StudentError
+    from rnnkit.grader.handles.process import StudentError
 
     cache = grader.__dict__.setdefault("captioner_scores", {})
     if not cache:
         stand_in = grader.cell_stand_in("LSTMCell")
         want = grader.reference(probes.probe_train, stand_in=False, settings=SETTINGS,
                                 prefer_recorded=True)                      # fixed inputs
-        cache["reference"] = grader.oracle(trained_scores, want["weights"])
+        cache["reference"] = grader.oracle(official.trained_scores, want["weights"])
         try:
             got = grader.run(probes.probe_train, stand_in=stand_in, settings=SETTINGS,
                              timeout=120)
-            cache["student"] = grader.oracle(trained_scores, got["weights"])
+            cache["student"] = grader.oracle(official.trained_scores, got["weights"])
         except (StudentError, AssertionError) as error:
             cache["student"] = error
     if isinstance(cache["student"], Exception):
@@ -265,7 +119,7 @@ def test_architecture(grader):
     stand_in = grader.cell_stand_in("LSTMCell")
     got = grader.run(probes.probe_architecture, stand_in=stand_in, units=UNITS, embed_dim=EMBED)
     want = {n: [list(np.shape(w)) for w in v] for n, v in
-            probes.named_weights(grader.oracle(keras_model, UNITS, EMBED)).items()}
+            probes.named_weights(grader.oracle(official.keras_model, UNITS, EMBED)).items()}
     missing = sorted(set(want) - set(got))
     if missing:
         fail(f"no layer named {', '.join(missing)} in your captioner (its layers with weights: "
@@ -280,10 +134,10 @@ def test_logits_equal_keras(grader):
     stand_in = grader.cell_stand_in("LSTMCell")
     for seed in grader.seeds(always_fresh=True):
         images, sequences = small_batch(seed)
-        weights = small_weights(seed)
+        weights = official.small_weights(seed)
         got = grader.run(probes.probe_logits, stand_in=stand_in, weights=weights, units=UNITS,
                          embed_dim=EMBED, images=images, tokens=sequences[:, :-1])
-        want = grader.oracle(keras_logits, weights, UNITS, EMBED, images, sequences[:, :-1])
+        want = grader.oracle(official.keras_logits, weights, UNITS, EMBED, images, sequences[:, :-1])
         expect_close("logits (N, T, V)", got, want, **VALUE_TOL)
 
 
@@ -293,10 +147,10 @@ def test_masked_loss(grader):
     stand_in = grader.cell_stand_in("LSTMCell")
     for seed in grader.seeds(always_fresh=True):
         images, sequences = small_batch(seed)
-        weights = small_weights(seed)
+        weights = official.small_weights(seed)
         got = grader.run(probes.probe_loss, stand_in=stand_in, weights=weights, units=UNITS,
                          embed_dim=EMBED, images=images, sequences=sequences)
-        candidates = grader.oracle(keras_losses, weights, images, sequences)
+        candidates = grader.oracle(official.keras_losses, weights, images, sequences)
         expect_close("caption loss", got, candidates["right"], **VALUE_TOL,
                      explain=lambda actual, bad: diagnose_loss(float(actual), candidates))
 
@@ -307,10 +161,11 @@ def test_greedy_decoding(grader):
     stand_in = grader.cell_stand_in("LSTMCell")
     for seed in grader.seeds(always_fresh=True):
         images, _ = small_batch(seed)
-        weights = small_weights(seed, grader.oracle(varied_stop_bias, seed, images, 10))
+        bias = grader.oracle(official.varied_stop_bias, seed, images, 10)
+        weights = official.small_weights(seed, bias)
         got = grader.run(probes.probe_greedy, stand_in=stand_in, weights=weights, units=UNITS,
                          embed_dim=EMBED, images=images, max_length=10)
-        want, margins = grader.oracle(keras_greedy, weights, UNITS, EMBED, images, 10)
+        want, margins = grader.oracle(official.keras_greedy, weights, UNITS, EMBED, images, 10)
         got = np.asarray(got)
         expect_equal("shape of the generated ids", list(got.shape), list(want.shape))
         clear = margins > MARGIN
@@ -327,10 +182,10 @@ def test_greedy_stops_at_max_length(grader):
     """A decoder that never emits <end> stops after max_length words"""
     stand_in = grader.cell_stand_in("LSTMCell")
     images, _ = small_batch(0)
-    weights = small_weights(0, stop_bias=-30.0)
+    weights = official.small_weights(0, stop_bias=-30.0)
     got = grader.run(probes.probe_greedy, stand_in=stand_in, weights=weights, units=UNITS,
                      embed_dim=EMBED, images=images, max_length=7)
-    want, margins = grader.oracle(keras_greedy, weights, UNITS, EMBED, images, 7)
+    want, margins = grader.oracle(official.keras_greedy, weights, UNITS, EMBED, images, 7)
     expect_equal("shape of the generated ids", list(np.shape(got)), [N_IMAGES, 7])
     for row in np.flatnonzero(margins > MARGIN):
         expect_equal(f"ids of image {row}", np.asarray(got)[row].tolist(), want[row].tolist())

@@ -2,7 +2,7 @@
 exhaustive search (`ex09_seq2seq.py`).
 
 Decoding is checked on toy decoders given as logit tables (`probes.ex09.toy_step`): the
-grader runs its own searches (`rnnkit.grader.search_oracles`: exhaustive search enumerates
+grader runs its own searches (`rnnkit.official.ex09`: exhaustive search enumerates
 every hypothesis with itertools, sharing no search code with the student) and compares. The
 encoder-decoder is compared with the same architecture built here from keras.layers.LSTM.
 The training check trains in the student's process and scores the returned weights here:
@@ -22,15 +22,15 @@ import pytest
 
 from rnnkit import seq2seq
 from rnnkit.datasets import dates
-from rnnkit.grader import inputs, search_oracles as search
+from rnnkit.grader import inputs
 from rnnkit.grader.compare import expect_close, fail
-from tests.grading.probes import ex09 as probes
-from tests.grading.probes.ex09 import START, STOP, toy_step
+from rnnkit.official import ex09 as official
+from rnnkit.probes import ex09 as probes
+from rnnkit.probes.ex09 import START, STOP, toy_step
 
 SCORE_TOL = dict(rtol=0, atol=1e-9)
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 PAD = 0
-N_TEST = 500                 # test dates scored after training (targets stay in the grader)
 # The reference's weights (seed 0) decode 0.60 of the test dates; the same code with seeds
 # 1-4 reached 0.58, 0.50, 0.51, 0.55 (rnnkit.seq2seq.GRADED_TRAINING). A correct submission
 # differs from the reference like another seed (its own initialisers, creation order), so
@@ -55,60 +55,6 @@ def beam_table(seed, width):
     return values
 
 
-# -- oracles: computed here, never in the student's process ---------------------------------------
-def toy(values, code):
-    """The toy decoder of `values` and its initial states for one source `code`."""
-    return toy_step(values), [np.array([code])]
-
-
-def keras_seq2seq(weights):
-    """The graded architecture from Keras's own layers, loaded: (model, encoder, step)."""
-    import keras
-    from keras import layers
-
-    names = dict(zip(seq2seq.LAYER_NAMES, (
-        layers.Embedding(len(seq2seq.SOURCE), seq2seq.EMBED_DIM),
-        layers.LSTM(seq2seq.UNITS, return_state=True, use_cudnn=False),
-        layers.Embedding(len(seq2seq.TARGET), seq2seq.EMBED_DIM),
-        layers.LSTM(seq2seq.UNITS, return_sequences=True, return_state=True, use_cudnn=False),
-        layers.Dense(len(seq2seq.TARGET)))))
-    source = keras.Input((seq2seq.SOURCE_LENGTH,), dtype="int32")
-    target = keras.Input((None,), dtype="int32")
-    _, h, c = names["encoder"](names["source_embedding"](source))
-    sequences, _, _ = names["decoder"](names["target_embedding"](target), initial_state=[h, c])
-    model = keras.Model([source, target], names["logits"](sequences))
-    h_in, c_in = keras.Input((seq2seq.UNITS,)), keras.Input((seq2seq.UNITS,))
-    out, h_out, c_out = names["decoder"](names["target_embedding"](target),
-                                         initial_state=[h_in, c_in])
-    step = keras.Model([target, h_in, c_in], [names["logits"](out), h_out, c_out])
-    for name, layer in names.items():
-        expected = [tuple(w.shape) for w in layer.get_weights()]
-        got = [tuple(np.shape(w)) for w in weights.get(name, [])]
-        if got != expected:
-            fail(f"layer {name!r} came back with weights of shapes {got}; the fixed "
-                 f"architecture needs {expected} (build it from seq2seq_layers)")
-        layer.set_weights(weights[name])
-    return model, keras.Model(source, [h, c]), step
-
-
-def keras_logits(weights, sources, decoder_inputs):
-    return np.asarray(keras_seq2seq(weights)[0]([sources, decoder_inputs]))
-
-
-def keras_exact_match(weights):
-    """Greedy decoding by the grader of N_TEST unseen test dates: (accuracy, first miss)."""
-    _, encoder, step = keras_seq2seq(weights)
-    sources, targets = zip(*dates.pairs("test", N_TEST, seed=2024))
-    states = [np.asarray(s) for s in encoder(seq2seq.encode_sources(sources))]
-    fed, outputs = np.full(len(sources), START), []
-    for _ in range(seq2seq.TARGET_LENGTH):
-        logits, *states = [np.asarray(o) for o in step([fed[:, None], *states])]
-        fed = np.argmax(search.log_probs(logits[:, 0], START), axis=-1)
-        outputs.append(fed)
-    decoded = ["".join(seq2seq.TARGET.decode(row)) for row in np.stack(outputs, axis=1)]
-    wrong = [k for k, (d, t) in enumerate(zip(decoded, targets)) if d != t]
-    first = (sources[wrong[0]], targets[wrong[0]], decoded[wrong[0]]) if wrong else None
-    return 1.0 - len(wrong) / len(sources), first
 
 
 def model_weights(seed):
@@ -193,7 +139,7 @@ def test_model_matches_keras(grader):
             decoder_inputs[k, :len(target) + 1] = [START, *seq2seq.TARGET.encode(target)]
         got = grader.run(probes.probe_model, weights=weights, sources=sources,
                          decoder_inputs=decoder_inputs, stand_in=stand_in, timeout=60)
-        want = grader.oracle(keras_logits, weights, sources, decoder_inputs)
+        want = grader.oracle(official.keras_logits, weights, sources, decoder_inputs)
         expect_close("training model logits", got["forced"], want, **VALUE_TOL)
         expect_close("step model logits, one step at a time", got["stepped"], want, **VALUE_TOL,
                      explain=lambda a, bad: "only the first step is right: the step model must "
@@ -208,7 +154,7 @@ def test_greedy(grader):
             values, codes = table(seed, f"greedy{never_stops}", never_stops=never_stops), \
                 list(range(7))
             got = grader.run(probes.probe_greedy, table=values, codes=codes, max_length=6)
-            want_ids, want_log_p = search.greedy(toy_step(values), [np.array(codes)], START,
+            want_ids, want_log_p = official.greedy(toy_step(values), [np.array(codes)], START,
                                                  STOP, 6)
             what = "a decoder that never emits <stop>" if never_stops else "a toy decoder"
             expect_close(f"greedy ids on {what}", got["ids"], want_ids, rtol=0, atol=0)
@@ -224,7 +170,7 @@ def test_exhaustive(grader):
             values = table(seed, f"exhaustive{alpha}", never_stops=never_stops)
             got = grader.run(probes.probe_exhaustive, table=values, code=seed % 97,
                              max_length=4, alpha=alpha, top=5)
-            want = search.exhaustive(*toy(values, seed % 97), START, STOP, 4, alpha, 6)[:5]
+            want = official.exhaustive(*official.toy(values, seed % 97), START, STOP, 4, alpha, 6)[:5]
             expect_hypotheses(f"exhaustive search, alpha={alpha}", got, want)
 
 
@@ -236,7 +182,7 @@ def test_wide_beam_is_exhaustive(grader):
             values = table(seed, f"wide{alpha}")
             got = grader.run(probes.probe_beam, table=values, code=seed % 89, max_length=4,
                              width=3 ** 3 * 4, alpha=alpha)
-            want = search.exhaustive(*toy(values, seed % 89), START, STOP, 4, alpha, 6)
+            want = official.exhaustive(*official.toy(values, seed % 89), START, STOP, 4, alpha, 6)
             expect_hypotheses(f"best of a {3 ** 3 * 4}-wide beam, alpha={alpha}", got[:1],
                               want[:1])
 
@@ -249,7 +195,7 @@ def test_width_one_is_greedy(grader):
             values = table(seed, f"narrow{never_stops}", never_stops=never_stops)
             got = grader.run(probes.probe_beam, table=values, code=seed % 83, max_length=6,
                              width=1, alpha=0.0)
-            ids, log_p = search.greedy(*toy(values, seed % 83), START, STOP, 6)
+            ids, log_p = official.greedy(*official.toy(values, seed % 83), START, STOP, 6)
             want = [[[int(t) for t in ids[0] if t != PAD], float(log_p[0]), float(log_p[0])]]
             expect_hypotheses("beam search of width 1", got, want)
 
@@ -265,7 +211,7 @@ def test_beam_equals_reference(grader, width, alpha):
         want = grader.reference(probes.probe_beam, **args)
 
         def explain():
-            return search.explain_beam(got, *toy(values, seed % 79), START, STOP, 5, width,
+            return official.explain_beam(got, *official.toy(values, seed % 79), START, STOP, 5, width,
                                        alpha)
         expect_hypotheses(f"beam search, width {width}, alpha {alpha}", got, want, explain)
 
@@ -276,13 +222,13 @@ def test_trained_exact_match(grader):
     """Trained with your code, the model turns unseen dates into ISO 8601 (exact match)"""
     stand_in = grader.cell_stand_in("LSTMCell")
     got = grader.run(probes.probe_train, stand_in=stand_in, timeout=120)
-    accuracy, first = grader.oracle(keras_exact_match, got["weights"])
+    accuracy, first = grader.oracle(official.keras_exact_match, got["weights"])
     want = grader.reference(probes.probe_train, stand_in=False, prefer_recorded=True)
-    reference, _ = grader.oracle(keras_exact_match, want["weights"])
+    reference, _ = grader.oracle(official.keras_exact_match, want["weights"])
     # MARGIN: measured over seeds 0-4, see its definition.
     if accuracy < reference - MARGIN:
         source, target, decoded = first
         fail(f"after training, Keras's LSTM layers with your weights decode {accuracy:.0%} of "
-             f"{N_TEST} unseen dates exactly (the reference's weights: {reference:.0%}); the "
-             f"first one wrong: {source!r} -> {decoded!r}, expected {target!r}. Check teacher "
+             f"{official.N_TEST} unseen dates exactly (the reference's weights: "
+             f"{reference:.0%}); the first one wrong: {source!r} -> {decoded!r}, expected {target!r}. Check teacher "
              "forcing (targets shifted by one, ending in <stop>) and that the loss masks PAD")

@@ -83,7 +83,7 @@ def copy_solutions_into(folder: Path) -> Path:
 def load_catalogue(exercise_ids=None, *, cwd=KIT_ROOT, timeout=300) -> dict:
     """{exercise: {check name: (title, points)}}, collected in a fresh process from `cwd`'s
     tests/grading (the grader's own catalogue, as results.json lists it)."""
-    script = ("import json\nfrom rnnkit.classroom import check_catalogue\n"
+    script = ("import json\nfrom rnnkit.tools.classroom import check_catalogue\n"
               f"print(json.dumps(check_catalogue({exercise_ids!r})))\n")
     completed = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True,
                                text=True, timeout=timeout)
@@ -105,14 +105,14 @@ def zip_bytes(members) -> bytes:
 
 # -- process trees (Linux /proc): what a grading started, and whether any of it survives -------
 def children(pid: int) -> list[int]:
-    from rnnkit.sandbox.confine import process_table
+    from rnnkit.grader.handles.reaper import process_table
 
     return [child for child, (parent, _) in process_table().items() if parent == pid]
 
 
 def descendants(pid: int) -> list[int]:
     """Every process below `pid`, read from one table (graders start their own sessions)."""
-    from rnnkit.sandbox.confine import process_table
+    from rnnkit.grader.handles.reaper import process_table
 
     table = process_table()
     found, frontier = [], [pid]

@@ -815,7 +815,7 @@ EX01_PLANTS = [
           # fresh import changes nothing; every check reaches the stub
           {"ex01": 0.0}, ALL_EX01, "not written yet",
           (Append(EX01, '''
-              import tests.grading.probes.ex01 as _probes
+              import rnnkit.probes.ex01 as _probes
 
               _probes.probe_parameter_count = lambda module: [87, 87]
               _probes.probe_cell_contract = lambda module, x, h: {"is_layer": True}

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from rnnkit import bench
+from rnnkit.tools import bench
 
 CHILDREN = """
 import subprocess, sys, time

@@ -12,8 +12,9 @@ import unicodedata
 import pytest
 from conftest import run_cli, zip_bytes
 
-from rnnkit import KIT_ROOT, classroom
-from rnnkit.classroom import discover, find_modules, folder_name, submitted_files, unique_names
+from rnnkit import KIT_ROOT
+from rnnkit.tools import classroom
+from rnnkit.tools.classroom import discover, find_modules, folder_name, submitted_files, unique_names
 from rnnkit.grader.results import CheckResult, readable, render_table
 from rnnkit.sandbox import worker
 
@@ -267,8 +268,8 @@ def test_a_flat_lms_zip_is_read_as_a_folder_of_its_name(tmp_path):
 def test_a_whole_kit_zipped_is_graded_from_the_worked_notebook_not_the_stub(tmp_path):
     """A student who zipped the whole student kit hands in exercises/ (the untouched stubs)
     beside notebooks/ (the work): the work is graded, and the notes say which file."""
-    from rnnkit import notebooks
     from rnnkit.course import BY_ID
+    from rnnkit.tools import notebooks
 
     kit = tmp_path / "kit"
     for exercise in (BY_ID["ex01"], BY_ID["ex02"]):
@@ -291,7 +292,7 @@ def test_a_rerun_names_the_folders_of_an_earlier_class(tmp_path):
     """Re-grading into the same --out after a submission left the class: its old folder is
     kept (nothing is deleted) and named, and the gradebook holds only this class. Submissions
     without an exercise module are graded without starting the grader, so this is fast."""
-    from rnnkit.classroom import grade_class
+    from rnnkit.tools.classroom import grade_class
 
     submissions, out = tmp_path / "class", tmp_path / "out"
     for name in ("ada", "bob"):

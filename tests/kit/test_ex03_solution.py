@@ -1,5 +1,5 @@
 """Tests of the ex03 reference (LSTMCell, GRUCell, the memory experiment) and of
-rnnkit.grader.variants, against implementations nobody here wrote: keras.layers.LSTM / GRU /
+rnnkit.official.cells, against implementations nobody here wrote: keras.layers.LSTM / GRU /
 SimpleRNN (use_cudnn=False, the same generic loop a custom cell runs in), tf.GradientTape,
 and Keras's own save/load and Bidirectional wrappers.
 
@@ -21,7 +21,8 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from rnnkit import KIT_ROOT  # noqa: E402
-from rnnkit.grader import variants  # noqa: E402
+from rnnkit.official import cells as variants  # noqa: E402
+from rnnkit.grader import compare  # noqa: E402
 from solutions import ex03_gated_cells as ex  # noqa: E402
 
 # float32 against Keras's float32 layers: the same products, possibly summed in another
@@ -35,7 +36,7 @@ GRAD_TOL = dict(rtol=1e-4, atol=1e-4)
 FLOAT64_TOL = dict(rtol=1e-10, atol=1e-10)
 # Two mistakes must differ by at least this much (100 x the diagnosis tolerance), or
 # `diagnose` could not tell them apart on a float32 student output.
-DISTINCT = 100 * variants.DIAGNOSE_ATOL
+DISTINCT = 100 * compare.DIAGNOSE_ATOL
 
 N, T, D, H = 3, 7, 5, 4  # all different, so a transposed or swapped axis cannot pass
 GATES = {"lstm": 4, "gru": 3}
@@ -216,7 +217,7 @@ def test_one_fit_step_in_graph_mode_matches_keras(kind):
     assert_all_close(after[0], after[1], GRAD_TOL, f"{kind} weights after one SGD step")
 
 
-# -- rnnkit.grader.variants: anchored to Keras, and every mistake distinguishable -------------------
+# -- rnnkit.official.cells: anchored to Keras, and every mistake distinguishable -------------------
 def keras_float64(kind, weights, **options):
     layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
                    "simple": keras.layers.SimpleRNN}[kind]
@@ -310,12 +311,12 @@ def test_diagnose_float32_students(mistake_outputs):
     _, lstm_candidates = mistake_outputs["lstm"]
     lstm32.set_weights(w64)
     correct = lstm32(p["x"], initial_state=[p["h0"], p["c0"]])
-    assert variants.diagnose(correct, lstm_candidates) is None
+    assert compare.diagnose(correct, lstm_candidates) is None
     for sentence, overrides in variants.LSTM_MISTAKES.items():
         if "gate_order" in overrides:
             lstm32.set_weights(permuted_columns(w64, overrides["gate_order"], "ifco"))
             student = lstm32(p["x"], initial_state=[p["h0"], p["c0"]])
-            assert variants.diagnose(student, lstm_candidates) == sentence
+            assert compare.diagnose(student, lstm_candidates) == sentence
 
     w64 = make_weights("gru", seed=32, dtype="float64")
     _, gru_candidates = mistake_outputs["gru"]
@@ -324,7 +325,7 @@ def test_diagnose_float32_students(mistake_outputs):
     for sentence, overrides in variants.GRU_MISTAKES.items():
         if "gate_order" in overrides:
             gru32.set_weights(permuted_columns(w64, overrides["gate_order"], "zrh"))
-            assert variants.diagnose(gru32(p["x"], initial_state=[p["h0"]]),
+            assert compare.diagnose(gru32(p["x"], initial_state=[p["h0"]]),
                                      gru_candidates) == sentence
     # Keras's reset-before GRU has no recurrent bias: compare with candidates whose b_h = 0.
     w64[2][1] = 0.0
@@ -335,8 +336,8 @@ def test_diagnose_float32_students(mistake_outputs):
                                           p["x"].astype("float64"), p["h0"].astype("float64"),
                                           *w64)
     sentence = next(s for s, o in variants.GRU_MISTAKES.items() if o == {"reset_after": False})
-    assert variants.diagnose(before(p["x"], initial_state=[p["h0"]]), candidates) == sentence
-    assert variants.diagnose(np.zeros((1, 2)), candidates) is None  # wrong shape: no match
+    assert compare.diagnose(before(p["x"], initial_state=[p["h0"]]), candidates) == sentence
+    assert compare.diagnose(np.zeros((1, 2)), candidates) is None  # wrong shape: no match
 
 
 def test_variants_reject_bad_arguments():
@@ -454,7 +455,7 @@ def test_experiment_returns_plain_structure():
 
 
 def test_release_strips_only_build_and_call():
-    from rnnkit.release import strip_solutions
+    from rnnkit.grader.stubs import strip_solutions
 
     path = KIT_ROOT / "solutions" / "ex03_gated_cells.py"
     student = strip_solutions(path.read_text(), path.name)

@@ -170,7 +170,7 @@ def test_plots_return_their_axes():
 
 
 def test_release_strips_the_three_student_functions():
-    from rnnkit.release import strip_solutions
+    from rnnkit.grader.stubs import strip_solutions
 
     path = KIT_ROOT / "solutions" / "ex05_sentiment.py"
     source = path.read_text()

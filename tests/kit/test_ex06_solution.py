@@ -26,8 +26,8 @@ LENGTHS = (1, 100, 255, 256, 257, 1000, 4001)     # incl. shorter than a frame
 
 
 def test_settings_agree_with_the_graders_pipeline():
-    """The grader featurises the training checks' data with these settings (ex06_oracles)."""
-    from tests.grading.ex06_oracles import SETTINGS
+    """The grader featurises the training checks' data with these settings (rnnkit.official.ex06)."""
+    from rnnkit.official.ex06 import SETTINGS
 
     assert (ex.FRAME_LENGTH, ex.FRAME_STEP, ex.FFT_LENGTH, ex.NUM_MEL_BINS, ex.LOWER_HZ,
             ex.UPPER_HZ, ex.NUM_MFCC, ex.LOG_OFFSET) == tuple(SETTINGS.values())

@@ -269,7 +269,7 @@ def test_training_lowers_the_loss_and_evaluation_is_plain():
 
 
 def test_release_strips_the_student_parts():
-    from rnnkit.release import strip_solutions
+    from rnnkit.grader.stubs import strip_solutions
 
     path = KIT_ROOT / "solutions" / "ex08_captioning.py"
     tree = ast.parse(strip_solutions(path.read_text(), path.name))

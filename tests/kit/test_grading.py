@@ -127,7 +127,7 @@ def test_fit_steps_on_one_model_equal_fresh_models():
     import keras
     import numpy as np
 
-    from tests.grading.probes import cells
+    from rnnkit.probes import cells
 
     rng = np.random.default_rng(0)
     cases = [{"x": rng.uniform(-1, 1, (8, 5, 3)).astype("float32"),

@@ -38,7 +38,7 @@ from conftest import KIT_ROOT, load_catalogue, run_cli
 import planted
 from planted import (ALL_EX02, BY_NAME, CLIP, DROPS_CARRY, EVIL_CONFTEST, EX02, FORGED,
                      SEQUENCE, Append, Insert, Plant, reports_uid)
-from rnnkit.gradescope import GRADING_PACKAGES, REQUIREMENTS, grading_requirements, setup_script
+from rnnkit.tools.gradescope import GRADING_PACKAGES, REQUIREMENTS, grading_requirements, setup_script
 from test_planted import assert_scored_as_declared
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -165,7 +165,7 @@ case "$2" in python3.11|python3.11-venv) echo "  Candidate: 3.11.2-6+deb12u6";;
 
 def test_run_autograder_without_its_venv_still_writes_results(tmp_path):
     """setup.sh failed when the image was built: Gradescope still gets a results.json."""
-    from rnnkit.gradescope import run_script
+    from rnnkit.tools.gradescope import run_script
 
     root = tmp_path / "autograder"
     (root / "source").mkdir(parents=True)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from rnnkit import classroom
+from rnnkit.tools import classroom
 from rnnkit.grader import memo
 from rnnkit.grader.session import Grader
 from rnnkit.sandbox import wire
@@ -144,12 +144,12 @@ def test_without_landlock_grade_class_grades_without_warm_graders(monkeypatch):
     """A warm grader, its zygote and its memo outlive a submission; without Landlock a
     student process of the grader's user could write into their memory through /proc, so
     grade-class then gives every submission a grader of its own, and says why."""
-    from rnnkit.sandbox import confine
+    from rnnkit.sandbox import walls
 
     def missing():
         raise OSError("Landlock is not available in this kernel (simulated)")
 
-    monkeypatch.setattr(confine, "landlock_abi", missing)
+    monkeypatch.setattr(walls, "landlock_abi", missing)
     monkeypatch.delenv("RNNKIT_WARM_GRADER", raising=False)
     lines: list[str] = []
     slots = classroom.WarmSlots(2, echo=lines.append)

@@ -46,7 +46,7 @@ import pytest
 
 from rnnkit.grader import inputs
 from rnnkit.grader.compare import expect_close
-from tests.grading.probes.warmup import probe_scale
+from rnnkit.probes.warmup import probe_scale
 
 
 @pytest.mark.points(2)
@@ -118,6 +118,6 @@ def test_the_readme_says_exactly_what_this_test_did():
     section = readme[readme.index("Adding an exercise"):readme.index("## How grading works")]
     named = set(re.findall(r"`((?:rnnkit|solutions|tests)/[^`]*)`", section))
     assert named >= {"rnnkit/course.py", "solutions/<module>.py",
-                     "tests/grading/probes/<id>.py", "tests/grading/test_<id>.py"}, named
+                     "rnnkit/probes/<id>.py", "tests/grading/test_<id>.py"}, named
     assert "python -m rnnkit release" in section
     assert "`Exercise(...)`" in section          # the declaration this test adds to course.py

@@ -25,10 +25,17 @@ from conftest import KIT_ROOT, descendants, load_catalogue, run_cli
 import planted
 from planted import (BY_NAME, DAEMON_NAME, DETERMINISM_BASE, DETERMINISM_COPIES, FORGED,
                      MAX_POINTS, PLANTS, RUNS, Plant, PlantError)
-from rnnkit.grader.snapshot import digest_tree
+from rnnkit.grader.snapshot import digest_files
 
 RUN_SECONDS = 480
 KIT_PARTS = ("rnnkit", "tests", "solutions", "data", "pyproject.toml")
+
+
+def digest_tree(kit, parts):
+    """{relative path: sha256} of every file of the kit copy under `parts`."""
+    return digest_files(kit, [p for p in kit.rglob("*") if p.is_file() and p.suffix != ".pyc"
+                              and "__pycache__" not in p.parts
+                              and p.relative_to(kit).parts[0] in parts])
 
 
 # -- the copy of the kit and its catalogue of checks ----------------------------------------

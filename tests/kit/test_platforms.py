@@ -1,7 +1,7 @@
 """`pip install -r requirements.txt` resolves on every supported platform (issue 13), offline.
 
 The wheel files come from data/platforms/wheels.json, recorded by pip itself
-(`python -m rnnkit.platforms --record`); the markers are evaluated by `packaging` in each
+(`python -m rnnkit.tools.platforms --record`); the markers are evaluated by `packaging` in each
 platform's environment, and each pin must have a wheel whose tags that platform accepts.
 """
 from __future__ import annotations
@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from rnnkit import KIT_ROOT, platforms
-from rnnkit.platforms import PLATFORMS, PYTHONS, UNSUPPORTED, problems, resolve
+from rnnkit import KIT_ROOT
+from rnnkit.tools import platforms
+from rnnkit.tools.platforms import PLATFORMS, PYTHONS, UNSUPPORTED, problems, resolve
 
 REQUIREMENTS = (KIT_ROOT / "requirements.txt").read_text()
 RECORDED = json.loads(platforms.WHEELS.read_text())
@@ -26,7 +27,7 @@ def test_the_recording_covers_the_platforms_and_pythons_the_check_names():
     assert RECORDED["pythons"] == list(PYTHONS)
     assert set(RECORDED["platforms"]) == {p.name for p in PLATFORMS}
     pins = {pin for p in PLATFORMS for v in PYTHONS for pin in resolve(REQUIREMENTS, p, v)}
-    assert pins == set(RECORDED["wheels"]), "re-record: python -m rnnkit.platforms --record"
+    assert pins == set(RECORDED["wheels"]), "re-record: python -m rnnkit.tools.platforms --record"
 
 
 def test_each_platform_installs_exactly_one_tensorflow_and_everything_else_the_same():

@@ -18,7 +18,7 @@ import textwrap
 import pytest
 
 from rnnkit import KIT_ROOT
-from rnnkit.sandbox import process
+from rnnkit.grader.handles import process
 
 def _simulated(code: str, timeout: float = 300, system: str = "Windows"):
     simulate = f"from rnnkit.sandbox import portable; portable.simulate({system!r})\n"
@@ -33,7 +33,7 @@ def test_self_grading_scores_a_solution_full_and_a_stub_zero_and_says_which_wall
     shutil.copy(KIT_ROOT / "solutions" / "ex01_simple_rnn.py", tmp_path)
     shutil.copy(KIT_ROOT / "exercises" / "ex02_bptt.py", tmp_path)
     done = _simulated(f"""
-        from rnnkit.cli import main
+        from rnnkit.tools.cli import main
         raise SystemExit(main(["grade", "ex01", "ex02", "--target", {str(tmp_path)!r}]))
     """)
     out = done.stdout
@@ -78,23 +78,23 @@ def test_prints_cannot_corrupt_the_channel_and_a_hang_times_out_and_restarts(tmp
         import numpy as np
         from rnnkit.course import BY_ID
         from rnnkit.grader.session import sandbox_config
-        from rnnkit.sandbox.process import StudentError, StudentProcess
+        from rnnkit.grader.handles.process import StudentError, StudentProcess
 
         config = sandbox_config(BY_ID["ex02"])
         grads = [np.ones((2, 3)), np.full(4, 2.0)]
         with StudentProcess({str(submission)!r}, "ex02_bptt", config=config,
                             copy=config["copy"]) as student:
-            first = student.call("tests.grading.probes.ex02", "probe_clip",
+            first = student.call("rnnkit.probes.ex02", "probe_clip",
                                  {{"grads": grads, "max_norm": 1.0}}, seed=0, timeout=30)
             print("norm", round(first["norm"], 6))
             print("walls", student.protections)
             started = time.monotonic()
             try:
-                student.call("tests.grading.probes.ex02", "probe_clip",
+                student.call("rnnkit.probes.ex02", "probe_clip",
                              {{"grads": grads, "max_norm": 123.0}}, seed=0, timeout=2)
             except StudentError as error:
                 print("hang", error.kind, round(time.monotonic() - started))
-            again = student.call("tests.grading.probes.ex02", "probe_clip",
+            again = student.call("rnnkit.probes.ex02", "probe_clip",
                                  {{"grads": grads, "max_norm": 1.0}}, seed=0, timeout=30)
             print("after restart", round(again["norm"], 6), student.restarts)
             log = open(student._log_path, "rb").read()    # raw writes to descriptor 1 land here
@@ -119,7 +119,7 @@ def test_official_grading_says_in_one_line_that_it_needs_linux(tmp_path):
     for command in (["grade-class", str(tmp_path), "--out", str(tmp_path / "out")],
                     ["grade-submission", str(tmp_path), "--json", str(tmp_path / "r.json")]):
         done = _simulated(f"""
-            from rnnkit.cli import main
+            from rnnkit.tools.cli import main
             raise SystemExit(main({command!r}))
         """, timeout=60)
         assert done.returncode == 2, done.stderr
@@ -131,7 +131,7 @@ def test_official_grading_says_in_one_line_that_it_needs_linux(tmp_path):
 def test_the_protections_line_is_one_line_in_the_graders_words():
     """The worker reports its walls after the student's module was imported, so what it says
     is text from the student: only named walls, one bounded line."""
-    from rnnkit.sandbox.portable import summary
+    from rnnkit.grader.handles.portable import summary
 
     linux = summary([{"applied": ["Landlock ABI 7 (files, no TCP, 3 hidden)", "seccomp (...)"],
                       "missing": []}] * 2, portable_path=False)

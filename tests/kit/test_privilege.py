@@ -1,7 +1,7 @@
 """The privilege drop of a root grader, through `grade-class` with the kit's own Python.
 
 Student code runs as `nobody` when the grader runs as root and `nobody` can read Python
-(`rnnkit.sandbox.confine.unprivileged_user`). Here the kit's Python lives under /root (mode
+(`rnnkit.grader.handles.reaper.unprivileged_user`). Here the kit's Python lives under /root (mode
 700, as pyenv installs it), so the drop never happens in the other tests but the hosted ones
 (test_hosted.py, with Debian's system Python). This test makes the same Python readable by
 `nobody` without changing a file on the machine: in a private mount namespace

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from rnnkit import KIT_ROOT, release
+from rnnkit import KIT_ROOT
+from rnnkit.tools import release
 from rnnkit.course import EXERCISES
 
 SOLUTION = '''\

@@ -1,5 +1,5 @@
 """Tests of the speech-like data: the synthesiser, the corpus, the tfds builder and the
-shipped grading features (`rnnkit.datasets.speech`, `rnnkit_speech`, tests/grading/ex06_oracles).
+shipped grading features (`rnnkit.datasets.speech`, `rnnkit_speech`, rnnkit/official/ex06.py).
 
 Independent references where one exists: scipy.signal.freqz for the resonator (when scipy is
 installed), the formant table itself for the synthesised vowels, and a rebuild for every
@@ -132,8 +132,8 @@ def test_unknown_data_set_is_one_clear_error():
 
 
 def test_shipped_grading_features_rebuild_identically():
-    """data/speech/ex06_grading.npz is what tests/grading/ex06_oracles.build() makes today."""
-    from tests.grading import ex06_oracles
+    """data/speech/ex06_grading.npz is what rnnkit/official/ex06.py.build() makes today."""
+    from rnnkit.official import ex06 as ex06_oracles
 
     shipped, rebuilt = ex06_oracles.load(), ex06_oracles.build()
     for key, value in rebuilt.items():

@@ -10,12 +10,13 @@ import zipfile
 
 from conftest import KIT_ROOT, grade, run_cli
 
-from rnnkit.notebooks import from_notebook, to_notebook, translate
+from rnnkit.notebooks import from_notebook, translate
+from rnnkit.tools.notebooks import to_notebook
 
 
 # -- grade --quick, -k ------------------------------------------------------------------------
 def test_quick_grading_skips_exactly_the_training_checks(tmp_path):
-    from rnnkit.classroom import check_catalogue
+    from rnnkit.tools.classroom import check_catalogue
 
     rows = check_catalogue(["ex04"])          # collected apart, no student code runs
     training = {f"ex04 {row['title']}" for row in rows if row["training"]}
@@ -199,7 +200,7 @@ def test_an_exercise_handed_in_twice_is_refused_alone(tmp_path):
 
 
 def test_release_check_finds_a_notebook_cell_that_cannot_run_alone(tmp_path):
-    from rnnkit.release import notebook_differences
+    from rnnkit.tools.release import notebook_differences
 
     (tmp_path / "solutions").mkdir()
     (tmp_path / "solutions" / "__init__.py").write_text("")
@@ -226,7 +227,7 @@ def test_the_notebook_importer_never_reaches_the_students_process():
 
 
 def test_a_packed_zip_keeps_the_name_in_any_alphabet():
-    from rnnkit.pack import safe
+    from rnnkit.tools.pack import safe
 
     assert [safe(n) for n in ("Zoë O'Brien", "Łukasz Müller", "李小龙", "../..", " ")] == \
         ["Zoë_O_Brien", "Łukasz_Müller", "李小龙", "unnamed", "unnamed"]

@@ -364,7 +364,7 @@ def test_keras_conv_lstm_cell_is_walled_off_with_lstm(tmp_path):
     LSTM is walled off) their code is replaced like LSTM's."""
     from rnnkit.course import BY_ID
     from rnnkit.grader.session import sandbox_config
-    from rnnkit.sandbox.process import StudentError, StudentProcess
+    from rnnkit.grader.handles.process import StudentError, StudentProcess
 
     (tmp_path / "ex01_simple_rnn.py").write_text((KIT_ROOT / "solutions" / EX01).read_text())
     (tmp_path / "ex03_gated_cells.py").write_text(
@@ -378,7 +378,7 @@ _conv_lstm.ConvLSTMCell.call(None, np.zeros((1, 3, 2), "float32"),
     config = sandbox_config(exercise)
     with StudentProcess(tmp_path, exercise.module, config=config, copy=config["copy"]) as proc:
         with pytest.raises(StudentError) as refused:
-            proc.call("tests.grading.probes.cells", "as_list", {"value": 1}, seed=0,
+            proc.call("rnnkit.probes.cells", "as_list", {"value": 1}, seed=0,
                       timeout=60)
     assert refused.value.kind == "import_error"
     assert "keras.layers.ConvLSTM1D is not available while this exercise is graded" \

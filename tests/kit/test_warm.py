@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import alive, children, cmdline, descendants
 
-from rnnkit import KIT_ROOT, classroom
-from rnnkit.grader import warm
+from rnnkit import KIT_ROOT
+from rnnkit.tools import classroom
+from rnnkit.tools import warm
 
 pytestmark = pytest.mark.skipif(not warm.available(), reason="warm graders need Linux with pidfds and Landlock")
 
@@ -33,7 +34,7 @@ REACHES_FOR_THE_NEXT = '''
 import os as _os
 import rnnkit as _rnnkit
 _root = _os.path.dirname(_os.path.dirname(_rnnkit.__file__))
-for _relative in ("rnnkit/planted_by_a.py", "tests/grading/probes/ex01.py"):
+for _relative in ("rnnkit/planted_by_a.py", "rnnkit/probes/ex01.py"):
     try:
         with open(_os.path.join(_root, _relative), "a") as _handle:
             _handle.write("RAISE = 1\\n")

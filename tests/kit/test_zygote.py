@@ -17,12 +17,12 @@ from conftest import alive, children, cmdline, descendants
 from rnnkit import KIT_ROOT
 from rnnkit.course import BY_ID
 from rnnkit.grader.session import sandbox_config
-from rnnkit.sandbox import process, zygote
-from rnnkit.sandbox.process import StudentError, StudentProcess
+from rnnkit.grader.handles import process, zygote
+from rnnkit.grader.handles.process import StudentError, StudentProcess
 
 pytestmark = pytest.mark.skipif(not zygote.available(), reason="the zygote needs Linux pidfds")
 
-PROBES = "tests.grading.probes.ex04"
+PROBES = "rnnkit.probes.ex04"
 
 
 def student(folder, exercise_id="ex04", **options) -> StudentProcess:
@@ -198,7 +198,7 @@ def test_a_reply_left_by_a_killed_borrower_is_not_taken_for_the_next(fresh_zygot
     pid = os.fork()
     if pid == 0:                                   # asks, then dies without reading
         try:
-            zygote._send(current._sock, {"op": "reset", "id": "killed-borrower:1"})
+            zygote.send(current._sock, {"op": "reset", "id": "killed-borrower:1"})
         finally:
             os._exit(0)
     os.waitpid(pid, 0)

@@ -36,7 +36,7 @@ BUDGETS = {"grading_seconds": 90, "training_check_seconds": 10, "pss_gib": 1.0,
 
 
 def _tree(root_pid: int) -> list[int]:
-    from rnnkit.sandbox.confine import process_table
+    from rnnkit.grader.handles.reaper import process_table
 
     table = process_table()
     found, frontier = [], [root_pid]
@@ -94,7 +94,7 @@ def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False,
         read_at, high = 0.0, 0
         while not stop.is_set():
             if per_child:
-                from rnnkit.sandbox.confine import process_table
+                from rnnkit.grader.handles.reaper import process_table
 
                 roots = [pid for pid, (parent, _) in process_table().items()
                          if parent == process.pid]
@@ -177,7 +177,7 @@ os.environ["RNNKIT_ZYGOTE"] = "on"
 from pathlib import Path
 from rnnkit.course import BY_ID
 from rnnkit.grader.session import sandbox_config
-from rnnkit.sandbox import process, zygote
+from rnnkit.grader.handles import process, zygote
 exercise = BY_ID["ex04"]
 config = sandbox_config(exercise)
 def start(kind):

@@ -1,6 +1,5 @@
-"""The walls of the student's process, and the grader's clean-up after it.
+"""The walls the student's process applies to itself, before any student code runs.
 
-Applied by the student's process to itself before any student code runs (`apply`):
 - Landlock (Linux >= 5.13, no root needed): read only the Python installation, the system,
   this process's own /proc entry and the private copy of the student-side code; write only
   the scratch folder and /dev/null. From ABI 4 on, no TCP at all; from ABI 6 on, signals and
@@ -8,11 +7,13 @@ Applied by the student's process to itself before any student code runs (`apply`
 - seccomp (Linux, any user): no new processes (only threads), no running programs, no
   chmod/chown of any file, no sockets at all (socketpair only: a named unix socket of a
   local service would be a way out), signals only to itself.
-Used by the grader:
-- `become_subreaper` / `kill_strays`: a process that escapes (a double fork, setsid) is
-  re-parented to the grader, which kills its children until none is left.
-- `unprivileged_user`: when the grader runs as root and the Python installation is
-  world-readable (a hosted autograder's container), student processes run as `nobody`.
+- `limit_and_drop`, first thing after the fork that becomes a student process: its own
+  session, memory and file-size limits, the unprivileged user, no capabilities, death with
+  its parent.
+
+Everything here runs in the student's process (or, for `die_with_parent` and `exit_fork`, in
+the zygote and in forked graders, which share those two helpers). The grader's clean-up
+after student processes is `rnnkit.grader.handles.reaper`.
 """
 from __future__ import annotations
 
@@ -20,11 +21,8 @@ import ctypes
 import os
 import platform
 import signal
-import stat
 import struct
 import sys
-import time
-from pathlib import Path
 
 from rnnkit.sandbox import portable
 
@@ -50,7 +48,7 @@ def _landlock_rights(abi: int) -> int:
     return rights
 
 
-def _libc():
+def load_libc():
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     return libc
@@ -85,7 +83,7 @@ def landlock_abi() -> int:
     """The kernel's Landlock ABI version; raises OSError with the reason when there is none."""
     if not LINUX or not portable.linux():
         raise OSError(f"Landlock is a Linux facility; this is {portable.system()}")
-    abi = _libc().syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    abi = load_libc().syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     if abi < 1:
         raise OSError(f"Landlock is not available in this kernel ({platform.release()}: "
                       f"{os.strerror(ctypes.get_errno())})")
@@ -97,7 +95,7 @@ def landlock(read: list[str], write: list[str], hidden: list[str] = ()) -> str:
     `hidden`: paths beneath `read` that must stay unreadable. Raises OSError with the reason
     when Landlock is unavailable or refuses."""
     abi = landlock_abi()
-    libc = _libc()
+    libc = load_libc()
     handled = _landlock_rights(abi)
     net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
     scoped = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0
@@ -263,7 +261,7 @@ def seccomp() -> str:
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     prog = Program(len(program), ctypes.cast(buffer, ctypes.c_void_p))
-    libc = _libc()
+    libc = load_libc()
     if libc.prctl(38, 1, 0, 0, 0) != 0:                       # PR_SET_NO_NEW_PRIVS
         raise OSError(f"PR_SET_NO_NEW_PRIVS failed: {os.strerror(ctypes.get_errno())}")
     # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): every thread, now.
@@ -310,10 +308,11 @@ def system_read_paths() -> list[str]:
     return sorted(paths)
 
 
-# -- the grader's clean-up --------------------------------------------------------------------
+
+# -- the process's own limits and lifetime -------------------------------------------------
 def die_with_parent() -> None:
     """PR_SET_PDEATHSIG: SIGKILL this process when the *thread* that started it ends."""
-    _libc().prctl(1, signal.SIGKILL, 0, 0, 0)
+    load_libc().prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
 def exit_fork(code: int):
@@ -368,7 +367,7 @@ def drop_capabilities() -> None:
     permitted, inheritable and ambient sets. Raises OSError if it had some and could not."""
     if not LINUX or not portable.linux():
         return
-    libc = _libc()
+    libc = load_libc()
     try:
         with open("/proc/sys/kernel/cap_last_cap") as last:
             last_cap = int(last.read())
@@ -396,89 +395,3 @@ def _effective_capabilities() -> int:
     return 0
 
 
-def become_subreaper() -> bool:
-    """Adopt orphaned descendants (Linux PR_SET_CHILD_SUBREAPER); False where unsupported."""
-    if not LINUX or not portable.linux():
-        return False
-    try:
-        return _libc().prctl(36, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def process_table() -> dict[int, tuple[int, int]]:
-    """{pid: (parent pid, resident bytes)} of every process, read from /proc."""
-    table = {}
-    if not os.path.isdir("/proc"):
-        return table
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry)] = (int(fields[1]), int(fields[21]) * page)
-    return table
-
-
-def kill_strays(keep=(), *, rounds: int = 50) -> int:
-    """SIGKILL every child of this process not in `keep` (adopted escapees), reap them, and
-    repeat until none is left: a grandchild re-parented after a round is caught by the next."""
-    if not os.path.isdir("/proc"):
-        return 0
-    killed = 0
-    for _ in range(rounds):
-        me = os.getpid()
-        strays = [pid for pid, (parent, _) in process_table().items()
-                  if parent == me and pid not in keep]
-        if not strays:
-            break
-        for pid in strays:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
-        for pid in strays:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        time.sleep(0.01)
-    return killed
-
-
-def _world_readable_path(path: str) -> bool:
-    """Every folder on the way is traversable and the file readable by others."""
-    current = Path(path).resolve()
-    try:
-        if not current.stat().st_mode & stat.S_IROTH:
-            return False
-        for parent in current.parents:
-            if not parent.stat().st_mode & stat.S_IXOTH:
-                return False
-    except OSError:
-        return False
-    return True
-
-
-def unprivileged_user():
-    """(uid, gid) of `nobody` when student code can and should run as it, else None."""
-    if os.environ.get("RNNKIT_NO_PRIVILEGE_DROP") or not hasattr(os, "geteuid") \
-            or os.geteuid() != 0:
-        return None
-    try:
-        import pwd
-
-        user = pwd.getpwnam("nobody")
-    except (ImportError, KeyError):
-        return None
-    import numpy
-
-    needed = [sys.executable, os.path.realpath(sys.executable), numpy.__file__]
-    if not all(_world_readable_path(path) for path in needed):
-        return None
-    return user.pw_uid, user.pw_gid

@@ -1,7 +1,17 @@
-"""The ex07 language model on Keras's own layers, for the grader: the twins of the probes
-`lm_step` and `generate_text` (keras.layers.LSTM + Dense driven by rnnkit.decoding.generate,
-with named mistakes), and the metrics of trained weights — perplexity on sentences made here
-and never sent, shares of valid and novel samples drawn here. Trusted grader code.
+"""ex07's oracles, for the grader (never loaded by a student's process).
+
+The decoding strategies students write, in independent float64 NumPy (greedy is np.argmax),
+and the specified inverse-CDF sampler, with the conventions the exercise's docstrings state:
+- temperature 0 is greedy: probability 1 on np.argmax (the first maximum);
+- top-k keeps exactly min(k, V) tokens, ties at the k-th place broken toward the lower id;
+- top-p keeps the smallest prefix of the tokens sorted by decreasing probability whose mass
+  reaches p (cumulative sum >= p), plus every token tied with its least likely member;
+- sampling: u = rng.random(N), id = number of cdf entries <= u (cdf = cumsum / sum).
+
+The language model on Keras's own layers: the twins of the probes `lm_step` and
+`generate_text` (keras.layers.LSTM + Dense driven by rnnkit.decoding.generate, with named
+mistakes), and the metrics of trained weights — perplexity on sentences made here and never
+sent, shares of valid and novel samples drawn here.
 """
 from __future__ import annotations
 
@@ -10,15 +20,60 @@ import numpy as np
 from rnnkit import char_lm
 from rnnkit.datasets import grammar
 from rnnkit.decoding import START, STOP, generate, masked_nll
-from rnnkit.grader import sampling
 from rnnkit.grader.compare import load_weights
-from tests.grading.probes.ex07 import UNITS, GumbelChooser
+from rnnkit.probes.ex07 import UNITS, GumbelChooser
 
 TABLE = char_lm.grammar_table()
 VALIDATION_SEED = 7070          # the grader's own sentences, never sent to the student
 N_SAMPLES, SAMPLE_SEED = 400, 11
 
 
+# -- the strategies and the sampler ---------------------------------------------------------------
+def softmax(z):
+    z = np.asarray(z, dtype="float64")
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def temperature(z, temperature):
+    if temperature == 0:
+        return np.eye(z.shape[-1])[np.argmax(z, axis=-1)]
+    return softmax(np.asarray(z, dtype="float64") / temperature)
+
+
+def top_k(z, k):
+    out = np.zeros(z.shape)
+    for row, values in enumerate(np.asarray(z, dtype="float64")):
+        best = sorted(range(len(values)), key=lambda j: (-values[j], j))[:k]
+        out[row, best] = softmax(values[best])
+    return out
+
+
+def top_p(z, p):
+    out = np.zeros(z.shape)
+    for row, q in enumerate(softmax(z)):
+        total, kept = 0.0, []
+        for j in sorted(range(len(q)), key=lambda j: -q[j]):
+            kept.append(j)
+            total += q[j]
+            if total >= p:
+                break
+        kept = np.flatnonzero(q >= q[kept].min())            # ties with the last one included
+        out[row, kept] = q[kept] / q[kept].sum()
+    return out
+
+
+def inverse_cdf(probabilities, seed):
+    """ids by the specified method, and the rows whose u sits on a cumulative boundary."""
+    cdf = np.cumsum(probabilities, axis=-1)
+    cdf = cdf / cdf[:, -1:]
+    u = np.random.default_rng(seed).random(len(probabilities))
+    on_edge = (np.abs(cdf - u[:, None]) < 1e-9).any(axis=-1)
+    ids = np.array([np.searchsorted(row, x, side="right") for row, x in zip(cdf, u)])
+    return ids, on_edge
+
+
+# -- the language model on Keras's layers ---------------------------------------------------------
 def keras_lm(weights, vocab_size):
     """keras.layers.LSTM (return_state) and Dense, built and loaded: the oracle's model."""
     import keras
@@ -92,7 +147,7 @@ def lm_metrics(weights):
         return np.asarray(dense(h)), state
 
     def choose(z):
-        ids, _ = sampling.inverse_cdf(sampling.softmax(z), int(rng.integers(2**31)))
+        ids, _ = inverse_cdf(softmax(z), int(rng.integers(2**31)))
         return ids
 
     ids = generate(step, [np.zeros((N_SAMPLES, char_lm.UNITS), "float32")] * 2, START, STOP,

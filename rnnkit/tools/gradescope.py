@@ -3,7 +3,7 @@
 `setup.sh` runs once, as root, when Gradescope builds the image: it finds (or installs with
 apt) a Python the pinned packages support, makes a virtual environment of its own and installs
 into it only what grading imports. `run_autograder` runs per submission with that environment's
-Python and calls `python -m rnnkit grade-submission` (`rnnkit.classroom.grade_submission`).
+Python and calls `python -m rnnkit grade-submission` (`rnnkit.tools.classroom.grade_submission`).
 
 Why a virtual environment: Gradescope's default image (Ubuntu 22.04) has Python 3.10, older
 than numpy 2.4 / keras 3.15 / matplotlib 3.11 accept, and newer images (Ubuntu 24.04, Debian
@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from rnnkit import KIT_ROOT
-from rnnkit.classroom import SubmissionProblem
+from rnnkit.tools.classroom import SubmissionProblem
 
 # The Pythons every pinned package has wheels for (tensorflow-cpu 2.21: 3.10-3.13; numpy 2.4,
 # keras 3.15, matplotlib 3.11: 3.11 and newer).
@@ -172,10 +172,6 @@ exec "$VENV/bin/python" -m rnnkit grade-submission "$ROOT/submission" --json "$R
     ${EXERCISES:+--exercises $EXERCISES}
 """
 
-BUNDLE_PARTS = ("rnnkit/**/*.py", "tests/grading/**/*.py", "solutions/*.py", "data/**/*",
-                "pyproject.toml")
-
-
 def _wanted() -> str:
     return f"{PYTHON_MIN[0]}.{PYTHON_MIN[1]}-{PYTHON_MAX[0]}.{PYTHON_MAX[1]}"
 
@@ -188,7 +184,7 @@ def setup_script() -> str:
 
 def grading_requirements(root: Path = KIT_ROOT) -> str:
     """The pinned lines of requirements.txt for GRADING_PACKAGES (one source of versions)."""
-    from rnnkit.platforms import pin_of, requirements     # the one reader of requirements.txt
+    from rnnkit.tools.platforms import pin_of, requirements     # the one reader of requirements.txt
 
     pins = dict(pin.split("==") for pin in (pin_of(requirement) for _, requirement in
                                             requirements((root / "requirements.txt").read_text()))
@@ -207,7 +203,7 @@ def run_script(exercises=None) -> str:
 def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) -> Path:
     """The bundle at `out` (a .zip); `exercises`: the ids this assignment grades (all if None)."""
     from rnnkit.course import BY_ID, EXERCISES, closure
-    from rnnkit.release import kit_files
+    from rnnkit import rooms
 
     out = Path(out)
     if out.suffix != ".zip":
@@ -229,7 +225,7 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
             info.external_attr = (0o755 | stat.S_IFREG) << 16
             bundle.writestr(info, text)
         bundle.writestr(REQUIREMENTS, requirements)
-        for path in kit_files(root, BUNDLE_PARTS):
+        for path in rooms.official_files(root):   # what official grading needs, by room
             relative = path.relative_to(root).as_posix()
             if relative.startswith("solutions/") and path.name not in needed:
                 continue       # an assignment's bundle carries only the solutions it grades with

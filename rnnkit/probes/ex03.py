@@ -6,7 +6,7 @@ compare, in the grader.
 """
 import numpy as np
 
-from tests.grading.probes import cells
+from rnnkit.probes import cells
 
 N, T, D, H = 3, 5, 4, 6
 

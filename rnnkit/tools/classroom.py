@@ -1,6 +1,6 @@
 """Grading many submissions: `grade-submission` (one, always leaving a results.json),
 `grade-class` (a class folder as an LMS delivers it, in parallel, into a gradebook). The
-Gradescope bundle is written by `rnnkit.gradescope`.
+Gradescope bundle is written by `rnnkit.tools.gradescope`.
 
 A submission is read as the student handed it in: its files are listed by the path they had
 inside the student's zip or folder (`submitted_files`), each exercise module is chosen among
@@ -202,9 +202,10 @@ def unchanged_stub(path: Path, exercise) -> bool:
         data = path.read_bytes()
         if path.name.lower().endswith(".ipynb"):
             from rnnkit import notebooks
+            from rnnkit.tools.notebooks import to_notebook
 
             mine = notebooks.from_notebook(data, path.name).source
-            released = notebooks.to_notebook(stub.read_text(), exercise.module)
+            released = to_notebook(stub.read_text(), exercise.module)
             theirs = notebooks.from_notebook(released.encode(), exercise.notebook).source
         else:
             mine, theirs = data.decode("utf-8-sig", "replace"), stub.read_text()
@@ -357,7 +358,7 @@ def _fresh_grader(argv: list[str], log_path, timeout, env=None) -> tuple[int | N
     """(exit status, timed out) of `python -m rnnkit <argv>` started afresh (in `env`), its
     temporary folders (its student processes' among them) in one of its own, removed after
     it however it ended: a grader killed at its limit cannot remove them itself."""
-    from rnnkit.sandbox.process import grading_folder, remove_tree
+    from rnnkit.grader.handles.process import grading_folder, remove_tree
 
     scratch = grading_folder()
     log = open(log_path, "w", encoding="utf-8") if log_path else \
@@ -622,7 +623,7 @@ class WarmSlots:
     for its next one."""
 
     def __init__(self, jobs: int, echo=print):
-        from rnnkit.grader import warm
+        from rnnkit.tools import warm
 
         env = {**os.environ, **tensorflow_threads(jobs)}
         why_not = warm.unavailable()

@@ -1,6 +1,8 @@
-"""The grader's own decoding searches, for checks of the students' (ex09; usable by ex07/ex08).
+"""ex09's oracles, for the grader: its own decoding searches, the graded encoder-decoder
+built from Keras's own layers, and the exact match of trained weights on test dates whose
+targets never leave the grader. Never loaded by a student's process.
 
-Each takes a decoder `step(token_ids (N,), states) -> (logits (N, V), states)` whose states
+Each search takes a decoder `step(token_ids (N,), states) -> (logits (N, V), states)` whose states
 are lists of arrays with one row per hypothesis, and follows the rules the exercises state:
 <pad> (0) and <start> are never generated (log-probability -inf, the rest renormalised), a
 hypothesis ends with <stop> or is cut at max_length tokens, score = log p / len^alpha with
@@ -14,7 +16,13 @@ import itertools
 
 import numpy as np
 
+from rnnkit import seq2seq
+from rnnkit.datasets import dates
+from rnnkit.grader.compare import fail
+from rnnkit.probes.ex09 import START, toy_step
+
 PAD = 0
+N_TEST = 500                 # test dates scored after training (targets stay in the grader)
 
 
 def log_probs(logits, start_id):
@@ -108,3 +116,60 @@ def explain_beam(got, step, states, start_id, stop_id, max_length, width, alpha)
         if [h[0] for h in other] == [list(h[0]) for h in got]:
             return sentence
     return None
+
+
+
+
+def toy(values, code):
+    """The toy decoder of `values` and its initial states for one source `code`."""
+    return toy_step(values), [np.array([code])]
+
+
+def keras_seq2seq(weights):
+    """The graded architecture from Keras's own layers, loaded: (model, encoder, step)."""
+    import keras
+    from keras import layers
+
+    names = dict(zip(seq2seq.LAYER_NAMES, (
+        layers.Embedding(len(seq2seq.SOURCE), seq2seq.EMBED_DIM),
+        layers.LSTM(seq2seq.UNITS, return_state=True, use_cudnn=False),
+        layers.Embedding(len(seq2seq.TARGET), seq2seq.EMBED_DIM),
+        layers.LSTM(seq2seq.UNITS, return_sequences=True, return_state=True, use_cudnn=False),
+        layers.Dense(len(seq2seq.TARGET)))))
+    source = keras.Input((seq2seq.SOURCE_LENGTH,), dtype="int32")
+    target = keras.Input((None,), dtype="int32")
+    _, h, c = names["encoder"](names["source_embedding"](source))
+    sequences, _, _ = names["decoder"](names["target_embedding"](target), initial_state=[h, c])
+    model = keras.Model([source, target], names["logits"](sequences))
+    h_in, c_in = keras.Input((seq2seq.UNITS,)), keras.Input((seq2seq.UNITS,))
+    out, h_out, c_out = names["decoder"](names["target_embedding"](target),
+                                         initial_state=[h_in, c_in])
+    step = keras.Model([target, h_in, c_in], [names["logits"](out), h_out, c_out])
+    for name, layer in names.items():
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        got = [tuple(np.shape(w)) for w in weights.get(name, [])]
+        if got != expected:
+            fail(f"layer {name!r} came back with weights of shapes {got}; the fixed "
+                 f"architecture needs {expected} (build it from seq2seq_layers)")
+        layer.set_weights(weights[name])
+    return model, keras.Model(source, [h, c]), step
+
+
+def keras_logits(weights, sources, decoder_inputs):
+    return np.asarray(keras_seq2seq(weights)[0]([sources, decoder_inputs]))
+
+
+def keras_exact_match(weights):
+    """Greedy decoding by the grader of N_TEST unseen test dates: (accuracy, first miss)."""
+    _, encoder, step = keras_seq2seq(weights)
+    sources, targets = zip(*dates.pairs("test", N_TEST, seed=2024))
+    states = [np.asarray(s) for s in encoder(seq2seq.encode_sources(sources))]
+    fed, outputs = np.full(len(sources), START), []
+    for _ in range(seq2seq.TARGET_LENGTH):
+        logits, *states = [np.asarray(o) for o in step([fed[:, None], *states])]
+        fed = np.argmax(log_probs(logits[:, 0], START), axis=-1)
+        outputs.append(fed)
+    decoded = ["".join(seq2seq.TARGET.decode(row)) for row in np.stack(outputs, axis=1)]
+    wrong = [k for k, (d, t) in enumerate(zip(decoded, targets)) if d != t]
+    first = (sources[wrong[0]], targets[wrong[0]], decoded[wrong[0]]) if wrong else None
+    return 1.0 - len(wrong) / len(sources), first

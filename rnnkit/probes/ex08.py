@@ -10,7 +10,7 @@ Keras's LSTMCell is then used in its place.
 """
 import numpy as np
 
-from tests.grading.probes import cells
+from rnnkit.probes import cells
 
 FILTERS = (16, 32)
 

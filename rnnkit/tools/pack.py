@@ -27,7 +27,7 @@ class PackProblem(Exception):
 def safe(text: str) -> str:
     """A file-name part: letters of any alphabet, digits and ._@+- (what grade-class keeps of
     a name: `Zoë O'Brien` -> `Zoë_O_Brien`, `李小龙` stays)."""
-    from rnnkit.classroom import folder_name
+    from rnnkit.tools.classroom import folder_name
 
     return folder_name(text.strip())
 

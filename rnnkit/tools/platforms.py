@@ -12,8 +12,8 @@ recorded in `data/platforms/wheels.json`. Those files are recorded by pip itself
 picks for each platform and Python, `--only-binary=:all:`), so the check is conservative: a
 pin is accepted only for a platform where pip actually found a wheel.
 
-    python -m rnnkit.platforms            # the offline check, one line per platform
-    python -m rnnkit.platforms --record   # ask pip again (network) and rewrite wheels.json
+    python -m rnnkit.tools.platforms            # the offline check, one line per platform
+    python -m rnnkit.tools.platforms --record   # ask pip again (network) and rewrite wheels.json
 """
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def problems(text: str, wheels: dict, platforms=PLATFORMS, pythons=PYTHONS) -> l
                 files = wheels.get(pin)
                 if files is None:
                     found.append(f"{where}: no wheel of {pin} is recorded in "
-                                 "data/platforms/wheels.json (run `python -m rnnkit.platforms "
+                                 "data/platforms/wheels.json (run `python -m rnnkit.tools.platforms "
                                  "--record`)")
                 elif not any(_wheel_tags(name) & accepted for name in files):
                     found.append(f"{where}: {pin} publishes no wheel for it (recorded: "
@@ -229,7 +229,7 @@ def record(requirements_path: Path = REQUIREMENTS, wheels_path: Path = WHEELS,
     document = {
         "about": "For each pin of requirements.txt, the wheel files pip picks on each supported "
                  "platform and Python (pip install --dry-run --only-binary=:all: --platform ...). "
-                 "Written by `python -m rnnkit.platforms --record`; read by the kit's test.",
+                 "Written by `python -m rnnkit.tools.platforms --record`; read by the kit's test.",
         "recorded_with": f"pip {importlib.metadata.version('pip')}",
         "platforms": {p.name: p.label for p in PLATFORMS},
         "pythons": list(PYTHONS),
@@ -248,7 +248,7 @@ def main(argv=None) -> int:
             record()
             print(f"wrote {WHEELS.relative_to(KIT_ROOT)}")
         elif argv:
-            print("usage: python -m rnnkit.platforms [--record]", file=sys.stderr)
+            print("usage: python -m rnnkit.tools.platforms [--record]", file=sys.stderr)
             return 2
         found = check()
     except PlatformProblem as error:

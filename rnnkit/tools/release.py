@@ -21,121 +21,18 @@ import ast
 import difflib
 import hashlib
 import json
-import re
 from pathlib import Path
 
-from rnnkit import KIT_ROOT
+from rnnkit import KIT_ROOT, rooms
 from rnnkit.course import EXERCISES, closure
+from rnnkit.grader.stubs import StubError, solution_blocks, strip_solutions, stubs_of
 
-BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
-END = re.compile(r"^\s*# END SOLUTION\s*$")
 MANIFEST = "manifest.json"
-# What a student kit never contains: the reference, the instructor's tests, local clutter.
-INSTRUCTOR_ONLY = ("solutions", "tests/kit", ".ci")
 CLUTTER = {".git", "runs", "__pycache__", ".pytest_cache", "build", "dist"}
 
 
-class ReleaseError(Exception):
-    """Release cannot go on; the message says why and where."""
-
-
-# -- stripping --------------------------------------------------------------------------------
-def solution_blocks(source: str, filename: str) -> list[tuple[int, int, str]]:
-    """(begin line, end line, indent) of every block, 1-based; ReleaseError when unbalanced."""
-    blocks, start = [], None
-    for number, line in enumerate(source.splitlines(), start=1):
-        if BEGIN.match(line):
-            if start is not None:
-                raise ReleaseError(f"{filename}:{number}: BEGIN SOLUTION inside another block "
-                                   f"(opened at line {start[0]})")
-            start = (number, BEGIN.match(line).group("indent"))
-        elif END.match(line):
-            if start is None:
-                raise ReleaseError(f"{filename}:{number}: END SOLUTION without BEGIN SOLUTION")
-            blocks.append((start[0], number, start[1]))
-            start = None
-    if start is not None:
-        raise ReleaseError(f"{filename}:{start[0]}: BEGIN SOLUTION is never closed")
-    return blocks
-
-
-def _functions(tree) -> list[tuple[int, int, str, ast.AST]]:
-    """(first line, last line, qualified name, node) of every function in the module."""
-    found = []
-
-    def visit(node, prefix):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                name = f"{prefix}{child.name}"
-                found.append((child.lineno, child.end_lineno, name, child))
-                visit(child, name + ".")
-            elif isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
-    return found
-
-
-def stub_line(name: str, what: str) -> str:
-    """The line that stands for a solution block: it names the function and what to do."""
-    return f"raise NotImplementedError({f'{name} is not written yet: {what}'!r})"
-
-
-def _blocks_with_functions(source: str, filename: str):
-    """(begin, end, indent, qualified function name, first docstring sentence) per block."""
-    blocks = solution_blocks(source, filename)
-    if not blocks:
-        return []
-    try:
-        tree = ast.parse(source, filename)
-    except SyntaxError as error:
-        raise ReleaseError(f"{filename}:{error.lineno}: the solution does not parse: {error.msg}")
-    functions = _functions(tree)
-    found = []
-    for begin, end, indent in blocks:
-        enclosing = [f for f in functions if f[0] < begin <= f[1]]
-        if not enclosing:
-            raise ReleaseError(f"{filename}:{begin}: a solution block must sit inside a function")
-        _, _, name, node = max(enclosing, key=lambda f: f[0])
-        found.append((begin, end, indent, name, first_sentence(ast.get_docstring(node))))
-    return found
-
-
-def first_sentence(doc: str | None) -> str:
-    """The docstring's first sentence on one line (up to the first ". " or the end of its
-    first paragraph), so a stub's message never stops mid-sentence."""
-    if not doc or not doc.strip():
-        return "see the exercise text."
-    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
-    match = re.match(r"(.+?\.)(?:\s|$)", paragraph)
-    sentence = match.group(1) if match else paragraph
-    return sentence if sentence.endswith((".", "?", "!")) else sentence + "."
-
-
-def stubs_of(exercise, root: Path = KIT_ROOT) -> list[tuple[str, str]]:
-    """[(function, stub line)] that release writes into the exercise's module."""
-    path = root / "solutions" / exercise.filename
-    source = path.read_text()
-    return [(name, stub_line(name, what))
-            for _, _, _, name, what in _blocks_with_functions(source, f"solutions/{path.name}")]
-
-
-def strip_solutions(source: str, filename: str) -> str:
-    """The student version of one solution module."""
-    found = _blocks_with_functions(source, filename)
-    lines = source.splitlines(keepends=True)
-    for begin, end, indent, name, what in reversed(found):
-        lines[begin - 1:end] = [f"{indent}# YOUR CODE (replace this line)\n"
-                                f"{indent}{stub_line(name, what)}\n"]
-    student = "".join(lines)
-    try:
-        ast.parse(student, filename)
-    except SyntaxError as error:  # e.g. a block that was the only statement of a loop body
-        raise ReleaseError(f"{filename}:{error.lineno}: the stripped module does not parse "
-                           f"({error.msg}); move the block so a function body remains")
-    return student
+# Raised by release and by the stub writer it calls: one error, named for what the user ran.
+ReleaseError = StubError
 
 
 def generated_exercises(root: Path = KIT_ROOT) -> dict[str, bytes]:
@@ -182,7 +79,7 @@ def exercise_differences(root: Path = KIT_ROOT) -> list[str]:
 
 def generated_notebooks(exercises: dict[str, bytes]) -> dict[str, bytes]:
     """notebooks/<module>.ipynb of every exercise, from its generated module."""
-    from rnnkit.notebooks import to_notebook
+    from rnnkit.tools.notebooks import to_notebook
 
     return {f"notebooks/{e.notebook}": to_notebook(exercises[e.filename].decode(), e.module)
             .encode() for e in EXERCISES if e.filename in exercises}
@@ -191,7 +88,8 @@ def generated_notebooks(exercises: dict[str, bytes]) -> dict[str, bytes]:
 def notebook_differences(root: Path = KIT_ROOT) -> list[str]:
     """One line per exercise whose notebook would not behave as its module: a code cell that
     does not parse alone (a `# %%` inside a function), or code that reads back differently."""
-    from rnnkit.notebooks import cells_of, from_notebook
+    from rnnkit.notebooks import from_notebook
+    from rnnkit.tools.notebooks import cells_of
 
     exercises = generated_exercises(root)
     problems = []
@@ -231,39 +129,76 @@ def write_exercises(root: Path, files: dict[str, bytes]) -> list[str]:
 
 
 # -- recorded references ----------------------------------------------------------------------
+# What a recording depends on: the files whose bytes can change a recorded value. Imports are
+# followed into every room that computes values (the student library, the runtime's
+# stand-ins, the probes, the oracles, the checks, the solutions); into the grader only for the
+# modules that make inputs and compute and store references; never into the commands. The
+# walls, the processes and the comparisons decide whether a value arrives, never what it is:
+# a change to them re-records nothing. The data files a recording read are listed in the
+# manifest when it is made (`record_references`) and hashed with the code.
+FOLLOWED_ROOMS = ("library", "runtime", "probes", "official", "checks", "solutions")
+VALUE_SHAPING = ("rnnkit/grader/inputs.py", "rnnkit/grader/references.py")
 # Kit modules that checks import but that shape no recorded value: the course (each
-# exercise's own declarations are hashed instead) and release itself (stub lines).
-NOT_RECORDED = ("rnnkit.course", "rnnkit.release")
+# exercise's own declarations are hashed instead) and the rooms.
+NOT_RECORDED = ("rnnkit/course.py", "rnnkit/rooms.py")
+
+
+def _module_files(name: str, root: Path) -> list[Path]:
+    """The kit files an import of `name` loads: the module (or the package's __init__), and
+    for `from package import sub` names, the submodule too."""
+    base = root / Path(*name.split("."))
+    return [p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()]
+
+
+def imported_names(path: Path, root: Path) -> set[str]:
+    """Every module name a Python file imports, at any depth (inside functions too), relative
+    imports resolved against the file's own package; `from m import x` also names `m.x`."""
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    package = path.relative_to(root).parent.parts
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                module = ".".join(base + ((node.module,) if node.module else ()))
+            else:
+                module = node.module or ""
+            if module:
+                names.add(module)
+                names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
 
 
 def _kit_imports(path: Path, root: Path) -> set[Path]:
-    """Kit files (rnnkit.*, tests.grading.*) that a Python file imports."""
+    """The kit files that `path` imports and that a recording follows (see FOLLOWED_ROOMS)."""
     found = set()
-    try:
-        tree = ast.parse(path.read_text(), str(path))
-    except (OSError, SyntaxError):
-        return found
-    for node in ast.walk(tree):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module] + [f"{node.module}.{a.name}" for a in node.names] \
-            if isinstance(node, ast.ImportFrom) and node.module else []
-        for name in names:
-            if not name.startswith(("rnnkit", "tests.grading")) or name in NOT_RECORDED:
+    for name in imported_names(path, root):
+        if not rooms.kit_module(name):
+            continue
+        for candidate in _module_files(name, root):
+            relative = candidate.relative_to(root).as_posix()
+            room = rooms.room_of(relative)
+            if relative in NOT_RECORDED or room is None:
                 continue
-            base = root / Path(*name.split("."))
-            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-                if candidate.is_file():
-                    found.add(candidate)
+            if room.name in FOLLOWED_ROOMS or relative in VALUE_SHAPING:
+                found.add(candidate)
     return found
 
 
 def dependencies(exercise, root: Path = KIT_ROOT) -> list[Path]:
-    """What a recording of `exercise` depends on: its solution modules (and the earlier ones
-    they import), its check and probe files, and every kit module those import, transitively."""
-    paths = {root / "solutions" / e.filename for e in closure(exercise)}
-    todo = [root / "tests" / "grading" / f"test_{exercise.id}.py",
-            root / "tests" / "grading" / "probes" / f"{exercise.id}.py",
-            root / "rnnkit" / "grader" / "session.py"]   # how references are keyed and stored
+    """The code a recording of `exercise` depends on: its solution modules (and the earlier
+    ones they import), its checks and probes, the modules that make inputs and store
+    references, and every module those import that FOLLOWED_ROOMS follows, transitively."""
+    paths = set()
+    todo = [root / "solutions" / e.filename for e in closure(exercise)]
+    todo += [root / "tests" / "grading" / f"test_{exercise.id}.py",
+             root / "rnnkit" / "probes" / f"{exercise.id}.py"]
+    todo += [root / relative for relative in VALUE_SHAPING]
     while todo:
         path = todo.pop()
         if path in paths:
@@ -273,12 +208,16 @@ def dependencies(exercise, root: Path = KIT_ROOT) -> list[Path]:
     return sorted(paths)
 
 
-def fingerprint(exercise, root: Path = KIT_ROOT) -> str:
-    """Digest of everything a recording of `exercise` depends on."""
+def fingerprint(exercise, root: Path = KIT_ROOT, data=None) -> str:
+    """Digest of everything a recording of `exercise` depends on: the course's declarations,
+    the code (`dependencies`) and the data files it read (`data`: relative paths; by default
+    those the manifest lists for it)."""
+    if data is None:
+        data = _manifest(root).get(exercise.id, {}).get("data", [])
     digest = hashlib.sha256()
     for declared in closure(exercise):
         digest.update(declared.signature().encode() + b"\0")
-    for path in dependencies(exercise, root):
+    for path in dependencies(exercise, root) + [root / name for name in sorted(data)]:
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes().replace(b"\r\n", b"\n") if path.is_file() else b"-")
     return digest.hexdigest()
@@ -327,7 +266,9 @@ def record_references(root: Path = KIT_ROOT, exercises=None):
     manifest = {e.id: entry for e, entry in ((e, _manifest(root).get(e.id)) for e in EXERCISES)
                 if entry is not None}
     for exercise in todo:
-        manifest[exercise.id] = {"fingerprint": fingerprint(exercise, root),
+        data = report.data_read.get(exercise.id, [])
+        manifest[exercise.id] = {"fingerprint": fingerprint(exercise, root, data=data),
+                                 "data": data,
                                  "checks": sum(r.exercise == exercise.id for r in report.results),
                                  "stubs": [list(stub) for stub in stubs_of(exercise, root)]}
     (root / "data" / "references" / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -335,20 +276,8 @@ def record_references(root: Path = KIT_ROOT, exercises=None):
 
 
 # -- student kit ------------------------------------------------------------------------------
-# Everything a student kit holds, as patterns relative to the kit root; nothing else is ever
+# What a student kit holds is declared once, by room (`rnnkit.rooms`): nothing else is ever
 # copied (an autograder.zip, a backup of a solution, notes lying in the folder stay out).
-STUDENT_KIT = ("requirements.txt", "pyproject.toml", ".gitignore", "rnnkit/**/*.py",
-               "tests/grading/**/*.py", "data/**/*")
-PUBLISHED_EXTRA = ("solutions/*.py",)   # --with-solutions, after the deadline
-
-
-def kit_files(root: Path, patterns=STUDENT_KIT) -> list[Path]:
-    """The files of the kit matching `patterns` (sorted; clutter such as __pycache__ skipped)."""
-    found = set()
-    for pattern in patterns:
-        found.update(p for p in root.glob(pattern) if p.is_file() and not p.is_symlink()
-                     and not CLUTTER & set(p.relative_to(root).parts) and p.suffix != ".pyc")
-    return sorted(found)
 
 
 # Sections of the README that are the instructor's (the kit's layout says solutions/ and "never
@@ -398,7 +327,7 @@ def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT)
         raise ReleaseError(f"--out {out} exists and is not empty; nothing was written")
     exercises = generated_exercises(root)
     files = {path.relative_to(root).as_posix(): path.read_bytes()
-             for path in kit_files(root, STUDENT_KIT + (PUBLISHED_EXTRA if with_solutions else ()))}
+             for path in rooms.student_kit_files(root, with_solutions=with_solutions)}
     files.update(generated_notebooks(exercises))
     files["README.md"] = student_readme((root / "README.md").read_text()).encode() \
         if not with_solutions else (root / "README.md").read_bytes()

@@ -5,7 +5,7 @@ Each `probe_*(module, **args)` drives the student's `ex01_simple_rnn` module; th
 """
 import numpy as np
 
-from tests.grading.probes import cells
+from rnnkit.probes import cells
 
 N, T, D, H = 3, 5, 4, 6
 

@@ -12,9 +12,9 @@ grader. Both are standardised with the training statistics and padded to NUM_FRA
 They are shipped in data/speech/ex06_grading.npz (float16 features, about 1 MB), because
 synthesising and featurising 768 utterances costs ~3-5 s per grading, and because the
 recorded reference of a training check is keyed by its exact input bytes, which a float
-pipeline on another CPU could change in the last bit. `tests/kit/test_speech_data.py`
+pipeline on another CPU could change in the last bit. `tests/kit/library/test_speech_data.py`
 rebuilds the file and compares. Rebuild it after changing the synthesiser or the settings:
-    python -m tests.grading.ex06_oracles
+    python -m rnnkit.official.ex06
 """
 from __future__ import annotations
 
@@ -112,6 +112,20 @@ def helper_mfcc(log_mel):
     import tensorflow as tf
 
     return np.asarray(tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :C])
+
+
+def log_mel(power, filter_bank, base=None):
+    """log(power @ filter bank + the offset), float64: natural (or `base`) logarithm."""
+    energies = np.log(np.asarray(power, np.float64) @ filter_bank + S["log_offset"])
+    return energies if base is None else energies / np.log(base)
+
+
+def keras_ctc_loss(labels, logits, label_lengths, frames):
+    """keras.ops.ctc_loss per sequence, blank 0, every one of `frames` frames read."""
+    import keras
+
+    return np.asarray(keras.ops.ctc_loss(labels, logits, np.asarray(label_lengths, "int32"),
+                                         np.full(len(labels), frames, "int32"), mask_index=0))
 
 
 def keras_word_model(masking=True):

@@ -1,4 +1,4 @@
-"""The grader's handle on a student's process (see `rnnkit.sandbox.worker`).
+"""The grader's handle on a student's process (the process itself: `rnnkit.sandbox.worker`).
 
 One `StudentProcess` per graded exercise: it starts lazily, is reused across that exercise's
 checks so TensorFlow loads once, and is killed and restarted after a timeout or a crash.
@@ -22,7 +22,9 @@ import time
 import weakref
 
 from rnnkit import KIT_ROOT
-from rnnkit.sandbox import confine, portable, wire, zygote
+from rnnkit.grader.handles import portable as portable_host
+from rnnkit.grader.handles import reaper, zygote
+from rnnkit.sandbox import portable, walls, wire
 
 STARTUP_SECONDS = 60         # importing TensorFlow takes ~5 s; the rest is the student's import
 MEMORY_LIMIT_MB = 4096       # address-space limit of the student's process (TF trains in 3 GB)
@@ -110,11 +112,11 @@ def _signal_name(code: int) -> str:
 
 
 def _confine(limit_mb: int, user):
-    """Runs in the child before exec: `confine.limit_and_drop` (own session, limits, `nobody`
+    """Runs in the child before exec: `walls.limit_and_drop` (own session, limits, `nobody`
     when possible, death with the grader: a grader killed by a timeout or Ctrl-C leaves no
     worker behind)."""
     grader = os.getpid()
-    return lambda: confine.limit_and_drop(limit_mb, MAX_OUTPUT_MB, user, grader)
+    return lambda: walls.limit_and_drop(limit_mb, MAX_OUTPUT_MB, user, grader)
 
 
 def copy_submission(source: str, destination: str, modules) -> None:
@@ -270,7 +272,7 @@ class StudentProcess:
         self.protections: dict = {}   # what the worker reported: {"applied": [...], "missing": [...]}
         self.notes: list[str] = []   # e.g. which earlier exercises were replaced by stand-ins
         self.restarts = 0
-        self._channel: portable.Channel | None = None   # the portable path (macOS, Windows)
+        self._channel: portable_host.Channel | None = None   # the portable path (macOS, Windows)
         self._workdir = tempfile.mkdtemp(prefix="rnnkit-student-")
         self._cleanup = weakref.finalize(self, remove_tree, self._workdir)
         self._log_path = os.path.join(self._workdir, "output.log")
@@ -353,7 +355,7 @@ class StudentProcess:
         env = {**worker_environment(), "HOME": workdir, "USERPROFILE": workdir,
                "TMPDIR": os.path.join(self.scratch, "tmp")}
         command = [sys.executable, "-s", "-P", "-c", BOOTSTRAP, self.code_root, json.dumps(config)]
-        self._channel = portable.Channel(command, cwd=workdir, env=env, log_path=self._log_path,
+        self._channel = portable_host.Channel(command, cwd=workdir, env=env, log_path=self._log_path,
                                          memory_limit_mb=self.memory_limit_mb)
         self.proc = self._channel.proc
         _Live.pids.add(self.proc.pid)
@@ -405,7 +407,7 @@ class StudentProcess:
         self.proc.wait()
         _Live.pids.discard(self.proc.pid)
         self.proc = None
-        confine.kill_strays(keep=_Live.pids)          # detached daemons adopted by the grader
+        reaper.kill_strays(keep=_Live.pids)          # detached daemons adopted by the grader
 
     def __enter__(self):
         return self

@@ -6,7 +6,7 @@ order, reset gate applied before the product, update gate's roles exchanged, bia
 tanh and sigmoid exchanged), and reports the sentence of the variant that matches:
 
     candidates = mistake_outputs(lstm_sequence, LSTM_MISTAKES, x, h0, c0, W, R, b)
-    sentence = diagnose(student_h_seq, candidates)    # None when no known mistake matches
+    sentence = compare.diagnose(student_h_seq, candidates)   # None when none matches
 
 With default arguments every function computes exactly what Keras computes (the kit's tests
 hold them against keras.layers.LSTM / GRU / SimpleRNN), so a variant differs from Keras only
@@ -27,12 +27,6 @@ import numpy as np
 LSTM_GATES = "ifco"
 GRU_GATES = "zrh"
 
-# float32 student output against this float64 reference: float32 rounding (~6e-8 relative
-# per operation) accumulated over a few dozen steps and dot products stays near 1e-6, and
-# Keras's own RNN tests use 1e-5. A mistake changes the output by ~1e-2 or more on
-# asymmetric weights, so 1e-4 is 100 times above rounding and still far below any mistake.
-DIAGNOSE_RTOL = 1e-4
-DIAGNOSE_ATOL = 1e-4
 
 
 def _sigmoid(a):
@@ -215,25 +209,3 @@ def mistake_outputs(sequence_function, mistakes, *args, **kwargs):
     """
     return {sentence: sequence_function(*args, **{**kwargs, **overrides})[0]
             for sentence, overrides in mistakes.items()}
-
-
-def diagnose(actual, candidates, rtol=DIAGNOSE_RTOL, atol=DIAGNOSE_ATOL):
-    """The sentence of the candidate that `actual` matches, or None.
-
-    A candidate matches when it has the shape of `actual` and
-    |actual - candidate| <= atol + rtol * |candidate| everywhere (numpy.allclose); see
-    DIAGNOSE_RTOL for why these tolerances suit float32 output against float64 variants.
-    When several match (which the kit's tests rule out for its own catalogues), the one with
-    the smallest largest-absolute-difference wins.
-    """
-    actual = np.asarray(actual, dtype=np.float64)
-    best, best_error = None, np.inf
-    for sentence, candidate in candidates.items():
-        candidate = np.asarray(candidate, dtype=np.float64)
-        if candidate.shape != actual.shape or not np.allclose(actual, candidate, rtol=rtol,
-                                                              atol=atol):
-            continue
-        error = float(np.max(np.abs(actual - candidate), initial=0.0))
-        if error < best_error:
-            best, best_error = sentence, error
-    return best

@@ -7,7 +7,7 @@ LSTMCell is used in its place (the report says so).
 """
 import numpy as np
 
-from tests.grading.probes import cells
+from rnnkit.probes import cells
 
 UNITS = 8                        # the small models of the function-level checks
 

@@ -87,7 +87,7 @@ def _shown(path: Path) -> str:
 
 
 def command_release(options) -> int:
-    from rnnkit import release
+    from rnnkit.tools import release
 
     root = KIT_ROOT
     try:
@@ -121,7 +121,7 @@ def command_release(options) -> int:
 
 
 def command_grade_class(options) -> int:
-    from rnnkit.classroom import SubmissionProblem, grade_class
+    from rnnkit.tools.classroom import SubmissionProblem, grade_class
 
     submissions = _existing_folder(options.submissions, "submissions folder")
     if options.jobs < 1:
@@ -138,7 +138,7 @@ def command_grade_class(options) -> int:
 
 
 def command_grade_submission(options) -> int:
-    from rnnkit.classroom import grade_submission
+    from rnnkit.tools.classroom import grade_submission
 
     submission = Path(options.submission)
     if not submission.exists():
@@ -150,8 +150,8 @@ def command_grade_submission(options) -> int:
 
 
 def command_gradescope(options) -> int:
-    from rnnkit.classroom import SubmissionProblem
-    from rnnkit.gradescope import write_gradescope_bundle
+    from rnnkit.tools.classroom import SubmissionProblem
+    from rnnkit.tools.gradescope import write_gradescope_bundle
 
     try:
         out = write_gradescope_bundle(Path(options.out), exercises=options.exercises)
@@ -163,7 +163,7 @@ def command_gradescope(options) -> int:
 
 def command_pack(options) -> int:
     from rnnkit.grader.api import GradingError
-    from rnnkit.pack import PackProblem, pack
+    from rnnkit.tools.pack import PackProblem, pack
 
     target = _existing_folder(options.target, "target folder")
     try:
@@ -175,7 +175,7 @@ def command_pack(options) -> int:
 
 
 def command_bench(options) -> int:
-    from rnnkit import bench
+    from rnnkit.tools import bench
 
     bench.main(repeat=options.repeat, class_size=options.class_size,
                class_exercises=options.class_exercises)
@@ -293,7 +293,7 @@ def main(argv=None) -> int:
     try:
         switch_problem()
         if options.command in OFFICIAL_GRADING:
-            from rnnkit.sandbox import portable
+            from rnnkit.grader.handles import portable
 
             refusal = portable.official_grading_problem(options.command)
             if refusal:

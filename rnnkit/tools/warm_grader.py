@@ -24,7 +24,7 @@ Why each submission is still graded in isolation from the others:
 - The warm grader, its zygote and its memo outlive a submission, so they are used only
   behind Landlock (`unavailable`): without it, a student process of the same user could
   open their memory through /proc.
-`tests/kit/test_warm.py` plants submissions that try to reach the next one.
+`tests/kit/tools/test_warm.py` plants submissions that try to reach the next one.
 
 The memo of oracle results (`rnnkit.grader.memo`): each forked grader inherits the warm
 grader's, and reports what it computed on a pipe only it holds (plain data); the warm grader
@@ -41,110 +41,12 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from rnnkit import KIT_ROOT
 
 
-def unavailable() -> str | None:
-    """Why grade-class cannot use warm graders here, or None where it can: Linux with the
-    zygote (pidfds, fd passing), fork, and the walls. A warm grader, its zygote and its
-    memo of oracle results outlive a submission; only Landlock and seccomp keep student
-    code from reaching them (without Landlock, a student process of the same user could
-    write into the zygote's memory through /proc and so into the next submission's)."""
-    import platform
-
-    from rnnkit.sandbox import confine, zygote
-
-    if os.environ.get("RNNKIT_WARM_GRADER", "on") == "off":
-        return "RNNKIT_WARM_GRADER=off"
-    if not zygote.available() or not hasattr(os, "fork"):
-        return "it needs Linux with pidfds"
-    try:
-        confine.landlock_abi()
-    except OSError as error:
-        return str(error)
-    if platform.machine() not in confine.SECCOMP_ARCHITECTURES:
-        return f"no seccomp filter for the {platform.machine()} architecture"
-    return None
-
-
-def available() -> bool:
-    return unavailable() is None
-
-
-# How long after a grading's limit a warm grader may take to answer: killing the grading,
-# resetting the zygote and starting a new one (~4 s) take seconds, not minutes; a warm grader
-# silent for longer is stuck, and its submission is graded again the ordinary way.
-AFTER_THE_LIMIT = 120
-
-
-class WarmGraderGone(Exception):
-    """The warm grader died or stopped answering (grade-class grades the ordinary way)."""
-
-
-# -- grade-class's side ------------------------------------------------------------------------
-class WarmGrader:
-    """grade-class's handle on one warm grader (one per job slot; one grading at a time)."""
-
-    def __init__(self, env: dict | None = None):
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock = parent
-        self._replies = parent.makefile("r", encoding="utf-8")
-        self._errors = tempfile.TemporaryFile(prefix="rnnkit-warm-")
-        self._lock = threading.Lock()
-        self.last_reply: dict = {}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rnnkit.grader.warm", str(child.fileno())],
-            cwd=KIT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
-            stderr=self._errors, pass_fds=(child.fileno(),), start_new_session=True)
-        child.close()
-
-    def grade(self, argv: list[str], log_path, timeout: float) -> tuple[int | None, bool]:
-        """Run `python -m rnnkit <argv>` in a grader forked from the warm one, its output in
-        `log_path`; (exit status, timed out). Raises WarmGraderGone if it could not."""
-        request = {"argv": list(argv), "log": str(log_path) if log_path else os.devnull,
-                   "timeout": timeout}
-        with self._lock:
-            try:
-                self._sock.sendall((json.dumps(request) + "\n").encode())
-                # the warm grader enforces `timeout`; this is for a warm grader that hangs
-                ready = select.select([self._sock], [], [], timeout + AFTER_THE_LIMIT)[0]
-                line = self._replies.readline() if ready else ""
-            except OSError as error:
-                raise WarmGraderGone(f"the warm grader did not answer: {error}") from None
-        if not line:
-            raise WarmGraderGone(self.why())
-        reply = json.loads(line)
-        self.last_reply = reply                 # (its "memo" figures: tests, bench)
-        return reply.get("code"), bool(reply.get("timed_out"))
-
-    def why(self) -> str:
-        """The last line the warm grader wrote to stderr (why it stopped)."""
-        self.close()
-        self._errors.seek(0)
-        lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
-        return lines[-1][:300] if lines else "the warm grader stopped without a word"
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self._replies.close()       # (the socket's fd stays open while this is)
-                self._sock.close()          # the warm grader stops at EOF, and its zygote
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-
-# -- the warm grader's side --------------------------------------------------------------------
 def _prepare() -> None:
     """Everything a grader would load before reading the submission, loaded once."""
     import gc
@@ -155,12 +57,12 @@ def _prepare() -> None:
     import keras  # noqa: F401
     import tensorflow  # noqa: F401
 
-    from rnnkit import cli  # noqa: F401
+    from rnnkit.tools import cli  # noqa: F401
     from rnnkit.grader import api, plugin, results, session, snapshot  # noqa: F401
-    from rnnkit.sandbox import confine, process
+    from rnnkit.grader.handles import process, reaper
 
     snapshot.SHARED = snapshot.GraderSnapshot()
-    confine.become_subreaper()          # an escapee of any grading is adopted here
+    reaper.become_subreaper()          # an escapee of any grading is adopted here
     process.prestart_zygote(str(snapshot.SHARED.root))
     gc.collect()
     gc.freeze()       # as in the zygote: forked graders do not copy every page to collect
@@ -172,12 +74,12 @@ def _grade_in_fork(request: dict, control: int, memo_pipe: tuple[int, int],
     temporary folders (the student processes' among them) in `scratch`, then report the
     oracle results it computed on `memo_pipe` (`rnnkit.grader.memo`). Never returns."""
     from rnnkit.grader import memo
-    from rnnkit.sandbox import confine
+    from rnnkit.sandbox import walls
 
     code = 1
     try:
         os.setsid()                         # a timeout kills its whole group
-        confine.die_with_parent()           # with the warm grader (single-threaded)
+        walls.die_with_parent()           # with the warm grader (single-threaded)
         os.close(control)
         os.close(memo_pipe[0])
         tempfile.tempdir = os.environ["TMPDIR"] = scratch
@@ -186,7 +88,7 @@ def _grade_in_fork(request: dict, control: int, memo_pipe: tuple[int, int],
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)
-        from rnnkit import cli
+        from rnnkit.tools import cli
 
         code = cli.main([str(arg) for arg in request["argv"]])
     except SystemExit as stop:              # argparse's refusals
@@ -201,7 +103,7 @@ def _grade_in_fork(request: dict, control: int, memo_pipe: tuple[int, int],
                 pipe.write(memo.MEMO.report())
         except BaseException:  # noqa: BLE001 - the next gradings compute them again
             pass
-        confine.exit_fork(code)
+        walls.exit_fork(code)
 
 
 def _gone(control: int) -> bool:
@@ -216,7 +118,7 @@ def _gone(control: int) -> bool:
 
 
 def _grade_one(request: dict, control: int) -> dict:
-    from rnnkit.sandbox import confine, process, zygote
+    from rnnkit.grader.handles import process, reaper, zygote
 
     sys.stdout.flush()
     sys.stderr.flush()
@@ -261,7 +163,7 @@ def _grade_one(request: dict, control: int) -> dict:
             current.reset()
         except zygote.ZygoteError:
             pass                            # gone: replaced below
-    confine.kill_strays(keep={current.pid for current in process._ZYGOTES.values()})
+    reaper.kill_strays(keep={current.pid for current in process._ZYGOTES.values()})
     process.remove_tree(scratch)
     # A zygote that died during the grading is started again here, for the next ones (a
     # grader that found it dead started one of its own, which died with that grader).
@@ -330,7 +232,7 @@ def serve(control: int) -> None:
     Not PR_SET_PDEATHSIG, which fires when the *thread* that started this process ends:
     grade-class starts warm graders from its pool's threads, which end before it does."""
     from rnnkit.grader import snapshot
-    from rnnkit.sandbox import process
+    from rnnkit.grader.handles import process
 
     _prepare()
     sock = socket.socket(fileno=control)

@@ -1,0 +1,169 @@
+"""ex08's oracles, for the grader: the captioner the exercise fixes built on Keras's own
+LSTMCell (`rnnkit.probes.ex08.architecture`), its logits, loss (with the classic mistakes'
+values) and greedy captions, the grader's own corpus BLEU, and the scores of trained weights
+on the validation and test splits. Never loaded by a student's process.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.datasets import shapes
+from rnnkit.decoding import PAD, START, STOP, TokenTable, generate
+from rnnkit.grader import inputs
+from rnnkit.grader.compare import fail
+from rnnkit.probes import ex08 as probes
+
+UNITS, EMBED = 8, 4                      # the fixed small model of the function checks
+TRAINED_EMBED, TRAINED_MAX_LENGTH = 16, 8
+
+
+
+TABLE = TokenTable(shapes.WORDS)
+
+
+# The graded training: fixed by the kit (the exercise's GRADED, train_captioner's defaults).
+SETTINGS = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
+            "batch_size": 32, "learning_rate": 1e-2, "units": 64, "seed": 0}
+
+
+def keras_model(units, embed_dim, weights=None):
+    import keras
+
+    model = probes.architecture(keras.layers.LSTMCell(units), len(TABLE), units, embed_dim)
+    return model if weights is None else probes.load_named(model, weights)
+
+
+def small_weights(seed, stop_bias=None):
+    """Seeded asymmetric weights of the small model, by layer name."""
+    shapes_by_name = {name: [np.shape(w) for w in values] for name, values in
+                      probes.named_weights(keras_model(UNITS, EMBED)).items()}
+    weights = {name: [inputs.uniform(seed, f"{name}{k}", shape, -0.5, 0.5)
+                      for k, shape in enumerate(shapes_by_name[name])]
+               for name in shapes_by_name}
+    if stop_bias is not None:
+        weights["logits"][1][STOP] = stop_bias          # the logits bias of <end>
+    return weights
+
+
+def keras_logits(weights, units, embed_dim, images, tokens):
+    return np.asarray(keras_model(units, embed_dim, weights)([images, tokens]))
+
+
+def nll(logits, targets, mask, per_caption=False):
+    logits = logits.astype("float64")
+    shifted = logits - logits.max(-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, targets[..., None].astype(int), -1)[..., 0]
+    if per_caption:
+        return float(np.mean(-(picked * mask).sum(1) / np.maximum(mask.sum(1), 1)))
+    return float(-(picked * mask).sum() / max(mask.sum(), 1))
+
+
+def keras_losses(weights, images, sequences):
+    """{"right": the masked NLL, mistake sentence: the value that mistake gives}."""
+    inputs_, targets = sequences[:, :-1], sequences[:, 1:]
+    mask = targets != PAD
+    logits = keras_logits(weights, UNITS, EMBED, images, inputs_)
+    return {"right": nll(logits, targets, mask),
+            "your loss also counts the <pad> positions: multiply by the mask":
+                nll(logits, targets, np.ones_like(mask)),
+            "your loss averages within each caption first: average over all real tokens":
+                nll(logits, targets, mask, per_caption=True),
+            "your targets are not shifted: the model is asked for the word it was just fed":
+                nll(logits, inputs_, inputs_ != PAD),
+            "your mask leaves out <end>: the model never learns to stop":
+                nll(logits, targets, mask & (targets != STOP)),
+            "your loss is a sum over tokens, not their mean":
+                nll(logits, targets, mask) * mask.sum()}
+
+
+def keras_greedy(weights, units, embed_dim, images, max_length):
+    """(ids (N, max_length), the smallest top-1/top-2 margin of each row's decisions)."""
+    import keras
+
+    model = keras_model(units, embed_dim, weights)
+    encoder = keras.Model(model.inputs[0], [model.get_layer("init_h").output,
+                                            model.get_layer("init_c").output])
+    embedding, cell = model.get_layer("embedding"), model.get_layer("decoder").cell
+    output_layer, margins = model.get_layer("logits"), []
+
+    def step(ids, states):
+        output, states = cell(embedding(ids), states)
+        return output_layer(output), states
+
+    def choose(logits):
+        top = np.sort(logits, axis=-1)
+        margins.append(top[:, -1] - top[:, -2])
+        return np.argmax(logits, axis=-1)
+
+    ids = generate(step, [np.asarray(s) for s in encoder(images)], START, STOP, max_length,
+                   choose)
+    decided = np.stack(margins, 1)                                        # (N, steps)
+    alive = np.arange(decided.shape[1])[None, :] <= np.argmax(
+        np.concatenate([ids, np.full((len(ids), 1), STOP)], 1) == STOP, axis=1)[:, None]
+    return ids, np.where(alive, decided, np.inf).min(axis=1)
+
+
+def varied_stop_bias(seed, images, max_length):
+    """A logits bias of <end> under which the small model's greedy captions have the most
+    different lengths (ties: mean length nearest max_length / 2): random small weights
+    otherwise tend to stop at once or never, which would not test the feedback loop."""
+    def spread(bias):
+        ids, _ = keras_greedy(small_weights(seed, stop_bias=bias), UNITS, EMBED, images,
+                              max_length)
+        lengths = [list(row).index(STOP) + 1 if STOP in row else max_length + 1 for row in ids]
+        return len(set(lengths)), -abs(np.mean(lengths) - max_length / 2)
+
+    return max(np.linspace(-0.5, 1.5, 9), key=spread)
+
+
+def bleu(references, hypotheses, max_n=4):
+    """Corpus BLEU (Papineni et al., 2002), the grader's own: clipped n-gram counts summed
+    over the corpus, uniform weights, brevity penalty with the closest reference lengths."""
+    from collections import Counter
+
+    def grams(tokens, n):
+        return Counter(zip(*(tokens[k:] for k in range(n))))
+
+    matches, totals, c, r = np.zeros(max_n), np.zeros(max_n), 0, 0
+    for hyp, refs in zip(hypotheses, references):
+        c += len(hyp)
+        r += min(len(ref) for ref in refs if abs(len(ref) - len(hyp)) ==
+                 min(abs(len(x) - len(hyp)) for x in refs))
+        for n in range(1, max_n + 1):
+            best = Counter()
+            for ref in refs:
+                best |= grams(ref, n)
+            got = grams(hyp, n)
+            matches[n - 1] += sum(min(k, best[g]) for g, k in got.items())
+            totals[n - 1] += sum(got.values())
+    if c == 0 or np.any(matches == 0):
+        return 0.0
+    return float(min(1.0, np.exp(1 - r / c)) * np.exp(np.mean(np.log(matches / totals))))
+
+
+def trained_scores(weights):
+    """{split: BLEU-4, exact match, first captions} of trained weights, loaded into the
+    twin and decoded greedily here, on the validation (seen combinations) and test (unseen)
+    splits."""
+    import keras
+
+    expected = {n: [list(np.shape(w)) for w in v] for n, v in
+                probes.named_weights(keras_model(SETTINGS["units"], TRAINED_EMBED)).items()}
+    got = {n: [list(np.shape(w)) for w in v] for n, v in weights.items()}
+    if got != expected:
+        fail(f"the trained captioner's weights by layer do not fit the fixed architecture: "
+             f"got {got}, expected {expected} (see build_captioner's docstring)")
+    scores = {}
+    for split in ("validation", "test"):
+        images, captions = shapes.generate(SETTINGS["config"], split)
+        ids, _ = keras_greedy(weights, SETTINGS["units"], TRAINED_EMBED,
+                              images.astype("float32"), TRAINED_MAX_LENGTH)
+        hypotheses = [TABLE.decode(row, join=None) for row in ids]
+        references = [[c.split() for c in options] for options in captions]
+        scores[split] = {"bleu": bleu(references, hypotheses),
+                         "exact": float(np.mean([h in refs for h, refs in
+                                                 zip(hypotheses, references)])),
+                         "examples": [" ".join(h) for h in hypotheses[:3]]}
+    keras.backend.clear_session()
+    return scores

@@ -24,7 +24,7 @@ What is remembered, and how it stays trustworthy:
   Student code runs only in processes walled off from the grader and the warm grader
   (Landlock, seccomp), so it cannot write into the memo.
 - `RNNKIT_ORACLE_MEMO=off` computes everything; `=check` computes every remembered result
-  again and stops the check if the two differ (`tests/kit/test_memo.py` grades with it).
+  again and stops the check if the two differ (`tests/kit/grader/test_memo.py` grades with it).
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from rnnkit import KIT_ROOT, rooms
+from rnnkit.grader.references import DATA_READS
 
 _IGNORED = {"__pycache__", ".pytest_cache"}
 
@@ -60,14 +61,17 @@ class GraderSnapshot:
             os.chmod(folder, 0o755)
             for name in files:
                 os.chmod(os.path.join(folder, name), 0o644)
-        self._kit = digest_files(self.kit_root, rooms.watched_files(self.kit_root))
+        with DATA_READS.paused():
+            self._kit = digest_files(self.kit_root, rooms.watched_files(self.kit_root))
         self._copy = digest_files(self.root, _everything(self.root))
 
     def tampered(self) -> list[str]:
         """Kit or snapshot files added, removed or changed since grading began."""
         changed = []
+        with DATA_READS.paused():
+            kit = digest_files(self.kit_root, rooms.watched_files(self.kit_root))
         for before, now, label in (
-                (self._kit, digest_files(self.kit_root, rooms.watched_files(self.kit_root)), ""),
+                (self._kit, kit, ""),
                 (self._copy, digest_files(self.root, _everything(self.root)), "grader copy: ")):
             changed += [label + name for name in sorted(set(before) | set(now))
                         if before.get(name) != now.get(name)]

@@ -59,7 +59,7 @@ def clip_mistakes(grads, max_norm):
     """[(sentence, the arrays that mistake returns)] for the classic clipping mistakes, in the
     order they are looked for: the arrays rescaled to max_norm although their global norm is
     not above it; each array clipped by its own norm (only when above max_norm, or always)."""
-    global_norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))
+    global_norm = float(np.linalg.norm(np.concatenate([np.ravel(g) for g in grads])))
     mistakes = []
     if 0 < global_norm <= max_norm:
         mistakes.append((f"it was rescaled although the global norm {global_norm:.3g} is not "

@@ -4,7 +4,7 @@ A plant is built in a temporary folder from a copy of `solutions/exNN_*.py` with
 described edits (a string replacement that must match exactly once, an appended block, a
 whole function replaced, or lines inserted at the start of a function), and declares the
 EXACT points it must receive per graded exercise, the checks that lose their points, and a
-substring of the feedback those checks must carry. `tests/kit/test_planted.py` grades the
+substring of the feedback those checks must carry. `tests/kit/grader/test_planted.py` grades the
 corpus with a released copy of the kit and holds every plant to its declaration.
 
 Each expected score carries a one-line reason, derived from the checks in
@@ -629,7 +629,7 @@ import os
 
 import sys
 
-with open(os.path.join(sys.path[0], "tests", "grading", "probes", "ex02.py"), "a") as _handle:
+with open(os.path.join(sys.path[0], "rnnkit", "probes", "ex02.py"), "a") as _handle:
     _handle.write("\\n# every check passes\\n")
 '''),), notes="ex02: import error"),
     Plant("ex02_import_solutions", "importing the reference package from student code",

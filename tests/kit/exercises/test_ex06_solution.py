@@ -5,7 +5,7 @@ Keras's GRU / LSTM / Bidirectional layers, and exhaustive enumeration of CTC pat
 Tolerances: float32 FFTs and matmuls in another order differ by ~1e-6 relative; log and DCT
 outputs by ~1e-5 absolute; anything wrong differs by > 1e-2.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex06_solution.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex06_solution.py
 """
 import itertools
 import os

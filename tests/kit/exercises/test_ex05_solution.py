@@ -2,7 +2,7 @@
 rnnkit.sentiment, against implementations nobody here wrote or written independently:
 a plain-Python tokeniser, Keras's own LSTM inside Bidirectional, a NumPy bag of words.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex05_solution.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex05_solution.py
 """
 import ast
 import os

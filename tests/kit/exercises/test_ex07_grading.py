@@ -3,11 +3,11 @@ per function, so each check sees its own), graded once; exact score and feedback
 Its ex03 LSTMCell is wrong too (gates in CS231n's order): Keras's LSTMCell must stand in, so
 the checks that run a model (lm_step) still give their points, and the report says so.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex07_mistakes.py   (one grading, ~1 min)
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex07_grading.py   (one grading, ~1 min)
 """
 import pytest
 
-from tests.kit.conftest import copy_solutions_into, grade
+from conftest import copy_solutions_into, grade
 
 # (the reference line, the mistaken line) — each must occur exactly once in the solution.
 MISTAKES = [

@@ -6,7 +6,7 @@ large sample, every bag of words (multiset of words) that occurs with both label
 tagged on all its reviews, and no untagged review may share its bag with a review of the
 other label.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_reviews_dataset.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/library/test_reviews_dataset.py
 """
 import os
 import socket

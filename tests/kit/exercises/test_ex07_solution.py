@@ -5,7 +5,7 @@ empirical frequencies for the sampler, Keras's own RNN loop over whole sequences
 `lm_step`, re-running the model on the growing prefix (no state carried) for
 `generate_text`, and the grammar's parser for what training reaches.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex07_solution.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex07_solution.py
 """
 import itertools
 import os

@@ -5,12 +5,12 @@ above what such a model decodes. Measured when the budget was chosen (188 steps)
 targets and a decoder never taught <stop> both decode 0.0 of the test dates; correct code
 0.50-0.60 over seeds 0-4 (rnnkit.seq2seq.GRADED_TRAINING).
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex09_mistakes.py   (one training, ~30 s)
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex09_grading.py   (one training, ~30 s)
 """
 import re
 
 from tests.grading.test_ex09 import MARGIN
-from tests.kit.conftest import copy_solutions_into, grade
+from conftest import copy_solutions_into, grade
 
 RIGHT = ("        targets[row, :len(sequence)] = sequence\n"
          "        targets[row, len(sequence)] = TARGET.STOP\n")

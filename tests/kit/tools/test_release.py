@@ -128,6 +128,63 @@ def test_exercises_and_references_are_up_to_date():
     assert not problems, "run `python -m rnnkit release`:\n" + "\n".join(problems)
 
 
+# -- what a recording depends on (the fingerprint rule, rnnkit.tools.release) ---------------
+@pytest.fixture(scope="module")
+def kit_copy(tmp_path_factory):
+    """The code and data a fingerprint reads, copied (edits here leave the kit alone)."""
+    import shutil
+
+    copy = tmp_path_factory.mktemp("fingerprints") / "kit"
+    for folder in ("rnnkit", "tests/grading", "solutions", "data"):
+        shutil.copytree(KIT_ROOT / folder, copy / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return copy
+
+
+def fingerprints(root):
+    return {e.id: release.fingerprint(e, root) for e in EXERCISES}
+
+
+def edited(path, text=b"\n# edited\n"):
+    """Append `text` to a file; returns a function that puts it back."""
+    original = path.read_bytes()
+    path.write_bytes(original + text)
+    return lambda: path.write_bytes(original)
+
+
+@pytest.mark.parametrize("walls", ["rnnkit/sandbox/walls.py", "rnnkit/sandbox/worker.py",
+                                   "rnnkit/sandbox/zygote.py", "rnnkit/grader/handles/process.py",
+                                   "rnnkit/grader/plugin.py", "rnnkit/grader/scan.py",
+                                   "rnnkit/tools/cli.py"])
+def test_walls_processes_and_commands_re_record_nothing(kit_copy, walls):
+    """Hardening the sandbox, the grader's machinery or a command cannot move a recorded
+    value (the re-recording of issue 22 proved it byte for byte): no fingerprint changes."""
+    before = fingerprints(kit_copy)
+    restore = edited(kit_copy / walls)
+    try:
+        assert fingerprints(kit_copy) == before
+    finally:
+        restore()
+
+
+@pytest.mark.parametrize("changed, stale", [
+    ("rnnkit/datasets/speech/synth.py", {"ex06"}),      # reached by a relative import only
+    ("data/speech/ex06_grading.npz", {"ex06"}),          # a data file the recording read
+    ("rnnkit/probes/cells.py", {e.id for e in EXERCISES if e.id != "ex02"}),
+    ("rnnkit/official/ex04.py", {"ex04"}),
+    ("rnnkit/grader/inputs.py", {e.id for e in EXERCISES}),
+    ("solutions/ex03_gated_cells.py", {"ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09"}),
+])
+def test_what_a_recording_read_makes_it_stale(kit_copy, changed, stale):
+    before = fingerprints(kit_copy)
+    restore = edited(kit_copy / changed)
+    try:
+        after = fingerprints(kit_copy)
+        assert {name for name in before if before[name] != after[name]} == stale
+    finally:
+        restore()
+
+
 def test_check_notices_a_hand_edited_exercise(tmp_path):
     kit = tmp_path / "kit"
     (kit / "exercises").mkdir(parents=True)

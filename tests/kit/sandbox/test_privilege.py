@@ -1,13 +1,14 @@
 """The privilege drop of a root grader, through `grade-class` with the kit's own Python.
 
 Student code runs as `nobody` when the grader runs as root and `nobody` can read Python
-(`rnnkit.grader.handles.reaper.unprivileged_user`). Here the kit's Python lives under /root (mode
-700, as pyenv installs it), so the drop never happens in the other tests but the hosted ones
+(`rnnkit.grader.handles.reaper.unprivileged_user`). Here the kit's Python lives under /root
+(mode 700, as pyenv installs it), so the drop never happens in the other tests but the hosted ones
 (test_hosted.py, with Debian's system Python). This test makes the same Python readable by
 `nobody` without changing a file on the machine: in a private mount namespace
 (`unshare --mount --propagation private`), a folder of mode 755 holding a bind mount of the
-Python installation is bind-mounted over /root, so /root/.pyenv/versions/X (its own path:
-the interpreter's RUNPATH points there) is reachable by `nobody` inside the namespace only.
+Python installation (and of the virtual environment, when the kit runs in one elsewhere under
+/root) is bind-mounted over /root, so /root/.pyenv/versions/X (its own path: the
+interpreter's RUNPATH points there) is reachable by `nobody` inside the namespace only.
 
 Proven: the student process reports uid `nobody`, reading the solutions is refused (by
 Landlock here: a checkout's files are world-readable; the Gradescope bundle also makes them
@@ -68,30 +69,43 @@ def _reason_to_skip():
     return None
 
 
+def private_homes() -> list[Path]:
+    """The Python installations under /root that student code must read: the base install
+    and, when the kit runs in a virtual environment elsewhere under /root (one in ~/.cache),
+    that too; outermost only (a venv inside the base install is covered by it)."""
+    homes = {Path(prefix).resolve() for prefix in (sys.base_prefix, sys.prefix)}
+    under_root = [home for home in homes if str(home).startswith("/root/")]
+    return sorted(home for home in under_root
+                  if not any(other != home and other in home.parents for other in under_root))
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     reason = _reason_to_skip()
     if reason:
         pytest.skip(reason)
-    home = Path(sys.base_prefix).resolve()          # the Python installation
     work = tmp_path_factory.mktemp("privilege")
     submissions, out = work / "submissions", work / "out"
     for plant in PLANTS:
         planted.write_sources(plant, submissions / plant.name, {"KIT": KIT_ROOT})
     command = [sys.executable, "-m", "rnnkit", "grade-class", str(submissions), "--out", str(out),
                "--jobs", "2", "--exercises", "ex01", "ex02"]
-    cover = None
-    if str(home).startswith("/root/"):
+    cover, inners = None, []
+    homes = private_homes()
+    if homes:
         cover = Path(tempfile.mkdtemp(prefix="rnnkit-root-cover-", dir="/tmp"))
         cover.chmod(0o755)
-        inner = cover / home.relative_to("/root")
-        inner.mkdir(parents=True)
-        for folder in [inner] + list(inner.parents):
-            if folder == cover:
-                break
-            folder.chmod(0o755)
-        script = (f'set -e\nmount --bind "{home}" "{inner}"\nmount --rbind "{cover}" /root\n'
-                  'exec "$@"\n')
+        script = "set -e\n"
+        for home in homes:
+            inner = cover / home.relative_to("/root")
+            inner.mkdir(parents=True)
+            for folder in [inner] + list(inner.parents):
+                if folder == cover:
+                    break
+                folder.chmod(0o755)
+            inners.append(inner)
+            script += f'mount --bind "{home}" "{inner}"\n'
+        script += f'mount --rbind "{cover}" /root\nexec "$@"\n'
         command = ["unshare", "--mount", "--propagation", "private", "bash", "-c", script,
                    "bash", *command]
     try:
@@ -99,11 +113,8 @@ def graded(tmp_path_factory):
                                    timeout=900)
     finally:
         if cover is not None:   # the bind mounts lived in the namespace only: empty folders here
-            assert not os.path.ismount(inner) and not any(inner.iterdir()), inner
-            for folder in [inner] + list(inner.parents):
-                if folder == cover:
-                    break
-                folder.rmdir()
+            for inner in inners:
+                assert not os.path.ismount(inner) and not any(inner.iterdir()), inner
             shutil.rmtree(cover)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     return {plant.name: json.loads((out / "students" / plant.name / "results.json").read_text())

@@ -5,7 +5,7 @@ The parser is checked against an independent enumeration of the language (every 
 the grammar derives, built bottom-up), and on corrupted sentences; the builder for split
 sizes, reproducible builds, no network and clear errors.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_grammar_dataset.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/library/test_grammar_dataset.py
 """
 import os
 import socket

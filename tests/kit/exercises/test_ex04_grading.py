@@ -2,14 +2,14 @@
 forecaster, and unfinished ex03 cells: every mistake costs its own check and is named in the
 feedback; the forecaster checks (Keras's cells standing in) keep all their points.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex04_grading.py   (one grading, ~30 s)
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex04_grading.py   (one grading, ~30 s)
 """
 import shutil
 
 import pytest
 
 from rnnkit import KIT_ROOT
-from tests.kit.conftest import grade
+from conftest import grade
 
 MISTAKES = {   # reference line -> mistaken line
     "return dataset.map(lambda w: (w[:, :window, None], w[:, window:]))":

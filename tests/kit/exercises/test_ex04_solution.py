@@ -4,7 +4,7 @@ sliding_window_view for the windows, keras.layers.Normalization for the statisti
 the normal equations for least squares, keras.layers.LSTM(use_cudnn=False) / GRU + Dense
 for the forecaster with the same weights.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex04_solution.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex04_solution.py
 """
 import os
 

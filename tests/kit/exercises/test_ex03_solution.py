@@ -6,7 +6,7 @@ and Keras's own save/load and Bidirectional wrappers.
 Weights and inputs are seeded and asymmetric: constant weights make every gate see the same
 pre-activation, so a swapped gate order would pass unnoticed.
 
-Run: cd /work/main && PYTHONPATH=. python -m pytest -q tests/kit/test_ex03_solution.py
+Run: cd /work/main && PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex03_solution.py
 """
 import ast
 import itertools

@@ -5,7 +5,7 @@ Independent checks where one exists: the Mackey-Glass integrator against a plain
 integration at a 100 x finer step, the seasonal series' periods against its FFT, the
 builder's examples against windows cut here with NumPy.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_datasets_timeseries.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/library/test_datasets_timeseries.py
 """
 import os
 import socket

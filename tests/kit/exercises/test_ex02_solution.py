@@ -311,7 +311,7 @@ def test_plot_helper_draws_one_line_per_radius_and_returns_ax():
 
 def test_module_imports_without_tensorflow_or_keras():
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env["PYTHONPATH"] = str(root)
     code = ("import sys; import solutions.ex02_bptt; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib.pyplot') "

@@ -7,7 +7,7 @@ keras.layers.LSTM (use_cudnn=False).
 Toy decoders are logit tables indexed by the whole prefix fed so far (a bijective code), so
 a search that loses track of which hypothesis a state belongs to gives other numbers.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_ex09_solution.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex09_solution.py
 """
 import ast
 import itertools
@@ -287,7 +287,7 @@ def test_every_beam_mistake_is_caught_and_named_by_the_graded_cases():
         named = False
         for width, alpha in cases:
             values = checks.beam_table(0, width)
-            args = (*checks.toy(values, 0), START, STOP, 5, width, alpha)
+            args = (*search.toy(values, 0), START, STOP, 5, width, alpha)
             right, wrong = search.beam(*args), search.beam(*args, mistake=mistake)
             if [h[0] for h in right] != [h[0] for h in wrong]:
                 named |= search.explain_beam(wrong, *args) == sentence

@@ -3,7 +3,7 @@ tf.nn.sparse_softmax_cross_entropy_with_logits and a float64 NumPy log-sum-exp f
 masked NLL, tf.GradientTape for its gradient, and a row-by-row reference loop (one row at a
 time, no batching, no early exit) for `generate`.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_decoding.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/library/test_decoding.py
 """
 import os
 

@@ -4,7 +4,7 @@ the tfds builder `rnnkit_dates` (offline, deterministic, one-line errors).
 Independent checks: every target is re-derived from the source with Python's own
 `datetime.strptime`, and every weekday with `datetime.date.weekday`.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/test_dates_dataset.py
+Run: PYTHONPATH=. python -m pytest -q tests/kit/library/test_dates_dataset.py
 """
 import datetime
 import os

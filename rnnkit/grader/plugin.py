@@ -217,7 +217,7 @@ def grader(request):
 
 def _runs_as(user) -> str:
     """Which user student code ran as (Linux): the unprivileged one, or the grader's own,
-    root then without any capability (`confine.drop_capabilities`)."""
+    root then without any capability (`rnnkit.sandbox.walls.drop_capabilities`)."""
     import pwd
 
     uid = int(user[0]) if user else os.geteuid()

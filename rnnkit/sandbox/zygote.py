@@ -79,9 +79,9 @@ def _become_child(request: dict, fds: list[int], sock: socket.socket, zygote: in
         import tempfile
 
         tempfile.tempdir = None         # computed again from this process's own TMPDIR
-        from rnnkit.sandbox import confine, worker
+        from rnnkit.sandbox import walls, worker
 
-        confine.limit_and_drop(request["limits"]["memory_mb"], request["limits"]["output_mb"],
+        walls.limit_and_drop(request["limits"]["memory_mb"], request["limits"]["output_mb"],
                                request["user"], zygote)    # dies with the zygote, even if gone
 
         worker.main([json.dumps({**request["config"], "fd_in": fd_in, "fd_out": fd_out})])
@@ -91,20 +91,20 @@ def _become_child(request: dict, fds: list[int], sock: socket.socket, zygote: in
 
         traceback.print_exc()
     finally:
-        from rnnkit.sandbox import confine
+        from rnnkit.sandbox import walls
 
-        confine.exit_fork(code)
+        walls.exit_fork(code)
 
 
 def serve(fd: int) -> None:
     """The zygote's loop: import, then fork on request until the grader's socket closes."""
-    from rnnkit.sandbox import confine
+    from rnnkit.sandbox import walls
 
-    confine.die_with_parent()                        # with the grader (its main thread)
+    walls.die_with_parent()                        # with the grader (its main thread)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     for name in IMPORTS:
         __import__(name)
-    from rnnkit.sandbox import confine, standins, wire, worker  # noqa: F401
+    from rnnkit.sandbox import standins, walls, wire, worker  # noqa: F401
     import gc
 
     # The imported objects out of the collector's reach: a collection in a fork would write

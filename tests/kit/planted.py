@@ -31,6 +31,7 @@ Facts the reasons rely on:
 from __future__ import annotations
 
 import ast
+import json
 import textwrap
 import warnings
 import zipfile
@@ -886,3 +887,55 @@ def reports_uid(name: str, uid) -> Plant:
                  {"ex02": 12.0}, CLIP, f"student code runs as uid {uid} ",
                  (Insert(EX02, "clip_by_global_norm", 'import os\nraise RuntimeError('
                          'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),))
+
+
+# -- judging a plant's results.json (tests/kit/grader/test_planted.py, test_hosted, test_privilege)
+def checks_of(document: dict, catalogue: dict, exercise: str) -> dict:
+    """{check name: test entry} of one exercise, named like pytest's items."""
+    by_title = {f"{exercise} {title}": name for name, (title, _) in catalogue[exercise].items()}
+    assert len(by_title) == len(catalogue[exercise]), "two checks share a title"
+    tests = [t for t in document["tests"] if t["tags"][0] == exercise]
+    unknown = [t["name"] for t in tests if t["name"] not in by_title]
+    assert not unknown, f"checks not in the catalogue: {unknown}"
+    named = {by_title[t["name"]]: t for t in tests}
+    assert len(named) == len(tests), "a check is reported twice"
+    return named
+
+
+def show(checks: dict, names=None) -> str:
+    names = sorted(checks) if names is None else names
+    return "\n".join(f"  {n}: {checks[n]['score']:g}/{checks[n]['max_score']:g} "
+                     f"[{checks[n]['tags'][1]}] {checks[n]['output']}"
+                     for n in names if n in checks)
+
+
+def assert_scored_as_declared(plant: Plant, document: dict, catalogue: dict) -> None:
+    for exercise in plant.exercises:
+        checks = checks_of(document, catalogue, exercise)
+        missing = set(catalogue[exercise]) - set(checks)
+        assert not missing, f"{plant.name}: checks dropped from results.json: {sorted(missing)}"
+        for name, (_, points) in catalogue[exercise].items():
+            assert checks[name]["max_score"] == points, \
+                f"{plant.name}: {name} is worth {checks[name]['max_score']}, not {points}"
+        points = sum(t["score"] for t in checks.values())
+        lost = sorted(n for n, t in checks.items() if t["score"] < t["max_score"])
+        assert (points, lost) == (plant.points[exercise], sorted(plant.lost)), (
+            f"{plant.name} ({plant.demonstrates}): {exercise} scored {points:g}, expected "
+            f"{plant.points[exercise]:g}\n lost:     {lost}\n expected: {sorted(plant.lost)}\n"
+            f"feedback:\n{show(checks)}")
+        assert all(checks[n]["score"] == 0 for n in lost), show(checks, lost)
+        texts = [checks[n]["output"] for n in lost] or [document["output"]]
+        found = [plant.feedback in text for text in texts]
+        assert (all(found) if plant.every else any(found)), (
+            f"{plant.name}: {plant.feedback!r} missing from the feedback of "
+            f"{'every' if plant.every else 'any'} lost check:\n"
+            f"{show(checks, lost) if lost else document['output']}")
+    text = json.dumps(document)
+    assert FORGED not in text, f"{plant.name}: a forged results.json survived"
+    assert plant.absent is None or plant.absent not in text, \
+        f"{plant.name}: {plant.absent!r} leaked into the results"
+    assert document["score"] == sum(plant.points.values())
+    if plant.seconds:
+        low, high = plant.seconds
+        assert low <= document["execution_time"] <= high, \
+            f"{plant.name}: graded in {document['execution_time']} s, expected {low}-{high} s"

@@ -128,6 +128,6 @@ def catalogue():
 
 @pytest.mark.parametrize("plant", PLANTS, ids=[p.name for p in PLANTS])
 def test_student_code_runs_as_nobody_under_a_root_grader(plant, graded, catalogue):
-    from test_planted import assert_scored_as_declared
+    from planted import assert_scored_as_declared
 
     assert_scored_as_declared(plant, graded[plant.name], catalogue)

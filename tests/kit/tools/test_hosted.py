@@ -39,7 +39,7 @@ import planted
 from planted import (ALL_EX02, BY_NAME, CLIP, DROPS_CARRY, EVIL_CONFTEST, EX02, FORGED,
                      SEQUENCE, Append, Insert, Plant, reports_uid)
 from rnnkit.tools.gradescope import GRADING_PACKAGES, REQUIREMENTS, grading_requirements, setup_script
-from test_planted import assert_scored_as_declared
+from planted import assert_scored_as_declared
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 CLEAN_PATH = "/usr/bin:/bin"          # no pyenv, no /usr/local: the system's Python only

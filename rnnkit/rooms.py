@@ -37,7 +37,7 @@ class Room:
                    for path in self.paths)
 
 
-LIBRARY_MODULES = ("__init__", "course", "rooms", "decoding", "plots", "notebooks", "memory",
+LIBRARY_MODULES = ("__init__", "course", "rooms", "decoding", "plots", "memory",
                    "char_lm", "sentiment", "recognition", "speech_plots", "seq2seq")
 
 ROOMS = (
@@ -46,6 +46,11 @@ ROOMS = (
          "fixed parts, plots), in the student's process and the grader alike; import paths "
          "stable across releases",
          student_process=True, student_code=True, student_kit=True, official=True),
+    Room("notebooks", ("rnnkit/notebooks.py",),
+         "notebooks read back as modules: by the grader (a submitted .ipynb) and by the set-up "
+         "cell of the students' own notebooks (Jupyter, Colab); it executes the files it finds, "
+         "so it is never in the student's graded process and student code may not import it",
+         student_process=False, student_code=False, student_kit=True, official=True),
     Room("runtime", ("rnnkit/sandbox/",),
          "the student-side runtime: the worker, the zygote's loop, the wire, the stand-ins and "
          "the walls it applies to itself; runs in the student's process (and the zygote)",
@@ -95,15 +100,19 @@ OFFICIAL_TOP_LEVEL = ("pyproject.toml",)
 # imports a command; nothing in the package imports the kit's tests.
 ALLOWED_IMPORTS = {
     "library": {"library"},
+    "notebooks": {"notebooks", "library"},
     "runtime": {"runtime", "library"},
     "probes": {"probes", "runtime", "library"},
-    "grader": {"grader", "probes", "runtime", "library"},
+    "grader": {"grader", "notebooks", "probes", "runtime", "library"},
     "official": {"official", "grader", "probes", "runtime", "library"},
-    "commands": {"commands", "grader", "official", "probes", "runtime", "library"},
+    "commands": {"commands", "grader", "notebooks", "official", "probes", "runtime", "library"},
     "checks": {"checks", "official", "grader", "probes", "runtime", "library"},
 }
 
 IGNORED = {"__pycache__", ".pytest_cache", ".git", "runs", "build", "dist"}
+# The course secret (`rnnkit.grader.secret`) is the official grade's: in the solutions room,
+# so the hosted bundle carries it, and never in a kit a student or the public receives.
+SECRET = "solutions/course.secret"
 
 
 def room_of(relative: str) -> Room | None:
@@ -198,7 +207,8 @@ def student_kit_files(root: Path, *, with_solutions: bool = False) -> list[Path]
     chosen = [room for room in ROOMS if room.student_kit and room.name != "exercises"]
     if with_solutions:
         chosen.append(BY_NAME["solutions"])
-    return files(root, chosen, STUDENT_KIT_TOP_LEVEL)
+    return [path for path in files(root, chosen, STUDENT_KIT_TOP_LEVEL)
+            if path.relative_to(root).as_posix() != SECRET]
 
 
 def official_files(root: Path) -> list[Path]:

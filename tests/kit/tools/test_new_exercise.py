@@ -73,7 +73,7 @@ def _add_exercise(kit):
     end = text.index("\n)\n", text.index("EXERCISES: tuple"))
     course.write_text(text[:end + 1] + DECLARATION + text[end + 1:])
     (kit / "solutions" / f"{MODULE}.py").write_text(SOLUTION)
-    (kit / "tests" / "grading" / "probes" / f"{ID}.py").write_text(PROBES)
+    (kit / "rnnkit" / "probes" / f"{ID}.py").write_text(PROBES)
     (kit / "tests" / "grading" / f"test_{ID}.py").write_text(CHECKS)
 
 

@@ -7,3 +7,4 @@ recorded references). `python -m rnnkit --help` lists the commands.
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
+__version__ = "0.2.0"   # the kit's version (pyproject.toml says the same): every result records it

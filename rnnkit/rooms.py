@@ -65,8 +65,9 @@ ROOMS = (
          student_process=False, student_code=False, student_kit=True, official=True),
     Room("official", ("rnnkit/official/",),
          "official-only: every oracle that computes a graded answer, the mistaken variants "
-         "used for diagnosis, per-exercise grading helpers (one module per exercise)",
-         student_process=False, student_code=False, student_kit=True, official=True),
+         "used for diagnosis, per-exercise grading helpers (one module per exercise); a "
+         "student kit does not carry it (its results on public inputs are recorded instead)",
+         student_process=False, student_code=False, student_kit=False, official=True),
     Room("commands", ("rnnkit/tools/", "rnnkit/__main__.py"),
          "the commands: cli, release, grade-class and its warm graders, gradescope, pack, bench, "
          "platforms, notebooks",
@@ -106,13 +107,24 @@ ALLOWED_IMPORTS = {
     "grader": {"grader", "notebooks", "probes", "runtime", "library"},
     "official": {"official", "grader", "probes", "runtime", "library"},
     "commands": {"commands", "grader", "notebooks", "official", "probes", "runtime", "library"},
-    "checks": {"checks", "official", "grader", "probes", "runtime", "library"},
+    # The checks name oracles through rnnkit.grader.oracles, never by import: a student kit
+    # has no official room, and its checks must still load.
+    "checks": {"checks", "grader", "probes", "runtime", "library"},
 }
 
 IGNORED = {"__pycache__", ".pytest_cache", ".git", "runs", "build", "dist"}
 # The course secret (`rnnkit.grader.secret`) is the official grade's: in the solutions room,
-# so the hosted bundle carries it, and never in a kit a student or the public receives.
+# so the hosted bundle carries it, and never in a kit a student or the public receives. Nor
+# are the official grade's recordings beside it: the reference's answers on the course's
+# secret inputs (a published copy would hand out the course seed's answers).
 SECRET = "solutions/course.secret"
+OFFICIAL_RECORDINGS = "solutions/official-references/"
+INSTRUCTOR_ONLY = (SECRET, OFFICIAL_RECORDINGS)
+
+
+def instructor_only(relative: str) -> bool:
+    return any(relative == path or (path.endswith("/") and relative.startswith(path))
+               for path in INSTRUCTOR_ONLY)
 
 
 def room_of(relative: str) -> Room | None:
@@ -203,12 +215,15 @@ def student_process_files(root: Path) -> list[Path]:
 
 
 def student_kit_files(root: Path, *, with_solutions: bool = False) -> list[Path]:
-    """What `release --out` copies (exercises/ is generated, README.md written for students)."""
+    """What `release --out` copies (exercises/ is generated, README.md written for students).
+
+    With the solutions (published after the deadline) come the official room's oracles too:
+    they compute nothing the solutions do not. Never the secret nor its recordings."""
     chosen = [room for room in ROOMS if room.student_kit and room.name != "exercises"]
     if with_solutions:
-        chosen.append(BY_NAME["solutions"])
+        chosen += [BY_NAME["solutions"], BY_NAME["official"]]
     return [path for path in files(root, chosen, STUDENT_KIT_TOP_LEVEL)
-            if path.relative_to(root).as_posix() != SECRET]
+            if not instructor_only(path.relative_to(root).as_posix())]
 
 
 def official_files(root: Path) -> list[Path]:

@@ -34,16 +34,28 @@ class Report:
     partial: bool = False    # checks were selected (quick, -k): never the official grade
     selected: bool = False   # -k picked the checks (not only --quick's "no training")
     data_read: dict = field(default_factory=dict)   # record mode: {exercise: [data files]}
+    mode: str = "self-check"                        # official | self-check | record
+    secret_id: str | None = None                    # the course secret's id (official only)
+
+    @property
+    def official_only(self) -> list[dict]:
+        """The checks a self-check lists but cannot run (they need the official grader)."""
+        return [row for row in self.skipped if row.get("official")]
 
     def table(self) -> str:
         table = render_table(self.results, self.notes)
-        if not self.partial:
-            return table
-        return table + "\n" + skipped_lines(self.skipped, self.selected)
+        lines = []
+        if self.partial:
+            lines.append(skipped_lines([row for row in self.skipped if not row.get("official")],
+                                       self.selected))
+        if self.mode == "self-check":
+            lines.append(self_check_lines(self.official_only))
+        return "\n".join([table] + lines)
 
     def gradescope(self) -> dict:
         document = gradescope(self.results, seconds=self.seconds, notes=self.notes,
-                              output=self.table() if self.partial else "")
+                              output=self.table() if self.partial or self.mode != "official"
+                              else "", mode=self.mode, secret_id=self.secret_id)
         if self.partial:
             document["official"] = False
             document["skipped"] = [f"{row['exercise']} {row['title']}" for row in self.skipped]
@@ -56,7 +68,7 @@ class Report:
         return sum(r.max_points for r in self.results if exercise_id in (None, r.exercise))
 
 
-def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int | None = None,
+def grade(target, exercise_ids=None, *, reference: str = "auto",
           progress: bool = False, keywords: str | None = None,
           markers: str | None = None) -> Report:
     """Grade the exercise modules in `target`; every selected check yields one result.
@@ -67,7 +79,7 @@ def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int
     listed in `Report.skipped`."""
     import pytest
 
-    from rnnkit.grader.plugin import results_of
+    from rnnkit.grader.plugin import results_of, run_of
 
     exercises = resolve(exercise_ids)
     target = Path(target).resolve()
@@ -91,8 +103,6 @@ def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int
              "-p", "no:terminal"]
     if progress:
         args.append("--rnnkit-progress")
-    if fresh_seed is not None:
-        args.append(f"--fresh-seed={fresh_seed}")
     if keywords:
         args += ["-k", keywords]
     if markers:
@@ -104,9 +114,11 @@ def grade(target, exercise_ids=None, *, reference: str = "auto", fresh_seed: int
     results, notes = results_of(Collector.config)
     from rnnkit.grader.references import DATA_READS
 
+    run = run_of(Collector.config)
     return Report(target, reference, list(results), dict(notes), time.monotonic() - started,
                   skipped, partial=bool(keywords or markers), selected=bool(keywords),
-                  data_read={e: sorted(paths) for e, paths in DATA_READS.reads.items()})
+                  data_read={e: sorted(paths) for e, paths in DATA_READS.reads.items()},
+                  mode=run["mode"], secret_id=run["secret_id"])
 
 
 def _row(item) -> dict:
@@ -114,7 +126,8 @@ def _row(item) -> dict:
 
     return {"exercise": exercise_of(item), "name": item.name, "title": check_title(item),
             "points": float(item.get_closest_marker("points").args[0]),
-            "training": item.get_closest_marker("training") is not None}
+            "training": item.get_closest_marker("training") is not None,
+            "official": item.get_closest_marker("official") is not None}
 
 
 def skipped_lines(skipped: list[dict], selected: bool = False) -> str:
@@ -137,6 +150,22 @@ def skipped_lines(skipped: list[dict], selected: bool = False) -> str:
             lines.append(f"- {exercise}: {len(other)} check(s) not selected by -k "
                          f"[{_fmt(sum(row['points'] for row in other))}]")
     return "\n".join(lines + [not_the_grade(skipped, selected)])
+
+
+def self_check_lines(official_only: list[dict]) -> str:
+    """The last lines of a self-check: what only the official grade checks, and that this is
+    not the grade."""
+    from rnnkit.grader.results import _fmt
+
+    lines = []
+    if official_only:
+        lines.append("Checked by the official grade only (your kit cannot run them):")
+        lines += [f"- {row['exercise']} {row['title']} [{_fmt(row['points'])}]"
+                  for row in official_only]
+    lines.append("SELF-CHECK, NOT YOUR GRADE: your kit compares with the reference's results on "
+                 "public inputs; the official grade draws every input from the course's secret "
+                 "and trains on data you do not have.")
+    return "\n".join(lines)
 
 
 def not_the_grade(skipped: list[dict], selected: bool = False) -> str:

@@ -3,24 +3,32 @@
 A later exercise uses the student's earlier cell only when it computes what Keras's layer
 computes with the same asymmetric weights; otherwise Keras's cell stands in and the report
 says why — one mistake costs points once. Training checks score trained weights in Keras's
-layers, so they too need this equality before the score is the student's own.
+layers, so they too need this equality before the score is the student's own. The inputs and
+weights are the grader's: drawn from the course secret in an official grade, the public seed
+in a self-check.
+
+What a student's process says about a cell's structure (its state sizes, its weights' shapes)
+is evidence only: a structural check is credited when the cell's values on these inputs are
+Keras's, or those of a mistake the grader can name (`structure_verified`), since only a cell
+that really computes a recurrent step with those weights produces either.
 """
 from __future__ import annotations
 
-
-from rnnkit.grader import inputs
-from rnnkit.grader.compare import CheckFailed, expect_close
+from rnnkit.grader import inputs, oracles
+from rnnkit.grader.compare import CheckFailed, diagnose, expect_close
 
 N, T, D, H = 3, 5, 4, 6
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)     # as the cells' own checks (ex01, ex03)
+PUBLIC_SEED = 7                            # a self-check's inputs (recorded by release)
 LAYOUT = {  # cell -> (Keras layer, gates, states, bias shape)
     "SimpleRNNCell": ("SimpleRNN", 1, 1, (H,)),
     "LSTMCell": ("LSTM", 4, 2, (4 * H,)),
     "GRUCell": ("GRU", 3, 1, (2, 3 * H)),
 }
+CELLS = oracles.of("cells")
 
 
-def case(name: str, seed: int = 7):
+def case(name: str, seed: int = PUBLIC_SEED):
     """x (N, T, D), initial states, weights in Keras's layout for cell `name`."""
     layer, gates, n_states, bias = LAYOUT[name]
     x = inputs.uniform(seed, "cellcheck_x", (N, T, D), -1, 1)
@@ -44,23 +52,34 @@ def keras_values(name, x, states, weights):
     return cells.sequence(layer, x, states)
 
 
+def _seed(grader) -> int:
+    return grader.course_seed("cellcheck") if grader.official else PUBLIC_SEED
+
+
+def values(grader, name: str):
+    """(the student's RNN(name) outputs and final states, Keras's, the inputs), or the
+    StudentError that kept the cell from running."""
+    from rnnkit.probes.cells import probe_cell_values
+
+    x, states, weights = case(name, _seed(grader))
+    got = grader.run(probe_cell_values, name=name, x=x, states=states, weights=weights)
+    want = grader.oracle(keras_values, name, x, states, weights)
+    return got, want, (x, states, weights)
+
+
 def problem(grader, name: str):
     """(None, None) when the student's `name` equals Keras's on values; else (one sentence
     why not, the StudentError behind it if the cell could not even run)."""
-    from rnnkit.grader.handles.process import StudentError
-    from rnnkit.probes.cells import probe_cell_values
-
     from rnnkit.course import closure
+    from rnnkit.grader.handles.process import StudentError
 
     owner = next((e for e in closure(grader.exercise) if name in e.stand_ins), None)
     where = f" (from {owner.id}, {owner.filename})" if owner else ""
-    x, states, weights = case(name)
     try:
-        got = grader.run(probe_cell_values, name=name, x=x, states=states, weights=weights)
+        got, want, _ = values(grader, name)
     except StudentError as error:
         return (f"your {name}{where} could not run ({error.feedback()})"
                 if error.kind != "not_started" else f"your {name}{where} is not written yet"), error
-    want = grader.oracle(keras_values, name, x, states, weights)
     try:
         if not isinstance(got, list) or len(got) != len(want):
             return (f"your {name} returns {len(got) - 1 if isinstance(got, list) else '?'} "
@@ -74,3 +93,20 @@ def problem(grader, name: str):
     return None, None
 
 
+def structure_verified(grader, name: str) -> str | None:
+    """None when the cell's values on the grader's inputs are Keras's or a named mistake's
+    (so its reported structure is real), else why its structure is not credited."""
+    from rnnkit.grader.handles.process import StudentError
+
+    if grader.cell_problem(name) is None:
+        return None
+    error = grader.cell_error(name)
+    if error is not None:
+        raise error.again() if isinstance(error, StudentError) else error
+    got, _, (x, states, weights) = values(grader, name)
+    candidates = grader.oracle(CELLS.cell_mistakes, name, x, states, weights)
+    if isinstance(got, list) and got and diagnose(got[0], candidates) is not None:
+        return None
+    return (f"not credited: your {name}'s outputs on the grader's inputs match neither "
+            f"keras.layers.{LAYOUT[name][0]}'s nor a mistake the grader can name, so what it "
+            "reports about its structure is not evidence of one")

@@ -21,7 +21,7 @@ from rnnkit import KIT_ROOT
 from rnnkit.course import BY_ID
 from rnnkit.grader.compare import CheckFailed
 from rnnkit.grader.results import CheckResult, dump, gradescope, readable, render_table
-from rnnkit.grader.session import Grader, solutions_available, submission_seed
+from rnnkit.grader.session import Grader, solutions_available
 from rnnkit.grader.handles.process import StudentError
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_collection_modifyitems",
@@ -44,11 +44,12 @@ def pytest_addoption(parser):
     group = parser.getgroup("rnnkit", "rnnkit grading")
     group.addoption("--target", default=str(KIT_ROOT / "exercises"),
                     help="folder of exercise modules to grade (default: exercises/)")
-    group.addoption("--reference", choices=("auto", "live", "recorded", "record"), default="auto",
-                    help="live: run solutions/; recorded: data/references; record: live and save "
+    group.addoption("--reference", choices=("auto", "live", "recorded", "record", "record-official"),
+                    default="auto",
+                    help="live: run solutions/; recorded: data/references; record-official: the "
+                         "official grade, saving the reference's training on the course's data "
+                         "(release); record: live and save "
                          "(release); auto: live when solutions/ exists")
-    group.addoption("--fresh-seed", type=int, default=None,
-                    help="input seed of the fresh-input checks (default: from the submission)")
     group.addoption("--rnnkit-json", default=None, help="write Gradescope results.json here")
     group.addoption("--rnnkit-progress", action="store_true",
                     help="print one character per check (used by `python -m rnnkit grade`)")
@@ -57,6 +58,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): points this grading check is worth")
     config.addinivalue_line("markers", "training: a check that trains a model (slow)")
+    config.addinivalue_line("markers", "official: a check only the official grade can run (it "
+                            "needs what a student kit does not carry); a self-check lists it")
     config.addinivalue_line(
         "markers", "part(name, uses=()): the function or cell this check judges and the earlier "
         "parts it runs on; '{param}' is filled from the check's parameters. A failure caused by "
@@ -96,7 +99,7 @@ def _prepare_trusted_side(config) -> None:
 
     tensorflow.config.experimental.enable_op_determinism()   # references reproduce exactly
 
-    if reference_mode(config) in ("live", "record"):
+    if reference_mode(config) in ("live", "record", "record-official"):
         import importlib
 
         for exercise_id in sorted({exercise_of(item) for item in config.stash.get(ITEMS, [])}):
@@ -146,11 +149,32 @@ def submission_of(config):
     return config.stash[SUBMISSION]
 
 
+def course_secret(config):
+    """The course secret when this grading is the official grade (live solutions/ and a
+    secret), else None (a self-check, or release's recording)."""
+    if reference_mode(config) not in ("live", "record-official"):
+        return None
+    from rnnkit.grader import secret
+
+    try:
+        return secret.load()
+    except secret.SecretProblem as problem:
+        raise pytest.UsageError(str(problem)) from None
+
+
+def grading_kind(config) -> str:
+    """"official", "self-check" or "record": what this run is (the report says it)."""
+    mode = reference_mode(config)
+    if mode == "record":
+        return "record"
+    return "official" if course_secret(config) is not None else "self-check"
+
+
 def reference_mode(config) -> str:
     mode = config.getoption("reference")
     if mode == "auto":
         return "live" if solutions_available() else "recorded"
-    if mode in ("live", "record") and not solutions_available():
+    if mode in ("live", "record", "record-official") and not solutions_available():
         raise pytest.UsageError(f"--reference {mode} needs solutions/ in the kit")
     return mode
 
@@ -182,6 +206,13 @@ def pytest_collection_modifyitems(session, config, items):
         if exercise_of(item) not in BY_ID:
             raise pytest.UsageError(f"{item.path.name} grades {exercise_of(item)!r}, which is "
                                     f"not declared in rnnkit/course.py")
+    if grading_kind(config) == "self-check":
+        # A check only the official grade can run is listed by a self-check, never run.
+        official = [item for item in checks if item.get_closest_marker("official")]
+        if official:
+            config.hook.pytest_deselected(items=official)
+            items[:] = [item for item in items if item not in official]
+            checks = [item for item in checks if item not in official]
     config.stash[ITEMS] = checks
 
 
@@ -192,13 +223,14 @@ def grader(request):
     exercise = BY_ID[exercise_of(request.node)]
     submission = submission_of(config)
     target = submission.folder
-    fresh = config.getoption("fresh_seed")
-    if fresh is None:
-        fresh = submission_seed(target, exercise)
     mode = reference_mode(config)
     _prepare_trusted_side(config)
-    instance = Grader(exercise, target, mode=mode, fresh_seed=fresh,
-                      snapshot=config.stash[SNAPSHOT], user=config.stash[USER])
+    secret = course_secret(config)
+    if mode == "record-official" and secret is None:
+        raise pytest.UsageError("--reference record-official needs the course secret")
+    instance = Grader(exercise, target, mode="live" if mode == "record-official" else mode,
+                      secret=secret, snapshot=config.stash[SNAPSHOT], user=config.stash[USER],
+                      record_official=mode == "record-official")
     # What the submission's boundary refused (a notebook's shell line) counts as a finding of
     # the source rules: the exercise is not graded, and nothing of it runs.
     instance.findings[:0] = submission.refusals(exercise)
@@ -213,6 +245,9 @@ def grader(request):
     if mode == "record":
         stores = config.stash[STORES]
         stores.setdefault(exercise.id, {}).update(instance.store.recorded)
+    if mode == "record-official":
+        stores = config.stash[STORES]
+        stores.setdefault(exercise.id, {}).update(instance.official_store.recorded)
 
 
 def _runs_as(user) -> str:
@@ -241,6 +276,12 @@ def _note_protections(config, protections: dict) -> None:
                                                            portable_path=needed())]
         if not needed():
             config.stash[NOTES][RUN_NOTES].append(_runs_as(config.stash[USER]))
+        if grading_kind(config) == "official" and \
+                "Landlock" not in config.stash[NOTES][RUN_NOTES][0]:
+            config.stash[NOTES][RUN_NOTES].append(
+                "NOT AN OFFICIAL GRADE'S PROTECTION: without Landlock the student's code could "
+                "read the course secret; grade on Linux (kernel 5.13 or later) for a grade "
+                "that holds")
     from rnnkit.grader import memo
 
     checked = memo.check_note()
@@ -334,7 +375,7 @@ def _progress(item, result: CheckResult) -> None:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
-    from rnnkit.grader.references import REFERENCES_DIR, write_store
+    from rnnkit.grader.references import REFERENCES_DIR, official_dir, write_store
 
     results = config.stash[RESULTS]
     snapshot = config.stash[SNAPSHOT]
@@ -343,14 +384,17 @@ def pytest_sessionfinish(session, exitstatus):
     if config.stash[TAMPERED]:
         _void(results, config.stash[TAMPERED])
     else:  # recordings are written last, and only from an untampered run
+        folder = official_dir() if reference_mode(config) == "record-official" else REFERENCES_DIR
         for exercise_id, entries in config.stash[STORES].items():
-            write_store(REFERENCES_DIR / f"{exercise_id}.npz", entries)
+            write_store(folder / f"{exercise_id}.npz", entries)
     if config.getoption("rnnkit_progress") and results:
         sys.stdout.write("\n")
     path = config.getoption("rnnkit_json")
     if path:
         seconds = time.monotonic() - config.stash[STARTED]
-        dump(path, gradescope(results, seconds=seconds, notes=config.stash[NOTES]))
+        secret = course_secret(config)
+        dump(path, gradescope(results, seconds=seconds, notes=config.stash[NOTES],
+                              mode=grading_kind(config), secret_id=secret.id if secret else None))
 
 
 def _void(results: list[CheckResult], changed: list[str]) -> None:
@@ -372,6 +416,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def results_of(config) -> tuple[list[CheckResult], dict]:
     return config.stash[RESULTS], config.stash[NOTES]
+
+
+def run_of(config) -> dict:
+    """What made this run: {"mode": official | self-check | record, "secret_id": ...}."""
+    secret = course_secret(config)
+    return {"mode": grading_kind(config), "secret_id": secret.id if secret else None}
 
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -29,6 +29,15 @@ from rnnkit.sandbox import wire
 REFERENCES_DIR = KIT_ROOT / "data" / "references"
 
 
+def official_dir() -> Path:
+    """Where the reference's expensive results on the course's secret inputs (its trainings)
+    are recorded, once per course, by release: beside the course secret (solutions/, which
+    never reaches a student kit), wherever $RNNKIT_COURSE_SECRET puts it."""
+    from rnnkit.grader import secret
+
+    return secret.path().parent / "official-references"
+
+
 def reference_key(probe_name: str, args: dict, seed: int) -> str:
     digest = hashlib.sha256(wire.encode({"args": args, "seed": seed})).hexdigest()[:20]
     return f"{probe_name}/{digest}"

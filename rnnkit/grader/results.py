@@ -129,8 +129,12 @@ def readable(text: str) -> str:
     return _INTERNAL_MODULE.sub(r"\1.py is not in the submission", text)
 
 
-def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output: str = "") -> dict:
-    """The Gradescope `results.json` document: one test entry per check, none dropped."""
+def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output: str = "",
+               mode: str = "", secret_id: str | None = None) -> dict:
+    """The Gradescope `results.json` document: one test entry per check, none dropped; with
+    what made it (`mode`: official or self-check, the kit's version, the course secret's id),
+    so results made under another kit version or secret are never mixed."""
+    from rnnkit import __version__
     tests = []
     counters: dict[str, int] = {}
     for r in results:
@@ -155,6 +159,9 @@ def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output
         "stdout_visibility": "hidden",
         "tests": tests,
         "leaderboard": [],
+        "mode": mode,
+        "kit_version": __version__,
+        "secret_id": secret_id,
     }
 
 

@@ -1,16 +1,23 @@
 """What a grading test file talks to: the `grader` fixture.
 
-    got = grader.run(probe_step, x=x, weights=weights)         # in the student's process
-    want = grader.reference(probe_step, x=x, weights=weights)  # the instructor's solution
+    for seed in grader.seeds():
+        got = grader.run(probe_step, x=x, weights=weights)         # in the student's process
+        want = grader.reference(probe_step, x=x, weights=weights)  # the instructor's solution
+        keras = grader.oracle(O.keras_step, x, weights)            # an oracle, by name
 
-`probe_step(module, **args)` is a plain function of the test file; it runs against the
-student's module in the student's process (`run`) or against `solutions/` (`reference`).
+`probe_step(module, **args)` is a probe (`rnnkit.probes`); it runs against the student's
+module in the student's process (`run`) or against `solutions/` (`reference`). An oracle is
+a function of the official room (`rnnkit.official`, named through `rnnkit.grader.oracles`).
 
-The reference is the live `solutions/` package when the kit has one (instructor and hosted
-grading), otherwise what `python -m rnnkit release` recorded in `data/references/`, keyed
-by probe name and a digest of its arguments — so a student's copy without solutions still
-grades itself. When the reference is live, `seeds()` adds a fresh input seed derived from the
-submission's own file, so an answer hard-coded from the recorded references fails.
+Two modes (`Grader.kind`):
+- the *official grade* (a kit with solutions/ and the course secret, `rnnkit.grader.secret`):
+  every input is drawn from the secret: `seeds()` gives a seed shared by the course's
+  submissions and one drawn from the submitted file too, so nothing recorded, trained or
+  computed on public inputs earns a point, and a re-grade of the same file is the same; the
+  reference and the oracles run here;
+- the *self-check* (a student's kit: no solutions, no official room, no secret): the public
+  seed 0 only, and the reference's and the oracles' results that `release` recorded on it in
+  `data/references/` (`record` is release's own run, which makes them).
 """
 from __future__ import annotations
 
@@ -21,11 +28,27 @@ from pathlib import Path
 
 from rnnkit import KIT_ROOT
 from rnnkit.course import Exercise, closure
-from rnnkit.grader import memo, scan
-from rnnkit.grader.references import REFERENCES_DIR, ReferenceStore, reference_key, trusted
-from rnnkit.grader.handles.process import StudentError, StudentProcess
+from rnnkit.grader import memo, oracles, scan
+from rnnkit.grader.compare import CheckFailed
+from rnnkit.grader.oracles import OracleRef
+from rnnkit.grader.references import (REFERENCES_DIR, ReferenceStore, official_dir,
+                                      reference_key, trusted)
+from rnnkit.grader.handles.process import StudentError, StudentProcess, one_line
+
+class OfficialOnly(CheckFailed):
+    """A check needs what only the official grader has (an oracle on inputs that release did
+    not record): never the student's fault."""
+
 
 DEFAULT_TIMEOUT = 30.0  # seconds for a function-level check; training checks pass their own
+
+
+def secret_paths() -> list[str]:
+    """The course secret and its recordings: unreadable to student code (Landlock) wherever the
+    instructor keeps them, even inside a folder the student's process may read."""
+    from rnnkit.grader import secret
+
+    return [str(secret.path()), str(official_dir())]
 
 
 def solutions_available() -> bool:
@@ -69,20 +92,24 @@ def sandbox_config(exercise: Exercise) -> dict:
 class Grader:
     """The per-exercise fixture behind every grading check (see the module docstring)."""
 
-    def __init__(self, exercise: Exercise, target: Path, *, mode: str, fresh_seed: int | None,
-                 snapshot=None, user=None):
+    def __init__(self, exercise: Exercise, target: Path, *, mode: str, secret=None,
+                 snapshot=None, user=None, record_official: bool = False):
         if mode not in ("live", "recorded", "record"):
             raise ValueError(f"mode must be live, recorded or record; received {mode!r}")
         self.exercise = exercise
         self.target = Path(target)
         self.mode = mode
-        self.fresh_seed = fresh_seed
+        self.secret = secret if mode == "live" else None
         self.store = ReferenceStore(REFERENCES_DIR / f"{exercise.id}.npz")
+        self.official_store = ReferenceStore(official_dir() / f"{exercise.id}.npz")
+        self._submission_seed = None
+        self.record_official = record_official and self.secret is not None
         config = sandbox_config(exercise)
         self.student = StudentProcess(self.target, exercise.module, config=config,
                                       copy=config["copy"], user=user,
                                       code_root=snapshot.root if snapshot else KIT_ROOT,
-                                      exclude=[str(KIT_ROOT), str(self.target)])
+                                      exclude=[str(KIT_ROOT), str(self.target)],
+                                      hidden=secret_paths())
         self.probe_modules = set(config["probes"])
         scanning = os.environ.get("RNNKIT_SOURCE_SCAN", "on") != "off"   # never the student's
         self.findings = scan.scan_submission(self.target, exercise) if scanning else []
@@ -92,6 +119,7 @@ class Grader:
                       for e in closure(exercise) for f, line in stub_lines(e)}
         self._solution = None
         self._cells: dict = {}
+        self._imports: dict[str, bool] = {}     # earlier module -> imports alone (checked)
         self.notes: list[str] = []
         self.faults: dict[str, tuple[str, str]] = {}   # part -> (title of the check, culprit)
 
@@ -111,8 +139,40 @@ class Grader:
             self._recognise_stub(error)
             raise
         finally:
-            for note in self.student.notes:
+            for note in self.stand_in_notes():
                 self.note(note)
+
+    def stand_in_notes(self) -> list[str]:
+        """The report's words on earlier modules Keras's layers stood in for. The student's
+        process names them after student code ran there, so each claim is checked here:
+        the module is imported alone in a student process of its own exercise, and the note
+        stands only if that import fails too (checked once per module)."""
+        notes = []
+        for claim in self.student.claims:
+            module = claim["module"]
+            if module not in self._imports:
+                self._imports[module] = self._imports_alone(module)
+            if not self._imports[module]:
+                notes.append(f"{module}.py could not be imported "
+                             f"({one_line(claim['reason'], 120)}); Keras's built-in layers "
+                             "stood in for it")
+        return notes
+
+    def _imports_alone(self, module: str) -> bool:
+        from rnnkit.course import BY_MODULE
+
+        exercise = BY_MODULE[module]
+        config = sandbox_config(exercise)
+        checker = StudentProcess(self.target, module, config=config, copy=config["copy"],
+                                 code_root=self.student.code_root, exclude=self.student.exclude,
+                                 hidden=self.student.hidden, user=self.student.user)
+        try:
+            checker._start()               # the handshake: walled, then imported or not
+            return True
+        except StudentError:
+            return False
+        finally:
+            checker.__exit__(None, None, None)
 
     def _recognise_stub(self, error: StudentError) -> None:
         """A NotImplementedError is "not started" only when it was raised by a stub line
@@ -138,6 +198,16 @@ class Grader:
         if name not in self._cells:
             self._cells[name] = cellcheck.problem(self, name)
         return self._cells[name]
+
+    def structure_verified(self, name: str) -> str | None:
+        """None when what the student's process reports about the cell `name`'s structure is
+        borne out by its values (Keras's, or a named mistake's), else why it is not credited."""
+        from rnnkit.grader import cellcheck
+
+        key = f"structure:{name}"
+        if key not in self._cells:
+            self._cells[key] = cellcheck.structure_verified(self, name)
+        return self._cells[key]
 
     def cell_stand_in(self, name: str) -> bool:
         """True when an earlier exercise's cell must be replaced by Keras's in this exercise
@@ -193,9 +263,15 @@ class Grader:
         for expensive probes on fixed inputs (training), whose live result would be the same.
         """
         key = reference_key(probe.__name__, args, seed)
-        if self.mode == "recorded" or (prefer_recorded and self.mode == "live"
-                                       and self.store.has(key)):
+        if self.mode == "recorded":
             return self.store.get(key)
+        if prefer_recorded and self.mode == "live" and not self.record_official:
+            store = self.official_store if self.official else self.store
+            if store.has(key):
+                return store.get(key)
+            if self.official:
+                self.note("the reference was trained during this grading on the course's "
+                          "data: `python -m rnnkit release` records it once for the course")
         solution = self.solution_module()
         # remembered like an oracle's result, and exactly what a recording would hold (a
         # probe returns plain data, which comes back as the wire carries it)
@@ -203,37 +279,84 @@ class Grader:
                           lambda **copied: probe(solution, **copied), (), args, seed)
         if self.mode == "record":
             self.store.record(key, result)
+        if self.record_official and prefer_recorded:
+            self.official_store.record(key, result)
         return result
 
-    @staticmethod
-    def oracle(function, *args, seed: int = 0, **kwargs):
-        """Run trusted code (a Keras built-in layer, autodiff) here, seeded, on copies; a
-        module-level function's plain-data result is remembered (`rnnkit.grader.memo`)."""
-        return trusted(memo.function_name(function), function, args, kwargs, seed)
+    def oracle(self, function, *args, seed: int = 0, prefer_recorded: bool = False, **kwargs):
+        """An oracle's result for these arguments: `function` is its name (`oracles.of(...)`:
+        run here where the kit has the official room, read from the recordings in a
+        self-check) or trusted code of the grader's own (run here). Seeded, on copies; a
+        plain-data result of a module-level function is remembered (`rnnkit.grader.memo`).
+        `prefer_recorded`: an expensive oracle of course-wide inputs (the course's data),
+        which release records once per course for the official grade."""
+        if not isinstance(function, OracleRef):
+            return trusted(memo.function_name(function), function, args, kwargs, seed)
+        key = reference_key(f"oracle:{function.qualified}", {"args": list(args),
+                                                              "kwargs": kwargs}, seed)
+        if self.mode == "recorded" or not oracles.available():
+            if not self.store.has(key):
+                raise OfficialOnly(f"{function.name} is computed by the official grader only, "
+                                   "and release recorded no result of it for these inputs")
+            return self.store.get(key)
+        if prefer_recorded and self.official and not self.record_official \
+                and self.official_store.has(key):
+            return self.official_store.get(key)
+        result = trusted(function.qualified, function.resolve(), args, kwargs, seed)
+        if self.mode == "record":
+            self.store.record(key, result)
+        if prefer_recorded and self.record_official:
+            self.official_store.record(key, result)
+        return result
 
     def note(self, text: str) -> None:
         """A line the report prints under the exercise (e.g. which cells were used)."""
         if text not in self.notes:
             self.notes.append(text)
 
-    def seeds(self, *, always_fresh: bool = False) -> list[int]:
-        """Input seeds for a check: the recorded one, plus a fresh one when it can be judged.
+    @property
+    def kind(self) -> str:
+        """"official" (the course secret), "self-check" or "record" (release's own run)."""
+        if self.mode == "record":
+            return "record"
+        return "official" if self.secret is not None else "self-check"
 
-        A fresh seed is used whenever the reference is live, and for checks whose reference is
-        computed here anyway (`always_fresh=True`, e.g. against Keras's own layers).
-        """
-        fresh = self.fresh_seed is not None and (self.mode == "live" or always_fresh)
-        return [0, self.fresh_seed] if fresh else [0]
+    @property
+    def official(self) -> bool:
+        return self.kind == "official"
+
+    def seeds(self) -> list[int]:
+        """Input seeds for a check. Official: one drawn from the course secret for this
+        exercise (every submission's, so oracle results are shared) and one drawn from the
+        secret and the submitted file (an answer looked up or passed on fails; the same file
+        always draws the same). Self-check and recording: the public seed 0."""
+        if not self.official:
+            return [0]
+        return [self.course_seed(), self.submission_seed()]
+
+    @property
+    def seed(self) -> int:
+        """The one seed of a check that needs only one: 0, or the course's in an official grade."""
+        return self.seeds()[0]
+
+    def course_seed(self, *labels) -> int:
+        """A seed drawn from the course secret for this exercise (and `labels`): 0 unless
+        official."""
+        return self.secret.seed(self.exercise.id, "course", *labels) if self.official else 0
+
+    def submission_seed(self) -> int:
+        if self._submission_seed is None:
+            path = self.target / self.exercise.filename
+            digest = hashlib.sha256()
+            if path.is_file() and not path.is_symlink():
+                with open(path, "rb") as handle:        # in blocks: the file may be huge
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+            self._submission_seed = self.secret.seed(self.exercise.id, "submission",
+                                                     digest.hexdigest())
+        return self._submission_seed
 
     def close(self) -> None:
         # Which walls applied (and which were missing, and why) is reported once for the
         # whole run, from `self.student.protections` (see the plugin's `grader` fixture).
         self.student.__exit__(None, None, None)
-
-
-def submission_seed(target: Path, exercise: Exercise) -> int:
-    """A seed no one can know before the file is final: a digest of the submitted module."""
-    path = Path(target) / exercise.filename
-    content = path.read_bytes() if path.is_file() else b""
-    digest = hashlib.sha256(exercise.id.encode() + b"\0" + content).digest()
-    return 1 + int.from_bytes(digest[:4], "big") % (2**31 - 2)

@@ -249,6 +249,7 @@ def main(argv: list[str]) -> None:
     import numpy
 
     hidden = _package_folders(forbidden)        # libraries the exercise must do without
+    hidden += config.get("hidden", [])          # the course secret, its recordings
     if uses_keras:
         import keras  # noqa: F401  (imported before the walls; its files are then hidden)
 
@@ -263,6 +264,9 @@ def main(argv: list[str]) -> None:
     poisoned = standins.disable_built_ins(config.get("disable", [])) if uses_keras else []
     sys.meta_path.insert(0, _Blocker(REFUSED_PACKAGES, forbidden,
                                      reimport=RECURRENT_MODULES if poisoned else ()))
+    # Sent before any student code has run in this process: the walls' own account, the only
+    # message the grader takes the report's protections line from.
+    wire.send(fd_out, {"status": "walled", "protections": protections})
     try:
         module, notes = import_with_stand_ins(folder, config["module"], config["stand_ins"])
     except BaseException as error:  # noqa: BLE001 - any failure of student code is reported
@@ -272,7 +276,7 @@ def main(argv: list[str]) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    wire.send(fd_out, {"status": "ready", "protections": protections, "notes": notes})
+    wire.send(fd_out, {"status": "ready", "notes": notes})
 
     while True:
         try:

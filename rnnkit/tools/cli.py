@@ -23,6 +23,25 @@ class UsageProblem(Exception):
     """The command cannot run as asked; the message is the one line to print."""
 
 
+def official_secret_problem(command: str) -> None:
+    """Official grading needs the reference and the course secret (a student kit has
+    neither); UsageProblem saying how to get them."""
+    from rnnkit.grader import secret
+    from rnnkit.grader.session import solutions_available
+
+    if not solutions_available():
+        raise UsageProblem(f"{command} is official grading and needs the instructor's kit "
+                           "(solutions/ and the course secret); a student kit self-checks with "
+                           "`python -m rnnkit grade`")
+    try:
+        held = secret.load()
+    except secret.SecretProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    if held is None:
+        raise UsageProblem(f"{command} is official grading and needs the course secret "
+                           f"({secret.path()}): `python -m rnnkit release` makes one")
+
+
 def _existing_folder(path: str, what: str) -> Path:
     folder = Path(path).expanduser()
     if not folder.exists():
@@ -54,13 +73,10 @@ def command_grade(options) -> int:
     reference = options.reference
     if reference == "live" and not solutions_available():
         raise UsageProblem("--reference live needs solutions/ in the kit")
-    where = "live solutions/" if (reference == "live" or (reference == "auto" and
-                                                          solutions_available())) \
-        else "references recorded in data/references"
-    print(f"Grading {_shown(target)} against the {where}", flush=True)
+    print(run_header(_shown(target), reference), flush=True)
     try:
         report = grade(target, [e.id for e in exercises],
-                       reference=reference, fresh_seed=options.fresh_seed, progress=True,
+                       reference=reference, progress=True,
                        keywords=options.keywords, markers="not training" if options.quick else None)
     except GradingError as error:
         hint = f" (is -k {options.keywords!r} a pytest -k expression?)" if options.keywords else ""
@@ -79,6 +95,25 @@ def command_grade(options) -> int:
     return 0
 
 
+def run_header(shown: str, reference: str = "auto") -> str:
+    """The first line of a grading: which of the two modes it is, and against what."""
+    from rnnkit.grader import secret
+    from rnnkit.grader.session import solutions_available
+
+    live = reference == "live" or (reference == "auto" and solutions_available())
+    if not live:
+        return (f"Self-check of {shown} against the references recorded in data/references "
+                "(public inputs; not your grade)")
+    try:
+        held = secret.load()
+    except secret.SecretProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    if held is None:
+        return (f"Self-check of {shown} against the live solutions/ on public inputs (no course "
+                "secret: `python -m rnnkit release` makes one for the official grade)")
+    return (f"Official grade of {shown} (course secret {held.id}: every input drawn from it)")
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd())) + "/"
@@ -93,7 +128,8 @@ def command_release(options) -> int:
     try:
         if options.check:
             problems = (release.exercise_differences(root) + release.notebook_differences(root)
-                        + release.reference_differences(root))
+                        + release.reference_differences(root)
+                        + release.official_differences(root))
             if problems:
                 print("\n".join(problems))
                 print(f"release --check: {len(problems)} stale item(s); run `python -m rnnkit release`")
@@ -115,9 +151,33 @@ def command_release(options) -> int:
                 release.record_references(root, stale)
             print("recorded: " + (", ".join(e.id for e in stale) if stale else
                                   "nothing (every reference is up to date)"))
+            record_official_references(root)
         return 0
     except release.ReleaseError as error:
         raise UsageProblem(str(error)) from None
+
+
+def record_official_references(root) -> None:
+    """Make the course secret when there is none, then record the reference's results on the
+    course's inputs that official gradings reuse (its trainings)."""
+    from rnnkit.grader import secret as secrets
+    from rnnkit.tools import release
+
+    try:
+        held, made = secrets.make(root)
+    except secrets.SecretProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    if made:
+        print(f"made the course secret {secrets.path(root)} (id {held.id}): the official grade "
+              "draws every input from it. Keep it with the course and back it up; it never "
+              "goes into a student kit. Made anew, it starts a new course.")
+    stale = release.stale_official(root, held)
+    if stale:
+        print(f"recording the official grade's references of {', '.join(e.id for e in stale)} "
+              "(grading solutions/ officially):", flush=True)
+        release.record_official(root, held, stale)
+    print("official recordings: " + (", ".join(e.id for e in stale) if stale else
+                                     "nothing (up to date for this course secret)"))
 
 
 def command_grade_class(options) -> int:
@@ -202,7 +262,6 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--reference", choices=("auto", "live", "recorded"), default="auto",
                        help="where reference results come from (default: live solutions/ when "
                             "present, else the recorded ones)")
-    grade.add_argument("--fresh-seed", type=int, default=None, help=argparse.SUPPRESS)
     grade.add_argument("--allow-empty", action="store_true", help=argparse.SUPPRESS)
     grade.add_argument("--details", metavar="FILE", help=argparse.SUPPRESS)  # per-check timings
     grade.set_defaults(handler=command_grade)
@@ -298,6 +357,8 @@ def main(argv=None) -> int:
             refusal = portable.official_grading_problem(options.command)
             if refusal:
                 raise UsageProblem(refusal)
+        if options.command in OFFICIAL_GRADING + ("gradescope",):
+            official_secret_problem(options.command)
         return options.handler(options)
     except UsageProblem as error:
         print(f"rnnkit {options.command}: {error}", file=sys.stderr)

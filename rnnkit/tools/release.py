@@ -275,6 +275,71 @@ def record_references(root: Path = KIT_ROOT, exercises=None):
     return todo
 
 
+# -- the official grade's own recordings -------------------------------------------------------
+# The reference's expensive results on the course's secret inputs (its trainings on the
+# course's data), recorded once per course and per change of the code they depend on, so an
+# official grading compares with them instead of training the reference again. They live in
+# solutions/official-references/: instructor-only, like the secret they are drawn from.
+def official_folder(root: Path = KIT_ROOT) -> Path:
+    """Beside the course secret (rnnkit.grader.references.official_dir)."""
+    from rnnkit.grader import secret
+
+    return secret.path(root).parent / "official-references"
+
+
+def _official_manifest(root: Path) -> dict:
+    try:
+        return json.loads((official_folder(root) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def stale_official(root: Path = KIT_ROOT, secret=None) -> list:
+    """The exercises whose official recordings are missing, were made under another course
+    secret, or no longer match the code (none when there is no secret)."""
+    if secret is None:
+        return []
+    manifest = _official_manifest(root)
+    return [e for e in EXERCISES if manifest.get(e.id, {}).get("secret") != secret.id
+            or manifest[e.id].get("fingerprint") != fingerprint(e, root)]
+
+
+def official_differences(root: Path = KIT_ROOT) -> list[str]:
+    from rnnkit.grader import secret as secrets
+
+    try:
+        held = secrets.load(root)
+    except secrets.SecretProblem as problem:
+        return [str(problem)]
+    return [f"official recordings of {e.id} are stale (made under another course secret, or "
+            "its code changed)" for e in stale_official(root, held)]
+
+
+def record_official(root: Path = KIT_ROOT, secret=None, exercises=None) -> list:
+    """Grade the solutions officially (the course secret's inputs), recording the reference's
+    expensive results; ReleaseError unless they score every point."""
+    from rnnkit.grader.api import grade
+
+    todo = stale_official(root, secret) if exercises is None else list(exercises)
+    if not todo:
+        return []
+    report = grade(root / "solutions", [e.id for e in todo], reference="record-official",
+                   progress=True)
+    print()
+    lost = [r for r in report.results if r.points < r.max_points]
+    if lost:
+        lines = "\n".join(f"  {r.exercise} {r.title}: {r.feedback}" for r in lost)
+        raise ReleaseError("the solutions lose points in the official grade, so nothing was "
+                           f"recorded as final:\n{lines}")
+    manifest = _official_manifest(root)
+    for exercise in todo:
+        manifest[exercise.id] = {"fingerprint": fingerprint(exercise, root),
+                                 "secret": secret.id}
+    official_folder(root).mkdir(parents=True, exist_ok=True)
+    (official_folder(root) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return todo
+
+
 # -- student kit ------------------------------------------------------------------------------
 # What a student kit holds is declared once, by room (`rnnkit.rooms`): nothing else is ever
 # copied (an autograder.zip, a backup of a solution, notes lying in the folder stay out).

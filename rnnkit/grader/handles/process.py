@@ -252,11 +252,13 @@ class StudentProcess:
     Inputs: target, the graded folder; module, the exercise module's name; config, what the
     worker needs besides (probe modules, stand-ins, Keras layers to disable, forbidden
     imports; see `rnnkit.sandbox.worker.main`); copy, the file names to copy from target;
-    code_root, the private copy of the student-side code; exclude, folders never readable.
+    code_root, the private copy of the student-side code; exclude, folders never readable;
+    hidden, paths inside readable folders that stay unreadable (the course secret and its
+    recordings, wherever the instructor keeps them).
     """
 
     def __init__(self, target: str | os.PathLike, module: str, *, config: dict, copy=(),
-                 code_root: str | os.PathLike = KIT_ROOT, exclude=(), user=None,
+                 code_root: str | os.PathLike = KIT_ROOT, exclude=(), hidden=(), user=None,
                  startup_seconds: float = STARTUP_SECONDS, memory_limit_mb: int = MEMORY_LIMIT_MB):
         self.source = os.path.realpath(target)
         self.code_root = str(code_root)
@@ -264,14 +266,15 @@ class StudentProcess:
         self.worker_config = dict(config)
         self.copy = list(copy) or [f"{module}.py"]
         self.exclude = [str(p) for p in exclude]
+        self.hidden = [str(p) for p in hidden]
         self.user = user
         self.startup_seconds = startup_seconds
         self.memory_limit_mb = memory_limit_mb
         self.proc: subprocess.Popen | None = None
         self.import_failure: StudentError | None = None
         self.protections: dict = {}   # what the worker reported: {"applied": [...], "missing": [...]}
-        self.notes: list[str] = []   # e.g. which earlier exercises were replaced by stand-ins
         self.restarts = 0
+        self.claims: list[dict] = []  # earlier modules the worker says it replaced (unchecked)
         self._channel: portable_host.Channel | None = None   # the portable path (macOS, Windows)
         self._workdir = tempfile.mkdtemp(prefix="rnnkit-student-")
         self._cleanup = weakref.finalize(self, remove_tree, self._workdir)
@@ -313,7 +316,8 @@ class StudentProcess:
         from_child_r, from_child_w = os.pipe()
         config = {**self.worker_config, "target": self.target, "module": self.module,
                   "fd_in": to_child_r, "fd_out": from_child_w,
-                  "read": [self.code_root], "write": [self.scratch], "exclude": self.exclude}
+                  "read": [self.code_root], "write": [self.scratch], "exclude": self.exclude,
+                  "hidden": self.hidden}
         env = worker_environment()
         own = dict(HOME=workdir, TMPDIR=os.path.join(self.scratch, "tmp"))
         forked = None
@@ -351,7 +355,8 @@ class StudentProcess:
         config = {**self.worker_config, "target": self.target, "module": self.module,
                   "channel": "stdio", "simulate": portable.SIMULATED,
                   "limits": {"memory_mb": self.memory_limit_mb, "output_mb": MAX_OUTPUT_MB},
-                  "read": [self.code_root], "write": [self.scratch], "exclude": self.exclude}
+                  "read": [self.code_root], "write": [self.scratch], "exclude": self.exclude,
+                  "hidden": self.hidden}
         env = {**worker_environment(), "HOME": workdir, "USERPROFILE": workdir,
                "TMPDIR": os.path.join(self.scratch, "tmp")}
         command = [sys.executable, "-s", "-P", "-c", BOOTSTRAP, self.code_root, json.dumps(config)]
@@ -366,8 +371,14 @@ class StudentProcess:
                             for key in ("applied", "missing")}
 
     def _handshake(self) -> None:
-        """The worker's first message: imported (with its walls) or not."""
+        """The worker's first messages: its walls (sent before any student code ran, so the
+        protections line comes from there and nowhere else), then imported or not."""
         try:
+            walled = self._receive(self.startup_seconds, during="starting the student's process")
+            if walled.get("status") != "walled" or not isinstance(walled.get("protections"), dict):
+                raise StudentError("crash", "the student's process did not report its walls "
+                                   "before importing the submission")
+            self.protections = walled["protections"]
             reply = self._receive(self.startup_seconds, during="importing the module")
         except StudentError as error:   # a hang or a crash at import fails every check alike
             self.import_failure = error
@@ -376,17 +387,13 @@ class StudentProcess:
             self.import_failure = StudentError.from_reply(reply)
             self.close()
             raise self.import_failure
-        protections = reply.get("protections")
-        self.protections = protections if isinstance(protections, dict) else {}
-        # The report's words are the grader's: the worker only names which earlier module a
-        # stand-in replaced (one the exercise may use) and the error, shortened.
-        stand_ins = self.worker_config.get("stand_ins", {})
-        self.notes = [f"{note['module']}.py could not be imported ({one_line(note['reason'], 120)}"
-                      "); Keras's built-in layers stood in for it"
-                      for note in (reply.get("notes") if isinstance(reply.get("notes"), list)
-                                   else [])
-                      if isinstance(note, dict) and note.get("module") in stand_ins
-                      and isinstance(note.get("reason"), str)]
+        # The worker names an earlier module it replaced by Keras's layers after student code
+        # ran there: a claim, which the grader checks (`Grader.stand_in_notes`).
+        self.claims = [note for note in (reply.get("notes") if isinstance(reply.get("notes"),
+                                                                           list) else [])
+                       if isinstance(note, dict)
+                       and note.get("module") in self.worker_config.get("stand_ins", {})
+                       and isinstance(note.get("reason"), str)]
 
     def close(self) -> None:
         if self.proc is None:

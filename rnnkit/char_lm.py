@@ -17,7 +17,7 @@ import numpy as np
 from keras import layers
 
 from rnnkit.datasets import grammar
-from rnnkit.decoding import PAD, TokenTable, masked_nll
+from rnnkit.decoding import PAD, START, STOP, TokenTable, generate, masked_nll
 
 SEQ_LEN = grammar.MAX_CHARS + 1      # 41: <start> + 40 characters in, 40 characters + <stop> out
 UNITS = 64
@@ -107,3 +107,41 @@ def train_char_lm(cell_factory, pairs, texts, table, *, units=UNITS, length=SEQ_
                   flush=True)
     history["seconds"] = time.perf_counter() - start
     return model, history
+
+
+N_SAMPLES, SAMPLE_SEED = 400, 11     # the samples a trained model is judged by
+
+
+def evaluate(model, table, validation, training, *, n_samples=N_SAMPLES, seed=SAMPLE_SEED):
+    """How a trained char_lm-shaped model (RNN, then Dense) does: {"perplexity" on the
+    `validation` texts, "valid": the share of `n_samples` samples (temperature 1, seeded
+    Gumbel-max sampling) that parse as sentences of the grammar, "novel": the share that
+    parse and are not `training` texts, "samples": the first four, "baseline": the
+    perplexity of character frequencies alone (a model that ignores the order)}."""
+    v = len(table)
+    x = table.encode_batch(validation, SEQ_LEN, start=True)              # (N, T)
+    y = table.encode_batch(validation, SEQ_LEN, stop=True)               # (N, T)
+    result = {"perplexity": perplexity(model, one_hot(x, v), y)}
+    recurrent, dense = model.layers
+    rng = np.random.default_rng(seed)
+
+    def step(tokens, state):
+        h, state = recurrent.cell(one_hot(tokens, v), state)
+        return np.asarray(dense(h)), state
+
+    def choose(logits):                  # one draw from softmax(logits) per row
+        logits = np.asarray(logits, "float64")
+        return np.argmax(logits + rng.gumbel(size=logits.shape), axis=-1)
+
+    sizes = np.atleast_1d(recurrent.cell.state_size)
+    ids = generate(step, [np.zeros((n_samples, int(size)), "float32") for size in sizes],
+                   START, STOP, SEQ_LEN, choose)
+    samples = [table.decode(row) for row in ids]
+    valid = [grammar.parse(sample) for sample in samples]
+    seen = set(training)
+    result.update(valid=float(np.mean(valid)),
+                  novel=float(np.mean([ok and s not in seen for ok, s in zip(valid, samples)])),
+                  samples=samples[:4],
+                  baseline=unigram_perplexity(table.encode_batch(training, SEQ_LEN, stop=True),
+                                              y, v))
+    return result

@@ -19,12 +19,13 @@ MEMORY_LAG = 40  # the lag at which the three cells are compared (and graded)
 UNITS, N_SYMBOLS, NOISE_STD = 32, 4, 1.0   # the experiment's cell size and task
 
 
-def memory_task(n, lag, n_symbols=N_SYMBOLS, seed=0, *, noise_std=NOISE_STD):
+def memory_task(n, lag, n_symbols=N_SYMBOLS, seed=0, *, noise_std=NOISE_STD, classes=None):
     """Sequences whose label is their first symbol, followed by `lag` noise steps.
 
     Returns x (n, lag + 1, n_symbols) float32 and y (n,) int32:
-        x[k, 0] = one_hot(y[k]);  x[k, 1:] ~ N(0, noise_std^2), independently
-        y: each of the n_symbols classes exactly n // n_symbols or n // n_symbols + 1 times,
+        x[k, 0] = one_hot(s[k]);  x[k, 1:] ~ N(0, noise_std^2), independently
+        y[k] = classes[s[k]] (classes: a permutation of the symbols; the identity when None)
+        s: each of the n_symbols symbols exactly n // n_symbols or n // n_symbols + 1 times,
            in random order.
     Deterministic for a given seed (NumPy only).
     """
@@ -35,6 +36,8 @@ def memory_task(n, lag, n_symbols=N_SYMBOLS, seed=0, *, noise_std=NOISE_STD):
     y = rng.permutation(np.arange(n) % n_symbols)                       # (n,) balanced
     x = noise_std * rng.standard_normal((n, lag + 1, n_symbols))        # (n, T, S)
     x[:, 0] = np.eye(n_symbols)[y]
+    if classes is not None:
+        y = np.asarray(classes)[y]
     return x.astype("float32"), y.astype("int32")
 
 
@@ -103,11 +106,12 @@ def first_step_gradient_norm(model, x, y):
 
 def train_memory_model(factory, lag, *, seed=0, x_val=None, y_val=None, units=UNITS, n=4000,
                        epochs=6, n_symbols=N_SYMBOLS, noise_std=NOISE_STD, batch_size=128,
-                       learning_rate=1e-2, chrono=True):
+                       learning_rate=1e-2, chrono=True, classes=None):
     """Seed, build memory_model(factory(units)), chrono-initialise it, measure the gradient
     reaching the first step on (x_val, y_val)[:256] when given, and train it on
-    memory_task(n, lag, seed=seed). Returns (model, gradient norm or None, fit seconds)."""
-    x, y = memory_task(n, lag, n_symbols, seed=seed, noise_std=noise_std)
+    memory_task(n, lag, seed=seed, classes=classes). Returns (model, gradient norm or None,
+    fit seconds)."""
+    x, y = memory_task(n, lag, n_symbols, seed=seed, noise_std=noise_std, classes=classes)
     keras.utils.set_random_seed(seed)
     cell = factory(units)
     model = memory_model(cell, n_symbols)

@@ -209,3 +209,31 @@ def mistake_outputs(sequence_function, mistakes, *args, **kwargs):
     """
     return {sentence: sequence_function(*args, **{**kwargs, **overrides})[0]
             for sentence, overrides in mistakes.items()}
+
+
+SIMPLE_RNN_MISTAKES: dict[str, dict] = {
+    "your cell matches one without the bias b: add `+ self.bias`": {"use_bias": False},
+    "your cell matches one without the tanh (a linear RNN): wrap the sum in ops.tanh":
+        {"activation": "linear"},
+    "your cell uses a sigmoid where the vanilla RNN uses tanh": {"activation": "sigmoid"},
+}
+
+
+def cell_mistakes(cell, x, states, weights) -> dict:
+    """{sentence: h_seq (N, T, H)} of every known mistake of `cell` ("SimpleRNNCell",
+    "LSTMCell", "GRUCell") on the same inputs, initial states and weights (Keras's layout)."""
+    kernel, recurrent, bias = weights
+    if cell == "SimpleRNNCell":
+        mistakes = {**SIMPLE_RNN_MISTAKES,
+                    "your cell ignores the previous state: add "
+                    "`states[0] @ self.recurrent_kernel`":
+                        {"recurrent_kernel": np.zeros_like(recurrent)},
+                    "your cell ignores the input: add `inputs @ self.kernel`":
+                        {"kernel": np.zeros_like(kernel)}}
+        return mistake_outputs(simple_rnn_sequence, mistakes, x, states[0], kernel=kernel,
+                               recurrent_kernel=recurrent, bias=bias)
+    if cell == "LSTMCell":
+        return mistake_outputs(lstm_sequence, LSTM_MISTAKES, x, states[0], states[1], *weights)
+    if cell == "GRUCell":
+        return mistake_outputs(gru_sequence, GRU_MISTAKES, x, states[0], *weights)
+    raise ValueError(f"cell must be SimpleRNNCell, LSTMCell or GRUCell; received {cell!r}")

@@ -51,26 +51,11 @@ def keras_classifier_outputs(x, weights):
     return np.asarray(cells.classifier(keras.layers.SimpleRNN(H), (T, D), weights)(x))
 
 
-SIMPLE_RNN_MISTAKES = {  # sentence -> how the wrong cell differs (rnnkit.official.cells keywords)
-    "your cell matches one without the bias b: add `+ self.bias`": {"use_bias": False},
-    "your cell matches one without the tanh (a linear RNN): wrap the sum in ops.tanh":
-        {"activation": "linear"},
-    "your cell uses a sigmoid where the vanilla RNN uses tanh": {"activation": "sigmoid"},
-}
-
-
 def cell_mistakes(x, h0, weights, step=False):
     """{sentence: output} of the classic mistaken vanilla cells on the same inputs and weights:
-    the final-layer outputs (N, T, H), or with `step` one step's output (N, H) for x (N, D)."""
-    kernel, recurrent, bias = weights
-    mistakes = {**SIMPLE_RNN_MISTAKES,
-                "your cell ignores the previous state: add `states[0] @ self.recurrent_kernel`":
-                    {"recurrent_kernel": np.zeros_like(recurrent)},
-                "your cell ignores the input: add `inputs @ self.kernel`":
-                    {"kernel": np.zeros_like(kernel)}}
+    the outputs (N, T, H), or with `step` one step's output (N, H) for x (N, D)."""
     sequences = x[:, None] if step else x                                 # (N, T, D)
-    candidates = variants.mistake_outputs(variants.simple_rnn_sequence, mistakes, sequences, h0,
-                                          kernel=kernel, recurrent_kernel=recurrent, bias=bias)
+    candidates = variants.cell_mistakes("SimpleRNNCell", sequences, [h0], weights)
     if step:
         candidates = {sentence: h_seq[:, 0] for sentence, h_seq in candidates.items()}
     return candidates

@@ -11,7 +11,6 @@ import numpy as np
 
 from rnnkit import memory
 from rnnkit.grader.compare import load_weights
-from rnnkit.official import cells as variants
 from rnnkit.probes import cells
 from rnnkit.probes.ex03 import D, H, round_trip_model
 
@@ -50,22 +49,14 @@ def keras_round_trip_outputs(cell, x, weights):
     return np.asarray(model(x))
 
 
-def memory_accuracy(cell, weights):
-    """Accuracy of trained weights loaded into Keras's own cell, on unseen sequences."""
+def memory_accuracy(cell, weights, validation, classes=None):
+    """Accuracy of trained weights loaded into Keras's own cell, on 1000 unseen sequences of
+    the memory task (data of the seed `validation`, labels mapped by `classes`)."""
     import keras
 
-    x_val, y_val = memory.memory_task(1000, memory.MEMORY_LAG, seed=12345)   # unseen sequences
+    x_val, y_val = memory.memory_task(1000, memory.MEMORY_LAG, seed=validation, classes=classes)
     model = memory.memory_model(getattr(keras.layers, cell)(memory.UNITS), memory.N_SYMBOLS)
     model.build((None, memory.MEMORY_LAG + 1, memory.N_SYMBOLS))
     load_weights(model, weights, f"your trained {cell}")
     predictions = np.argmax(model.predict(x_val, batch_size=1000, verbose=0), axis=-1)
     return float(np.mean(predictions == y_val))
-
-
-def mistakes_for(cell, x, states, weights) -> dict:
-    """{sentence: h_seq} of every known mistake, on the same inputs and weights."""
-    if cell == "LSTMCell":
-        return variants.mistake_outputs(variants.lstm_sequence, variants.LSTM_MISTAKES,
-                                        x, states[0], states[1], *weights)
-    return variants.mistake_outputs(variants.gru_sequence, variants.GRU_MISTAKES,
-                                    x, states[0], *weights)

@@ -12,7 +12,18 @@ from rnnkit.datasets import timeseries
 from rnnkit.grader.compare import fail
 from rnnkit.probes.ex04 import HORIZON, UNITS, WINDOW
 
-GRADED = dict(name="mackey_glass", length=2000, seed=0)   # the training check's series
+# The training check's series: Mackey-Glass of 2000 samples. The self-check's is public
+# (seed 0, tau 17, as the lesson's); the official grade's is drawn from the course secret:
+# another seed, a delay tau from TAUS and a sign, so weights trained on the public series
+# forecast the wrong dynamics (`series_spec`). Measured with the reference recipe (the
+# solution's forecaster, probes.ex04's budget), test MAE of weights trained on the public
+# series / of the reference trained on the official one, for tau 19, 21, 23, 24 and both
+# signs: 3.3 to 9.1 (never below naive / 4), while four training seeds of a correct model
+# stay within 1.21 x of each other: both checks fail a replay, pass a correct model. tau 18
+# is too close to 17 (a replay reached 1.63 x, within the 2 x bar): not drawn.
+PUBLIC_SERIES = {"seed": 0, "tau": 17.0, "sign": 1.0}
+TAUS = tuple(19.0 + 0.5 * k for k in range(11))    # 19 .. 24: chaotic, far from the public 17
+LENGTH = 2000
 
 
 def numpy_windows(series, window, horizon, shift=0):
@@ -56,19 +67,27 @@ def keras_predictions(cell, weights, x, units):
                                        weights)(x))
 
 
-def graded_split():
-    """The graded series, cut in time: (normalised train, raw test, mean, std)."""
-    series = timeseries.generate(GRADED["name"], GRADED["length"], seed=GRADED["seed"])
-    train, _, test = timeseries.split_series(series)
-    train64 = train.astype("float64")
-    mean, std = float(np.mean(train64)), float(np.std(train64))
-    return ((train64 - mean) / std).astype("float32"), test.astype("float64"), mean, std
+def series_spec(seed):
+    """The official series drawn from a seed of the course secret (the public one for 0)."""
+    if seed == 0:
+        return dict(PUBLIC_SERIES)
+    rng = np.random.default_rng(seed)
+    return {"seed": int(seed), "tau": float(TAUS[rng.integers(len(TAUS))]),
+            "sign": float(rng.choice([-1.0, 1.0]))}
 
 
-def forecast_scores(weights, cell="LSTMCell"):
+def graded_split(spec):
+    """The graded series of `spec`, cut in time: (normalised train, raw test, mean, std)."""
+    series = spec["sign"] * timeseries.mackey_glass(LENGTH, seed=spec["seed"], tau=spec["tau"])
+    train, _, test = timeseries.split_series(series.astype("float64"))
+    mean, std = float(np.mean(train)), float(np.std(train))
+    return ((train - mean) / std).astype("float32"), test, mean, std
+
+
+def forecast_scores(weights, cell, spec):
     """Test MAE (series units) of trained weights in Keras's own layers, and of the naive
-    forecast, on every window of the test split (computed here; never sent)."""
-    _, test, mean, std = graded_split()
+    forecast, on every window of the test split of `spec` (computed here; never sent)."""
+    _, test, mean, std = graded_split(spec)
     views = np.lib.stride_tricks.sliding_window_view(test, WINDOW + HORIZON)   # (N, T + K)
     x, y = views[:, :WINDOW, None], views[:, WINDOW:]
     model = keras_forecaster(cell, WINDOW, HORIZON, UNITS, weights)

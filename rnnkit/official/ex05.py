@@ -41,22 +41,46 @@ def keras_twins(kind, sizes, weights, batches):
             for name, mask_zero in (("masked", True), ("unmasked", False))}
 
 
-def training_data():
-    """The graded training reviews as ids (n_train, T) int32 and labels (n_train,)."""
+def vocabulary_permutation(seed):
+    """The course's relabelling of word ids (a permutation of 0 .. V-1 that keeps the padding
+    id 0 and [UNK] 1 in place and moves every word): None for the public seed 0. Weights
+    trained on the public ids read every word as another."""
+    if seed == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    words = np.arange(2, sentiment.VOCABULARY_SIZE)
+    moved = words
+    while np.any(moved == words):
+        moved = rng.permutation(words)
+    return [0, 1] + [int(w) for w in moved]
+
+
+def _ids(texts, permutation):
+    ids = sentiment.token_ids(texts).astype("int32")
+    return ids if permutation is None else np.asarray(permutation, "int32")[ids]
+
+
+def training_data(seed=0, vocabulary=0):
+    """The graded training reviews as ids (n_train, T) int32 and labels (n_train,): the
+    kit's training split (seed 0), or reviews drawn from `seed` of the course secret, with
+    the word ids relabelled by `vocabulary_permutation(vocabulary)`."""
     n = sentiment.GRADED["rnn"]["n_train"]
-    train = reviews.load_split("train")
-    return sentiment.token_ids(train["text"][:n]).astype("int32"), train["label"][:n]
+    train = reviews.load_split("train") if seed == 0 else \
+        reviews.generate_reviews(n, 2_000_003 + seed)
+    return _ids(train["text"][:n], vocabulary_permutation(vocabulary)), train["label"][:n]
 
 
-def held_out_split(seed=None):
-    """The kit's test split (`seed` None), or one drawn with `seed` (unknown to the student's
-    process) from the same held-out combinations."""
-    return reviews.load_split("test") if seed is None else \
+def held_out(seed=0, vocabulary=0):
+    """The reviews a trained model is scored on: {"ids", "label", "order_dependent"}: the
+    kit's test split (seed 0), or test reviews drawn from `seed` (the same held-out
+    combinations), ids relabelled as the training data's."""
+    split = reviews.load_split("test") if seed == 0 else \
         reviews.generate_reviews(reviews.SPLITS["test"][0], 1_000_003 + seed, test=True)
+    return {"ids": _ids(split["text"], vocabulary_permutation(vocabulary)),
+            "label": split["label"], "order_dependent": np.asarray(split["order_dependent"], bool)}
 
 
 def scored_accuracy(kind, sizes, weights, split, mask_zero=True):
-    """Accuracies of trained weights loaded into Keras's own layers, on `split`."""
-    batch = [sentiment.token_ids(split["text"])]
-    probabilities = keras_predict(kind, sizes, weights, batch, mask_zero=mask_zero)[0]
+    """Accuracies of trained weights loaded into Keras's own layers, on `split` (held_out)."""
+    probabilities = keras_predict(kind, sizes, weights, [split["ids"]], mask_zero=mask_zero)[0]
     return sentiment.accuracy_by_subset(probabilities, split["label"], split["order_dependent"])

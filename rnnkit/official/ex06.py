@@ -55,13 +55,15 @@ def helper_features(waveforms, sample_rate, settings=SETTINGS):
     return [mfcc[row, :-(-len(w) // s["frame_step"])] for row, w in enumerate(waveforms)]
 
 
-def build() -> dict:
-    """Synthesise both sets and compute their standardised, padded features."""
+def build(seed: int = 0) -> dict:
+    """Synthesise both sets and compute their standardised, padded features: the corpus's
+    public voices (seed 0, what data/speech/ex06_grading.npz holds), or those of the speech
+    data seed `seed` (other speakers entirely)."""
     from rnnkit.datasets.speech import SAMPLE_RATE, load_split
 
     arrays, statistics = {}, None
     for name, split, speakers in (("train", "train", TRAIN_SPEAKERS), ("test", "test", None)):
-        audio, words, phonemes, _ = load_split(split, repetitions=1, speakers=speakers)
+        audio, words, phonemes, _ = load_split(split, seed=seed, repetitions=1, speakers=speakers)
         features, lengths = recognition.pad_features(helper_features(audio, SAMPLE_RATE),
                                                      recognition.NUM_FRAMES)
         features, statistics = recognition.standardise(features, lengths, statistics)
@@ -77,6 +79,30 @@ def load() -> dict:
         arrays = {key: archive[key] for key in archive.files}
     for name in ("train", "test"):
         arrays[f"{name}_features"] = arrays[f"{name}_features"].astype(np.float32)
+    return arrays
+
+
+def grading_data(seed: int) -> dict:
+    """The data of the training checks drawn from a seed of the course secret: other voices
+    (`build(seed)`), and labels relabelled by permutations drawn from it (the words among
+    themselves, the phonemes among themselves, the CTC blank 0 kept), so weights trained on
+    the public corpus name every word and phoneme wrongly. Seed 0: the shipped public data."""
+    if seed == 0:
+        return load()
+    arrays = build(seed)
+    for name in ("train", "test"):
+        arrays[f"{name}_features"] = arrays[f"{name}_features"].astype(np.float32)
+    rng = np.random.default_rng(seed)
+    words, phonemes = np.arange(V), np.arange(1, P + 1)
+    moved_words, moved_phonemes = words, phonemes
+    while np.any(moved_words == words):
+        moved_words = rng.permutation(words)
+    while np.any(moved_phonemes == phonemes):
+        moved_phonemes = rng.permutation(phonemes)
+    relabel = np.concatenate([[0], moved_phonemes])            # the blank stays 0
+    for name in ("train", "test"):
+        arrays[f"{name}_words"] = moved_words[arrays[f"{name}_words"]].astype(np.int32)
+        arrays[f"{name}_phonemes"] = relabel[arrays[f"{name}_phonemes"]].astype(np.int32)
     return arrays
 
 

@@ -19,13 +19,12 @@ import numpy as np
 
 from rnnkit import char_lm
 from rnnkit.datasets import grammar
-from rnnkit.decoding import START, STOP, generate, masked_nll
+from rnnkit.decoding import START, STOP, TokenTable, generate
 from rnnkit.grader.compare import load_weights
 from rnnkit.probes.ex07 import UNITS, GumbelChooser
 
 TABLE = char_lm.grammar_table()
 VALIDATION_SEED = 7070          # the grader's own sentences, never sent to the student
-N_SAMPLES, SAMPLE_SEED = 400, 11
 
 
 # -- the strategies and the sampler ---------------------------------------------------------------
@@ -61,6 +60,15 @@ def top_p(z, p):
         kept = np.flatnonzero(q >= q[kept].min())            # ties with the last one included
         out[row, kept] = q[kept] / q[kept].sum()
     return out
+
+
+def distributions(strategy, z, parameters):
+    """[the distribution of `strategy` for each parameter]: "temperature" (tau), "top_k" (k),
+    "top_p" (p), or "multiplied" (the mistake softmax(z * tau))."""
+    if strategy == "multiplied":
+        return [softmax(np.asarray(z, "float64") * t) for t in parameters]
+    function = {"temperature": temperature, "top_k": top_k, "top_p": top_p}[strategy]
+    return [function(z, parameter) for parameter in parameters]
 
 
 def inverse_cdf(probabilities, seed):
@@ -121,43 +129,37 @@ def keras_generate(weights, n, max_length, seed, mistake=None):
     return [TABLE.decode(row) for row in ids]
 
 
-def lm_metrics(weights):
-    """Perplexity on the grader's sentences and the shares of valid and novel samples
-    (temperature 1, inverse-CDF sampling here) of trained weights loaded into
-    keras.layers.LSTM + Dense."""
+def course_data(seed=0):
+    """The training check's data: {"chars": the alphabet in the order that gives the ids,
+    "train": the training sentences, "validation": the grader's own (never sent)}. Seed 0:
+    the kit's (the public alphabet order, split "train"); a seed of the course secret: other
+    sentences, and the characters' ids relabelled (an alphabet of its own order), so weights
+    trained on the public ids read every character as another."""
+    if seed == 0:
+        return {"chars": grammar.ALPHABET,
+                "train": grammar.split_sentences("train", char_lm.N_TRAIN),
+                "validation": grammar.sentences(1000, seed=VALIDATION_SEED)}
+    rng = np.random.default_rng(seed)
+    letters = np.array(list(grammar.ALPHABET))
+    order = np.arange(len(letters))
+    while np.any(order == np.arange(len(letters))):
+        order = rng.permutation(len(letters))
+    return {"chars": "".join(letters[order]),
+            "train": grammar.sentences(char_lm.N_TRAIN, seed=int(rng.integers(2**31))),
+            "validation": grammar.sentences(1000, seed=int(rng.integers(2**31)))}
+
+
+def lm_metrics(weights, data):
+    """`char_lm.evaluate` of trained weights loaded into keras.layers.LSTM + Dense, on the
+    grader's validation sentences of `data` (course_data)."""
     import keras
 
-    v = len(TABLE)
+    table = TokenTable(data["chars"])
+    v = len(table)
     model = keras.Sequential([keras.Input((None, v)),
                               keras.layers.LSTM(char_lm.UNITS, return_sequences=True,
                                                 use_cudnn=False),
                               keras.layers.Dense(v)])
     load_weights(model, weights, f"your trained language model (LSTM({char_lm.UNITS}) + "
                  f"Dense({v}))")
-    texts = grammar.sentences(1000, seed=VALIDATION_SEED)
-    x = TABLE.encode_batch(texts, char_lm.SEQ_LEN, start=True)
-    y = TABLE.encode_batch(texts, char_lm.SEQ_LEN, stop=True)
-    logits = model.predict(char_lm.one_hot(x, v), batch_size=500, verbose=0)
-    perplexity = float(np.exp(masked_nll(logits, y)))
-    lstm, dense = model.layers
-    rng = np.random.default_rng(SAMPLE_SEED)
-
-    def step(tokens, state):
-        h, state = lstm.cell(char_lm.one_hot(tokens, v), state)
-        return np.asarray(dense(h)), state
-
-    def choose(z):
-        ids, _ = inverse_cdf(softmax(z), int(rng.integers(2**31)))
-        return ids
-
-    ids = generate(step, [np.zeros((N_SAMPLES, char_lm.UNITS), "float32")] * 2, START, STOP,
-                   char_lm.SEQ_LEN, choose)
-    samples = [TABLE.decode(row) for row in ids]
-    training = grammar.split_sentences("train", char_lm.N_TRAIN)
-    seen = set(training)
-    valid = [grammar.parse(s) for s in samples]
-    novel = [ok and s not in seen for ok, s in zip(valid, samples)]
-    y_train = TABLE.encode_batch(training, char_lm.SEQ_LEN, stop=True)
-    return {"perplexity": perplexity, "valid": float(np.mean(valid)),
-            "novel": float(np.mean(novel)), "samples": samples[:4],
-            "baseline": char_lm.unigram_perplexity(y_train, y, v)}
+    return char_lm.evaluate(model, table, data["validation"], data["train"])

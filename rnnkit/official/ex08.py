@@ -1,7 +1,9 @@
 """ex08's oracles, for the grader: the captioner the exercise fixes built on Keras's own
-LSTMCell (`rnnkit.probes.ex08.architecture`), its logits, loss (with the classic mistakes'
-values) and greedy captions, the grader's own corpus BLEU, and the scores of trained weights
-on the validation and test splits. Never loaded by a student's process.
+LSTMCell (`architecture`: build_captioner's answer, so never in a student kit), its logits,
+loss (with the classic mistakes' values) and greedy captions, captions framed as ids, the
+grader's own corpus BLEU, the training check's data (the course secret's in the official
+grade) and the scores of trained weights on the validation and test splits. Never loaded by
+a student's process.
 """
 from __future__ import annotations
 
@@ -15,22 +17,74 @@ from rnnkit.probes import ex08 as probes
 
 UNITS, EMBED = 8, 4                      # the fixed small model of the function checks
 TRAINED_EMBED, TRAINED_MAX_LENGTH = 16, 8
-
-
-
 TABLE = TokenTable(shapes.WORDS)
+FILTERS = (16, 32)
 
 
-# The graded training: fixed by the kit (the exercise's GRADED, train_captioner's defaults).
-SETTINGS = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
-            "batch_size": 32, "learning_rate": 1e-2, "units": 64, "seed": 0}
+def architecture(cell, vocab_size, units, embed_dim):
+    """The captioner the exercise fixes (see build_captioner's docstring), around `cell`."""
+    import keras
+    from keras import layers
+
+    side = shapes.IMAGE_SIZE
+    images = keras.Input((side, side, 3), name="images")
+    tokens = keras.Input(shape=(None,), name="tokens", dtype="int32")
+    seen = images
+    for layer in (layers.Rescaling(1.0 / 255),
+                  layers.Conv2D(FILTERS[0], 3, padding="same", activation="relu", name="conv1"),
+                  layers.MaxPooling2D(2),
+                  layers.Conv2D(FILTERS[1], 3, padding="same", activation="relu", name="conv2"),
+                  layers.GlobalMaxPooling2D()):
+        seen = layer(seen)                                                # ends (N, F2)
+    state = [layers.Dense(units, activation="tanh", name="init_h")(seen),
+             layers.Dense(units, name="init_c")(seen)]                    # [h_0, c_0]
+    words = layers.Embedding(vocab_size, embed_dim, name="embedding")(tokens)
+    hidden = layers.RNN(cell, return_sequences=True, name="decoder")(words, initial_state=state)
+    return keras.Model([images, tokens], layers.Dense(vocab_size, name="logits")(hidden))
 
 
 def keras_model(units, embed_dim, weights=None):
     import keras
 
-    model = probes.architecture(keras.layers.LSTMCell(units), len(TABLE), units, embed_dim)
+    model = architecture(keras.layers.LSTMCell(units), len(TABLE), units, embed_dim)
     return model if weights is None else probes.load_named(model, weights)
+
+
+def weight_shapes(units, embed_dim):
+    """{layer name: [weight shapes]} of the architecture (what build_captioner must make)."""
+    return {n: [list(np.shape(w)) for w in v]
+            for n, v in probes.named_weights(keras_model(units, embed_dim)).items()}
+
+
+def frame(captions, max_words, words=shapes.WORDS):
+    """Captions framed as ids [<start>, words..., <end>, <pad>...] (N, max_words + 2), with
+    the ids of TokenTable(words)."""
+    table = TokenTable(words)
+    rows = [[START] + table.encode(caption.split()) + [STOP] for caption in captions]
+    return np.array([row + [PAD] * (max_words + 2 - len(row)) for row in rows], np.int32)
+
+
+def course_data(seed, config, n_train, max_words):
+    """The training check's data: {"words": the vocabulary in the order that gives the ids,
+    "images" (n_train, S, S, 3) and "sequences" (n_train, max_words + 2) to train on, and
+    the splits scored after training, "validation" and "test" ({"images", "captions": every
+    phrasing of each}). Seed 0: the kit's data set. A seed of the course secret: other
+    images and phrasings, and the words' ids relabelled (<pad>, <start>, <end> kept), so
+    weights trained on the public ids describe everything with the wrong words."""
+    words = shapes.WORDS
+    if seed:
+        rng = np.random.default_rng(seed)
+        order = np.arange(len(words))
+        while np.any(order == np.arange(len(words))):
+            order = rng.permutation(len(words))
+        words = tuple(np.array(words)[order])
+    images, captions = shapes.generate(config, "train", n=n_train, seed=seed)
+    data = {"words": list(words), "images": images,
+            "sequences": frame(shapes.pick_captions(captions, seed=seed), max_words, words)}
+    for split in ("validation", "test"):
+        images, captions = shapes.generate(config, split, seed=seed)
+        data[split] = {"images": images, "captions": [list(c) for c in captions]}
+    return data
 
 
 def small_weights(seed, stop_bias=None):
@@ -142,24 +196,24 @@ def bleu(references, hypotheses, max_n=4):
     return float(min(1.0, np.exp(1 - r / c)) * np.exp(np.mean(np.log(matches / totals))))
 
 
-def trained_scores(weights):
+def trained_scores(weights, data, units):
     """{split: BLEU-4, exact match, first captions} of trained weights, loaded into the
     twin and decoded greedily here, on the validation (seen combinations) and test (unseen)
-    splits."""
+    splits of `data` (course_data), with its words' ids."""
     import keras
 
-    expected = {n: [list(np.shape(w)) for w in v] for n, v in
-                probes.named_weights(keras_model(SETTINGS["units"], TRAINED_EMBED)).items()}
+    expected = weight_shapes(units, TRAINED_EMBED)
     got = {n: [list(np.shape(w)) for w in v] for n, v in weights.items()}
     if got != expected:
         fail(f"the trained captioner's weights by layer do not fit the fixed architecture: "
              f"got {got}, expected {expected} (see build_captioner's docstring)")
+    table = TokenTable(data["words"])
     scores = {}
     for split in ("validation", "test"):
-        images, captions = shapes.generate(SETTINGS["config"], split)
-        ids, _ = keras_greedy(weights, SETTINGS["units"], TRAINED_EMBED,
-                              images.astype("float32"), TRAINED_MAX_LENGTH)
-        hypotheses = [TABLE.decode(row, join=None) for row in ids]
+        images, captions = data[split]["images"], data[split]["captions"]
+        ids, _ = keras_greedy(weights, units, TRAINED_EMBED, images.astype("float32"),
+                              TRAINED_MAX_LENGTH)
+        hypotheses = [table.decode(row, join=None) for row in ids]
         references = [[c.split() for c in options] for options in captions]
         scores[split] = {"bleu": bleu(references, hypotheses),
                          "exact": float(np.mean([h in refs for h, refs in

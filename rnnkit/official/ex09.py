@@ -19,7 +19,7 @@ import numpy as np
 from rnnkit import seq2seq
 from rnnkit.datasets import dates
 from rnnkit.grader.compare import fail
-from rnnkit.probes.ex09 import START, toy_step
+from rnnkit.probes.ex09 import START, STOP, toy_step
 
 PAD = 0
 N_TEST = 500                 # test dates scored after training (targets stay in the grader)
@@ -109,6 +109,24 @@ def beam(step, states, start_id, stop_id, max_length, width, alpha, mistake=None
     return sorted(finished, key=lambda h: -h[2])
 
 
+def greedy_on_table(values, codes, max_length):
+    """`greedy` on the toy decoder of a logit table, for the sources `codes` (N,)."""
+    return greedy(toy_step(values), [np.asarray(codes)], START, STOP, max_length)
+
+
+def exhaustive_on_table(values, code, max_length, alpha, vocabulary):
+    """`exhaustive` on the toy decoder of a logit table, for one source `code`."""
+    return exhaustive(*toy(values, code), START, STOP, max_length, alpha, vocabulary)
+
+
+def beam_mistakes_on_table(values, code, max_length, width, alpha):
+    """{BEAM_MISTAKES sentence: the tokens of the hypotheses that mistaken search returns}
+    on the toy decoder of a logit table."""
+    return {sentence: [h[0] for h in beam(*toy(values, code), START, STOP, max_length, width,
+                                          alpha, mistake)]
+            for mistake, sentence in BEAM_MISTAKES.items()}
+
+
 def explain_beam(got, step, states, start_id, stop_id, max_length, width, alpha):
     """The BEAM_MISTAKES sentence whose search returns the same tokens as `got`, or None."""
     for mistake, sentence in BEAM_MISTAKES.items():
@@ -159,10 +177,42 @@ def keras_logits(weights, sources, decoder_inputs):
     return np.asarray(keras_seq2seq(weights)[0]([sources, decoder_inputs]))
 
 
-def keras_exact_match(weights):
-    """Greedy decoding by the grader of N_TEST unseen test dates: (accuracy, first miss)."""
+def cipher(seed):
+    """The course's substitution of characters: {"source": {char: char}, "target": {...}},
+    the source characters among themselves and the target digits among themselves ("-" and
+    the source's space kept), every one moved; None for the public seed 0. Dates written
+    through it are the same task in other symbols, so weights trained on the public pairs
+    answer wrongly."""
+    if seed == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    mapping = {}
+    for name, alphabet in (("source", dates.SOURCE_CHARS.replace(" ", "")),
+                           ("target", "0123456789")):
+        letters = np.array(list(alphabet))
+        order = np.arange(len(letters))
+        while np.any(order == np.arange(len(letters))):
+            order = rng.permutation(len(letters))
+        mapping[name] = {str(a): str(b) for a, b in zip(letters, letters[order])}
+    return mapping
+
+
+def course_pairs(split, n, seed, cipher_seed=0):
+    """n (source, target) pairs of `split` drawn with `seed`, written through the course's
+    cipher (`cipher(cipher_seed)`; unchanged for 0)."""
+    pairs = dates.pairs(split, n, seed=seed)
+    mapping = cipher(cipher_seed)
+    if mapping is None:
+        return [list(pair) for pair in pairs]
+    return [["".join(mapping["source"].get(c, c) for c in s),
+             "".join(mapping["target"].get(c, c) for c in t)] for s, t in pairs]
+
+
+def keras_exact_match(weights, seed=2024, cipher_seed=0):
+    """Greedy decoding by the grader of N_TEST unseen test dates (drawn with `seed`, through
+    the course's cipher): (accuracy, first miss)."""
     _, encoder, step = keras_seq2seq(weights)
-    sources, targets = zip(*dates.pairs("test", N_TEST, seed=2024))
+    sources, targets = zip(*course_pairs("test", N_TEST, seed, cipher_seed))
     states = [np.asarray(s) for s in encoder(seq2seq.encode_sources(sources))]
     fed, outputs = np.full(len(sources), START), []
     for _ in range(seq2seq.TARGET_LENGTH):

@@ -9,7 +9,7 @@ from rnnkit.probes import cells
 
 N, T, D, H = 3, 5, 4, 6
 
-SHAPE_BUILDERS = {  # builder -> (arguments, input shapes to feed)
+SHAPE_BUILDERS = {  # builder -> (arguments, shapes of the inputs it is fed)
     "one_to_one": ((D, H, 3), [(2, D)]),
     "one_to_many": ((D, H, 3, 6), [(2, D)]),
     "many_to_one": ((D, H, 3), [(2, 7, D), (2, 3, D)]),
@@ -75,16 +75,22 @@ def probe_parameter_count(module):
     return counts
 
 
-def probe_problem_shapes(module, name):
+def probe_problem_shapes(module, name, weights=None, xs=None):
+    """The model of the problem-shape builder `name`: whether it is a keras.Model, how many of
+    its RNN layers use the cell, its weights' shapes; with `weights` set (when they fit) its
+    outputs on each of `xs` (a list of inputs)."""
     import keras
 
-    arguments, shapes = SHAPE_BUILDERS[name]
-    model = getattr(module, name)(*arguments)
-    outputs = [list(np.shape(model(np.zeros(shape, "float32")))) for shape in shapes]
+    model = getattr(module, name)(*SHAPE_BUILDERS[name][0])
     found = [layer.cell for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
-    return {"output_shapes": outputs, "is_model": isinstance(model, keras.Model),
-            "student_cells": sum(isinstance(cell, module.SimpleRNNCell) for cell in found),
-            "params": int(model.count_params())}
+    result = {"is_model": isinstance(model, keras.Model),
+              "student_cells": sum(isinstance(cell, module.SimpleRNNCell) for cell in found),
+              "weight_shapes": [list(np.shape(w)) for w in model.get_weights()],
+              "outputs": None}
+    if weights is not None and result["weight_shapes"] == [list(np.shape(w)) for w in weights]:
+        model.set_weights(weights)
+        result["outputs"] = [np.asarray(model(x)) for x in xs]
+    return result
 
 
 def probe_fit_steps(module, cases):

@@ -69,8 +69,11 @@ def probe_round_trip(module, cell, x, weights):
     return cells.keras_archive(model, x)
 
 
-def probe_memory(module, cell, stand_in=False):
-    """Train the cell on the memory task with the kit's code; return the trained weights.
+def probe_memory(module, cell, stand_in=False, seed=0, classes=None, validation=None):
+    """Train the cell on the memory task with the kit's code (`memory.train_memory_model`,
+    data of `seed`, labels mapped by `classes`); return the trained weights. With `validation`
+    (a seed: a self-check), return instead the trained model's accuracy on that many unseen
+    sequences of the same task, {"accuracy"} (a self-check's recordings hold no weights).
 
     `stand_in`: the grader found this (earlier) cell wrong or unfinished, so Keras's own cell
     is trained in its place (the report says so)."""
@@ -80,5 +83,10 @@ def probe_memory(module, cell, stand_in=False):
     factory = cells.cell_class(module, cell, stand_in)
     if not stand_in:
         standins.one_step(factory)   # an unfinished cell is "not started", not a later error
-    model, _, _ = memory.train_memory_model(factory, memory.MEMORY_LAG, seed=0)
-    return {"weights": [np.asarray(w) for w in model.get_weights()]}
+    model, _, _ = memory.train_memory_model(factory, memory.MEMORY_LAG, seed=seed,
+                                            classes=classes)
+    if validation is None:
+        return {"weights": [np.asarray(w) for w in model.get_weights()]}
+    x_val, y_val = memory.memory_task(1000, memory.MEMORY_LAG, seed=validation, classes=classes)
+    predictions = np.argmax(model.predict(x_val, batch_size=1000, verbose=0), axis=-1)
+    return {"accuracy": float(np.mean(predictions == y_val))}

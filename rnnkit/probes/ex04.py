@@ -75,9 +75,12 @@ def probe_forecaster(module, cell, stand_in, weights, x, units):
     return {"layout": layout, "predictions": np.asarray(model(x))}
 
 
-def probe_train_forecaster(module, train, cell, stand_in=False):
+def probe_train_forecaster(module, train, cell, stand_in=False, test=None):
     """Train build_forecaster(cell) on the windows of a normalised training series with the
-    fixed budget above (Adam, MSE, shuffled each epoch by the seeded `fit`); the weights."""
+    fixed budget above (Adam, MSE, shuffled each epoch by the seeded `fit`); the weights. With
+    `test` = {"series", "mean", "std"} (a self-check: public data), return instead the test
+    MAE of the trained forecaster and of the naive forecast, in series units (a self-check's
+    recordings hold no weights)."""
     import keras
 
     model = forecaster(module, cell, stand_in, WINDOW, HORIZON, UNITS)
@@ -87,5 +90,14 @@ def probe_train_forecaster(module, train, cell, stand_in=False):
     x, y = views[:, :WINDOW, None], views[:, WINDOW:]                    # (N, T, 1), (N, K)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
     history = model.fit(x, y, batch_size=BATCH_SIZE, epochs=EPOCHS, shuffle=True, verbose=0)
-    return {"weights": [np.asarray(w) for w in model.get_weights()],
-            "loss": [float(v) for v in history.history["loss"]]}
+    if test is None:
+        return {"weights": [np.asarray(w) for w in model.get_weights()],
+                "loss": [float(v) for v in history.history["loss"]]}
+    mean, std = float(test["mean"]), float(test["std"])
+    views = np.lib.stride_tricks.sliding_window_view(np.asarray(test["series"], "float64"),
+                                                     WINDOW + HORIZON)
+    x, y = views[:, :WINDOW, None], views[:, WINDOW:]
+    z = ((x - mean) / std).astype("float32")
+    forecast = np.asarray(model.predict(z, batch_size=len(z), verbose=0), "float64") * std + mean
+    return {"rnn": float(np.mean(np.abs(forecast - y))),
+            "naive": float(np.mean(np.abs(x[:, -1, :] - y)))}

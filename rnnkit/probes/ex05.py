@@ -47,10 +47,12 @@ def probe_predict(module, kind, sizes, weights, batches, stand_in=False):
     return result
 
 
-def probe_train(module, kind, sizes, x, y, stand_in=False):
+def probe_train(module, kind, sizes, x, y, stand_in=False, held_out=None):
     """Train the student's model of `kind` with the kit's graded recipe (`rnnkit.sentiment.
     GRADED`, seed 0) on ids x (N, T) and labels y (N,); return the trained weights, their
-    shapes and the training loss per epoch."""
+    shapes and the training loss per epoch. With `held_out` = {"ids", "label",
+    "order_dependent"} (a self-check: the public test split), return instead the trained
+    model's accuracies on it (a self-check's recordings hold no weights)."""
     from rnnkit import sentiment
     from rnnkit.sandbox import standins
 
@@ -59,5 +61,9 @@ def probe_train(module, kind, sizes, x, y, stand_in=False):
     model, history = sentiment.fit_classifier(lambda: build(module, kind, sizes, stand_in),
                                               np.asarray(x), np.asarray(y), seed=0,
                                               **sentiment.GRADED[kind])
-    return {"weights": [np.asarray(w) for w in model.get_weights()],
-            "loss": [float(v) for v in history["loss"]]}
+    if held_out is None:
+        return {"weights": [np.asarray(w) for w in model.get_weights()],
+                "loss": [float(v) for v in history["loss"]]}
+    probabilities = model.predict(np.asarray(held_out["ids"]), batch_size=500, verbose=0)
+    return sentiment.accuracy_by_subset(probabilities, held_out["label"],
+                                        held_out["order_dependent"])

@@ -53,22 +53,35 @@ def probe_phoneme_logits(module, weights, x, stand_in=False):
     return np.asarray(model(x))
 
 
-def probe_train_words(module, features, words, stand_in=False):
-    """Build the student's word model and train it with the kit's recipe; return weights."""
+def probe_train_words(module, features, words, stand_in=False, held_out=None):
+    """Build the student's word model and train it with the kit's recipe; return weights.
+    With `held_out` = (features, words) (a self-check: the public test speakers), return
+    instead the trained model's word accuracy on them (recordings hold no weights)."""
     from rnnkit import recognition
 
     model = module.build_word_model(cells.cell_class(module, "GRUCell", stand_in))
     recognition.train_word_model(model, features, words)
-    return [np.asarray(w) for w in model.get_weights()]
+    if held_out is None:
+        return [np.asarray(w) for w in model.get_weights()]
+    return recognition.word_accuracy(np.asarray(model(np.asarray(held_out[0]))), held_out[1])
 
 
-def probe_train_phonemes(module, features, labels, stand_in=False):
+def probe_train_phonemes(module, features, labels, stand_in=False, held_out=None):
     """Build the student's CTC model and train it with the kit's recipe and Keras's own CTC
-    loss (so the student's ctc_loss is graded once, by its own check); return weights."""
+    loss (so the student's ctc_loss is graded once, by its own check); return weights. With
+    `held_out` = (features, phonemes) (a self-check), return instead the trained model's
+    phoneme error rate on them, decoded greedily by keras.ops.ctc_decode."""
     import keras
 
     from rnnkit import recognition
 
     model = module.build_phoneme_model(cells.cell_class(module, "LSTMCell", stand_in))
     recognition.train_phoneme_model(model, features, labels, keras.losses.ctc)
-    return [np.asarray(w) for w in model.get_weights()]
+    if held_out is None:
+        return [np.asarray(w) for w in model.get_weights()]
+    logits = np.asarray(model(np.asarray(held_out[0])))
+    lengths = np.full(len(logits), logits.shape[1], dtype="int32")
+    dense, _ = keras.ops.ctc_decode(logits, lengths, strategy="greedy", mask_index=0)
+    decoded = [[int(c) for c in row if c >= 0] for row in np.asarray(dense)[0]]
+    return recognition.phoneme_error_rate([[int(p) for p in row if p] for row in held_out[1]],
+                                          decoded)

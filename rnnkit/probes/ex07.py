@@ -96,17 +96,21 @@ def probe_seeded_generation(module, chars, weights, options, seeds, n, stand_in=
         for seed in seeds]
 
 
-def probe_train(module, stand_in=False):
-    """Train the graded language model with the kit's code on the kit's corpus (fixed seed
-    and budget); return the trained weights (no timing: references reproduce byte for byte)."""
+def probe_train(module, chars, texts, stand_in=False, validation=None):
+    """Train the graded language model with the kit's code on `texts` (ids by the order of
+    `chars`), with the fixed seed and budget; return the trained weights (no timing:
+    references reproduce byte for byte). With `validation` (a self-check: the public
+    sentences), return instead the trained model's `char_lm.evaluate` figures."""
     from rnnkit import char_lm
-    from rnnkit.datasets import grammar
+    from rnnkit.decoding import TokenTable
     from rnnkit.sandbox import standins
 
     factory = cells.cell_class(module, "LSTMCell", stand_in)
     if not stand_in:
         standins.one_step(factory)   # an unfinished cell is "not started", not a later error
-    texts = grammar.split_sentences("train", char_lm.N_TRAIN)
-    model, _ = char_lm.train_char_lm(factory, module.teacher_forcing_pairs, texts,
-                                     char_lm.grammar_table(), seed=0)
-    return {"weights": [np.asarray(w) for w in model.get_weights()]}
+    table = TokenTable(chars)
+    model, _ = char_lm.train_char_lm(factory, module.teacher_forcing_pairs, list(texts), table,
+                                     seed=0)
+    if validation is None:
+        return {"weights": [np.asarray(w) for w in model.get_weights()]}
+    return char_lm.evaluate(model, table, list(validation), list(texts))

@@ -1,10 +1,10 @@
 """Probes of ex08 (image captioning): run in the student's process, return plain data.
 
 A captioner's weights travel by layer name ({"conv1": [kernel, bias], ...}): the names are
-part of the architecture the exercise fixes. `architecture` is that architecture as the kit
-writes it; the loss and decoding probes use it (with the student's cell), so that a mistake
-in `build_captioner` is paid in its own checks only, and the checks in
-`tests/grading/test_ex08.py` build it on Keras's own LSTMCell as the twin.
+part of the architecture the exercise fixes. Every probe builds the student's own
+`build_captioner` (the architecture as the kit writes it is build_captioner's answer, so it
+lives with the grader's oracles, never here); the checks mark which depend on it, so that a
+mistake in it is named once, where it is found.
 `stand_in` is True when the grader found the student's ex03 LSTMCell wrong or unfinished:
 Keras's LSTMCell is then used in its place.
 """
@@ -12,38 +12,11 @@ import numpy as np
 
 from rnnkit.probes import cells
 
-FILTERS = (16, 32)
-
-
 def vocabulary_size():
     from rnnkit.datasets import shapes
     from rnnkit.decoding import TokenTable
 
     return len(TokenTable(shapes.WORDS))
-
-
-def architecture(cell, vocab_size, units, embed_dim):
-    """The captioner the exercise fixes (see build_captioner's docstring), around `cell`."""
-    import keras
-    from keras import layers
-
-    from rnnkit.datasets import shapes
-
-    side = shapes.IMAGE_SIZE
-    images = keras.Input((side, side, 3), name="images")
-    tokens = keras.Input(shape=(None,), name="tokens", dtype="int32")
-    seen = images
-    for layer in (layers.Rescaling(1.0 / 255),
-                  layers.Conv2D(FILTERS[0], 3, padding="same", activation="relu", name="conv1"),
-                  layers.MaxPooling2D(2),
-                  layers.Conv2D(FILTERS[1], 3, padding="same", activation="relu", name="conv2"),
-                  layers.GlobalMaxPooling2D()):
-        seen = layer(seen)                                                # ends (N, F2)
-    state = [layers.Dense(units, activation="tanh", name="init_h")(seen),
-             layers.Dense(units, name="init_c")(seen)]                    # [h_0, c_0]
-    words = layers.Embedding(vocab_size, embed_dim, name="embedding")(tokens)
-    hidden = layers.RNN(cell, return_sequences=True, name="decoder")(words, initial_state=state)
-    return keras.Model([images, tokens], layers.Dense(vocab_size, name="logits")(hidden))
 
 
 def named_weights(model) -> dict:
@@ -59,9 +32,10 @@ def load_named(model, weights: dict):
 
 
 def captioner(module, stand_in, weights, units, embed_dim):
-    """The kit's architecture around the student's LSTMCell (or the stand-in), loaded."""
-    cell = cells.cell_class(module, "LSTMCell", stand_in)(units)
-    return load_named(architecture(cell, vocabulary_size(), units, embed_dim), weights)
+    """The student's build_captioner around their LSTMCell (or the stand-in), loaded."""
+    cell = cells.cell_class(module, "LSTMCell", stand_in)
+    model = module.build_captioner(cell, vocabulary_size(), units, embed_dim)
+    return load_named(model, weights)
 
 
 def probe_caption_ids(module, captions, max_words):
@@ -114,24 +88,36 @@ def probe_bleu(module, cases):
     return results
 
 
-def probe_train(module, stand_in, settings):
-    """Train with the module's train_captioner on the train split (framed by the kit, so a
-    mistake in caption_ids is not paid twice); return the trained weights by layer name.
-    Only training images and their captions are made here: never the test split."""
-    from rnnkit.datasets import shapes
-    from rnnkit.decoding import PAD, START, STOP, TokenTable
+def probe_train(module, stand_in, settings, images, sequences, evaluation=None):
+    """Train with the module's train_captioner on `images` and their framed caption ids
+    `sequences` (framed by the grader, so a mistake in caption_ids is not paid twice); return
+    the trained weights by layer name. With `evaluation` (a self-check: the public
+    validation and test splits, {split: {"images", "captions"}} and "words"), return instead
+    BLEU-4 (nltk's) and exact match of the trained model's greedy captions (its own
+    greedy_captions) on each split (a self-check's recordings hold no weights)."""
     from rnnkit.sandbox import standins
 
-    table = TokenTable(shapes.WORDS)
     cell = cells.cell_class(module, "LSTMCell", stand_in)
     if not stand_in:
         standins.one_step(cell)    # an unfinished cell is "not started", not a later error
-    images, captions = shapes.generate(settings["config"], "train", n=settings["n_train"])
-    framed = np.full((len(captions), settings["max_words"] + 2), PAD, np.int32)
-    for k, caption in enumerate(shapes.pick_captions(captions, seed=settings["seed"])):
-        ids = [START] + table.encode(caption.split()) + [STOP]
-        framed[k, :len(ids)] = ids
     model, losses = module.train_captioner(
-        cell, images, framed, epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], units=settings["units"], seed=settings["seed"])
-    return {"weights": named_weights(model), "losses": [float(x) for x in losses]}
+        cell, np.asarray(images), np.asarray(sequences), epochs=settings["epochs"],
+        batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
+        units=settings["units"], seed=settings["seed"])
+    if evaluation is None:
+        return {"weights": named_weights(model), "losses": [float(x) for x in losses]}
+    from nltk.translate.bleu_score import corpus_bleu
+
+    from rnnkit.decoding import TokenTable
+
+    table, scores = TokenTable(evaluation["words"]), {}
+    for split in ("validation", "test"):
+        ids = np.asarray(module.greedy_captions(model, np.asarray(
+            evaluation[split]["images"], "float32"), max_length=settings["max_length"]))
+        hypotheses = [table.decode(row, join=None) for row in ids]
+        references = [[c.split() for c in options] for options in evaluation[split]["captions"]]
+        scores[split] = {"bleu": float(corpus_bleu(references, hypotheses)),
+                         "exact": float(np.mean([h in refs for h, refs in
+                                                 zip(hypotheses, references)])),
+                         "examples": [" ".join(h) for h in hypotheses[:3]]}
+    return scores

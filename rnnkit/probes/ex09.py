@@ -85,12 +85,25 @@ def probe_model(module, weights, sources, decoder_inputs, stand_in=False):
     return {"forced": forced, "stepped": np.stack(stepped, axis=1)}
 
 
-def probe_train(module, stand_in=False, seed=0):
-    """Train with the exercise's own train_seq2seq on the graded budget (GRADED_TRAINING);
-    return the trained weights by layer name."""
+def probe_train(module, pairs, stand_in=False, seed=0, test=None):
+    """Train with the exercise's own train_seq2seq on `pairs` with the graded budget
+    (GRADED_TRAINING); return the trained weights by layer name. With `test` (a self-check:
+    public (source, target) pairs), return instead the exact match of the trained model's
+    greedy translations of them, by the exercise's own greedy_search."""
     from rnnkit import seq2seq
 
-    model = module.train_seq2seq(_cell(module, stand_in), seed=seed,
-                                 **seq2seq.GRADED_TRAINING)[0]
-    return {"weights": {name: [np.asarray(w) for w in model.get_layer(name).get_weights()]
-                        for name in seq2seq.LAYER_NAMES}}   # no timings: references reproduce
+    budget = {k: v for k, v in seq2seq.GRADED_TRAINING.items() if k != "n"}
+    model, encoder, step_model, _ = module.train_seq2seq(_cell(module, stand_in),
+                                                         [tuple(p) for p in pairs], seed=seed,
+                                                         **budget)
+    if test is None:
+        return {"weights": {name: [np.asarray(w) for w in model.get_layer(name).get_weights()]
+                            for name in seq2seq.LAYER_NAMES}}   # no timings: references reproduce
+    sources, targets = zip(*test)
+    states = seq2seq.encoder_states(encoder, list(sources))
+    ids, _ = module.greedy_search(seq2seq.model_step(step_model), states, START, STOP,
+                                  seq2seq.TARGET_LENGTH)
+    decoded = ["".join(seq2seq.TARGET.decode(row)) for row in np.asarray(ids)]
+    wrong = [k for k, (d, t) in enumerate(zip(decoded, targets)) if d != t]
+    return {"exact": 1.0 - len(wrong) / len(targets),
+            "first": [sources[wrong[0]], targets[wrong[0]], decoded[wrong[0]]] if wrong else None}

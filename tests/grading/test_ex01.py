@@ -12,16 +12,14 @@ T steps and N examples); any real mistake (a missing bias, a wrong weight) is >=
 import numpy as np
 import pytest
 
-from rnnkit.grader import inputs
-from rnnkit.grader import archive
-from rnnkit.grader import compare
+from rnnkit.grader import archive, compare, inputs, oracles
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from rnnkit.official import ex01 as official
 from rnnkit.probes.ex01 import (
     D, H, N, SHAPE_BUILDERS, T, probe_cell_contract, probe_cell_step, probe_fit_steps,
     probe_gradients, probe_parameter_count, probe_problem_shapes, probe_round_trip,
     probe_sequence, probe_unrolled)
 
+official = oracles.of("ex01")       # the oracles (rnnkit/official/ex01.py), by name
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 GRAD_TOL = dict(rtol=1e-4, atol=1e-4)
 
@@ -31,10 +29,10 @@ def classifier_weights(seed):
         inputs.uniform(seed, "dense_kernel", (H, 2)), inputs.uniform(seed, "dense_bias", (2,))]
 
 
-def explain_cell(x, h0, weights, step=False):
+def explain_cell(grader, x, h0, weights, step=False):
     """Name the common mistake the student's output matches, if any (the mistaken cells'
     outputs on the same inputs: rnnkit.official.ex01.cell_mistakes)."""
-    candidates = official.cell_mistakes(x, h0, weights, step)
+    candidates = grader.oracle(official.cell_mistakes, x, h0, weights, step)
     return lambda actual, bad: compare.diagnose(actual, candidates)
 
 
@@ -48,12 +46,20 @@ def explain_unrolled(actual, states, h0):
     return None
 
 
+def structure_credited(grader):
+    """What the student's process says about the cell's structure counts only when the cell's
+    values on the grader's inputs bear it out (rnnkit.grader.cellcheck.structure_verified)."""
+    why = grader.structure_verified("SimpleRNNCell")
+    if why:
+        fail(why)
+
+
 # -- checks ---------------------------------------------------------------------------------
 @pytest.mark.points(1)
 @pytest.mark.part("SimpleRNNCell")
 def test_cell_contract(grader):
     """SimpleRNNCell follows the Keras cell protocol"""
-    x, h = inputs.uniform(0, "x", (N, D)), inputs.uniform(0, "h", (N, H))
+    x, h = inputs.uniform(grader.seed, "x", (N, D)), inputs.uniform(grader.seed, "h", (N, H))
     got = grader.run(probe_cell_contract, x=x, h=h)
     if not got["is_layer"]:
         fail("SimpleRNNCell must subclass keras.layers.Layer")
@@ -64,31 +70,33 @@ def test_cell_contract(grader):
         fail(f"call must return (output, [new_state]), a list holding one state; got "
              f"{got['n_states'] if got['states_is_list'] else 'no list'} state(s)")
     expect_equal("shape of the new state", got["state_shapes"], [[N, H]])
+    structure_credited(grader)
 
 
 @pytest.mark.points(1)
 @pytest.mark.part("SimpleRNNCell")
 def test_weight_layout(grader):
     """Weights are kernel (D, H), recurrent_kernel (H, H), bias (H,), in Keras's order"""
-    x, h = inputs.uniform(0, "x", (N, D)), inputs.uniform(0, "h", (N, H))
+    x, h = inputs.uniform(grader.seed, "x", (N, D)), inputs.uniform(grader.seed, "h", (N, H))
     got = grader.run(probe_cell_contract, x=x, h=h)["weights"]
     expected = [["kernel", [D, H]], ["recurrent_kernel", [H, H]], ["bias", [H]]]
     if [shape for _, shape in got] != [shape for _, shape in expected]:
         fail(f"expected weights {expected} (names, shapes) in this order, got {got}; "
              "create them in build() with add_weight in Keras's order")
+    structure_credited(grader)
 
 
 @pytest.mark.points(2)
 @pytest.mark.part("SimpleRNNCell")
 def test_cell_step_matches_keras(grader):
     """One step equals keras.layers.SimpleRNNCell with the same weights"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x, h = inputs.uniform(seed, "x", (N, D), -1, 1), inputs.uniform(seed, "h", (N, H), -1, 1)
         weights = inputs.simple_rnn_weights(seed, D, H)
         got = grader.run(probe_cell_step, x=x, h=h, weights=weights)
         want = grader.oracle(official.keras_cell_step, x, h, weights)
         expect_close("output of one step", got["output"], want["output"], **VALUE_TOL,
-                     dtype="float32", explain=explain_cell(x, h, weights, step=True))
+                     dtype="float32", explain=explain_cell(grader, x, h, weights, step=True))
         expect_close("new state of one step", got["state"], want["state"], **VALUE_TOL)
 
 
@@ -96,14 +104,14 @@ def test_cell_step_matches_keras(grader):
 @pytest.mark.part("SimpleRNNCell")
 def test_sequence_matches_keras(grader):
     """RNN(SimpleRNNCell) equals keras.layers.SimpleRNN: every output and the final state"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         h0 = inputs.uniform(seed, "h0", (N, H), -1, 1)
         weights = inputs.simple_rnn_weights(seed, D, H)
         got = grader.run(probe_sequence, x=x, h0=h0, weights=weights)
         want = grader.oracle(official.keras_sequence, x, h0, weights)
         expect_close("outputs over time", got["outputs"], want["outputs"], **VALUE_TOL,
-                     explain=explain_cell(x, h0, weights))
+                     explain=explain_cell(grader, x, h0, weights))
         expect_close("final state", got["state"], want["state"], **VALUE_TOL)
 
 
@@ -112,7 +120,7 @@ def test_sequence_matches_keras(grader):
 def test_gradients_match_keras(grader):
     """Gradients w.r.t. the inputs and every weight equal keras.layers.SimpleRNN's"""
     names = ["dL/dx", "dL/dkernel", "dL/drecurrent_kernel", "dL/dbias"]
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         h0 = inputs.uniform(seed, "h0", (N, H), -1, 1)
         weights = inputs.simple_rnn_weights(seed, D, H)
@@ -131,7 +139,7 @@ def test_gradients_match_keras(grader):
 @pytest.mark.part("rnn_forward_unrolled", uses=("SimpleRNNCell",))
 def test_unrolled_forward(grader):
     """rnn_forward_unrolled returns every hidden state, with and without h0"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         h0 = inputs.uniform(seed, "h0", (N, H), -1, 1)
         weights = inputs.simple_rnn_weights(seed, D, H)
@@ -148,6 +156,7 @@ def test_unrolled_forward(grader):
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("SimpleRNNCell")
 def test_parameters_shared_over_time(grader):
     """The parameter count is D*H + H*H + H whatever the sequence length"""
     counts = grader.run(probe_parameter_count)
@@ -156,22 +165,40 @@ def test_parameters_shared_over_time(grader):
         fail(f"the parameter count depends on T ({counts[0]} at T=3, {counts[1]} at T=30): "
              "the weights must be shared over time")
     expect_equal("parameter count", counts[0], expected)
+    structure_credited(grader)
 
 
 @pytest.mark.points(1)  # per problem shape
 @pytest.mark.parametrize("name", list(SHAPE_BUILDERS))
+@pytest.mark.part("{name}", uses=("SimpleRNNCell",))
 def test_problem_shapes(grader, name):
     """Problem-shape model has the right output shapes, built around your cell"""
-    got = grader.run(probe_problem_shapes, name=name)
-    want = grader.reference(probe_problem_shapes, name=name)
+    structure = grader.reference(probe_problem_shapes, name=name)
+    seed = grader.seeds()[-1]             # in an official grade, drawn for this very file
+    weights = [inputs.uniform(seed, f"{name}{k}", shape, -0.6, 0.6)
+               for k, shape in enumerate(structure["weight_shapes"])]
+    xs = [inputs.uniform(seed, f"{name}_x{k}", shape, -1, 1)
+          for k, shape in enumerate(SHAPE_BUILDERS[name][1])]
+    got = grader.run(probe_problem_shapes, name=name, weights=weights, xs=xs)
+    want = grader.reference(probe_problem_shapes, name=name, weights=weights, xs=xs)
     if not got["is_model"]:
         fail(f"{name} must return a keras.Model")
-    for shape, expected in zip(got["output_shapes"], want["output_shapes"]):
-        expect_equal(f"{name}: output shape", shape, expected)
     if got["student_cells"] != want["student_cells"]:
         fail(f"{name}: expected {want['student_cells']} RNN layer(s) using your SimpleRNNCell, "
              f"found {got['student_cells']}")
-    expect_equal(f"{name}: parameter count", got["params"], want["params"])
+    if got["outputs"] is None:
+        fail(f"{name}: the model's weights have shapes {got['weight_shapes']}, expected "
+             f"{want['weight_shapes']} (the layers its docstring lists, with their sizes)")
+    for k, (g, w) in enumerate(zip(got["outputs"], want["outputs"], strict=True)):
+        expect_equal(f"{name}: output shape for inputs of shape {list(np.shape(xs[k]))}",
+                     list(np.shape(g)), list(np.shape(w)))
+    if grader.cell_problem("SimpleRNNCell") is not None:
+        # Its outputs are your cell's: judged by the shapes, when the cell's values show it
+        # is a recurrent cell (Keras's, or a mistake the grader names); its own checks judge it.
+        structure_credited(grader)
+        return
+    for g, w in zip(got["outputs"], want["outputs"]):
+        expect_close(f"{name}: outputs with the grader's weights", g, w, **VALUE_TOL)
 
 
 @pytest.mark.points(2)
@@ -180,7 +207,7 @@ def test_fit_step_graph_mode(grader):
     """One `fit` step (graph mode) updates the weights exactly as with keras.layers.SimpleRNN"""
     cases = [{"x": inputs.uniform(seed, "x", (8, T, D), -1, 1),
               "y": inputs.uniform(seed, "y", (8, 2), -1, 1),
-              "weights": classifier_weights(seed)} for seed in grader.seeds(always_fresh=True)]
+              "weights": classifier_weights(seed)} for seed in grader.seeds()]
     got = grader.run(probe_fit_steps, cases=cases, timeout=60)
     want = grader.oracle(official.keras_fit_steps, cases)
     names = ["kernel", "recurrent_kernel", "bias", "dense kernel", "dense bias"]
@@ -193,7 +220,7 @@ def test_fit_step_graph_mode(grader):
 @pytest.mark.part("SimpleRNNCell")
 def test_masking_right_padded(grader):
     """With a right-padded mask, outputs and final state equal keras.layers.SimpleRNN's"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x = inputs.uniform(seed, "x", (N + 2, T, D), -1, 1)
         mask = inputs.right_padded_mask(seed, N + 2, T)
         weights = inputs.simple_rnn_weights(seed, D, H)
@@ -210,8 +237,8 @@ def test_masking_right_padded(grader):
 @pytest.mark.part("SimpleRNNCell")
 def test_keras_file_round_trip(grader):
     """A model with your cell saves to a .keras file and loads back identical"""
-    x = inputs.uniform(0, "x", (N, T, D), -1, 1)
-    weights = classifier_weights(0)
+    x = inputs.uniform(grader.seed, "x", (N, T, D), -1, 1)
+    weights = classifier_weights(grader.seed)
     got = grader.run(probe_round_trip, x=x, weights=weights)
     want = grader.oracle(official.keras_classifier_outputs, x, weights)
     right = grader.cell_problem("SimpleRNNCell") is None

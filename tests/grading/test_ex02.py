@@ -15,7 +15,9 @@ from rnnkit.grader import inputs
 from rnnkit.probes.ex02 import (  # noqa: F401
     probe_step, probe_sequence, probe_numerical_gradients, probe_hidden_norms, probe_clip)
 from rnnkit.grader.compare import expect_close, fail
-from rnnkit.official import ex02 as official
+from rnnkit.grader import oracles
+
+official = oracles.of("ex02")       # the oracles (rnnkit/official/ex02.py), by name
 
 N, T, D, H = 3, 6, 4, 5
 TOL = dict(rtol=1e-7, atol=1e-9)
@@ -35,10 +37,10 @@ def problem(seed, steps=T):
 
 
 
-def explain_clip(grads, max_norm):
+def explain_clip(grader, grads, max_norm):
     """explain(i, clipped_i): the classic clipping mistake clipped array i matches, if any
     (their outputs: rnnkit.official.ex02.clip_mistakes)."""
-    mistakes = official.clip_mistakes(grads, max_norm)
+    mistakes = grader.oracle(official.clip_mistakes, grads, max_norm)
 
     def explain(i, actual):
         return next((sentence for sentence, arrays in mistakes
@@ -78,7 +80,7 @@ def test_step_forward(grader):
 @pytest.mark.part("rnn_step_backward", uses=("rnn_step_forward",))   # its cache holds h_next
 def test_step_backward(grader):
     """rnn_step_backward equals autodiff (tf.GradientTape) for every input"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         p = problem(seed, steps=1)
         args = dict(x=p["x"][:, 0], h_prev=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"],
                     dh_next=p["dh"][:, 0])
@@ -88,7 +90,7 @@ def test_step_backward(grader):
         if len(got["grads"]) != 5:
             fail(f"rnn_step_backward must return 5 arrays {names}, got {len(got['grads'])}")
         want[0] = want[0][:, 0]
-        forgot = official.step_backward_without_tanh_derivative(**args)
+        forgot = grader.oracle(official.step_backward_without_tanh_derivative, **args)
         for name, g, w, f in zip(names, got["grads"], want, forgot):
             expect_close(name, g, w, **TOL, explain=lambda a, bad, f=f:
                          "it is the gradient without the tanh derivative: multiply dh_next by "
@@ -115,7 +117,7 @@ def test_forward(grader):
 @pytest.mark.part("rnn_backward", uses=("rnn_step_backward", "rnn_forward"))
 def test_backward(grader):
     """rnn_backward equals autodiff (tf.GradientTape) for x, h0, Wx, Wh and b"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         p = problem(seed)
         got = grader.run(probe_sequence, **p)
         _, want = grader.oracle(official.tape_sequence, **p)
@@ -145,7 +147,7 @@ def test_backward(grader):
 @pytest.mark.part("rnn_backward", uses=("rnn_step_backward", "rnn_forward"))
 def test_backward_matches_finite_differences(grader):
     """rnn_backward agrees with centred finite differences of your own rnn_forward"""
-    p = problem(0)
+    p = problem(grader.seed)
     got = grader.run(probe_sequence, **p)
     numeric = grader.run(probe_numerical_gradients, **p)
     if len(got["grads"]) != 5:
@@ -158,7 +160,7 @@ def test_backward_matches_finite_differences(grader):
 @pytest.mark.part("hidden_grad_norms", uses=("rnn_step_backward", "rnn_forward"))
 def test_hidden_grad_norms(grader):
     """hidden_grad_norms equals the norms of dL/dh_t computed by autodiff"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         p = problem(seed, steps=12)
         args = dict(x=p["x"], h0=p["h0"], Wx=p["Wx"], Wh=p["Wh"], b=p["b"],
                     dh_last=p["dh"][:, -1])
@@ -176,7 +178,7 @@ def test_hidden_grad_norms(grader):
 def test_vanishing_and_exploding(grader, radius):
     """With tanh' = 1 (x = 0, h0 = 0) the norms follow radius ** distance: they vanish or explode"""
     steps = 20
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         rng = inputs.rng(seed, "vanishing")
         q, _ = np.linalg.qr(rng.normal(size=(H, H)))
         args = dict(x=np.zeros((N, steps, D)), h0=np.zeros((N, H)), Wx=rng.normal(size=(D, H)),
@@ -201,7 +203,7 @@ def clip_shapes(seed):
 def test_clip_by_global_norm(grader, case):
     """clip_by_global_norm equals tf.clip_by_global_norm"""
     scale = {"above": 3.0, "below": 0.01, "zero": 0.0}[case]
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         grads = [scale * inputs.uniform(seed, f"g{i}", shape, -1, 1, "float64")
                  for i, shape in enumerate(clip_shapes(seed))]
         got = grader.run(probe_clip, grads=grads, max_norm=1.0)
@@ -209,7 +211,7 @@ def test_clip_by_global_norm(grader, case):
         expect_close("global norm", np.float64(got["norm"]), np.float64(norm), **TOL)
         if len(got["clipped"]) != len(want):
             fail(f"expected {len(want)} clipped arrays, got {len(got['clipped'])}")
-        explain = explain_clip(grads, 1.0)
+        explain = explain_clip(grader, grads, 1.0)
         for i, (g, w) in enumerate(zip(got["clipped"], want)):
             expect_close(f"clipped gradient {i}", g, w, **TOL,
                          explain=lambda a, bad, i=i: explain(i, a))

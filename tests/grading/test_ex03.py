@@ -19,7 +19,10 @@ import pytest
 from rnnkit import memory
 from rnnkit.grader import archive, compare, inputs
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from rnnkit.official import ex03 as official
+from rnnkit.grader import oracles
+
+official = oracles.of("ex03")       # the oracles (rnnkit/official/ex03.py), by name
+shared = oracles.of("cells")        # the NumPy cells and their mistakes (rnnkit/official/cells.py)
 from rnnkit.probes.ex03 import (
     D, H, N, T, probe_bidirectional, probe_contract, probe_fit_steps, probe_gradients,
     probe_memory, probe_round_trip, probe_sequence)
@@ -82,8 +85,7 @@ def trained_accuracy(grader, cell):
                         f"equal Keras's layer with the same weights ({cell})"
                     fail(f"not trained: {problem}; the memory check scores only a {cell} that "
                          f"computes what Keras's does (same cause as '{first}')")
-            got = grader.run(probe_memory, cell=cell, stand_in=stand_in, timeout=90)
-            cache[cell] = grader.oracle(official.memory_accuracy, cell, got["weights"])
+            cache[cell] = memory_score(grader, cell, stand_in)
         except (StudentError, AssertionError) as error:
             cache[cell] = error
     if isinstance(cache[cell], Exception):
@@ -91,9 +93,49 @@ def trained_accuracy(grader, cell):
     return cache[cell]
 
 
-def explain_cell(cell, x, states, weights):
-    candidates = official.mistakes_for(cell, x, states, weights)
+def memory_data(grader):
+    """(training data, validation seed) of the memory checks. Official: the course secret's
+    sequences, with the symbols' labels permuted by it (weights trained on the public task
+    recall the wrong labels); self-check: the public task (seed 0, labels as they are)."""
+    if grader.official:
+        classes = grader.secret.permutation(memory.N_SYMBOLS, grader.exercise.id, "memory")
+        return ({"seed": grader.course_seed("memory"), "classes": [int(c) for c in classes]},
+                grader.course_seed("memory validation"))
+    return {"seed": 0, "classes": None}, 12345
+
+
+def memory_score(grader, cell, stand_in, reference=False):
+    """Accuracy at lag 40 of `cell` trained by the kit's code: official, trained in the
+    student's process (or, `reference`, the instructor's, recorded once per course) and
+    scored here in Keras's own cell on validation sequences never sent; self-check, what the
+    student's process measures on the public validation sequences (the reference's recorded)."""
+    data, validation = memory_data(grader)
+    if grader.official:
+        if reference:
+            got = grader.reference(probe_memory, cell=cell, stand_in=False, prefer_recorded=True,
+                                   **data)
+        else:
+            got = grader.run(probe_memory, cell=cell, stand_in=stand_in, timeout=90, **data)
+        return grader.oracle(official.memory_accuracy, cell, got["weights"], validation,
+                             data["classes"])
+    if reference:
+        return grader.reference(probe_memory, cell=cell, stand_in=False, prefer_recorded=True,
+                                validation=validation, **data)["accuracy"]
+    return grader.run(probe_memory, cell=cell, stand_in=stand_in, timeout=90,
+                      validation=validation, **data)["accuracy"]
+
+
+def explain_cell(grader, cell, x, states, weights):
+    candidates = grader.oracle(shared.cell_mistakes, cell, x, states, weights)
     return lambda actual, bad: compare.diagnose(actual, candidates)
+
+
+def structure_credited(grader, cell):
+    """What the student's process says about the cell's structure counts only when the cell's
+    values on the grader's inputs bear it out (rnnkit.grader.cellcheck.structure_verified)."""
+    why = grader.structure_verified(cell)
+    if why:
+        fail(why)
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -102,8 +144,8 @@ def explain_cell(cell, x, states, weights):
 @pytest.mark.part("{cell}")
 def test_state_contract(grader, cell):
     """One step follows the Keras cell protocol with the right state structure"""
-    x = inputs.uniform(0, "x", (N, D))
-    got = grader.run(probe_contract, cell=cell, x=x, states=initial_states(cell, 0))
+    x = inputs.uniform(grader.seed, "x", (N, D))
+    got = grader.run(probe_contract, cell=cell, x=x, states=initial_states(cell, grader.seed))
     spec = CELLS[cell]
     if not got["is_layer"]:
         fail(f"{cell} must subclass keras.layers.Layer")
@@ -116,6 +158,7 @@ def test_state_contract(grader, cell):
     if not got["states_is_list"] or got["state_shapes"] != [[N, H]] * spec["states"]:
         fail(f"{cell}.call must return {spec['returns']}; the new states came back with shapes "
              f"{got['state_shapes'] if got['states_is_list'] else 'not as a list'}")
+    structure_credited(grader, cell)
 
 
 @pytest.mark.points(1)
@@ -123,12 +166,13 @@ def test_state_contract(grader, cell):
 @pytest.mark.part("{cell}")
 def test_weight_layout(grader, cell):
     """Weights are created in Keras's layout, so set_weights interchanges with Keras"""
-    got = grader.run(probe_contract, cell=cell, x=inputs.uniform(0, "x", (N, D)),
-                     states=initial_states(cell, 0))["weights"]
+    got = grader.run(probe_contract, cell=cell, x=inputs.uniform(grader.seed, "x", (N, D)),
+                     states=initial_states(cell, grader.seed))["weights"]
     expected = [list(np.shape(w)) for w in cell_weights(cell, 0)]
     if [shape for _, shape in got] != expected:
         fail(f"{cell}: expected weights of shapes {expected} in this order — "
              f"{CELLS[cell]['layout']} — got {got}")
+    structure_credited(grader, cell)
 
 
 @pytest.mark.points(3)
@@ -136,7 +180,7 @@ def test_weight_layout(grader, cell):
 @pytest.mark.part("{cell}")
 def test_matches_keras(grader, cell):
     """Every output and the final states equal Keras's layer with the same weights"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         states, weights = initial_states(cell, seed), cell_weights(cell, seed)
         got = grader.run(probe_sequence, cell=cell, x=x, states=states, weights=weights)
@@ -144,7 +188,7 @@ def test_matches_keras(grader, cell):
         if len(got) != len(want):
             fail(f"RNN({cell}, return_state=True) returned {len(got) - 1} state(s), Keras's "
                  f"layer {len(want) - 1}: call must return {CELLS[cell]['returns']}")
-        explain = explain_cell(cell, x, states, weights)
+        explain = explain_cell(grader, cell, x, states, weights)
         expect_close(f"{cell} outputs over time", got[0], want[0], **VALUE_TOL, explain=explain)
         for index, (g, w) in enumerate(zip(got[1:], want[1:])):
             name = ["final h", "final c"][index]
@@ -157,7 +201,7 @@ def test_matches_keras(grader, cell):
 def test_gradients_match_keras(grader, cell):
     """Gradients w.r.t. the inputs and every weight equal Keras's layer's"""
     names = ["dL/dx", "dL/dkernel", "dL/drecurrent_kernel", "dL/dbias"]
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         states, weights = initial_states(cell, seed), cell_weights(cell, seed)
         upstream = inputs.uniform(seed, "upstream", (N, T, H), -1, 1)
@@ -181,7 +225,7 @@ def test_fit_step_graph_mode(grader, cell):
               "y": inputs.uniform(seed, "y", (8, 2), -1, 1),
               "weights": cell_weights(cell, seed) + [inputs.uniform(seed, "dense", (H, 2)),
                                                      inputs.uniform(seed, "dense_bias", (2,))]}
-             for seed in grader.seeds(always_fresh=True)]
+             for seed in grader.seeds()]
     got = grader.run(probe_fit_steps, cell=cell, cases=cases, timeout=60)
     want = grader.oracle(official.keras_fit_steps, cell, cases)
     names = ["kernel", "recurrent_kernel", "bias", "dense kernel", "dense bias"]
@@ -195,7 +239,7 @@ def test_fit_step_graph_mode(grader, cell):
 @pytest.mark.part("{cell}")
 def test_mask_and_go_backwards(grader, cell):
     """Right-padded masks and go_backwards with initial states behave as in Keras"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         weights = cell_weights(cell, seed)
         mask = inputs.right_padded_mask(seed, N, T)
@@ -216,7 +260,7 @@ def test_mask_and_go_backwards(grader, cell):
 @pytest.mark.part("{cell}")
 def test_bidirectional(grader, cell):
     """Bidirectional(RNN(cell)) equals Bidirectional(Keras layer): both directions"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         x = inputs.uniform(seed, "x", (N, T, D), -1, 1)
         weights = cell_weights(cell, seed) + cell_weights(cell, seed + 1)   # forward, backward
         got = grader.run(probe_bidirectional, cell=cell, x=x, weights=weights)
@@ -231,8 +275,8 @@ def test_bidirectional(grader, cell):
 @pytest.mark.part("{cell}")
 def test_keras_file_round_trip(grader, cell):
     """A model with your cell (also inside Bidirectional) saves to .keras and loads identical"""
-    x = inputs.uniform(0, "x", (N, T, D), -1, 1)
-    weights = round_trip_weights(cell, 0)
+    x = inputs.uniform(grader.seed, "x", (N, T, D), -1, 1)
+    weights = round_trip_weights(cell, grader.seed)
     got = grader.run(probe_round_trip, cell=cell, x=x, weights=weights)
     want = grader.oracle(official.keras_round_trip_outputs, cell, x, weights)
     right = grader.cell_problem(cell) is None
@@ -246,13 +290,14 @@ def test_keras_file_round_trip(grader, cell):
 def test_memory_at_long_lag(grader, cell):
     """Trained on the memory task at lag 40, your gated cell remembers the first symbol"""
     accuracy = trained_accuracy(grader, cell)
-    want = grader.reference(probe_memory, cell=cell, stand_in=False, prefer_recorded=True)  # fixed inputs
-    reference = grader.oracle(official.memory_accuracy, cell, want["weights"])
+    reference = memory_score(grader, cell, stand_in=False, reference=True)
     # The reference reaches 0.95 - 1.00 over seeds; allow 0.1 below it for a correct cell
     # whose initialisers differ from Keras's defaults.
     if accuracy < reference - 0.1:
+        scorer = "Keras's {cell} scored your trained weights" if grader.official else \
+            "measured by your process on the public task"
         fail(f"after training, your {cell} recalls the first symbol {accuracy:.0%} of the time "
-             f"at lag {memory.MEMORY_LAG} (Keras's {cell} scored your trained weights); the "
+             f"at lag {memory.MEMORY_LAG} ({scorer.format(cell=cell)}); the "
              f"reference reaches {reference:.0%}, chance is 25%. Check the gates and that "
              "chrono initialisation finds the bias where Keras keeps it")
 

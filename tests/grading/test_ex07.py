@@ -27,7 +27,9 @@ from rnnkit.datasets import grammar
 from rnnkit.decoding import STOP
 from rnnkit.grader import inputs
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from rnnkit.official import ex07 as oracles
+from rnnkit.grader import oracles
+
+official = oracles.of("ex07")       # the oracles (rnnkit/official/ex07.py), by name
 from rnnkit.probes.ex07 import (
     UNITS, probe_distributions, probe_generate, probe_greedy, probe_lm_step, probe_pairs,
     probe_sample, probe_seeded_generation, probe_train)
@@ -35,7 +37,7 @@ from rnnkit.probes.ex07 import (
 LOGIT_TOL = dict(rtol=1e-5, atol=1e-5)
 N, V = 6, 9
 CHARS = grammar.ALPHABET
-TABLE = oracles.TABLE
+TABLE = char_lm.grammar_table()
 
 # A float32 softmax differs from float64 by ~1e-7 relative; a real mistake (a token too
 # many, no renormalisation) by >= 1e-2.
@@ -94,7 +96,7 @@ def expect_distributions(name, got_list, z, want_list, parameters, explain=None,
 @pytest.mark.points(2)
 def test_teacher_forcing_pairs(grader):
     """Inputs are <start> + text and targets text + <stop>, padded: the targets shifted by one"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         texts = grammar.sentences(5, seed=seed) + [""]
         got = grader.run(probe_pairs, chars=CHARS, texts=texts, length=char_lm.SEQ_LEN)
         want_x = TABLE.encode_batch(texts, char_lm.SEQ_LEN, start=True)
@@ -119,7 +121,7 @@ def test_teacher_forcing_pairs(grader):
 @pytest.mark.points(1)
 def test_greedy(grader):
     """greedy returns each row's most likely token, the first one on ties"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         z = logits_with_ties(seed)
         got = grader.run(probe_greedy, logits=z)
         want = np.argmax(z, axis=-1)
@@ -128,10 +130,12 @@ def test_greedy(grader):
         expect_equal("greedy ids", np.asarray(got).reshape(-1).tolist(), want.tolist())
 
 
-def explain_temperature(z):
+def explain_temperature(grader, z, temperatures):
+    multiplied = dict(zip(temperatures, grader.oracle(official.distributions, "multiplied", z,
+                                                      temperatures)))
+
     def explain(temperature, got):
-        multiplied = oracles.softmax(np.asarray(z, "float64") * temperature)
-        if temperature and np.allclose(got, multiplied, **DIST_TOL):
+        if temperature and np.allclose(got, multiplied[temperature], **DIST_TOL):
             return "you multiplied the logits by the temperature; divide them by it"
         if temperature == 1:
             return "temperature 1 must leave softmax(logits) unchanged"
@@ -145,24 +149,24 @@ def explain_temperature(z):
 def test_temperature(grader):
     """Temperature: softmax(z / tau); tau = 1 leaves softmax unchanged, tau = 0 is greedy"""
     temperatures = [0.5, 1.0, 2.0, 0.0, 0.05]
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="temperature_probabilities", logits=z,
                          parameters=temperatures)
-        want = [oracles.temperature(z, t) for t in temperatures]
+        want = grader.oracle(official.distributions, "temperature", z, temperatures)
         expect_distributions("temperature_probabilities", got, z, want, temperatures,
-                             explain_temperature(z), structural=False)
+                             explain_temperature(grader, z, temperatures), structural=False)
 
 
 @pytest.mark.points(2)
 def test_top_k(grader):
     """Top-k keeps exactly the k best tokens (ties: lower id first) and renormalises"""
     ks = [1, 3, 5, V + 2]
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="top_k_probabilities", logits=z,
                          parameters=ks)
-        want = [oracles.top_k(z, k) for k in ks]
+        want = grader.oracle(official.distributions, "top_k", z, ks)
 
         def explain(k, got_k):
             kept = (np.asarray(got_k) > 0).sum(axis=-1)
@@ -181,12 +185,13 @@ def test_top_k(grader):
 def test_top_p(grader):
     """Top-p keeps the smallest set whose mass reaches p, ties included, renormalised"""
     ps = [0.3, 0.6, 0.9, 1.0]
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="top_p_probabilities", logits=z,
                          parameters=ps)
-        want = [oracles.top_p(z, p) for p in ps]
-        q = oracles.softmax(z)
+        want = grader.oracle(official.distributions, "top_p", z, ps)
+        kept_by = {p: w > 0 for p, w in zip(ps, want)}
+        q = grader.oracle(official.softmax, z)
 
         def explain(p, got_p):
             kept = np.asarray(got_p) > 0
@@ -196,7 +201,7 @@ def test_top_p(grader):
                 return (f"row {row}: the kept tokens hold {mass[row]:.4f} of the mass, less "
                         f"than p = {p}: keep the token at which the cumulative sum reaches p "
                         "(>= p, not > p or < p)")
-            if (kept.sum(-1) > (want_p := oracles.top_p(z, p) > 0).sum(-1)).any():
+            if (kept.sum(-1) > (want_p := kept_by[p]).sum(-1)).any():
                 return "more tokens than the smallest set that reaches p"
             if (kept.sum(-1) < want_p.sum(-1)).any():
                 return "tokens tied with the least likely kept token must be kept too"
@@ -208,13 +213,14 @@ def test_top_p(grader):
 @pytest.mark.points(2)
 def test_sample_inverse_cdf(grader):
     """sample draws by the inverse CDF from the Generator it is given: same seed, same ids"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         weights = inputs.uniform(seed, "probabilities", (40, V), 0, 1).astype("float64")
         weights[inputs.uniform(seed, "zeros", (40, V), 0, 1) < 0.3] = 0.0
         weights[:, 4] += 0.05                                     # no empty row
         probabilities = weights / weights.sum(axis=-1, keepdims=True)
         got = grader.run(probe_sample, probabilities=probabilities, draw_seed=seed)
-        want, on_edge = oracles.inverse_cdf(probabilities, seed)
+        want, on_edge = grader.oracle(official.inverse_cdf, probabilities, seed)
+        want, on_edge = np.asarray(want), np.asarray(on_edge)
         once = np.asarray(got["once"]).reshape(-1)
         expect_equal("number of ids", len(once), len(want))
         if not np.array_equal(once, np.asarray(got["again"]).reshape(-1)):
@@ -254,18 +260,18 @@ def model_weights(seed, stop_bias=0.0):
 def test_lm_step(grader):
     """lm_step gives the logits of keras.layers.LSTM + Dense at every step and carries the state"""
     stand_in = grader.cell_stand_in("LSTMCell")
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         weights = model_weights(seed)
         tokens = inputs.rng(seed, "tokens").integers(0, len(TABLE), size=(3, 5))
         got = grader.run(probe_lm_step, vocab_size=len(TABLE), weights=weights, tokens=tokens,
                          stand_in=stand_in)
-        want = grader.oracle(oracles.keras_steps, weights, tokens)
+        want = grader.oracle(official.keras_steps, weights, tokens)
 
         def explain(actual, bad):
-            stateless = grader.oracle(oracles.keras_steps, weights, tokens, False)
+            stateless = grader.oracle(official.keras_steps, weights, tokens, False)
             if np.allclose(actual, stateless["logits"], **LOGIT_TOL):
                 return "every step starts from a zero state: use the state you are given"
-            if np.allclose(actual, oracles.softmax(want["logits"]), **LOGIT_TOL):
+            if np.allclose(actual, grader.oracle(official.softmax, want["logits"]), **LOGIT_TOL):
                 return "these are probabilities: lm_step returns the logits (no softmax)"
             if not bad[:, 0].any():
                 return "the first step is right, the later ones are not: return the new state"
@@ -280,11 +286,11 @@ def test_lm_step(grader):
 def test_generate_text(grader):
     """generate_text feeds each token back, carries the state, stops at <stop> or max_length"""
     stand_in = grader.cell_stand_in("LSTMCell")
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         weights, n, max_length = model_weights(seed, stop_bias=2.0), 8, 12
         got = grader.run(probe_generate, chars=CHARS, weights=weights, n=n,
                          max_length=max_length, chooser_seed=seed, stand_in=stand_in)
-        want = grader.oracle(oracles.keras_generate, weights, n, max_length, seed)
+        want = grader.oracle(official.keras_generate, weights, n, max_length, seed)
         if not isinstance(got, list) or len(got) != n:
             fail(f"generate_text(n={n}) must return a list of {n} strings; got "
                  f"{type(got).__name__} of length {len(got) if hasattr(got, '__len__') else '?'}")
@@ -293,7 +299,7 @@ def test_generate_text(grader):
         for mistake, sentence in (("no state", "the state is not carried from step to step"),
                                   ("no feedback", "the chosen token is not fed back in (START "
                                                   "at every step)")):
-            if got == grader.oracle(oracles.keras_generate, weights, n, max_length, seed,
+            if got == grader.oracle(official.keras_generate, weights, n, max_length, seed,
                                     mistake):
                 fail(f"generate_text: {sentence}")
         row = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
@@ -332,10 +338,19 @@ def trained_metrics(grader):
     if "student" not in cache:
         try:
             stand_in = grader.cell_stand_in("LSTMCell")
-            got = grader.run(probe_train, stand_in=stand_in, timeout=60)
-            cache["student"] = grader.oracle(oracles.lm_metrics, got["weights"])
-            want = grader.reference(probe_train, stand_in=False, prefer_recorded=True)
-            cache["reference"] = grader.oracle(oracles.lm_metrics, want["weights"])
+            data = grader.oracle(official.course_data, grader.course_seed("corpus"))
+            args = dict(chars=data["chars"], texts=data["train"])
+            if not grader.official:      # a self-check: the models measure themselves
+                args["validation"] = data["validation"]
+                cache["student"] = grader.run(probe_train, stand_in=stand_in, timeout=60,
+                                              **args)
+                cache["reference"] = grader.reference(probe_train, stand_in=False,
+                                                      prefer_recorded=True, **args)
+                return cache["student"], cache["reference"]
+            got = grader.run(probe_train, stand_in=stand_in, timeout=60, **args)
+            cache["student"] = grader.oracle(official.lm_metrics, got["weights"], data)
+            want = grader.reference(probe_train, stand_in=False, prefer_recorded=True, **args)
+            cache["reference"] = grader.oracle(official.lm_metrics, want["weights"], data)
         except (StudentError, AssertionError) as error:
             cache["student"] = error
     if isinstance(cache["student"], Exception):
@@ -365,7 +380,7 @@ def test_trained_samples(grader):
     valid_floor = want["valid"] - TRAINING["valid_margin"]
     novel_floor = want["novel"] - TRAINING["novel_margin"]
     if got["valid"] < valid_floor:
-        fail(f"{got['valid']:.0%} of {oracles.N_SAMPLES} samples parse as sentences of the "
+        fail(f"{got['valid']:.0%} of {char_lm.N_SAMPLES} samples parse as sentences of the "
              f"grammar; the reference's {want['valid']:.0%}, at least {valid_floor:.0%} passes. "
              f"Your model writes: {got['samples']}")
     if got["novel"] < novel_floor:

@@ -1,12 +1,16 @@
 """Grading ex08 — image captioning (`ex08_captioning.py`).
 
-The twin of every captioner is the architecture the exercise fixes, built here on Keras's own
-LSTMCell (`probes.architecture`), loaded with the same weights by layer name. Function checks
-use a fixed small model (H = 8, E = 4) with seeded asymmetric weights, on rendered images of
-the kit's data set; the loss and greedy decoding are computed here from the twin's logits.
-The training check trains in the student's process and returns weights only; the grader
-loads them into the twin, decodes the test split greedily itself and scores BLEU-4 and exact
-match with its own BLEU: test images and their captions never reach the student's process.
+The twin of every captioner is the architecture the exercise fixes, built on Keras's own
+LSTMCell (rnnkit.official.ex08.architecture), loaded with the same weights by layer name.
+Function checks use a small model (H = 8, E = 4) with seeded asymmetric weights, on rendered
+images of the kit's data set; the loss and greedy decoding are computed from the twin's
+logits. They run the student's own build_captioner, so those checks say when a mistake
+there is the cause. The training check (official grade) trains in the student's process on
+the course secret's images, with the words' ids relabelled by it, and returns weights only;
+the grader loads them into the twin, decodes the validation and test splits greedily itself
+and scores BLEU-4 and exact match with its own BLEU: those images and their captions never
+reach the student's process. A self-check trains on the kit's data and lets the trained
+model measure itself (nltk's BLEU) against the reference's recorded figures.
 
 Tolerances (float32): logits and the loss at 1e-5 (two implementations of the same float32
 products differ by ~1e-7; a real mistake — a missing layer, the padding counted — moves them
@@ -18,44 +22,77 @@ import numpy as np
 import pytest
 
 from rnnkit.datasets import shapes
-from rnnkit.decoding import PAD, START, STOP
+from rnnkit.decoding import TokenTable
+from rnnkit.grader import inputs, oracles
 from rnnkit.grader.compare import expect_close, expect_equal, fail
-from rnnkit.official import ex08 as official
-from rnnkit.official.ex08 import EMBED, SETTINGS, TABLE, UNITS
 from rnnkit.probes import ex08 as probes
 
-N_IMAGES = 6
+official = oracles.of("ex08")       # the oracles (rnnkit/official/ex08.py), by name
+TABLE = TokenTable(shapes.WORDS)
+UNITS, EMBED, N_IMAGES = 8, 4, 6    # the small model of the function checks
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 MARGIN = 1e-4
+# The graded training: fixed by the kit (the exercise's GRADED, train_captioner's defaults).
+SETTINGS = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
+            "batch_size": 32, "learning_rate": 1e-2, "units": 64, "seed": 0, "max_length": 8}
+CAPTIONER = ("build_captioner",)    # what the model-using checks run on (its own check names it)
 
 
-
-
-def frame(captions, max_words):
-    rows = [[START] + TABLE.encode(caption.split()) + [STOP] for caption in captions]
-    return np.array([row + [PAD] * (max_words + 2 - len(row)) for row in rows], np.int32)
-
-
-def small_batch(seed):
+def small_batch(grader, seed):
     images, captions = shapes.generate("single", "validation", n=N_IMAGES, seed=seed)
-    return images.astype("float32"), frame([c[k % 3] for k, c in enumerate(captions)], 6)
+    return images.astype("float32"), grader.oracle(
+        official.frame, [c[k % 3] for k, c in enumerate(captions)], 6)
+
+
+def some_captions(seed, n=3):
+    """n captions of the data set's vocabulary, phrasings drawn from `seed`."""
+    _, captions = shapes.generate("single", "validation", n=n, seed=seed)
+    rng = inputs.rng(seed, "phrasings")
+    return [options[int(rng.integers(len(options)))] for options in captions]
+
+
+def training_data(grader) -> dict:
+    """The training check's data (rnnkit.official.ex08.course_data): the course secret's in
+    the official grade; the kit's data set in a self-check (its captions framed as release
+    recorded them: the framing is caption_ids's answer)."""
+    settings = SETTINGS["config"], SETTINGS["n_train"], SETTINGS["max_words"]
+    if grader.official:
+        return grader.oracle(official.course_data, grader.course_seed("images"), *settings,
+                             prefer_recorded=True)
+    config, n_train, max_words = settings
+    images, captions = shapes.generate(config, "train", n=n_train, seed=0)
+    data = {"words": list(shapes.WORDS), "images": images,
+            "sequences": grader.oracle(official.frame, shapes.pick_captions(captions, seed=0),
+                                       max_words)}
+    for split in ("validation", "test"):
+        images, captions = shapes.generate(config, split, seed=0)
+        data[split] = {"images": images, "captions": [list(c) for c in captions]}
+    return data
 
 
 def trained(grader):
-    """{"student": scores, "reference": scores}: train in the student's process (once per
-    grading, a failure too), score here; the reference's recorded weights scored here."""
+    """{"student": scores, "reference": scores}, once per grading (a failure too). Official:
+    trained in the student's process on the course secret's data, scored here on splits never
+    sent (the reference's weights, recorded once per course, scored alike). Self-check: each
+    trained model measures itself on the kit's validation and test splits."""
     from rnnkit.grader.handles.process import StudentError
 
     cache = grader.__dict__.setdefault("captioner_scores", {})
     if not cache:
         stand_in = grader.cell_stand_in("LSTMCell")
-        want = grader.reference(probes.probe_train, stand_in=False, settings=SETTINGS,
-                                prefer_recorded=True)                      # fixed inputs
-        cache["reference"] = grader.oracle(official.trained_scores, want["weights"])
+        data = training_data(grader)
+        args = dict(settings=SETTINGS, images=data["images"], sequences=data["sequences"])
+        if not grader.official:
+            args["evaluation"] = {"words": data["words"], "validation": data["validation"],
+                                  "test": data["test"]}
+        want = grader.reference(probes.probe_train, stand_in=False, prefer_recorded=True,
+                                **args)
+        cache["reference"] = grader.oracle(official.trained_scores, want["weights"], data,
+                                           SETTINGS["units"]) if grader.official else want
         try:
-            got = grader.run(probes.probe_train, stand_in=stand_in, settings=SETTINGS,
-                             timeout=120)
-            cache["student"] = grader.oracle(official.trained_scores, got["weights"])
+            got = grader.run(probes.probe_train, stand_in=stand_in, timeout=120, **args)
+            cache["student"] = grader.oracle(official.trained_scores, got["weights"], data,
+                                             SETTINGS["units"]) if grader.official else got
         except (StudentError, AssertionError) as error:
             cache["student"] = error
     if isinstance(cache["student"], Exception):
@@ -95,59 +132,80 @@ BLEU_CASES = [  # fixed cases: clipping, brevity, ties, empty and very short hyp
 @pytest.mark.points(1)
 def test_caption_ids(grader):
     """Captions are framed <start> ... <end> and padded with <pad> = 0 to max_words + 2"""
-    captions = ["a large red circle", "there is a small white cross", "a small cross in green"]
-    got = grader.run(probes.probe_caption_ids, captions=captions, max_words=7)
-    want = grader.reference(probes.probe_caption_ids, captions=captions, max_words=7)
-    expect_equal("caption ids", np.asarray(got).tolist(), np.asarray(want).tolist())
+    for seed in grader.seeds():
+        captions = some_captions(seed)
+        got = grader.run(probes.probe_caption_ids, captions=captions, max_words=7)
+        want = grader.reference(probes.probe_caption_ids, captions=captions, max_words=7)
+        expect_equal("caption ids", np.asarray(got).tolist(), np.asarray(want).tolist())
 
 
 @pytest.mark.points(1)
 def test_teacher_forcing(grader):
     """Teacher forcing: inputs drop the last step, targets the first, the mask marks real targets"""
-    sequences = frame(["a large red circle", "there is a small white cross",
-                       "a large cross in blue"], 6)
-    got = grader.run(probes.probe_teacher_forcing, sequences=sequences)
-    want = grader.reference(probes.probe_teacher_forcing, sequences=sequences)
-    for name, g, w in zip(["inputs", "targets", "mask"], got, want):
-        expect_equal(f"teacher-forcing {name}", np.asarray(g).astype(int).tolist(),
-                     np.asarray(w).astype(int).tolist())
+    for seed in grader.seeds():
+        sequences = grader.oracle(official.frame, some_captions(seed), 6)
+        got = grader.run(probes.probe_teacher_forcing, sequences=sequences)
+        want = grader.reference(probes.probe_teacher_forcing, sequences=sequences)
+        for name, g, w in zip(["inputs", "targets", "mask"], got, want):
+            expect_equal(f"teacher-forcing {name}", np.asarray(g).astype(int).tolist(),
+                         np.asarray(w).astype(int).tolist())
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("build_captioner")
 def test_architecture(grader):
     """build_captioner makes the fixed architecture: layer names and weight shapes"""
     stand_in = grader.cell_stand_in("LSTMCell")
     got = grader.run(probes.probe_architecture, stand_in=stand_in, units=UNITS, embed_dim=EMBED)
-    want = {n: [list(np.shape(w)) for w in v] for n, v in
-            probes.named_weights(grader.oracle(official.keras_model, UNITS, EMBED)).items()}
+    want = grader.oracle(official.weight_shapes, UNITS, EMBED)
     missing = sorted(set(want) - set(got))
     if missing:
         fail(f"no layer named {', '.join(missing)} in your captioner (its layers with weights: "
              f"{sorted(got)}); the grader loads trained weights by these names")
     for name in want:
         expect_equal(f"weight shapes of layer {name!r}", got[name], want[name])
+    # The names and shapes your process reports count once its logits on the grader's
+    # inputs are the architecture's (that check runs it with the same weights).
+    logits_equal(grader, stand_in)
+
+
+def logits_equal(grader, stand_in):
+    """Fail unless the captioner's logits equal the twin's with the grader's weights (cached:
+    a failure too)."""
+    cache = grader.__dict__.setdefault("captioner_logits", {})
+    if "verdict" not in cache:
+        try:
+            for seed in grader.seeds():
+                images, sequences = small_batch(grader, seed)
+                weights = grader.oracle(official.small_weights, seed)
+                got = grader.run(probes.probe_logits, stand_in=stand_in, weights=weights,
+                                 units=UNITS, embed_dim=EMBED, images=images,
+                                 tokens=sequences[:, :-1])
+                want = grader.oracle(official.keras_logits, weights, UNITS, EMBED, images,
+                                     sequences[:, :-1])
+                expect_close("logits (N, T, V)", got, want, **VALUE_TOL)
+            cache["verdict"] = None
+        except AssertionError as error:
+            cache["verdict"] = error
+    if cache["verdict"] is not None:
+        raise cache["verdict"]
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("build_captioner")
 def test_logits_equal_keras(grader):
     """With the same weights, your captioner's logits equal the architecture on Keras's LSTMCell"""
-    stand_in = grader.cell_stand_in("LSTMCell")
-    for seed in grader.seeds(always_fresh=True):
-        images, sequences = small_batch(seed)
-        weights = official.small_weights(seed)
-        got = grader.run(probes.probe_logits, stand_in=stand_in, weights=weights, units=UNITS,
-                         embed_dim=EMBED, images=images, tokens=sequences[:, :-1])
-        want = grader.oracle(official.keras_logits, weights, UNITS, EMBED, images, sequences[:, :-1])
-        expect_close("logits (N, T, V)", got, want, **VALUE_TOL)
+    logits_equal(grader, grader.cell_stand_in("LSTMCell"))
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("caption_loss", uses=CAPTIONER)
 def test_masked_loss(grader):
     """caption_loss is the teacher-forced NLL averaged over the real target tokens"""
     stand_in = grader.cell_stand_in("LSTMCell")
-    for seed in grader.seeds(always_fresh=True):
-        images, sequences = small_batch(seed)
-        weights = official.small_weights(seed)
+    for seed in grader.seeds():
+        images, sequences = small_batch(grader, seed)
+        weights = grader.oracle(official.small_weights, seed)
         got = grader.run(probes.probe_loss, stand_in=stand_in, weights=weights, units=UNITS,
                          embed_dim=EMBED, images=images, sequences=sequences)
         candidates = grader.oracle(official.keras_losses, weights, images, sequences)
@@ -156,13 +214,14 @@ def test_masked_loss(grader):
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("greedy_captions", uses=CAPTIONER)
 def test_greedy_decoding(grader):
     """Greedy decoding picks the most likely word at each step and stops at <end>"""
     stand_in = grader.cell_stand_in("LSTMCell")
-    for seed in grader.seeds(always_fresh=True):
-        images, _ = small_batch(seed)
+    for seed in grader.seeds():
+        images, _ = small_batch(grader, seed)
         bias = grader.oracle(official.varied_stop_bias, seed, images, 10)
-        weights = official.small_weights(seed, bias)
+        weights = grader.oracle(official.small_weights, seed, bias)
         got = grader.run(probes.probe_greedy, stand_in=stand_in, weights=weights, units=UNITS,
                          embed_dim=EMBED, images=images, max_length=10)
         want, margins = grader.oracle(official.keras_greedy, weights, UNITS, EMBED, images, 10)
@@ -171,18 +230,19 @@ def test_greedy_decoding(grader):
         clear = margins > MARGIN
         for row in np.flatnonzero(clear):
             if got[row].tolist() != want[row].tolist():
+                words = " ".join(TABLE.decode(want[row], join=None)) or "(empty)"
                 fail(f"image {row}: generated ids {got[row].tolist()}, expected "
-                     f"{want[row].tolist()} ({' '.join(TABLE.decode(want[row], join=None)) or '(empty)'});"
-                     " greedy decoding feeds back the argmax of each step's logits, and "
-                     "everything after <end> is <pad> (0)")
+                     f"{want[row].tolist()} ({words}); greedy decoding feeds back the argmax "
+                     "of each step's logits, and everything after <end> is <pad> (0)")
 
 
 @pytest.mark.points(1)
+@pytest.mark.part("greedy_captions", uses=CAPTIONER)
 def test_greedy_stops_at_max_length(grader):
     """A decoder that never emits <end> stops after max_length words"""
     stand_in = grader.cell_stand_in("LSTMCell")
-    images, _ = small_batch(0)
-    weights = official.small_weights(0, stop_bias=-30.0)
+    images, _ = small_batch(grader, grader.seed)
+    weights = grader.oracle(official.small_weights, grader.seed, -30.0)
     got = grader.run(probes.probe_greedy, stand_in=stand_in, weights=weights, units=UNITS,
                      embed_dim=EMBED, images=images, max_length=7)
     want, margins = grader.oracle(official.keras_greedy, weights, UNITS, EMBED, images, 7)
@@ -194,13 +254,31 @@ def test_greedy_stops_at_max_length(grader):
 @pytest.mark.points(2)
 def test_corpus_bleu(grader):
     """corpus_bleu equals the reference: clipping, brevity penalty, empty and short hypotheses"""
-    got = grader.run(probes.probe_bleu, cases=BLEU_CASES)
-    want = grader.reference(probes.probe_bleu, cases=BLEU_CASES)
-    for k, (case, g, w) in enumerate(zip(BLEU_CASES, got, want)):
+    cases = BLEU_CASES + (random_bleu_cases(grader.seeds()[-1]) if grader.official else [])
+    got = grader.run(probes.probe_bleu, cases=cases)
+    want = grader.reference(probes.probe_bleu, cases=cases)
+    for k, (case, g, w) in enumerate(zip(cases, got, want)):
         if isinstance(g, str) or abs(g - w) > 1e-9:
             fail(f"BLEU-{case['max_n']} of hypotheses {[' '.join(h) for h in case['hypotheses']]}"
                  f" against {[[' '.join(r) for r in refs] for refs in case['references']]}: got "
                  f"{g}, expected {w:.6f}" + bleu_hint(case, g, w))
+
+
+def random_bleu_cases(seed, n=6):
+    """Corpora drawn from `seed` (short words, repeats, empty and long hypotheses, ties in
+    the closest reference length): no recording holds them."""
+    rng = inputs.rng(seed, "bleu")
+    words = "a b c d".split()
+    cases = []
+    for _ in range(n):
+        size = int(rng.integers(1, 4))
+        references = [[[str(w) for w in rng.choice(words, int(rng.integers(1, 8)))]
+                       for _ in range(int(rng.integers(1, 3)))] for _ in range(size)]
+        hypotheses = [[str(w) for w in rng.choice(words, int(rng.integers(0, 9)))]
+                      for _ in range(size)]
+        cases.append({"references": references, "hypotheses": hypotheses,
+                      "max_n": int(rng.integers(1, 5))})
+    return cases
 
 
 def bleu_hint(case, got, want) -> str:

@@ -22,11 +22,13 @@ import pytest
 
 from rnnkit import seq2seq
 from rnnkit.datasets import dates
-from rnnkit.grader import inputs
+from rnnkit.grader import inputs, oracles
 from rnnkit.grader.compare import expect_close, fail
-from rnnkit.official import ex09 as official
 from rnnkit.probes import ex09 as probes
-from rnnkit.probes.ex09 import START, STOP, toy_step
+from rnnkit.probes.ex09 import START, STOP
+
+official = oracles.of("ex09")       # the oracles (rnnkit/official/ex09.py), by name
+N_TEST = 500                        # test dates a trained model is scored on
 
 SCORE_TOL = dict(rtol=0, atol=1e-9)
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
@@ -87,7 +89,7 @@ def expect_hypotheses(name, got, want, explain=None):
 @pytest.mark.points(1)
 def test_teacher_forcing(grader):
     """Teacher forcing: inputs start with <start>, targets end with <stop>, PAD after"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         lengths = inputs.rng(seed, "lengths").integers(0, 8, size=5)
         sequences = [inputs.rng(seed, f"seq{k}").integers(3, 14, size=n).tolist()
                      for k, n in enumerate(lengths)]
@@ -110,7 +112,7 @@ def test_teacher_forcing(grader):
 @pytest.mark.points(1)
 def test_loss_ignores_padding(grader):
     """The loss is the mean negative log-likelihood over real (non-PAD) target positions"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         logits = inputs.uniform(seed, "logits", (4, 6, 14), -3, 3)
         targets = inputs.rng(seed, "targets").integers(3, 14, size=(4, 6)).astype("int32")
         targets[0, 3:], targets[1, 1:], targets[3, 5:] = PAD, PAD, PAD
@@ -130,7 +132,7 @@ def test_loss_ignores_padding(grader):
 def test_model_matches_keras(grader):
     """The encoder-decoder, and its step model step by step, equal Keras's LSTM layers"""
     stand_in = grader.cell_stand_in("LSTMCell")
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         weights = model_weights(seed)
         pairs = dates.pairs("validation", 6, seed=seed)
         sources = seq2seq.encode_sources([s for s, _ in pairs])
@@ -149,13 +151,12 @@ def test_model_matches_keras(grader):
 @pytest.mark.points(2)
 def test_greedy(grader):
     """Greedy search: tokens, <stop>, PAD after it, and log-probabilities; cut at max_length"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         for never_stops in (False, True):
             values, codes = table(seed, f"greedy{never_stops}", never_stops=never_stops), \
                 list(range(7))
             got = grader.run(probes.probe_greedy, table=values, codes=codes, max_length=6)
-            want_ids, want_log_p = official.greedy(toy_step(values), [np.array(codes)], START,
-                                                 STOP, 6)
+            want_ids, want_log_p = grader.oracle(official.greedy_on_table, values, codes, 6)
             what = "a decoder that never emits <stop>" if never_stops else "a toy decoder"
             expect_close(f"greedy ids on {what}", got["ids"], want_ids, rtol=0, atol=0)
             expect_close(f"greedy log-probabilities on {what}", got["log_probs"], want_log_p,
@@ -165,24 +166,24 @@ def test_greedy(grader):
 @pytest.mark.points(2)
 def test_exhaustive(grader):
     """Exhaustive search returns the best hypotheses of all, with the length-normalised score"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         for alpha, never_stops in ((0.0, False), (0.7, False), (1.0, True)):
             values = table(seed, f"exhaustive{alpha}", never_stops=never_stops)
             got = grader.run(probes.probe_exhaustive, table=values, code=seed % 97,
                              max_length=4, alpha=alpha, top=5)
-            want = official.exhaustive(*official.toy(values, seed % 97), START, STOP, 4, alpha, 6)[:5]
+            want = grader.oracle(official.exhaustive_on_table, values, seed % 97, 4, alpha, 6)[:5]
             expect_hypotheses(f"exhaustive search, alpha={alpha}", got, want)
 
 
 @pytest.mark.points(1)
 def test_wide_beam_is_exhaustive(grader):
     """A beam wide enough to hold every hypothesis finds the exhaustive search's best"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         for alpha in (0.0, 0.7):
             values = table(seed, f"wide{alpha}")
             got = grader.run(probes.probe_beam, table=values, code=seed % 89, max_length=4,
                              width=3 ** 3 * 4, alpha=alpha)
-            want = official.exhaustive(*official.toy(values, seed % 89), START, STOP, 4, alpha, 6)
+            want = grader.oracle(official.exhaustive_on_table, values, seed % 89, 4, alpha, 6)
             expect_hypotheses(f"best of a {3 ** 3 * 4}-wide beam, alpha={alpha}", got[:1],
                               want[:1])
 
@@ -190,12 +191,12 @@ def test_wide_beam_is_exhaustive(grader):
 @pytest.mark.points(1)
 def test_width_one_is_greedy(grader):
     """Beam search of width 1 with alpha = 0 is greedy search"""
-    for seed in grader.seeds(always_fresh=True):
+    for seed in grader.seeds():
         for never_stops in (False, True):
             values = table(seed, f"narrow{never_stops}", never_stops=never_stops)
             got = grader.run(probes.probe_beam, table=values, code=seed % 83, max_length=6,
                              width=1, alpha=0.0)
-            ids, log_p = official.greedy(*official.toy(values, seed % 83), START, STOP, 6)
+            ids, log_p = grader.oracle(official.greedy_on_table, values, [seed % 83], 6)
             want = [[[int(t) for t in ids[0] if t != PAD], float(log_p[0]), float(log_p[0])]]
             expect_hypotheses("beam search of width 1", got, want)
 
@@ -211,8 +212,11 @@ def test_beam_equals_reference(grader, width, alpha):
         want = grader.reference(probes.probe_beam, **args)
 
         def explain():
-            return official.explain_beam(got, *official.toy(values, seed % 79), START, STOP, 5, width,
-                                       alpha)
+            mistakes = grader.oracle(official.beam_mistakes_on_table, values, seed % 79, 5,
+                                     width, alpha)
+            tokens = [list(h[0]) for h in got]
+            return next((sentence for sentence, wrong in mistakes.items() if wrong == tokens),
+                        None)
         expect_hypotheses(f"beam search, width {width}, alpha {alpha}", got, want, explain)
 
 
@@ -221,14 +225,30 @@ def test_beam_equals_reference(grader, width, alpha):
 def test_trained_exact_match(grader):
     """Trained with your code, the model turns unseen dates into ISO 8601 (exact match)"""
     stand_in = grader.cell_stand_in("LSTMCell")
-    got = grader.run(probes.probe_train, stand_in=stand_in, timeout=120)
-    accuracy, first = grader.oracle(official.keras_exact_match, got["weights"])
-    want = grader.reference(probes.probe_train, stand_in=False, prefer_recorded=True)
-    reference, _ = grader.oracle(official.keras_exact_match, want["weights"])
+    cipher = grader.course_seed("cipher")       # the course's symbols (official grade)
+    pairs = grader.oracle(official.course_pairs, "train", seq2seq.GRADED_TRAINING["n"],
+                          grader.course_seed("train dates"), cipher)
+    if grader.official:       # trained in your process, scored here on dates never sent
+        got = grader.run(probes.probe_train, pairs=pairs, stand_in=stand_in, timeout=120)
+        accuracy, first = grader.oracle(official.keras_exact_match, got["weights"],
+                                        grader.course_seed("test dates"), cipher)
+        want = grader.reference(probes.probe_train, pairs=pairs, stand_in=False,
+                                prefer_recorded=True)
+        reference, _ = grader.oracle(official.keras_exact_match, want["weights"],
+                                     grader.course_seed("test dates"), cipher)
+        scorer = "Keras's LSTM layers with your weights decode"
+    else:                     # a self-check: the trained models measure themselves
+        test = grader.oracle(official.course_pairs, "test", N_TEST, 2024)
+        got = grader.run(probes.probe_train, pairs=pairs, stand_in=stand_in, timeout=120,
+                         test=test)
+        accuracy, first = got["exact"], got["first"]
+        reference = grader.reference(probes.probe_train, pairs=pairs, stand_in=False,
+                                     prefer_recorded=True, test=test)["exact"]
+        scorer = "your model, by your greedy_search, decodes"
     # MARGIN: measured over seeds 0-4, see its definition.
     if accuracy < reference - MARGIN:
         source, target, decoded = first
-        fail(f"after training, Keras's LSTM layers with your weights decode {accuracy:.0%} of "
-             f"{official.N_TEST} unseen dates exactly (the reference's weights: "
-             f"{reference:.0%}); the first one wrong: {source!r} -> {decoded!r}, expected {target!r}. Check teacher "
-             "forcing (targets shifted by one, ending in <stop>) and that the loss masks PAD")
+        fail(f"after training, {scorer} {accuracy:.0%} of {N_TEST} unseen dates exactly "
+             f"(the reference: {reference:.0%}); the first one wrong: {source!r} -> "
+             f"{decoded!r}, expected {target!r}. Check teacher forcing (targets shifted by "
+             "one, ending in <stop>) and that the loss masks PAD")

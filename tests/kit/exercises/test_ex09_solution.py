@@ -297,7 +297,7 @@ def test_every_beam_mistake_is_caught_and_named_by_the_graded_cases():
 # -- training and main's helpers ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def trained():
-    return ex.train_seq2seq(ex.LSTMCell, n=1024, epochs=1, seed=0)
+    return ex.train_seq2seq(ex.LSTMCell, dates.pairs("train", 1024, seed=0), epochs=1, seed=0)
 
 
 def test_training_lowers_the_loss_and_plots(trained, tmp_path):

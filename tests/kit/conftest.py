@@ -17,6 +17,31 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def _test_course_secret() -> None:
+    """The kit's tests grade officially under a course secret of their own, made here for
+    the session (a fixed key, so a failure reproduces), never the instructor's: a secret in
+    solutions/ would otherwise decide which mode the tests run in. A student kit (no
+    solutions/) still self-checks, as it must."""
+    import atexit
+    import hashlib
+    import tempfile
+
+    from rnnkit.grader import secret
+
+    if secret.ENVIRONMENT in os.environ:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="rnnkit-test-course-"))
+    atexit.register(shutil.rmtree, folder, True)
+    where = folder / secret.FILE_NAME
+    where.write_text(json.dumps({"key": hashlib.sha256(b"rnnkit kit tests").hexdigest(),
+                                 "created": "tests"}))
+    where.chmod(0o600)
+    os.environ[secret.ENVIRONMENT] = str(where)
+
+
+_test_course_secret()
+
+
 def run_cli(*args, cwd=KIT_ROOT, timeout=900):
     """`python -m rnnkit ARGS` in a fresh process; the CompletedProcess (text)."""
     return subprocess.run([sys.executable, "-m", "rnnkit", *map(str, args)], cwd=cwd,

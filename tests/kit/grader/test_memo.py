@@ -18,6 +18,9 @@ from rnnkit.grader.session import Grader
 from rnnkit.sandbox import wire
 
 CALLS: list[tuple] = []
+# Grader.oracle on the grader's own code (no student process, no official name): a session
+# object with nothing started, since that path reads nothing of the session.
+GRADER = object.__new__(Grader)
 
 
 def doubled(x, scale=2.0):
@@ -50,9 +53,9 @@ def fresh_memo(monkeypatch):
 
 def test_a_remembered_result_equals_the_computed_one_and_is_a_new_copy_each_time():
     x = np.arange(3, dtype="float32")
-    first = Grader.oracle(doubled, x)
+    first = GRADER.oracle(doubled, x)
     first["y"][:] = -1                      # a check that changes what it was given
-    second = Grader.oracle(doubled, x)
+    second = GRADER.oracle(doubled, x)
     assert len(CALLS) == 1
     np.testing.assert_array_equal(second["y"], [0, 2, 4])
     assert second["y"].dtype == np.float32
@@ -62,11 +65,11 @@ def test_a_remembered_result_equals_the_computed_one_and_is_a_new_copy_each_time
 
 def test_other_inputs_keyword_or_seed_are_computed_again():
     x = np.arange(3, dtype="float32")
-    Grader.oracle(doubled, x)
-    Grader.oracle(doubled, x + 1)
-    Grader.oracle(doubled, x, scale=3.0)
-    Grader.oracle(doubled, x, seed=1)
-    Grader.oracle(doubled, x.astype("float64"))      # same values, another dtype
+    GRADER.oracle(doubled, x)
+    GRADER.oracle(doubled, x + 1)
+    GRADER.oracle(doubled, x, scale=3.0)
+    GRADER.oracle(doubled, x, seed=1)
+    GRADER.oracle(doubled, x.astype("float64"))      # same values, another dtype
     assert len(CALLS) == 5
     assert memo.MEMO.misses == 5 and memo.MEMO.hits == 0
 
@@ -79,11 +82,11 @@ def test_only_module_level_functions_of_plain_data_are_remembered():
         return doubled(values, scale)
 
     for _ in range(2):
-        Grader.oracle(nested, x)
-        Grader.oracle(lambda values: doubled(values), x)
-        Grader.oracle(counted, {1, 2})                     # an input that is not plain data
+        GRADER.oracle(nested, x)
+        GRADER.oracle(lambda values: doubled(values), x)
+        GRADER.oracle(counted, {1, 2})                     # an input that is not plain data
     assert len(CALLS) == 6
-    results = [Grader.oracle(a_model, x) for _ in range(2)]
+    results = [GRADER.oracle(a_model, x) for _ in range(2)]
     assert results[0] is not results[1]                    # computed each time, as it is
     assert memo.function_name(nested) is None and memo.function_name(len) is None
     assert memo.function_name(doubled) == f"{__name__}.doubled"
@@ -91,16 +94,16 @@ def test_only_module_level_functions_of_plain_data_are_remembered():
 
 def test_off_computes_everything_and_check_finds_an_oracle_that_drifts(monkeypatch):
     monkeypatch.setenv("RNNKIT_ORACLE_MEMO", "off")
-    Grader.oracle(doubled, 1.0)
-    Grader.oracle(doubled, 1.0)
+    GRADER.oracle(doubled, 1.0)
+    GRADER.oracle(doubled, 1.0)
     assert len(CALLS) == 2
     monkeypatch.setenv("RNNKIT_ORACLE_MEMO", "check")
-    Grader.oracle(doubled, 1.0)
-    Grader.oracle(doubled, 1.0)                            # remembered, computed again: equal
+    GRADER.oracle(doubled, 1.0)
+    GRADER.oracle(doubled, 1.0)                            # remembered, computed again: equal
     assert len(CALLS) == 4
-    Grader.oracle(drifting, 5)
+    GRADER.oracle(drifting, 5)
     with pytest.raises(memo.MemoMismatch, match="drifting"):
-        Grader.oracle(drifting, 5)
+        GRADER.oracle(drifting, 5)
 
 
 def test_the_memo_keeps_to_its_budget_dropping_the_least_recently_used():

@@ -56,8 +56,10 @@ class Report:
         document = gradescope(self.results, seconds=self.seconds, notes=self.notes,
                               output=self.table() if self.partial or self.mode != "official"
                               else "", mode=self.mode, secret_id=self.secret_id)
+        # The one field a gradebook needs: is this an official grade (the course secret, every
+        # check)? A self-check, a recording or a partial run never is.
+        document["official"] = self.mode == "official" and not self.partial
         if self.partial:
-            document["official"] = False
             document["skipped"] = [f"{row['exercise']} {row['title']}" for row in self.skipped]
         return document
 
@@ -176,9 +178,9 @@ def not_the_grade(skipped: list[dict], selected: bool = False) -> str:
     if skipped:
         points = sum(row["points"] for row in skipped)
         return (f"{label}, NOT YOUR GRADE: {len(skipped)} check(s) ({_fmt(points)} points) "
-                "skipped; the official grade (`python -m rnnkit grade`) runs every check.")
-    return (f"{label}, NOT YOUR GRADE: your grade is what the official grading (`python "
-            "-m rnnkit grade`, and your instructor's) gives.")
+                "skipped; `python -m rnnkit grade` without --quick or -k runs every check.")
+    return (f"{label}, NOT YOUR GRADE: your grade is what your instructor's official grading "
+            "gives.")
 
 
 def catalogue(exercise_ids=None) -> list[dict]:

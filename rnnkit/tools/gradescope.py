@@ -209,7 +209,18 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
     if out.suffix != ".zip":
         raise SubmissionProblem(f"--out {out} must end in .zip")
     if not (root / "solutions" / "__init__.py").is_file():
-        raise SubmissionProblem("the hosted grader needs solutions/ (fresh-input checks)")
+        raise SubmissionProblem("the hosted grader needs solutions/ (the official grade)")
+    from rnnkit.grader import secret
+
+    try:
+        held = secret.load(root)
+    except secret.SecretProblem as problem:
+        raise SubmissionProblem(str(problem)) from None
+    if held is None:
+        raise SubmissionProblem(f"the hosted grader gives the official grade, which needs the "
+                                f"course secret ({secret.path(root)}): `python -m rnnkit "
+                                "release` makes one")
+    held_at = secret.path(root)
     unknown = [e for e in exercises or () if e not in BY_ID]
     if unknown:
         raise SubmissionProblem(f"unknown exercise {', '.join(unknown)}; the exercises are "
@@ -227,7 +238,18 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
         bundle.writestr(REQUIREMENTS, requirements)
         for path in rooms.official_files(root):   # what official grading needs, by room
             relative = path.relative_to(root).as_posix()
+            if rooms.instructor_only(relative):
+                continue       # the secret and its recordings: below, wherever they live
             if relative.startswith("solutions/") and path.name not in needed:
                 continue       # an assignment's bundle carries only the solutions it grades with
             bundle.write(path, relative)
+        # The official grade's secret (root-only once setup.sh ran) and the reference's
+        # trainings recorded under it, for the exercises this assignment grades.
+        bundle.write(held_at, rooms.SECRET)
+        graded = {e.id for chosen in (exercises or [x.id for x in EXERCISES])
+                  for e in closure(BY_ID[chosen])}
+        recordings = held_at.parent / "official-references"   # references.official_dir
+        for path in sorted(recordings.glob("*")) if recordings.is_dir() else []:
+            if path.name == "manifest.json" or path.stem in graded:
+                bundle.write(path, rooms.OFFICIAL_RECORDINGS + path.name)
     return out

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from rnnkit.grader import inputs
-from rnnkit.grader.compare import expect_close, expect_equal, fail
+from rnnkit.grader.handles.process import StudentError
+from rnnkit.grader.compare import CheckFailed, expect_close, expect_equal, fail
 from rnnkit.grader import oracles
 
 official = oracles.of("ex04")       # the oracles (rnnkit/official/ex04.py), by name
@@ -195,6 +196,30 @@ def forecaster_weights(cell, seed, units, horizon):
 @pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell"])
 def test_forecaster_equals_keras_layers(grader, cell):
     """build_forecaster(cell) with given weights predicts what Keras's layers + Dense do"""
+    why = forecaster_problem(grader, cell)
+    if why:
+        fail(why)
+
+
+def forecaster_problem(grader, cell):
+    """None when build_forecaster(cell) predicts what Keras's layers do with the grader's
+    weights on every seed, else the feedback line; once per grading (the training check
+    credits only a forecaster that passes: its weights are scored in Keras's layers)."""
+    cache = grader.__dict__.setdefault("forecaster_problems", {})
+    if cell not in cache:
+        try:
+            compare_forecaster(grader, cell)
+            cache[cell] = None
+        except CheckFailed as failure:
+            cache[cell] = str(failure)
+        except StudentError as error:     # a crash or a hang: met once, said by each check
+            cache[cell] = error
+    if isinstance(cache[cell], StudentError):
+        raise cache[cell].again()
+    return cache[cell]
+
+
+def compare_forecaster(grader, cell):
     stand_in = grader.cell_stand_in(cell)
     for seed in grader.seeds():
         weights = forecaster_weights(cell, seed, units=4, horizon=3)
@@ -244,6 +269,12 @@ def trained_scores(grader, cell="LSTMCell"):
     cache = grader.__dict__.setdefault("forecast_scores", {})
     if cell not in cache:
         try:
+            why = forecaster_problem(grader, cell)
+            if why:
+                fail(f"not credited: your build_forecaster({cell}) is not the forecaster the "
+                     "exercise asks for (its check: 'build_forecaster(cell) with given weights "
+                     "predicts what Keras's layers + Dense do'), so its training does not "
+                     "count; fix that first")
             cache[cell] = forecast_score(grader, cell, grader.cell_stand_in(cell))
         except (StudentError, AssertionError) as error:
             cache[cell] = error

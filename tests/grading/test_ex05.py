@@ -165,11 +165,16 @@ def predictions(grader, kind, seed):
 
 
 def mask_verdict(grader, kind):
-    """True when the student's model honours the mask, False when it equals the same model
-    without one, None otherwise (decided by values, on the padded reviews of seed 0)."""
-    got, twins = predictions(grader, kind, 0)
-    same = {name: all(np.allclose(g, w, **VALUE_TOL) for g, w in zip(got[1:], twin[1:]))
-            for name, twin in twins.items()}
+    """True when the student's model is the exercise's (Keras's layers, masked), False when it
+    equals the same model without a mask, None when neither (decided by values: every
+    review of every seed of this grading, the course secret's in the official grade)."""
+    same = {"masked": True, "unmasked": True}
+    for seed in grader.seeds():
+        got, twins = predictions(grader, kind, seed)
+        for name, twin in twins.items():
+            same[name] = same[name] and all(
+                np.allclose(g, np.reshape(w, np.shape(g)), **VALUE_TOL)
+                for g, w in zip(got, twin))
     return True if same["masked"] else False if same["unmasked"] else None
 
 
@@ -219,6 +224,12 @@ def trained(grader, kind):
     if kind not in cache:
         try:
             stand_in = grader.cell_stand_in("LSTMCell") if kind == "rnn" else False
+            verdict = mask_verdict(grader, kind)
+            if verdict is None:
+                fail(f"not credited: your {NAMES[kind]} computes neither {ARCHITECTURE[kind]} "
+                     "nor the same without a mask, with the grader's weights (its check: "
+                     f"'{NAMES[kind]} equals ...'), so its training does not count; fix that "
+                     "first")
             vocabulary = grader.course_seed("vocabulary")     # word ids relabelled (official)
             x, y = grader.oracle(official.training_data, grader.course_seed("reviews"),
                                  vocabulary)
@@ -236,7 +247,7 @@ def trained(grader, kind):
             # Scored in the model the student's code was shown to compute: a model that
             # ignores the mask is not scored as one that uses it (it still learns less in
             # the budget: measured 88.5 % overall, 52 % for the bag of words).
-            mask_zero = mask_verdict(grader, kind) is not False
+            mask_zero = verdict
             if not mask_zero:
                 grader.note(f"your trained {NAMES[kind]} was scored without a mask, as your "
                             "model computes (see the masking check)")

@@ -80,6 +80,13 @@ def trained(grader):
     cache = grader.__dict__.setdefault("captioner_scores", {})
     if not cache:
         stand_in = grader.cell_stand_in("LSTMCell")
+        try:
+            logits_equal(grader, stand_in)
+        except AssertionError:
+            fail("not credited: your build_captioner is not the captioner the exercise asks "
+                 "for (its check: 'With the same weights, your captioner's logits equal the "
+                 "architecture on Keras's LSTMCell'), so its training does not count; fix "
+                 "that first")
         data = training_data(grader)
         args = dict(settings=SETTINGS, images=data["images"], sequences=data["sequences"])
         if not grader.official:

@@ -23,7 +23,7 @@ import pytest
 from rnnkit import seq2seq
 from rnnkit.datasets import dates
 from rnnkit.grader import inputs, oracles
-from rnnkit.grader.compare import expect_close, fail
+from rnnkit.grader.compare import CheckFailed, expect_close, fail
 from rnnkit.probes import ex09 as probes
 from rnnkit.probes.ex09 import START, STOP
 
@@ -131,6 +131,32 @@ def test_loss_ignores_padding(grader):
 @pytest.mark.points(2)
 def test_model_matches_keras(grader):
     """The encoder-decoder, and its step model step by step, equal Keras's LSTM layers"""
+    why = model_problem(grader)
+    if why:
+        fail(why)
+
+
+def model_problem(grader):
+    """None when build_seq2seq's models equal Keras's layers with the grader's weights, else
+    the feedback line; once per grading (the training check credits only a model that does:
+    its weights are scored in Keras's layers)."""
+    from rnnkit.grader.handles.process import StudentError
+
+    cache = grader.__dict__.setdefault("seq2seq_model", {})
+    if "verdict" not in cache:
+        try:
+            compare_model(grader)
+            cache["verdict"] = None
+        except CheckFailed as failure:
+            cache["verdict"] = str(failure)
+        except StudentError as error:     # a crash or a hang: met once, said by each check
+            cache["verdict"] = error
+    if isinstance(cache["verdict"], StudentError):
+        raise cache["verdict"].again()
+    return cache["verdict"]
+
+
+def compare_model(grader):
     stand_in = grader.cell_stand_in("LSTMCell")
     for seed in grader.seeds():
         weights = model_weights(seed)
@@ -224,6 +250,10 @@ def test_beam_equals_reference(grader, width, alpha):
 @pytest.mark.training
 def test_trained_exact_match(grader):
     """Trained with your code, the model turns unseen dates into ISO 8601 (exact match)"""
+    if model_problem(grader):
+        fail("not credited: your build_seq2seq is not the model the exercise asks for (its "
+             "check: 'The encoder-decoder, and its step model step by step, equal Keras's LSTM "
+             "layers'), so its training does not count; fix that first")
     stand_in = grader.cell_stand_in("LSTMCell")
     cipher = grader.course_seed("cipher")       # the course's symbols (official grade)
     pairs = grader.oracle(official.course_pairs, "train", seq2seq.GRADED_TRAINING["n"],

@@ -35,7 +35,7 @@ import pytest
 
 from rnnkit import KIT_ROOT, rooms
 from rnnkit.sandbox import wire
-from tests.kit import planted
+import planted
 
 FORGED = planted.FORGED
 
@@ -381,3 +381,21 @@ def test_training_on_public_data_earns_no_official_point(ex04_plants, kit_for_st
     assert len(trained) == 2 and all(s == 0 for s, _, _ in trained.values()), trained
     assert sum(m for _, m, _ in trained.values()) == 3
     assert all("test MAE" in out for _, _, out in trained.values()), trained
+
+
+def test_training_counts_only_for_the_exercises_own_model(tmp_path_factory, tmp_path):
+    """A forecaster with the right weights but another computation (a ReLU on the forecast):
+    its training is not credited, however its weights would score in Keras's layers (the
+    grader builds the twin the exercise fixes and credits training only for a model equal to
+    it on the grader's inputs)."""
+    target = write_plant(tmp_path_factory.mktemp("ex04_relu") / "target", "ex04", [
+        planted.Replace("ex04_time_series.py",
+                        "    outputs = layers.Dense(horizon)(state)                              # (N, K)",
+                        "    outputs = layers.Dense(horizon, activation=\"relu\")(state)")])
+    graded = run_grade(target, "ex04", "-k", "equals_keras or beats_the_naive or "
+                       "close_to_the_reference", tmp=tmp_path)
+    table = scores(graded, "ex04")
+    assert all(s == 0 for s, _, _ in table.values()), table
+    trained = matching(table, "naive", "reference")
+    assert len(trained) == 2 and all("not credited" in out and "build_forecaster(LSTMCell)"
+                                     in out for _, _, out in trained.values()), trained

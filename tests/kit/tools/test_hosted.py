@@ -38,6 +38,7 @@ from conftest import KIT_ROOT, load_catalogue, run_cli
 import planted
 from planted import (ALL_EX02, BY_NAME, CLIP, DROPS_CARRY, EVIL_CONFTEST, EX02, FORGED,
                      SEQUENCE, Append, Insert, Plant, reports_uid)
+from rnnkit.grader import secret
 from rnnkit.tools.gradescope import GRADING_PACKAGES, REQUIREMENTS, grading_requirements, setup_script
 from planted import assert_scored_as_declared
 
@@ -79,8 +80,14 @@ def test_bundle_holds_what_grading_needs_and_nothing_more(tmp_path):
         assert {"solutions/ex02_bptt.py", "data/references/manifest.json", "pyproject.toml",
                 REQUIREMENTS} <= names
         solutions = {n for n in names if n.startswith("solutions/")}
-        assert solutions == {"solutions/__init__.py", "solutions/ex01_simple_rnn.py",
-                             "solutions/ex02_bptt.py"}, solutions     # not the other answers
+        recordings = {n for n in solutions if n.startswith("solutions/official-references/")}
+        assert solutions - recordings == {
+            "solutions/__init__.py", "solutions/ex01_simple_rnn.py", "solutions/ex02_bptt.py",
+            "solutions/course.secret"}, solutions    # not the other answers; the secret
+        assert all(n.rsplit("/", 1)[1] in ("manifest.json", "ex01.npz", "ex02.npz")
+                   for n in recordings), recordings   # the official recordings it grades with
+        held = secret.load()
+        assert json.loads(archive.read("solutions/course.secret"))["key"] == held.key.hex()
         pins = archive.read(REQUIREMENTS).decode().split()
         assert 'EXERCISES="ex01 ex02"' in archive.read("run_autograder").decode()
     assert [p.split("==")[0] for p in pins if "==" in p] == list(GRADING_PACKAGES)
@@ -350,10 +357,11 @@ def test_the_kit_is_private_to_root_and_the_venv_readable_by_nobody(hosted):
             assert not os.lstat(name).st_mode & 0o077, f"{name} is readable by others"
     as_nobody = dict(user=NOBODY, group=pwd.getpwuid(NOBODY).pw_gid, capture_output=True,
                      text=True, env={"PATH": CLEAN_PATH}, cwd="/")
-    denied = subprocess.run([hosted.venv / "bin" / "python", "-c",
-                             f"open({str(source / 'solutions' / 'ex02_bptt.py')!r}).read()"],
-                            **as_nobody)
-    assert denied.returncode != 0 and "PermissionError" in denied.stderr   # file modes alone
+    for private in ("ex02_bptt.py", "course.secret"):
+        denied = subprocess.run([hosted.venv / "bin" / "python", "-c",
+                                 f"open({str(source / 'solutions' / private)!r}).read()"],
+                                **as_nobody)
+        assert denied.returncode != 0 and "PermissionError" in denied.stderr  # file modes alone
     allowed = subprocess.run([hosted.venv / "bin" / "python", "-c", "import numpy, keras"],
                              **as_nobody)
     assert allowed.returncode == 0, allowed.stderr[-2000:]   # the precondition of the drop
@@ -368,6 +376,7 @@ def test_run_autograder_scores_exactly_as_declared(plant, graded, catalogue):
     assert document is not None, "run_autograder wrote no results.json"
     assert_scored_as_declared(plant, document, catalogue)
     assert set(document) >= {"score", "tests", "output", "execution_time"}
+    assert (document["mode"], document["secret_id"]) == ("official", secret.load().id)
     assert not (root / MARKER).exists(), "a file planted beside the module ran"
 
 

@@ -399,3 +399,52 @@ def test_training_counts_only_for_the_exercises_own_model(tmp_path_factory, tmp_
     trained = matching(table, "naive", "reference")
     assert len(trained) == 2 and all("not credited" in out and "build_forecaster(LSTMCell)"
                                      in out for _, _, out in trained.values()), trained
+
+
+# -- the secret is out of student code's reach wherever it is kept ---------------------------
+def _readable_folder() -> Path | None:
+    """A folder student code may read (Python's installation, /opt) where this test may write."""
+    import sysconfig
+    import tempfile
+
+    for base in (sysconfig.get_paths()["purelib"], "/opt", sys.prefix):
+        try:
+            return Path(tempfile.mkdtemp(prefix="rnnkit-secret-test-", dir=base))
+        except OSError:
+            continue
+    return None
+
+
+def test_the_secret_is_hidden_even_inside_a_folder_student_code_may_read(tmp_path_factory,
+                                                                         tmp_path):
+    """The course secret kept in a folder the walls let student code read (Python's own
+    installation): a decoy beside it reads, the secret does not (Landlock hides it by name).
+    The plant is the solution, which breaks itself if it can read the secret or cannot read
+    the decoy, so only a hidden secret in a readable folder scores 20/20."""
+    import shutil
+
+    folder = _readable_folder()
+    if folder is None:
+        pytest.skip("no folder student code may read is writable here")
+    try:
+        held = folder / "course.secret"
+        shutil.copy(os.environ["RNNKIT_COURSE_SECRET"], held)
+        (folder / "decoy.txt").write_text("readable\n")
+        target = write_plant(tmp_path_factory.mktemp("secret_reader") / "target", "ex01", [
+            planted.Insert("ex01_simple_rnn.py", "SimpleRNNCell.call", f'''
+                def _reads(path):
+                    try:
+                        with open(path) as handle:
+                            return bool(handle.read())
+                    except OSError:
+                        return False
+                if _reads({str(held)!r}) or not _reads({str(folder / "decoy.txt")!r}):
+                    inputs = inputs * 0.0
+                ''')])
+        graded = run_grade(target, "ex01", tmp=tmp_path,
+                           env={"RNNKIT_COURSE_SECRET": str(held)})
+        assert graded["mode"] == "official"
+        table = scores(graded, "ex01")
+        assert sum(s for s, _, _ in table.values()) == 20, table
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

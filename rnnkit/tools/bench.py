@@ -1,6 +1,8 @@
 """`python -m rnnkit bench`: the kit's budgets (README, "Budgets"), measured on this machine.
 
-- grading `solutions/` (all nine exercises), `--repeat` runs: wall time; memory of grader,
+- grading `solutions/` (all nine exercises) as the official grade, `--repeat` runs: under the
+  instructor's course secret, or one made for the run whose official recordings are made
+  first, as `release` makes them once per course; wall time; memory of grader,
   zygote and student processes together, as proportional set size (PSS: shared pages —
   TensorFlow's libraries, the zygote's imports inherited by each fork — counted once, split
   between the processes sharing them) and as resident sets summed (shared pages counted in
@@ -125,6 +127,35 @@ def measure_command(command: list[str], cwd=KIT_ROOT, per_child: bool = False,
 def spread(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values),
             "runs": list(values)}
+
+
+def course_secret() -> str:
+    """The course secret the official gradings below run under, said in one line: the
+    instructor's (its recordings as release left them: stale ones are trained live, and the
+    line says so), or one made for this run in a temporary folder, its official recordings
+    made first (not timed: release makes them once per course)."""
+    import atexit
+    import shutil
+
+    from rnnkit.grader import secret
+    from rnnkit.tools import release
+
+    held = secret.load()
+    if held is not None:
+        stale = [e.id for e in release.stale_official(KIT_ROOT, held)]
+        return (f"the course secret {held.id}" + (
+            f"; official recordings stale for {', '.join(stale)} (run release): the reference "
+            "trains live there, inside the timed grading" if stale else ""))
+    folder = tempfile.mkdtemp(prefix="rnnkit-bench-course-")
+    atexit.register(shutil.rmtree, folder, True)
+    os.environ[secret.ENVIRONMENT] = os.path.join(folder, secret.FILE_NAME)
+    held, _ = secret.make()
+    print("no course secret here: making one for this run and its official recordings, as "
+          "release would ...", flush=True)
+    started = time.monotonic()
+    release.record_official(KIT_ROOT, held)
+    return (f"a course secret made for this run ({held.id}; its official recordings took "
+            f"{time.monotonic() - started:.0f} s, untimed: release makes them once per course)")
 
 
 def bench_grading(repeat: int) -> dict:
@@ -368,7 +399,8 @@ def report(figures: dict) -> str:
     grading, starts = figures["grading"], figures["starts"]
     runs = len(grading["seconds"]["runs"])
     lines = [f"rnnkit bench, {figures['date']}, on {figures['machine']}; medians of {runs} runs "
-             "(min-max)", "",
+             "(min-max); official gradings under " + figures.get("secret", "no course secret"),
+             "",
              "| budget | measured | target |", "|---|---|---|",
              f"| grade all nine exercises against solutions/ | {_seconds(grading['seconds'])} "
              f"| {_target(BUDGETS['grading_seconds'], ' s', grading['seconds']['median'])} |",
@@ -425,7 +457,8 @@ def main(repeat: int = 3, class_size: int = 0, class_exercises=None) -> str:
     if not (KIT_ROOT / "solutions" / "__init__.py").is_file():
         raise SystemExit("bench grades solutions/: run it in the instructor's kit")
     figures = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "budgets": BUDGETS}
-    print(f"grading solutions/ {repeat} times ...", flush=True)
+    figures["secret"] = course_secret()
+    print(f"grading solutions/ officially {repeat} times ({figures['secret']}) ...", flush=True)
     figures["grading"] = bench_grading(repeat)
     print(f"starting student processes, {repeat + 2} times each way ...", flush=True)
     figures["starts"] = bench_starts(repeat + 2)

@@ -17,7 +17,7 @@ The classes of the issue and where their plants are:
   5 Keras's LSTM through its helpers -- tests/kit/sandbox/test_walls.py and the ex03 runs of
     test_planted.py;
   6 the worker's channel -- here (ex01);
-  7 hostile files -- tests/kit/tools/test_hostile_files.py;
+  7 hostile files -- tests/kit/tools/test_hostile_submissions.py (and test_bounded_reading.py);
   8 walls wherever the packages live -- tests/kit/sandbox/test_walls.py under .ci/run's
     virtualenv.
 """

@@ -70,7 +70,9 @@ class Submission:
         try:
             reads = bounded.read_each("notebook", items)
         except bounded.ReaderProblem as problem:      # the grader's fault: said, never hidden
-            reads = [bounded.Read(failed="error", why=str(problem)) for _ in exercises]
+            for exercise in exercises:
+                self.problems[exercise.id] = [f"{exercise.notebook} was not read: {problem}"]
+            return
         for exercise, read in zip(exercises, reads):
             if not read.ok:
                 (self.folder / exercise.filename).unlink(missing_ok=True)   # half written

@@ -141,7 +141,10 @@ def _session(task, items, start, reads, *, seconds, memory, file_size) -> int:
         except OSError:
             pass
         while True:
-            line = helper_process.stdout.readline(ANSWER + 1)
+            try:
+                line = helper_process.stdout.readline(ANSWER + 1)
+            except (OSError, ValueError):       # closed by the caller, which is done with it
+                line = b""
             lines.put(line)
             if not line or (len(line) > ANSWER and not line.endswith(b"\n")):
                 return

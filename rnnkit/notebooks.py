@@ -12,6 +12,7 @@ the set-up cell (it finds the kit, or installs it in Colab); it is never graded.
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -44,32 +45,52 @@ def is_setup(cell) -> bool:
     return _text(cell).lstrip().startswith(SETUP_MARK)
 
 
-def from_notebook(data: bytes, name: str) -> Converted:
+def from_notebook(data: bytes, name: str, *, max_lines: int | None = None) -> Converted:
     """The code cells of a notebook, in order, as one module (outputs are never read).
 
     Shell lines (`!pip ...`) and IPython magics (`%matplotlib ...`) are not Python: they are
-    refused, each named by cell and line, rather than silently dropped."""
+    refused, each named by cell and line, rather than silently dropped. `max_lines`: code cells
+    holding more lines than that are refused before they are split (the grader's limit: a
+    notebook of 50 million empty lines made a line map of 6.5 GB); JSON nested deeper than
+    Python's recursion limit is refused, not raised."""
     try:
         document = json.loads(data.decode("utf-8"))
         cells = document.get("cells") if isinstance(document, dict) else None
         if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
             raise ValueError("it holds no list of cells")
+    except RecursionError:
+        return Converted(problems=[_unreadable(name, "it is nested too deeply to read")])
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-        return Converted(problems=[f"{name} is not a notebook Jupyter could open ({reason}): "
-                                   "download it again from Jupyter (File > Download as .ipynb), "
-                                   "or hand in the .py module instead"])
+        return Converted(problems=[_unreadable(name, reason)])
     converted = Converted()
     out: list[str] = []
+    left = max_lines
     for number, cell in enumerate(cells, start=1):
         if cell.get("cell_type") != "code" or is_setup(cell):
             continue
-        lines = _text(cell).splitlines()
+        text = _text(cell)
+        if left is not None:
+            # counted as splitlines() splits, and no further than the limit
+            left -= sum(1 for _ in itertools.islice(_LINE_BREAKS.finditer(text), left + 1)) + 1
+            if left < 0:
+                return Converted(problems=[
+                    f"{name} has more than {max_lines:,} lines of code: the grader reads a "
+                    "notebook's code cells up to that many (the released ones have under 500)"])
+        lines = text.splitlines()
         converted.problems += _not_python(lines, name, number)
         out += lines + [""]
         converted.lines += [(number, line) for line in range(1, len(lines) + 1)] + [None]
     converted.source = "\n".join(out) + "\n"
     return converted
+
+
+_LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _unreadable(name: str, reason: str) -> str:
+    return (f"{name} is not a notebook Jupyter could open ({reason}): download it again from "
+            "Jupyter (File > Download as .ipynb), or hand in the .py module instead")
 
 
 def _not_python(lines: list[str], name: str, cell: int) -> list[str]:

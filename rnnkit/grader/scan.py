@@ -74,19 +74,21 @@ def _matches(name: str, modules: set[str]) -> bool:
 
 def scan_submission(folder, exercise) -> list[str]:
     """Every file the student's process of `exercise` will load (the exercise module and the
-    earlier ones it imports), each under its own rules and the graded exercise's."""
+    earlier ones it imports), each under its own rules and the graded exercise's.
+
+    The files are read once per grading, in a bounded helper (`read_submission`), never in
+    this process; a file it could not read is refused with one line, for every exercise
+    that loads it (its content is unknown)."""
     from pathlib import Path
 
     from rnnkit.course import closure
 
+    read = read_submission(Path(folder))
     findings = []
     for owner in closure(exercise):
-        path = Path(folder) / owner.filename
-        if path.is_file() and not path.is_symlink():
-            rules = [exercise] + ([owner] if owner is not exercise else [])
-            # utf-8-sig: a byte-order mark (Windows editors) must not hide the file from the scan
-            findings += scan(path.read_text(encoding="utf-8-sig", errors="replace"), rules,
-                             owner.filename)
+        if owner.filename in read:
+            found = read[owner.filename]
+            findings += found if isinstance(found, list) else found.get(exercise.id, [])
     return findings
 
 
@@ -146,3 +148,105 @@ def scan(source: str, exercises, filename: str) -> list[str]:
                 or _is_refused_kit(node.value)):
             found(node, f"names {node.value!r}, which could reach into the grader")
     return sorted(set(findings), key=lambda f: int(f.split(":")[1]))
+
+
+# -- reading the submitted modules: once per grading, in a bounded helper ------------------------
+# A module is read up to these sizes, far beyond any exercise module (the released ones: 11-20
+# KB, 283-465 lines, 1,194-2,449 syntax nodes) and far below what costs the reader: 1 MB of
+# dense source (one long list) parses into ~700 MB of syntax tree in 3.6 s, 512 KB into half.
+# Each scan walks the tree once per exercise that loads the module (ex01's: eight times when
+# all nine are graded), ~1 microsecond a node.
+MODULE_BYTES = 512 * 1024
+MODULE_LINES = 20_000
+MODULE_NODES = 100_000
+_READ: dict = {}          # (folder, its modules' identities) -> {file name: findings}
+
+
+def read_submission(folder) -> dict:
+    """{module file name: {exercise id: findings}, or [one refusal]} for every exercise module
+    in `folder`, under the rules of every exercise whose student process loads it; read by one
+    helper (`rnnkit.grader.bounded`) per grading and remembered for the later exercises."""
+    import os
+    from pathlib import Path
+
+    from rnnkit.course import EXERCISES
+    from rnnkit.grader import bounded
+
+    folder = Path(folder)
+    present = [(e, folder / e.filename) for e in EXERCISES
+               if (folder / e.filename).is_file() and not (folder / e.filename).is_symlink()]
+    identities = []
+    for exercise, path in present:
+        status = os.stat(path)
+        identities.append((exercise.filename, status.st_size, status.st_mtime_ns,
+                           status.st_ino))
+    key = (str(folder.resolve()), tuple(identities))
+    if key not in _READ:
+        reads = bounded.read_each("module", [
+            {"path": str(path), "filename": e.filename, "owner": e.id} for e, path in present])
+        found = {}
+        for (exercise, _), read in zip(present, reads):
+            found[exercise.filename] = read.value if read.ok else [
+                f"{exercise.filename} could not be read within the grader's limits "
+                f"({read.why})"]
+        _READ.clear()                  # one grading's submission at a time
+        _READ[key] = found
+    return _READ[key]
+
+
+def _near_memory_limit() -> bool:
+    try:
+        import resource
+    except ImportError:
+        return False
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024     # KB on Linux
+    return limit != resource.RLIM_INFINITY and peak > limit / 4
+
+
+def read_module(path: str, filename: str, owner: str):
+    """In the bounded helper: the findings of one module, {exercise id: [sentence]} for every
+    exercise that loads it, from one syntax tree; or [one refusal] past the limits above."""
+    import os
+    import sys
+
+    from rnnkit.course import BY_ID, EXERCISES, closure
+
+    size = os.stat(path).st_size
+    if size > MODULE_BYTES:
+        return [f"{filename} is larger than {MODULE_BYTES // 1024} KB ({size / 2**20:.1f} MB): "
+                "the grader reads an exercise module up to that size (the released ones are "
+                "11-20 KB)"]
+    with open(path, "rb") as handle:
+        data = handle.read(MODULE_BYTES + 1)
+    lines = data.count(b"\n")
+    if lines > MODULE_LINES:
+        return [f"{filename} has more than {MODULE_LINES:,} lines: the grader reads an exercise "
+                "module up to that many (the released ones have under 500)"]
+    # utf-8-sig: a byte-order mark (Windows editors) must not hide the file from the scan
+    source = data.decode("utf-8-sig", errors="replace")
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError:                # the import itself will fail and say where (as scan())
+        return {e.id: [] for e in EXERCISES if BY_ID[owner] in closure(e)}
+    except (RecursionError, MemoryError):
+        # the parser's own stack overflows as MemoryError (`-----1`); out of memory, the
+        # helper's limit (its peak near that limit) is said as such
+        if not isinstance(sys.exc_info()[1], RecursionError) and _near_memory_limit():
+            raise
+        return [f"{filename} is nested too deeply for Python's parser (an import of it would "
+                "fail too)"]
+    nodes = 0
+    for _ in ast.walk(tree):
+        nodes += 1
+        if nodes > MODULE_NODES:
+            return [f"{filename} has more than {MODULE_NODES:,} syntax nodes: the grader reads "
+                    "an exercise module up to that many (the released ones have under 2,500)"]
+    module_owner = BY_ID[owner]
+    found = {}
+    for exercise in EXERCISES:
+        if module_owner in closure(exercise):
+            rules = [exercise] + ([module_owner] if module_owner is not exercise else [])
+            # scan() takes the tree as it takes source (ast.parse hands a tree back as it is)
+            found[exercise.id] = scan(tree, rules, filename)
+    return found

@@ -36,8 +36,15 @@ from rnnkit.course import BY_ID, EXERCISES, resolve
 from rnnkit.grader.results import dump
 
 GRADING_SECONDS = 1800           # one whole submission; each check has its own smaller limit
+# What a submission's zips may hold, nested zips counted with the zip they came in (a zip of
+# 100 MB zips is still at most 100 MB), and how deep a member's path may nest (the student's
+# process may nest its own files 32 deep too; os.walk recurses once per folder).
 MAX_UNPACKED_MB = 100
 MAX_MEMBERS = 5000
+MAX_DEPTH = 32
+# Wall-clock seconds to read one submission in the bounded helper (unpack its zips, list its
+# files, find its modules): ~0.2 s for a usual one, ~1 s for 100 MB of zips.
+READ_SECONDS = 60.0
 
 
 class SubmissionProblem(Exception):
@@ -45,20 +52,38 @@ class SubmissionProblem(Exception):
 
 
 # -- unpacking ----------------------------------------------------------------------------------
-def unpack(archive: Path, destination: Path) -> Path:
-    """Extract a zip safely: no absolute or parent paths, no links, bounded size."""
+@dataclass
+class Unpacked:
+    """What a submission's zips have unpacked so far (all levels), against the limits above."""
+    bytes: int = 0
+    members: int = 0
+
+
+def unpack(archive: Path, destination: Path, budget: Unpacked | None = None) -> Path:
+    """Extract a zip safely: no absolute or parent paths, no links, bounded size, members and
+    depth (`budget`: what the submission's other zips took already)."""
+    budget = budget if budget is not None else Unpacked()
+    others = " with the submission's other zips" if budget.bytes or budget.members else ""
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = bundle.infolist()
-            if len(members) > MAX_MEMBERS:
-                raise SubmissionProblem(f"{archive.name} holds {len(members)} files")
-            if sum(m.file_size for m in members) > MAX_UNPACKED_MB * 2**20:
-                raise SubmissionProblem(f"{archive.name} unpacks to more than {MAX_UNPACKED_MB} MB")
+            if budget.members + len(members) > MAX_MEMBERS:
+                raise SubmissionProblem(f"{archive.name} holds {len(members)} files"
+                                        + (f" ({MAX_MEMBERS} at most{others})" if others else ""))
+            size = sum(m.file_size for m in members)
+            if budget.bytes + size > MAX_UNPACKED_MB * 2**20:
+                raise SubmissionProblem(f"{archive.name} unpacks to more than {MAX_UNPACKED_MB} "
+                                        f"MB{others}")
             for member in members:
                 name = member.filename
                 mode = member.external_attr >> 16
                 if name.startswith(("/", "\\")) or ".." in Path(name).parts or stat.S_ISLNK(mode):
                     raise SubmissionProblem(f"{archive.name} holds an unsafe path {name!r}")
+                if len(Path(name).parts) > MAX_DEPTH:
+                    raise SubmissionProblem(f"{archive.name} holds a path nested more than "
+                                            f"{MAX_DEPTH} folders deep")
+            budget.bytes += size
+            budget.members += len(members)
             bundle.extractall(destination)
     except SubmissionProblem:
         raise
@@ -81,12 +106,16 @@ def _skipped(name: str) -> bool:
     return name.startswith((".", "__")) or name in JUNK or name == "solutions"
 
 
-def submitted_files(sources, scratch: Path, *, depth: int = 0) -> list[tuple[str, Path]]:
+def submitted_files(sources, scratch: Path, *, depth: int = 0,
+                    budget: Unpacked | None = None) -> list[tuple[str, Path]]:
     """(path as the student handed it in, path here) of every file of a submission.
 
     `sources`: [(shown, path)]: a folder or a zip (its files are shown by their path inside
     it, after `shown`, "" at the top), or a single file (shown as `shown`). A zip inside is
-    unpacked into `scratch` too (a Moodle folder holding the student's zip), two levels deep."""
+    unpacked into `scratch` too (a Moodle folder holding the student's zip), two levels deep,
+    all of them within one `Unpacked` budget. (grade-class calls this in a bounded helper:
+    `read_submission`.)"""
+    budget = budget if budget is not None else Unpacked()
     found = []
     for shown, path in sources:
         if path.is_file() and path.name.lower().endswith(".zip"):
@@ -94,7 +123,8 @@ def submitted_files(sources, scratch: Path, *, depth: int = 0) -> list[tuple[str
                 into = scratch / f"zip{len(list(scratch.glob('zip*')))}"
                 # A flat LMS file (`name_123_456_work.zip`) is shown as a folder of that name.
                 inside = shown if not shown or shown.endswith("/") else shown + "/"
-                found += submitted_files([(inside, unpack(path, into))], scratch, depth=depth + 1)
+                found += submitted_files([(inside, unpack(path, into, budget))], scratch,
+                                         depth=depth + 1, budget=budget)
         elif path.is_dir():
             for folder, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not _skipped(d))
@@ -105,7 +135,8 @@ def submitted_files(sources, scratch: Path, *, depth: int = 0) -> list[tuple[str
                         continue
                     relative = shown + (name if inside == "." else f"{inside}/{name}")
                     if name.lower().endswith(".zip"):
-                        found += submitted_files([(relative + "/", file)], scratch, depth=depth)
+                        found += submitted_files([(relative + "/", file)], scratch, depth=depth,
+                                                 budget=budget)
                     else:
                         found.append((relative, file))
         elif path.is_file() and not path.is_symlink():
@@ -204,7 +235,9 @@ def unchanged_stub(path: Path, exercise) -> bool:
             from rnnkit import notebooks
             from rnnkit.tools.notebooks import to_notebook
 
-            mine = notebooks.from_notebook(data, path.name).source
+            from rnnkit.grader.scan import MODULE_LINES
+
+            mine = notebooks.from_notebook(data, path.name, max_lines=MODULE_LINES).source
             released = to_notebook(stub.read_text(), exercise.module)
             theirs = notebooks.from_notebook(released.encode(), exercise.notebook).source
         else:
@@ -302,13 +335,12 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
     with tempfile.TemporaryDirectory(prefix="rnnkit-submission-") as scratch:
         scratch = Path(scratch)
         try:
-            files = submitted_files(submission.sources, scratch)
+            files, chosen, notes = read_bounded(submission, scratch)
         except SubmissionProblem as problem:
             document = failed_results(str(problem), exercise_ids, submission_problem=True,
                                       log_path=log_path)
             dump(results_path, document)
             return document, [str(problem)]
-        chosen, notes = find_modules(files)
         target = scratch / "target"
         target.mkdir()
         for exercise_id, (shown, path) in chosen.items():
@@ -336,6 +368,42 @@ def _grade(submission, results_path: Path, *, exercise_ids=None, log_path=None,
         document["output"] = "\n".join(notes) + f"\n\n{document['output']}"
     dump(results_path, document)
     return document, notes
+
+
+def read_bounded(submission: Submission, scratch: Path) -> tuple[list, dict, list[str]]:
+    """(files, chosen modules, notes) of `submission` (`submitted_files`, `find_modules`), read
+    in a bounded helper (`rnnkit.grader.bounded`): its zips unpacked into `scratch` with at most
+    1 GiB of memory and READ_SECONDS, never in this process, which grades the whole class.
+    SubmissionProblem, one line, when it cannot be read."""
+    from rnnkit.grader import bounded
+
+    item = {"sources": [[shown, str(path)] for shown, path in submission.sources],
+            "scratch": str(scratch)}
+    read = bounded.read_each("submission", [item], seconds=READ_SECONDS)[0]
+    if not read.ok:
+        label = submission.sources[0][1].name if len(submission.sources) == 1 else \
+            f"{submission.name}'s files"
+        raise SubmissionProblem(f"{label} could not be read within the grader's limits "
+                                f"({read.why})")
+    if "problem" in read.value:
+        raise SubmissionProblem(read.value["problem"])
+    files = [(shown, Path(path)) for shown, path in read.value["files"]]
+    chosen = {exercise_id: (shown, Path(path))
+              for exercise_id, (shown, path) in read.value["chosen"].items()}
+    return files, chosen, list(read.value["notes"])
+
+
+def read_submission(sources: list, scratch: str) -> dict:
+    """In the bounded helper: what `read_bounded` returns, as plain data, or the problem."""
+    try:
+        files = submitted_files([(shown, Path(path)) for shown, path in sources], Path(scratch))
+    except SubmissionProblem as problem:
+        return {"problem": str(problem)}
+    chosen, notes = find_modules(files)
+    return {"files": [[shown, str(path)] for shown, path in files],
+            "chosen": {exercise_id: [shown, str(path)]
+                       for exercise_id, (shown, path) in chosen.items()},
+            "notes": notes}
 
 
 def _run_grader(target: Path, results_path: Path, exercise_ids, log_path, timeout,

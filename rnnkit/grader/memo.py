@@ -38,8 +38,8 @@ import numpy as np
 from rnnkit.sandbox import wire
 
 # What a warm grader keeps. One grading of all nine exercises computes 170 results, 0.7 MB
-# (measured: the solutions, encoded), about half of them on the seed-0 inputs every
-# submission shares; the rest is room for recent fresh-seed results, which the least
+# (measured: the solutions, encoded), about half of them on the course seed's inputs every
+# submission shares; the rest is room for recent submission-seed results, which the least
 # recently used rule drops first. A result larger than ENTRY_LIMIT is not kept.
 BUDGET = 8 << 20
 ENTRY_LIMIT = 1 << 20

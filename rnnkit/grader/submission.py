@@ -4,7 +4,7 @@ A student may hand in `ex01_simple_rnn.ipynb` instead of `ex01_simple_rnn.py`. W
 folder holds any exercise notebook, the grader (this process, never the student's) writes a
 private folder of modules: the `.py` files copied, each notebook's code cells converted
 (`rnnkit.notebooks.from_notebook`, outputs ignored). Everything downstream (the source scan,
-the student's process, the fresh seed) reads that folder, and `translate` points locations in
+the student's process, the submission seed) reads that folder, and `translate` points locations in
 the feedback back into the notebooks' cells.
 
 Refused, costing only that exercise: a notebook with shell lines or magics, one that is not

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from rnnkit import KIT_ROOT, rooms
 from rnnkit.course import EXERCISES, closure
+from rnnkit.grader import oracles
 from rnnkit.grader.stubs import StubError, solution_blocks, strip_solutions, stubs_of
 
 MANIFEST = "manifest.json"
@@ -136,8 +137,12 @@ def write_exercises(root: Path, files: dict[str, bytes]) -> list[str]:
 # walls, the processes and the comparisons decide whether a value arrives, never what it is:
 # a change to them re-records nothing. The data files a recording read are listed in the
 # manifest when it is made (`record_references`) and hashed with the code.
+# Checks name official modules without importing them (`oracles.of("ex04")`): followed as
+# imports. cellcheck.py draws the inputs on which an earlier exercise's cell is judged (and
+# names the shared cells' oracles), so it shapes recorded values too.
 FOLLOWED_ROOMS = ("library", "runtime", "probes", "official", "checks", "solutions")
-VALUE_SHAPING = ("rnnkit/grader/inputs.py", "rnnkit/grader/references.py")
+VALUE_SHAPING = ("rnnkit/grader/inputs.py", "rnnkit/grader/references.py",
+                 "rnnkit/grader/cellcheck.py")
 # Kit modules that checks import but that shape no recorded value: the course (each
 # exercise's own declarations are hashed instead) and the rooms.
 NOT_RECORDED = ("rnnkit/course.py", "rnnkit/rooms.py")
@@ -171,7 +176,20 @@ def imported_names(path: Path, root: Path) -> set[str]:
             if module:
                 names.add(module)
                 names.update(f"{module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Call) and _names_oracles(node):
+            names.add(f"{oracles.PACKAGE}.{node.args[0].value}")
     return names
+
+
+def _names_oracles(call: ast.Call) -> bool:
+    """`oracles.of("ex04")` (or `of("ex04")`): a check names an official module without
+    importing it (rnnkit.grader.oracles), and depends on it as on an import."""
+    function = call.func
+    named = (isinstance(function, ast.Attribute) and function.attr == "of"
+             and isinstance(function.value, ast.Name) and function.value.id == "oracles") or \
+        (isinstance(function, ast.Name) and function.id == "of")
+    return named and len(call.args) == 1 and isinstance(call.args[0], ast.Constant) \
+        and isinstance(call.args[0].value, str)
 
 
 def _kit_imports(path: Path, root: Path) -> set[Path]:

@@ -230,7 +230,7 @@ def test_reports_show_the_files_as_handed_in(graded):
          f"indentation (my work/ex02_bptt.py, line {TAB_LINE}) at my work/ex02_bptt.py:"
          f"{TAB_LINE}: \\treturn x")}
     report = (out / "students" / "smithjohn" / "report.txt").read_text(encoding="utf-8")
-    assert report.startswith("Grading the submission against the live solutions/")
+    assert report.startswith("Official grade of the submission (course secret ")
     bob = (out / "students" / "Bob" / "results.json").read_text()
     assert json.loads(bob)["output"].startswith("unrecognised: bptt_homework.py\n")
     feedback = json.loads(bob)["output"].split("Feedback")[1].splitlines()[1:]

@@ -138,11 +138,12 @@ def write_exercises(root: Path, files: dict[str, bytes]) -> list[str]:
 # a change to them re-records nothing. The data files a recording read are listed in the
 # manifest when it is made (`record_references`) and hashed with the code.
 # Checks name official modules without importing them (`oracles.of("ex04")`): followed as
-# imports. cellcheck.py draws the inputs on which an earlier exercise's cell is judged (and
-# names the shared cells' oracles), so it shapes recorded values too.
+# imports. cellcheck.py draws the inputs on which a cell is judged (and names the shared
+# cells' oracles): a dependency of the exercises whose checks ask the grader about a cell.
 FOLLOWED_ROOMS = ("library", "runtime", "probes", "official", "checks", "solutions")
-VALUE_SHAPING = ("rnnkit/grader/inputs.py", "rnnkit/grader/references.py",
-                 "rnnkit/grader/cellcheck.py")
+VALUE_SHAPING = ("rnnkit/grader/inputs.py", "rnnkit/grader/references.py")
+CELL_JUDGING = "rnnkit/grader/cellcheck.py"
+CELL_QUESTIONS = ("cell_stand_in", "cell_problem", "cell_error", "structure_verified")
 # Kit modules that checks import but that shape no recorded value: the course (each
 # exercise's own declarations are hashed instead) and the rooms.
 NOT_RECORDED = ("rnnkit/course.py", "rnnkit/rooms.py")
@@ -217,6 +218,8 @@ def dependencies(exercise, root: Path = KIT_ROOT) -> list[Path]:
     todo += [root / "tests" / "grading" / f"test_{exercise.id}.py",
              root / "rnnkit" / "probes" / f"{exercise.id}.py"]
     todo += [root / relative for relative in VALUE_SHAPING]
+    if _asks_about_cells(root / "tests" / "grading" / f"test_{exercise.id}.py"):
+        todo.append(root / CELL_JUDGING)
     while todo:
         path = todo.pop()
         if path in paths:
@@ -224,6 +227,15 @@ def dependencies(exercise, root: Path = KIT_ROOT) -> list[Path]:
         paths.add(path)
         todo += sorted(_kit_imports(path, root) - paths)
     return sorted(paths)
+
+
+def _asks_about_cells(check: Path) -> bool:
+    try:
+        tree = ast.parse(check.read_text(), str(check))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return any(isinstance(node, ast.Attribute) and node.attr in CELL_QUESTIONS
+               for node in ast.walk(tree))
 
 
 def fingerprint(exercise, root: Path = KIT_ROOT, data=None) -> str:

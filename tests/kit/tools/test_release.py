@@ -173,6 +173,7 @@ def test_walls_processes_and_commands_re_record_nothing(kit_copy, walls):
     ("rnnkit/probes/cells.py", {e.id for e in EXERCISES if e.id != "ex02"}),
     ("rnnkit/official/ex04.py", {"ex04"}),
     ("rnnkit/grader/inputs.py", {e.id for e in EXERCISES}),
+    ("rnnkit/grader/cellcheck.py", {e.id for e in EXERCISES if e.id != "ex02"}),
     ("solutions/ex03_gated_cells.py", {"ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09"}),
 ])
 def test_what_a_recording_read_makes_it_stale(kit_copy, changed, stale):

@@ -43,13 +43,14 @@ def generated_exercises(root: Path = KIT_ROOT) -> dict[str, bytes]:
         raise ReleaseError(f"no solutions/ package in {root}: release is the instructor's "
                            "command and needs the reference solutions")
     files = {}
-    for path in sorted(solutions.rglob("*")):
+    # Only the modules: whatever else lies in solutions/ (the course secret, the official
+    # grade's recordings, an instructor's notes) is never copied into exercises/.
+    for path in sorted(solutions.rglob("*.py")):
         relative = path.relative_to(solutions)
-        if path.is_dir() or CLUTTER & set(relative.parts) or path.suffix == ".pyc":
+        if not path.is_file() or CLUTTER & set(relative.parts) or \
+                rooms.instructor_only(f"solutions/{relative.as_posix()}"):
             continue
-        data = path.read_bytes()
-        if path.suffix == ".py":
-            data = strip_solutions(data.decode(), f"solutions/{relative}").encode()
+        data = strip_solutions(path.read_text(), f"solutions/{relative}").encode()
         files[str(relative)] = data
     return files
 
@@ -120,6 +121,10 @@ def write_exercises(root: Path, files: dict[str, bytes]) -> list[str]:
         if path.is_file() and str(relative) not in files and not CLUTTER & set(relative.parts):
             path.unlink()
             changed.append(f"{relative} (removed)")
+    for path in sorted(folder.rglob("*"), reverse=True):     # folders left empty go too
+        if path.is_dir() and not CLUTTER & set(path.relative_to(folder).parts) \
+                and not any(path.iterdir()):
+            path.rmdir()
     for name, data in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -432,9 +437,29 @@ def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT)
         if leaking:
             raise ReleaseError(f"{', '.join(leaking)} hold(s) lines of the solutions; nothing was "
                                "written (move the file out of the kit or remove those lines)")
+    carrying = _secret_carriers(root, {**files, **{f"exercises/{name}": data
+                                                   for name, data in exercises.items()}})
+    if carrying:
+        raise ReleaseError(f"{', '.join(carrying)} would carry the course secret or its "
+                           "recordings; nothing was written")
     for name, data in files.items():
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     write_exercises(out, exercises)
     return out
+
+
+def _secret_carriers(root: Path, files: dict[str, bytes]) -> list[str]:
+    """The files of a kit about to be written that hold the course secret (its key, in any
+    file) or the official grade's recordings (by name): a last guard, whatever put them there."""
+    from rnnkit.grader import secret
+
+    try:
+        held = secret.load(root)
+    except secret.SecretProblem:
+        held = None
+    key = held.key.hex().encode() if held is not None else None
+    return sorted(name for name, data in files.items()
+                  if Path(name).name == secret.FILE_NAME or "official-references" in name
+                  or (key is not None and key in data))

@@ -261,3 +261,51 @@ def test_release_refuses_to_write_over_a_folder(tmp_path):
     completed = run_cli("release", "--out", tmp_path)
     assert completed.returncode == 2 and "not empty" in completed.stderr
     assert (tmp_path / "keep.txt").read_text() == "student work"
+
+
+def test_the_course_secret_never_leaves_solutions(tmp_path):
+    """An instructor's kit with its secret and official recordings where release puts them
+    (solutions/): regenerating exercises/ copies neither, and neither kit release writes (for
+    students, or published with the solutions) carries them, by name or by content. (A fresh
+    clone's review found the secret copied into exercises/ and so into every student kit.)"""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from rnnkit.grader import secret
+
+    kit = tmp_path / "instructor"
+    shutil.copytree(KIT_ROOT, kit, ignore=shutil.ignore_patterns(
+        ".git", "__pycache__", "*.pyc", "runs", ".venv*", ".pytest_cache"))
+    env = {k: v for k, v in os.environ.items() if k != secret.ENVIRONMENT}
+
+    def cli(*args):
+        completed = subprocess.run([sys.executable, "-m", "rnnkit", *map(str, args)], cwd=kit,
+                                   env=env, capture_output=True, text=True, timeout=300)
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        return completed
+
+    made = subprocess.run([sys.executable, "-c", "from rnnkit.grader import secret; "
+                           "print(secret.make()[0].key.hex())"], cwd=kit, env=env,
+                          capture_output=True, text=True, timeout=60)
+    key = made.stdout.strip().encode()
+    assert len(key) == 64 and (kit / "solutions" / "course.secret").is_file(), made.stderr
+    recordings = kit / "solutions" / "official-references"
+    recordings.mkdir()
+    (recordings / "ex01.npz").write_bytes(b"the reference's answers on the course's inputs")
+    (kit / "exercises" / "course.secret").write_bytes(key)     # left by an earlier release
+
+    cli("release", "--skip-references")
+    assert sorted(p.name for p in (kit / "exercises").iterdir()
+                  if p.name != "__pycache__") == sorted(
+        p.name for p in (kit / "solutions").glob("*.py"))
+    for out, options in ((tmp_path / "student", ()), (tmp_path / "published",
+                                                       ("--with-solutions",))):
+        cli("release", "--out", out, *options)
+        files = [p for p in out.rglob("*") if p.is_file()]
+        assert files and not [p for p in out.rglob("*") if p.name in (
+            "course.secret", "official-references")]
+        assert not [p for p in files if key in p.read_bytes()]
+    assert (tmp_path / "published" / "rnnkit" / "official").is_dir()    # after the deadline
+    assert not (tmp_path / "student" / "rnnkit" / "official").exists()

@@ -29,15 +29,11 @@ from pathlib import Path
 from rnnkit import KIT_ROOT
 from rnnkit.course import Exercise, closure
 from rnnkit.grader import memo, oracles, scan
-from rnnkit.grader.compare import CheckFailed
-from rnnkit.grader.oracles import OracleRef
+from rnnkit.grader.oracles import OfficialOnly, OracleRef
 from rnnkit.grader.references import (REFERENCES_DIR, ReferenceStore, official_dir,
                                       reference_key, trusted)
 from rnnkit.grader.handles.process import StudentError, StudentProcess, one_line
 
-class OfficialOnly(CheckFailed):
-    """A check needs what only the official grader has (an oracle on inputs that release did
-    not record): never the student's fault."""
 
 
 DEFAULT_TIMEOUT = 30.0  # seconds for a function-level check; training checks pass their own

@@ -135,6 +135,12 @@ def command_release(options) -> int:
                 print(f"release --check: {len(problems)} stale item(s); run `python -m rnnkit release`")
                 return 1
             print("release --check: exercises/, their notebooks and data/references are up to date")
+            from rnnkit.grader import secret
+
+            if secret.load(root) is None:
+                print(f"note: no course secret at {secret.path(root)}, so no official recordings "
+                      "were checked; the official grade needs it (`python -m rnnkit release` "
+                      "makes one, or restore yours from its backup)")
             return 0
         if options.out:
             out = release.write_student_kit(Path(options.out), with_solutions=options.with_solutions)
@@ -217,7 +223,9 @@ def command_gradescope(options) -> int:
         out = write_gradescope_bundle(Path(options.out), exercises=options.exercises)
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
-    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
+    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment. "
+          "It holds the course secret and the solutions: keep it private (written readable by "
+          "you only)")
     return 0
 
 

@@ -229,6 +229,8 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
     needed = {"__init__.py"} | {e.filename for chosen in (exercises or [x.id for x in EXERCISES])
                                 for e in closure(BY_ID[chosen])}
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600)          # it holds the course secret: readable by its owner only
+    out.chmod(0o600)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, text in (("setup.sh", setup_script()),
                            ("run_autograder", run_script(exercises))):

@@ -372,7 +372,16 @@ def record_official(root: Path = KIT_ROOT, secret=None, exercises=None) -> list:
                                  "secret": secret.id}
     official_folder(root).mkdir(parents=True, exist_ok=True)
     (official_folder(root) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    private(official_folder(root))
     return todo
+
+
+def private(folder: Path) -> None:
+    """The official recordings readable by their owner only, like the secret beside them."""
+    folder.chmod(0o700)
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(0o600)
 
 
 # -- student kit ------------------------------------------------------------------------------

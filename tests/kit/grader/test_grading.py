@@ -141,3 +141,35 @@ def test_fit_steps_on_one_model_equal_fresh_models():
         assert not np.array_equal(got[0], case["weights"][0])      # the step changed it
         for g, a in zip(got, alone, strict=True):
             np.testing.assert_array_equal(g, a)
+
+
+def test_a_student_kit_names_a_wrong_cells_mistake(student_kit, tmp_path):
+    """The self-check names a wrong cell's classic mistake from the mistaken cells' values that
+    release recorded on the public inputs (the fresh-clone review found every wrong cell of a
+    student kit losing 19 of 20 points to 'computed by the official grader only'): ex01 without
+    its bias, written as a student would, and ex03's LSTM with the input and forget gates
+    exchanged. The structural checks are credited, since the values match a named mistake."""
+    folder = copy_solutions_into(tmp_path / "work")
+    cell = (folder / "ex01_simple_rnn.py").read_text()
+    right = ("        h = ops.tanh(ops.matmul(inputs, self.kernel)                    # (N, H)\n"
+             "                     + ops.matmul(h_prev, self.recurrent_kernel)\n"
+             "                     + self.bias)\n")
+    assert cell.count(right) == 1
+    (folder / "ex01_simple_rnn.py").write_text(cell.replace(right, (
+        "        pre = inputs @ self.kernel + h_prev @ self.recurrent_kernel   # forgot b\n"
+        "        h = ops.tanh(pre)\n")))
+    lstm = (folder / "ex03_gated_cells.py").read_text()
+    right = "a_i, a_f, a_c, a_o = ops.split(a, 4, axis=-1)"
+    assert lstm.count(right) == 1
+    (folder / "ex03_gated_cells.py").write_text(lstm.replace(right,
+                                                             "a_f, a_i, a_c, a_o = ops.split(a, 4, axis=-1)"))
+    g = grade(folder, "ex01", "ex03", kit=student_kit, tmp=tmp_path)
+    assert g.document["mode"] == "self-check"
+    outputs = [t["output"] for t in g.tests]
+    assert not [o for o in outputs if "official grader only" in o], outputs
+    assert any("without the bias" in o for o in g.outputs("ex01")), g.outputs("ex01")
+    assert any("gate" in o and "LSTMCell" in o for o in g.outputs("ex03")), g.outputs("ex03")
+    structure = [t for t in g.tests if t["tags"][0] == "ex01" and any(
+        word in t["name"] for word in ("protocol", "Weights are kernel", "parameter count"))]
+    assert len(structure) == 3 and all(t["score"] == t["max_score"] for t in structure), \
+        [(t["name"], t["output"]) for t in structure]

@@ -21,9 +21,9 @@ worker walls off, for each name, everything that computes it:
   copies tf.raw_ops holds) the same way, and their names at TensorFlow's per-op entry points
   (`ENTRY_POINTS`: eager execution, and the creation of an operation in a graph, which
   tf.function uses), so an op asked for by its name string is refused too.
-- `sources`: the files holding that code (and their cached bytecode), which Landlock hides,
-  so that running them again cannot rebuild what was walled; `disable` returns their
-  modules, whose re-import the worker refuses.
+- `sources`: the files holding the classes and functions (and their cached bytecode), which
+  Landlock hides, so that running them again cannot rebuild what was walled; `disable`
+  returns the modules of everything walled, whose re-import the worker refuses.
 
 Not walled (README, "Known limits"): a whole graph or function handed to TensorFlow as a
 serialized definition (a GraphDef, a FunctionDef, a SavedModel), TensorFlow's C API reached
@@ -300,7 +300,10 @@ def sources(names) -> list[str]:
     """The files holding what `disable(names)` walls off, hidden from the student's process so
     that running them again (runpy, exec of their text, their cached bytecode) cannot rebuild
     it: the folder of each keras.layers class (Keras's recurrent layers live in one), and the
-    file and cached bytecode of every other module involved."""
+    file and cached bytecode of every other class's and function's module. Not the generated
+    op wrappers' (gen_rnn_ops.py): a wrapper made again from them still runs its op through
+    the filtered entry points, and hiding a file in TensorFlow's largest folder costs the
+    process ~500 more Landlock rules."""
     import inspect
 
     folders, modules = set(), set()
@@ -310,8 +313,6 @@ def sources(names) -> list[str]:
             folders.add(os.path.dirname(inspect.getsourcefile(found[0])))
         modules.update(cls.__module__ for cls in found[1:])
         modules.update(function.__module__ for function in functions(name))
-        for op in ops([name]):
-            modules.update(function.__module__ for function in op_wrappers(op))
     files = set()
     for module in modules:
         path = getattr(sys.modules.get(module), "__file__", None)

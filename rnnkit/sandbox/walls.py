@@ -325,7 +325,8 @@ def system_read_paths() -> list[str]:
 
 def site_folders() -> list[str]:
     """Every folder this Python installs packages into: its own, the base installation's (a
-    virtualenv's) and the user's, as real paths."""
+    virtualenv's) and the user's, as real paths (only site-packages and dist-packages folders:
+    on Windows `site` also names the installation's own folder)."""
     import site
 
     folders = set(site.getsitepackages()) | set(
@@ -333,7 +334,8 @@ def site_folders() -> list[str]:
     user_site = site.getusersitepackages()
     if isinstance(user_site, str):
         folders.add(user_site)
-    return sorted({os.path.realpath(folder) for folder in folders})
+    return sorted({os.path.realpath(folder) for folder in folders
+                   if os.path.basename(folder.rstrip("/\\")) in ("site-packages", "dist-packages")})
 
 
 def hidden_everywhere(hidden) -> list[str]:

@@ -22,8 +22,8 @@ worker walls off, for each name, everything that computes it:
   (`ENTRY_POINTS`: eager execution, and the creation of an operation in a graph, which
   tf.function uses), so an op asked for by its name string is refused too.
 - `sources`: the files holding the classes and functions (and their cached bytecode), which
-  Landlock hides, so that running them again cannot rebuild what was walled; `disable`
-  returns the modules of everything walled, whose re-import the worker refuses.
+  Landlock hides, so that running them again cannot rebuild what was walled; `MODULES`, the
+  modules holding all of it, whose re-import the worker refuses.
 
 Not walled (README, "Known limits"): a whole graph or function handed to TensorFlow as a
 serialized definition (a GraphDef, a FunctionDef, a SavedModel), TensorFlow's C API reached
@@ -80,6 +80,12 @@ RELATIVES = {
                      ops=_CUDNN),
     "ConvLSTM1D": _CONV_LSTM, "ConvLSTM2D": _CONV_LSTM, "ConvLSTM3D": _CONV_LSTM,
 }
+# The modules (and packages) holding what the wall covers: re-importing one after a
+# `del sys.modules[...]` would rebuild it, so the worker refuses that wherever anything is
+# walled (tests/kit/sandbox/test_walls.py checks that every walled object lives in one).
+MODULES = (_KERAS, _BACKEND, f"{_KERAS_2}.recurrent", f"{_KERAS_2}.legacy_rnn",
+           f"{_KERAS_2}.convolutional_recurrent", "tensorflow.python.ops.gen_rnn_ops",
+           "tensorflow.python.ops.gen_cudnn_rnn_ops")
 # TensorFlow's per-op entry points: (module, name, position of the op's name in the call).
 # Every Python route to running one op goes through one of them; no other module holds them
 # (tests/kit/sandbox/test_walls.py looks).
@@ -261,39 +267,42 @@ def filter_entry_points(refused: dict) -> list[str]:
     return done
 
 
-@dataclass
-class Walled:
-    names: list            # the keras.layers names walled off
-    modules: list          # the modules holding what was walled: never imported again
-
-
-def disable(names) -> Walled:
-    """Wall off everything that computes keras.layers.`name`, for every name (see above)."""
-    names = [name for name in names if classes(name)]
-    modules, done = set(), set()
+def walled(names) -> list:
+    """Every function `disable(names)` refuses (no two the same object)."""
+    found = {}
     for name in names:
-        text = message(name)
         for cls in classes(name):
-            modules.add(cls.__module__)
+            found.update((id(function), function) for function in methods(cls))
+        found.update((id(function), function) for function in functions(name))
+    for op in ops(names):
+        found.update((id(function), function) for function in op_wrappers(op))
+    return list(found.values())
+
+
+def disable(names) -> list[str]:
+    """Wall off everything that computes keras.layers.`name`, for every name (see above);
+    the names walled off."""
+    names = [name for name in names if classes(name)]
+    done = set()
+
+    def refuse_once(function, text):
+        if id(function) not in done:
+            done.add(id(function))
+            refuse(function, text)
+
+    for name in names:
+        for cls in classes(name):
             for function in methods(cls):
-                if id(function) not in done:
-                    done.add(id(function))
-                    refuse(function, text)
+                refuse_once(function, message(name))
         for function in functions(name):
-            modules.add(function.__module__)
-            if id(function) not in done:
-                done.add(id(function))
-                refuse(function, text)
+            refuse_once(function, message(name))
     refused = ops(names)
+    for op, text in refused.items():
+        for function in op_wrappers(op):
+            refuse_once(function, text)
     if refused:
-        for op, text in refused.items():
-            for function in op_wrappers(op):
-                modules.add(function.__module__)
-                if id(function) not in done:
-                    done.add(id(function))
-                    refuse(function, text)
         filter_entry_points(refused)
-    return Walled(names=names, modules=sorted(modules))
+    return names
 
 
 def sources(names) -> list[str]:

@@ -34,10 +34,12 @@ import traceback
 import types
 
 from rnnkit import rooms
+from rnnkit.sandbox import built_ins
 
 PACKAGE = "target"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 REFUSED_PACKAGES = ("pytest", "_pytest")          # the grader's test runner
+RECURRENT_MODULES = built_ins.MODULES   # re-importing them would undo the wall
 
 
 class Refused(ImportError):
@@ -251,17 +253,15 @@ def main(argv: list[str]) -> None:
     if uses_keras:
         import keras  # noqa: F401  (imported before the walls; its files are then hidden)
 
-        from rnnkit.sandbox import built_ins
-
         hidden += built_ins.sources(config.get("disable", []))
     protections = walls.apply(read=config["read"], write=config["write"],
                                 exclude=config.get("exclude", []), hidden=hidden)
     if limited:                                 # what the portable path applied to itself
         protections = {key: protections[key] + limited[key] for key in ("applied", "missing")}
     probes = _capture_probes(config["probes"])
-    walled = built_ins.disable(config.get("disable", [])) if uses_keras else None
+    poisoned = built_ins.disable(config.get("disable", [])) if uses_keras else []
     sys.meta_path.insert(0, _Blocker(REFUSED_PACKAGES, forbidden,
-                                     reimport=walled.modules if walled else ()))
+                                     reimport=RECURRENT_MODULES if poisoned else ()))
     try:
         module, notes = import_with_stand_ins(folder, config["module"], config["stand_ins"])
     except BaseException as error:  # noqa: BLE001 - any failure of student code is reported

@@ -540,3 +540,18 @@ for name, module in list(sys.modules.items()):
                 for holder in (module,) + built_ins.ENTRY_POINT_ALIASES.get(module, ())}
     found = {tuple(line.split()) for line in completed.stdout.splitlines() if line.strip()}
     assert found == declared, found ^ declared
+
+
+def test_every_walled_function_lives_in_a_module_whose_reimport_is_refused():
+    """The worker refuses a fresh import of built_ins.MODULES wherever anything is walled (it
+    would rebuild what the wall covers): every function the wall refuses, for any exercise,
+    lives in one of them."""
+    from rnnkit.course import EXERCISES
+    from rnnkit.sandbox import built_ins
+
+    names = set().union(*(exercise.built_ins for exercise in EXERCISES))
+    functions = built_ins.walled(names)
+    outside = {f"{f.__module__}.{f.__qualname__}" for f in functions
+               if not any(f.__module__ == module or f.__module__.startswith(module + ".")
+                          for module in built_ins.MODULES)}
+    assert len(functions) > 200 and not outside, (len(functions), outside)

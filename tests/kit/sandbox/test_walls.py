@@ -554,4 +554,6 @@ def test_every_walled_function_lives_in_a_module_whose_reimport_is_refused():
     outside = {f"{f.__module__}.{f.__qualname__}" for f in functions
                if not any(f.__module__ == module or f.__module__.startswith(module + ".")
                           for module in built_ins.MODULES)}
+    # 242 functions on Keras 3.15.1 and TensorFlow 2.21: under 200 would mean a class or an
+    # op module was no longer found (renamed by an upgrade), and the wall silently smaller
     assert len(functions) > 200 and not outside, (len(functions), outside)

@@ -38,8 +38,12 @@ def _refused_module(name: str) -> bool:
     return _matches(name, GRADER_ACCESS["modules"]) or (
         rooms.kit_module(name) and not rooms.student_may_import(name))
 # Attribute access by a name given as a value: the name must be written out (a literal), and
-# is held to the attribute rules above.
+# is held to the attribute rules above and to the exercise's built-in layers. getattr and its
+# kind take the name second; operator.attrgetter takes names (dotted ones too), and
+# __getattribute__ (object.__getattribute__(x, name), x.__getattribute__(name)) takes it last.
 BY_NAME = {"getattr", "setattr", "delattr", "hasattr"}
+GETTERS = {"attrgetter"}
+GETATTRIBUTE = "__getattribute__"
 def _is_refused_kit(text: str) -> bool:
     """A string that names a kit module student code may not import ("rnnkit.grader")."""
     return all(part.isidentifier() for part in text.split(".")) and rooms.kit_module(text) \
@@ -70,6 +74,28 @@ def _names_from(node) -> list[str]:
 
 def _matches(name: str, modules: set[str]) -> bool:
     return any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def _called(node) -> str | None:
+    """The name a call is made by: `f(...)` -> "f", `a.b.f(...)` -> "f"."""
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return None
+
+
+def _names_given(node) -> tuple[str, list] | None:
+    """(how, [name argument nodes]) for a call that reaches an attribute by a name given as a
+    value: getattr(x, NAME), operator.attrgetter(NAME, ...), object.__getattribute__(x, NAME)."""
+    called = _called(node)
+    if called in BY_NAME and isinstance(node.func, ast.Name) and len(node.args) >= 2:
+        return called, [node.args[1]]
+    if called in GETTERS and node.args:
+        return called, list(node.args)
+    if called == GETATTRIBUTE and isinstance(node.func, ast.Attribute) and node.args:
+        return called, [node.args[-1]]
+    return None
 
 
 def scan_submission(folder, exercise) -> list[str]:
@@ -113,10 +139,18 @@ def scan(source: str, exercises, filename: str) -> list[str]:
     def found(node, text):
         findings.append(f"{filename}:{node.lineno}: {text}")
 
+    def built_in(node, name):
+        found(node, f"uses Keras's built-in {name}; {exercise_id} asks you to write it yourself "
+                    "(main() may use it to compare)")
+
     for node in ast.walk(tree):
         for name in _names_from(node):
             if name in GRADER_ACCESS["modules"]:
                 found(node, f"imports {name}, which could reach into the grader")
+            elif name in GRADER_ACCESS["attributes"]:      # from sys import modules
+                found(node, f"uses .{name}, which could reach into the grader")
+            elif name == "*" and node.module == "sys":     # modules, among others
+                found(node, "imports * from sys, whose modules could reach into the grader")
         for name in _imported(node):
             if _refused_module(name):
                 found(node, f"imports {name}, which could reach into the grader")
@@ -126,22 +160,24 @@ def scan(source: str, exercises, filename: str) -> list[str]:
                     and name.split(".")[0] not in BY_MODULE:   # an earlier exercise's own cell
                 found(node, f"imports Keras's built-in {name.split('.')[-1]}; {exercise_id} asks "
                             "you to write it yourself (main() may use it to compare)")
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in BY_NAME and len(node.args) >= 2:
-            name = node.args[1]
+        given = _names_given(node) if isinstance(node, ast.Call) else None
+        for name in given[1] if given else ():
             if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
-                found(node, f"{node.func.id}() with a name built at run time; write the "
+                found(node, f"{given[0]}() with a name built at run time; write the "
                             "attribute out (it could reach into the grader)")
-            elif name.value in GRADER_ACCESS["attributes"]:
-                found(node, f"uses .{name.value}, which could reach into the grader")
+                continue
+            for part in name.value.split("."):       # attrgetter("layers.LSTMCell")
+                if part in GRADER_ACCESS["attributes"]:
+                    found(node, f"uses .{part}, which could reach into the grader")
+                elif part in built_ins and node.lineno not in in_main:
+                    built_in(node, part)
         if isinstance(node, ast.Name) and node.id in GRADER_ACCESS["names"]:
             found(node, f"uses {node.id}(), which could reach into the grader")
         elif isinstance(node, ast.Attribute):
             if node.attr in GRADER_ACCESS["attributes"]:
                 found(node, f"uses .{node.attr}, which could reach into the grader")
             elif node.attr in built_ins and node.lineno not in in_main:
-                found(node, f"uses Keras's built-in {node.attr}; {exercise_id} asks you to write "
-                            "it yourself (main() may use it to compare)")
+                built_in(node, node.attr)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and (
                 node.value in (GRADER_ACCESS["modules"] - {"__main__"}) | (
                     GRADER_ACCESS["attributes"] - {"modules"})      # getattr(sys, "_getframe")

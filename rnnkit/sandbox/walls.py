@@ -59,21 +59,28 @@ def carve(paths: list[str], hidden: list[str]) -> list[tuple[str, bool]]:
 
     whole=False marks a folder on the way to a hidden path: it may be listed (the import
     system lists the folders it searches) but its files are reachable only through the rules
-    of its other entries."""
+    of its other entries. A link is never given a rule of its own: Landlock would follow it
+    and open its target whole (a virtualenv's `lib64 -> lib` opened all of `lib`, hidden
+    paths included), so its target is carved instead, like any other path."""
     rules: list[tuple[str, bool]] = []
+    seen: set[str] = set()
+    hidden = [os.path.realpath(h) for h in hidden]
 
     def visit(path: str, inside: list[str]):
-        if path in inside:
+        if path in seen or path in inside:
+            return
+        seen.add(path)
+        if os.path.islink(path):
+            visit(os.path.realpath(path), hidden)
             return
         below = [h for h in inside if h.startswith(path.rstrip(os.sep) + os.sep)]
-        if not below or not os.path.isdir(path) or os.path.islink(path):
+        if not below or not os.path.isdir(path):
             rules.append((path, True))
             return
         rules.append((path, False))
         for name in sorted(os.listdir(path)):
             visit(os.path.join(path, name), below)
 
-    hidden = [os.path.realpath(h) for h in hidden]
     for path in paths:
         visit(os.path.realpath(path), hidden)
     return rules
@@ -272,15 +279,25 @@ def seccomp() -> str:
             "for itself only)")
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def apply(read: list[str], write: list[str], exclude: list[str] = (), hidden=()) -> dict:
     """Both walls, each independently; {"applied": [...], "missing": [reasons]}.
-    `exclude`: folders never readable even if on sys.path (the kit itself); `hidden`: paths
-    inside readable folders that must stay unreadable (a library the exercise must do
-    without, the source of the layers it asks the student to write)."""
+    `exclude`: folders never readable even if on sys.path (the kit itself), except a Python
+    installation inside one (a virtualenv made in the kit's folder); `hidden`: paths inside
+    readable folders that must stay unreadable (a library the exercise must do without, the
+    source of the layers it asks the student to write), with every other copy of them this
+    Python could reach (`hidden_everywhere`)."""
     applied, missing = [], []
-    readable = [p for p in system_read_paths() if not any(
-        p == e or p.startswith(e.rstrip(os.sep) + os.sep) for e in exclude)] + list(read)
-    for wall, arguments in ((landlock, (readable, list(write) + ["/dev/null"], list(hidden))),
+    homes = [home for home in {sys.prefix, sys.exec_prefix}
+             if not any(_inside(folder, home) for folder in exclude)]
+    readable = [p for p in system_read_paths()
+                if not any(_inside(p, folder) for folder in exclude)
+                or any(_inside(p, home) for home in homes)] + list(read)
+    hidden = hidden_everywhere(hidden)
+    for wall, arguments in ((landlock, (readable, list(write) + ["/dev/null"], hidden)),
                             (seccomp, ())):
         try:
             applied.append(wall(*arguments))
@@ -297,16 +314,51 @@ def system_read_paths() -> list[str]:
 
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(
         sys.executable)), *site.getsitepackages(), sysconfig.get_paths()["stdlib"]}
-    user_site = site.getusersitepackages()
-    if isinstance(user_site, str):
-        paths.add(user_site)
-    paths.update(p for p in sys.path if p and os.path.isdir(p))
+    paths.update(p for p in sys.path if p and os.path.isdir(p))     # the user site when enabled
     paths.update(["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/sys", "/opt",
                   "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random",
                   f"/proc/{os.getpid()}", "/proc/cpuinfo", "/proc/meminfo", "/proc/stat",
                   "/proc/sys/kernel", "/proc/sys/vm"])
     return sorted(paths)
 
+
+
+def site_folders() -> list[str]:
+    """Every folder this Python installs packages into: its own, the base installation's (a
+    virtualenv's) and the user's, as real paths (only site-packages and dist-packages folders:
+    on Windows `site` also names the installation's own folder)."""
+    import site
+
+    folders = set(site.getsitepackages()) | set(
+        site.getsitepackages([sys.base_prefix, sys.base_exec_prefix]))
+    user_site = site.getusersitepackages()
+    if isinstance(user_site, str):
+        folders.add(user_site)
+    return sorted({os.path.realpath(folder) for folder in folders
+                   if os.path.basename(folder.rstrip("/\\")) in ("site-packages", "dist-packages")})
+
+
+def hidden_everywhere(hidden) -> list[str]:
+    """`hidden`, plus what else could hold another copy of it:
+    - every package folder of this Python that is not on sys.path (a virtualenv's base
+      installation, the user site under `python -s`), whole: nothing the process needs lies
+      there, and a library hidden in the virtualenv may be installed there too;
+    - the same path inside every other folder on sys.path or holding packages (a library
+      hidden in the virtualenv, found again in the base installation it includes)."""
+    on_path = [os.path.realpath(p) for p in sys.path if p]
+    found = {os.path.realpath(h) for h in hidden}
+    for folder in site_folders():
+        if os.path.isdir(folder) and not any(_inside(p, folder) for p in on_path):
+            found.add(folder)
+    roots = sorted({p for p in on_path + site_folders() if os.path.isdir(p)}, key=len,
+                   reverse=True)
+    for path in sorted(found):
+        root = next((r for r in roots if path.startswith(r.rstrip(os.sep) + os.sep)), None)
+        if root is not None:
+            relative = os.path.relpath(path, root)
+            found.update(os.path.join(other, relative) for other in roots
+                         if os.path.lexists(os.path.join(other, relative)))
+    return sorted(found)
 
 
 # -- the process's own limits and lifetime -------------------------------------------------

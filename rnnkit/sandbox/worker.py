@@ -14,10 +14,10 @@ In order, before any student code runs:
    no chmod/chown, file times, xattrs or inode flags, no network sockets, signals only to
    itself);
 2. the exercise's probe module and the shared cell probes are loaded;
-3. Keras's built-in layers that the graded exercise asks the student to write are made
-   unusable (their code objects replaced), and imports of the kit's reference and grader
-   packages, of modules the exercise must do without, and re-imports of Keras's recurrent
-   layers are refused.
+3. Keras's built-in layers that the graded exercise asks the student to write are walled
+   off whole, with everything else that computes them (`rnnkit.sandbox.built_ins`), and
+   imports of the kit's reference and grader packages, of modules the exercise must do
+   without, and re-imports of the walled modules are refused.
 The graded folder is then imported as the package `target` (so `from .ex01_simple_rnn import
 SimpleRNNCell` works wherever the folder lives; only the declared exercise modules were
 copied into it, so nothing else — a `conftest.py`, a helper module — exists there).
@@ -34,11 +34,12 @@ import traceback
 import types
 
 from rnnkit import rooms
+from rnnkit.sandbox import built_ins
 
 PACKAGE = "target"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 REFUSED_PACKAGES = ("pytest", "_pytest")          # the grader's test runner
-RECURRENT_MODULES = ("keras.src.layers.rnn",)   # re-importing them would undo the wall
+RECURRENT_MODULES = built_ins.MODULES   # re-importing them would undo the wall
 
 
 class Refused(ImportError):
@@ -48,8 +49,8 @@ class Refused(ImportError):
 class _Blocker(importlib.abc.MetaPathFinder):
     """Refuses imports of every kit module outside the rooms the student's process may import
     (`rnnkit.rooms`: the grader, the oracles, the commands, the checks, the solutions), of
-    pytest, of modules the exercise must do without, and fresh imports of Keras's recurrent
-    layers (after a `del sys.modules[...]`)."""
+    pytest, of modules the exercise must do without, and fresh imports of the modules the
+    built-in wall covers (after a `del sys.modules[...]`)."""
 
     def __init__(self, refused, forbidden, *, reimport=()):
         self.refused, self.forbidden, self.reimport = tuple(refused), tuple(forbidden), reimport
@@ -253,15 +254,13 @@ def main(argv: list[str]) -> None:
     if uses_keras:
         import keras  # noqa: F401  (imported before the walls; its files are then hidden)
 
-        from rnnkit.sandbox import standins
-
-        hidden += standins.source_folders(config.get("disable", []))
+        hidden += built_ins.sources(config.get("disable", []))
     protections = walls.apply(read=config["read"], write=config["write"],
                                 exclude=config.get("exclude", []), hidden=hidden)
     if limited:                                 # what the portable path applied to itself
         protections = {key: protections[key] + limited[key] for key in ("applied", "missing")}
     probes = _capture_probes(config["probes"])
-    poisoned = standins.disable_built_ins(config.get("disable", [])) if uses_keras else []
+    poisoned = built_ins.disable(config.get("disable", [])) if uses_keras else []
     sys.meta_path.insert(0, _Blocker(REFUSED_PACKAGES, forbidden,
                                      reimport=RECURRENT_MODULES if poisoned else ()))
     # Sent before any student code has run in this process: the walls' own account, the only

@@ -42,8 +42,9 @@ from typing import Callable, Union
 from rnnkit import KIT_ROOT
 
 SOLUTIONS = KIT_ROOT / "solutions"
-FILES = {"ex01": "ex01_simple_rnn.py", "ex02": "ex02_bptt.py"}
-MAX_POINTS = {"ex01": 20.0, "ex02": 18.0}
+FILES = {"ex01": "ex01_simple_rnn.py", "ex02": "ex02_bptt.py", "ex03": "ex03_gated_cells.py"}
+MAX_POINTS = {"ex01": 20.0, "ex02": 18.0, "ex03": 27.0}
+HANDED_IN_WITH = {"ex03": ("ex01",)}  # ex03 imports ex01's cell: its solution is handed in too
 FORGED = "forged-by-a-plant"          # marker of every document a plant tries to write
 DAEMON_NAME = "rnnkit-plantd"        # /proc/<pid>/comm of the plant's detached daemon
 
@@ -174,7 +175,8 @@ class Plant:
 
     @property
     def files(self) -> list:
-        return [FILES[exercise] for exercise in self.exercises]
+        return [FILES[name] for exercise in self.exercises
+                for name in HANDED_IN_WITH.get(exercise, ()) + (exercise,)]
 
 
 def write_sources(plant: Plant, folder: Path, context: dict) -> Path:
@@ -832,6 +834,183 @@ EX01_PLANTS = [
           ''')), every=False, same_as="ex01_no_bias"),
 ]
 
+# ex03: Keras's LSTM reached around the wall (issue: a reviewer's 27/27 through its helpers).
+# Each earns full marks on a kit whose wall replaced only build and call; the wall now covers
+# the built-ins whole, so only the LSTM checks are lost. Graded with `--exercises ex03`.
+EX03 = "ex03_gated_cells.py"
+ALL_EX03 = ("test_state_contract[LSTMCell]", "test_state_contract[GRUCell]",
+            "test_weight_layout[LSTMCell]", "test_weight_layout[GRUCell]",
+            "test_matches_keras[LSTMCell]", "test_matches_keras[GRUCell]",
+            "test_gradients_match_keras[LSTMCell]", "test_gradients_match_keras[GRUCell]",
+            "test_fit_step_graph_mode[LSTMCell]", "test_fit_step_graph_mode[GRUCell]",
+            "test_mask_and_go_backwards[LSTMCell]", "test_mask_and_go_backwards[GRUCell]",
+            "test_bidirectional[LSTMCell]", "test_bidirectional[GRUCell]",
+            "test_keras_file_round_trip[LSTMCell]", "test_keras_file_round_trip[GRUCell]",
+            "test_memory_at_long_lag[LSTMCell]", "test_memory_at_long_lag[GRUCell]",
+            "test_gates_beat_the_vanilla_cell")
+# every check that runs the LSTM cell: its own 9 (13 points) and the gates-against-vanilla one
+LSTM_CALLED = tuple(name for name in ALL_EX03 if name.endswith("[LSTMCell]")) + (
+    "test_gates_beat_the_vanilla_cell",)
+WALL = "not available while this exercise is graded"
+
+
+def _lstm_call(keras_cell: str, prelude: str = "pass") -> Function:
+    """LSTMCell.call handing the gates and the cell state to Keras's LSTMCell, reached by
+    `keras_cell` (an expression naming it, after the statement `prelude`)."""
+    return Function(EX03, "LSTMCell.call", f'''
+        def call(self, inputs, states, training=False):
+            """Keras computes the four gates and c: its LSTMCell's helper, borrowed."""
+            {prelude}
+            keras_cell = {keras_cell}
+            gates = type("Gates", (), {{"units": self.units,
+                                       "recurrent_kernel": self.recurrent_kernel,
+                                       "activation": staticmethod(ops.tanh),
+                                       "recurrent_activation": staticmethod(ops.sigmoid)}})()
+            h_prev, c_prev = states[0], states[1]
+            x = ops.split(ops.matmul(inputs, self.kernel) + self.bias, 4, axis=-1)
+            c, o = keras_cell._compute_carry_and_output(gates, x, (h_prev,) * 4, c_prev)
+            h = o * ops.tanh(c)
+            return h, [h, c]
+    ''')
+
+
+KERAS_LSTM_HELPER = _lstm_call('getattr(layers, "LSTMCell")')
+FUSED_LSTM = Function(EX03, "LSTMCell.call", '''
+    def call(self, inputs, states, training=False):
+        """TensorFlow's fused LSTM over a sequence of one step, fed this cell's weights
+        (Keras's gate order i, f, c, o turned into the op's i, c, f, o)."""
+        import tensorflow as tf
+
+        def icfo(weights):
+            i, f, c, o = ops.split(weights, 4, axis=-1)
+            return ops.concatenate([i, c, f, o], axis=-1)
+
+        h_prev, c_prev = states[0], states[1]
+        zeros = ops.zeros((self.units,), dtype=self.kernel.dtype)
+        steps = tf.raw_ops.BlockLSTM(
+            seq_len_max=tf.constant(1, tf.int64), x=inputs[None], cs_prev=c_prev, h_prev=h_prev,
+            w=icfo(ops.concatenate([self.kernel, self.recurrent_kernel], axis=0)),
+            wci=zeros, wcf=zeros, wco=zeros, b=icfo(self.bias), forget_bias=0.0, cell_clip=-1.0,
+            use_peephole=False)
+        c, h = steps[1][0], steps[6][0]
+        return h, [h, c]
+''')
+# At import, every other route to Keras's LSTM and GRU and TensorFlow's fused ops; the module
+# raises (every ex03 point lost) if one of them reaches the built-in code instead of a wall:
+# the wall's refusal, Landlock's (a hidden source file), or the refused re-import.
+REACHES_THE_BUILT_INS = '''
+    import os as _os
+    import runpy as _runpy
+    import sys as _sys
+
+    import numpy as _np
+
+    import tensorflow as _tf
+
+    _N, _D, _H = 2, 3, 4
+    _x = _np.linspace(-1, 1, _N * _D, dtype="float32").reshape(_N, _D)
+    _h = _np.zeros((_N, _H), "float32")
+    _z = _np.zeros(_H, "float32")
+    _W = _np.linspace(-0.5, 0.5, (_D + _H) * 4 * _H, dtype="float32").reshape(_D + _H, 4 * _H)
+    _b = _np.zeros(4 * _H, "float32")
+    _backend = _sys.modules["keras.src.backend.tensorflow.rnn"]
+    _legacy = "tensorflow.python.keras.layers"
+
+
+    def _graph_op_by_name():
+        from tensorflow.python.framework import op_def_library
+        with _tf.Graph().as_default():
+            op_def_library._apply_op_helper(
+                "BlockLSTM", seq_len_max=_np.int64(1), x=_x[None], cs_prev=_h, h_prev=_h, w=_W,
+                wci=_z, wcf=_z, wco=_z, b=_b, forget_bias=0.0, cell_clip=-1.0,
+                use_peephole=False)
+
+
+    def _by_name_eagerly():
+        from tensorflow.python import pywrap_tfe
+        from tensorflow.python.eager import context
+        return pywrap_tfe.TFE_Py_FastPathExecute(
+            context.context(), "LSTMBlockCell", None, _x, _h, _h, _W, _z, _z, _z, _b,
+            "forget_bias", 0.0, "cell_clip", -1.0, "use_peephole", False)
+
+
+    def _legacy_source_again():
+        folder = _os.path.dirname(_sys.modules[f"{_legacy}.recurrent"].__file__)
+        return _runpy.run_path(_os.path.join(folder, "recurrent.py"))["LSTMCell"]
+
+
+    def _legacy_imported_again():
+        del _sys.modules[f"{_legacy}.recurrent"]
+        import importlib
+        return importlib.import_module(f"{_legacy}.recurrent").LSTMCell
+
+
+    _ROUTES = {
+        "Keras's backend lstm": lambda: _backend.lstm(
+            _x[:, None], _h, _h, None, _W[:_D], _W[_D:], _b, keras.activations.tanh,
+            keras.activations.sigmoid),
+        "Keras's backend gru": lambda: _backend.gru(
+            _x[:, None], _h, None, _W[:_D, :3 * _H], _W[_D:, :3 * _H], _np.zeros((2, 3 * _H), "float32"),
+            keras.activations.tanh, keras.activations.sigmoid),
+        "Keras's cuDNN LSTM": lambda: _backend._cudnn_lstm(
+            _x[:, None], _h, _h, _W[:_D], _W[_D:], _b, None, False, False, True),
+        "keras.layers.LSTM": lambda: layers.LSTM(_H),
+        "LSTM.inner_loop": lambda: layers.LSTM.inner_loop(None, _x[:, None], [_h, _h], None),
+        "GRUCell.get_initial_state": lambda: layers.GRUCell.get_initial_state(None, 2),
+        "tf.raw_ops.LSTMBlockCell": lambda: _tf.raw_ops.LSTMBlockCell(
+            x=_x, cs_prev=_h, h_prev=_h, w=_W, wci=_z, wcf=_z, wco=_z, b=_b, forget_bias=0.0,
+            cell_clip=-1.0, use_peephole=False),
+        "tf.raw_ops.BlockLSTM": lambda: _tf.raw_ops.BlockLSTM(
+            seq_len_max=_np.int64(1), x=_x[None], cs_prev=_h, h_prev=_h, w=_W, wci=_z, wcf=_z,
+            wco=_z, b=_b, forget_bias=0.0, cell_clip=-1.0, use_peephole=False),
+        "tf.raw_ops.GRUBlockCell": lambda: _tf.raw_ops.GRUBlockCell(
+            x=_x, h_prev=_h, w_ru=_W[:, :2 * _H], w_c=_W[:, :_H], b_ru=_b[:2 * _H], b_c=_z),
+        "LSTMBlockCell by its name, eagerly": _by_name_eagerly,
+        "BlockLSTM by its name, in a graph": _graph_op_by_name,
+        "TensorFlow's Keras 2 BasicLSTMCell": lambda: _sys.modules[
+            f"{_legacy}.legacy_rnn.rnn_cell_impl"].BasicLSTMCell(_H)(_x, (_h, _h)),
+        "TensorFlow's Keras 2 GRU": lambda: _sys.modules[f"{_legacy}.recurrent"].GRU(_H)(
+            _tf.ones((_N, 5, _D))),
+        "TensorFlow's Keras 2 source run again": _legacy_source_again,
+        "TensorFlow's Keras 2 imported again": _legacy_imported_again,
+    }
+    _THROUGH = []
+    for _route, _attempt in _ROUTES.items():
+        try:
+            _attempt()
+            _THROUGH.append(_route)
+        except PermissionError:                              # Landlock: a hidden file
+            pass
+        except Exception as _error:   # noqa: BLE001 - only the walls' refusals are welcome
+            if not ("not available while this exercise is graded" in str(_error)
+                    or "not allowed while grading" in str(_error)):
+                _THROUGH.append(f"{_route} ({type(_error).__name__})")
+    if _THROUGH:
+        raise RuntimeError(f"reached Keras's or TensorFlow's own LSTM or GRU: {_THROUGH}")
+'''
+
+EX03_PLANTS = [
+    Plant("ex03_keras_lstm_helper", "Keras's LSTM through its helpers: LSTMCell.call borrows "
+          "_compute_carry_and_output from Keras's LSTMCell, reached by getattr with the name "
+          "written out (27/27 when the wall replaced only build and call)",
+          # 27-14: every LSTMCell check (13) reaches the helper, which the wall refuses, and
+          # so does the check that trains the LSTM cell against the vanilla one (1)
+          {"ex03": 13.0}, LSTM_CALLED, WALL, (KERAS_LSTM_HELPER,), every=False),
+    Plant("ex03_fused_lstm", "TensorFlow's fused LSTM: LSTMCell.call runs tf.raw_ops.BlockLSTM "
+          "over a one-step sequence on its own weights, the gates reordered (27/27 when the "
+          "fused ops were not walled: BlockLSTM has a gradient, LSTMBlockCell has none)",
+          # 27-14, like ex03_keras_lstm_helper: the op's wrapper is walled off
+          {"ex03": 13.0}, LSTM_CALLED, WALL, (FUSED_LSTM,), every=False,
+          same_as="ex03_keras_lstm_helper"),
+    Plant("ex03_reaches_the_built_ins", "every other route to Keras's LSTM and GRU at import "
+          "(the backend's lstm, gru and cuDNN paths, the LSTM layer and its loop, a GRUCell "
+          "helper, tf.raw_ops.BlockLSTM and GRUBlockCell, the fused ops by their names eagerly "
+          "and in a graph, TensorFlow's Keras 2 cells, their source run again and re-imported); "
+          "the module raises if one reaches the built-in code",
+          # 27: every route is refused, so the module imports and its own cells are graded
+          {"ex03": 27.0}, (), "complete", (Append(EX03, REACHES_THE_BUILT_INS),)),
+]
+
 # The runs above grade with the source scan OFF (RNNKIT_SOURCE_SCAN=off, read by the grader
 # only), so they prove the runtime defences on their own. These run with it ON.
 SCAN_PLANTS = [
@@ -866,9 +1045,34 @@ SCAN_PLANTS = [
           # 0: the scan refuses the imports of pytest and rnnkit.grading
           {"ex02": 0.0}, ALL_EX02, "which could reach into the grader",
           BY_NAME_EARLY["ex02_monkeypatch"].edits, notes="ex02: forbidden", run="scan02"),
+    Plant("ex02_module_table_imported", "the module table imported by name: from sys import "
+          "modules, then the worker's wire module taken from it",
+          # 0: the scan refuses `from sys import modules` as it refuses sys.modules
+          {"ex02": 0.0}, ALL_EX02, "uses .modules",
+          (Append(EX02, '''
+              from sys import modules
+
+              _wire = modules["rnnkit.sandbox." + "wire"]
+          '''),), notes="ex02: forbidden", run="scan02"),
+    Plant("ex03_keras_lstm_helper_scanned", "ex03_keras_lstm_helper graded with the scan on: "
+          "getattr(layers, \"LSTMCell\") names the built-in with the name written out",
+          # 0: the scan refuses the module before any check runs; every check says why
+          {"ex03": 0.0}, ALL_EX03, "uses Keras's built-in LSTMCell", (KERAS_LSTM_HELPER,),
+          notes="ex03: forbidden", run="scan03"),
+    Plant("ex03_attrgetter", "Keras's LSTMCell reached by operator.attrgetter(\"LSTMCell\")",
+          # 0: attrgetter's names are held to the same rules as getattr's
+          {"ex03": 0.0}, ALL_EX03, "uses Keras's built-in LSTMCell",
+          (_lstm_call('operator.attrgetter("LSTMCell")(layers)', "import operator"),),
+          notes="ex03: forbidden", run="scan03"),
+    Plant("ex03_getattribute_built_name", "Keras's LSTMCell reached by "
+          "object.__getattribute__(layers, \"LST\" + \"MCell\"), a name built at run time",
+          # 0: __getattribute__ with a name that is not written out is refused
+          {"ex03": 0.0}, ALL_EX03, "__getattribute__() with a name built at run time",
+          (_lstm_call('object.__getattribute__(layers, "LST" + "MCell")'),),
+          notes="ex03: forbidden", run="scan03"),
 ]
 
-PLANTS = EX02_PLANTS + EX01_PLANTS + SCAN_PLANTS
+PLANTS = EX02_PLANTS + EX01_PLANTS + EX03_PLANTS + SCAN_PLANTS
 BY_NAME = {plant.name: plant for plant in PLANTS}
 RUNS = {}   # class run -> (graded exercise, its plants)
 for _plant in PLANTS:

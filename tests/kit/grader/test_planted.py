@@ -2,11 +2,13 @@
 
 `python -m rnnkit release --out COPY --with-solutions` writes a kit with solutions/ and
 tests/grading/ (no tests/kit); every grading runs with cwd=COPY, so a plant that managed to
-tamper could only damage the copy. Three class runs (`grade-class --jobs 2`) grade the corpus,
-all started at once: ex01 plants, ex02 plants (including the import hang, started first), and
-the ex02 plant whose three checks time out, alone, so that its 90 s of waiting overlap the
-work of the others. Each plant's test then reads OUT/<name>/results.json. About 3.5-4.5
-minutes on 2 cores, depending on what else the machine runs.
+tamper could only damage the copy. Class runs (`grade-class --jobs 2`) grade the corpus, all
+started at once: ex01 plants, ex02 plants (including the import hang, started first), the ex02
+plant whose three checks time out, alone, so that its 90 s of waiting overlap the work of the
+others, ex03 plants, and those graded with the source scan on (scan01, scan02, scan03). Each
+plant's test then reads OUT/<name>/results.json. Only the runs the selected tests read are
+started (`-k ex03`: the two ex03 runs). The whole corpus takes about 8 minutes on 2 cores,
+depending on what else the machine runs.
 """
 import csv
 import json
@@ -121,13 +123,33 @@ class ClassRun:
             return list(csv.reader(handle))
 
 
+# tests that read the ex02 run as a whole (every other test reads its plant's run, or all)
+EX02_RUN_TESTS = ("test_gradebook_rows_are_exactly_as_declared",
+                  "test_same_submission_under_five_names_scores_identically")
+
+
+def selected_runs(items) -> set:
+    """The class runs the selected tests read: a plant's test its plant's run, the ex02 run's
+    tests that run, any other test every run (so `-k ex03` grades only the ex03 runs)."""
+    needed = set()
+    for item in items:
+        if "runs" not in getattr(item, "fixturenames", ()):
+            continue
+        plant = item.callspec.params.get("plant") if hasattr(item, "callspec") else None
+        needed |= {plant.run_name} if isinstance(plant, Plant) else \
+            {"ex02"} if item.originalname in EX02_RUN_TESTS else set(RUNS)
+    return needed
+
+
 @pytest.fixture(scope="session")
-def runs(kit, kit_digest, catalogue, tmp_path_factory):
-    """Every class run, started at once (timeouts wait while the others work)."""
+def runs(request, kit, kit_digest, catalogue, tmp_path_factory):
+    """Every class run the selected tests read, started at once (timeouts wait while the
+    others work)."""
     root = tmp_path_factory.mktemp("runs")
+    needed = selected_runs(request.session.items)
     started = {name: ClassRun(kit, root / name, exercise, plants,
                               DETERMINISM_COPIES if BY_NAME[DETERMINISM_BASE] in plants else ())
-               for name, (exercise, plants) in RUNS.items()}
+               for name, (exercise, plants) in RUNS.items() if name in needed}
     started["watch"] = DaemonWatch(list(started.values()))
     started["watch"].start()
     yield started

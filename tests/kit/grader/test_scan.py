@@ -33,6 +33,21 @@ def test_the_kits_own_modules_keep_the_rules(folder):
     ("ex01", "from numpy.ctypeslib import ctypes as C\n", "imports ctypes"),
     ("ex01", "import numpy as np\nC = np.ctypeslib.ctypes\n", ".ctypeslib"),
     ("ex01", "import _ctypes\n", "imports _ctypes"),
+    # a built-in reached by a name given as a value, written out or built at run time
+    ("ex03", "from keras import layers\nK = getattr(layers, 'LSTMCell')\n", "built-in LSTMCell"),
+    ("ex03", "import operator\nfrom keras import layers\nK = operator.attrgetter('LSTMCell')(layers)\n",
+     "built-in LSTMCell"),
+    ("ex03", "import operator, keras\nK = operator.attrgetter('layers.GRUCell')(keras)\n",
+     "built-in GRUCell"),
+    ("ex03", "from operator import attrgetter\nname = 'LSTM'\nK = attrgetter(name)\n",
+     "attrgetter() with a name built at run time"),
+    ("ex03", "from keras import layers\nK = object.__getattribute__(layers, 'LST' + 'MCell')\n",
+     "__getattribute__() with a name built at run time"),
+    ("ex03", "from keras import layers\nK = layers.__getattribute__('GRU')\n", "built-in GRU"),
+    ("ex01", "from keras import layers\nK = getattr(layers, 'SimpleRNN')(4)\n", "built-in SimpleRNN"),
+    # the module table, imported by name
+    ("ex01", "from sys import modules\nm = modules['rnnkit.sandbox.wire']\n", ".modules"),
+    ("ex01", "from sys import *\n", "imports * from sys"),
 ])
 def test_cheats_are_named_with_their_line(exercise, source, words):
     findings = scan(source, exercise, "sub.py")
@@ -47,6 +62,20 @@ def test_main_may_compare_with_keras_but_other_functions_may_not():
     assert scan(source, "ex01", "s.py") == [
         "s.py:5: uses Keras's built-in SimpleRNN; ex01 asks you to write it yourself "
         "(main() may use it to compare)"]
+
+
+def test_main_may_reach_keras_by_name_but_other_functions_may_not():
+    """The same main() exemption for names given as values (getattr, attrgetter,
+    __getattribute__) as for attributes; ex05 keeps Keras's cells (they stand in for ex03)."""
+    source = ("import operator\nfrom keras import layers\n"
+              "def main():\n    return getattr(layers, 'LSTMCell'), "
+              "operator.attrgetter('GRU')(layers)\n"
+              "def helper():\n    return operator.attrgetter('LSTMCell')(layers)\n")
+    assert scan(source, "ex03", "s.py") == [
+        "s.py:6: uses Keras's built-in LSTMCell; ex03 asks you to write it yourself "
+        "(main() may use it to compare)"]
+    assert scan("from keras import layers\nK = getattr(layers, 'LSTMCell')\n", "ex05",
+                "s.py") == []
 
 
 def test_the_usual_main_guard_and_ex03_using_simple_rnn_are_fine():

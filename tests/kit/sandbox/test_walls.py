@@ -56,6 +56,17 @@ ATTACKS = {
     "io_uring": "import ctypes\nparams = ctypes.create_string_buffer(120)\n"
                 "fd = ctypes.CDLL(None, use_errno=True).syscall(425, 8, params)\n"
                 "ESCAPED = fd >= 0\n",
+    # TensorFlow hidden where this Python found it, but also installed where it did not look:
+    # a virtualenv's base installation (or the user site, under python -s)
+    "tensorflow_in_another_installation":
+        "import site, sys\n"
+        "for folder in site.getsitepackages() + site.getsitepackages([sys.base_prefix]) + "
+        "[site.getusersitepackages()]:\n"
+        "    try:\n"
+        "        open(os.path.join(folder, 'tensorflow', '__init__.py')).read()\n"
+        "        ESCAPED = True\n"
+        "    except OSError:\n"
+        "        pass\n",
 }
 # What a student process running as root could do to the other job slot's grading or to the
 # next one: take the cores in real-time scheduling, keep any capability, leave shared memory,
@@ -219,8 +230,23 @@ def graded(tmp_path_factory):
     (rerun / EX01).write_text((KIT_ROOT / "solutions" / EX01).read_text() + """
 
 import runpy
-_source = os.path.join(os.path.dirname(keras.__file__), "src", "layers", "rnn", "simple_rnn.py")
-SimpleRNNCell = runpy.run_path(_source)["SimpleRNN" + "Cell"]
+import site
+import sys
+
+# this Python's keras, and its base installation's (a virtualenv's), wherever one is readable
+_denied = None
+for _site in [os.path.dirname(os.path.dirname(keras.__file__))] + \\
+        site.getsitepackages([sys.base_prefix]):
+    try:
+        _source = os.path.join(_site, "keras", "src", "layers", "rnn", "simple_rnn.py")
+        SimpleRNNCell = runpy.run_path(_source)["SimpleRNN" + "Cell"]
+        break
+    except PermissionError as error:
+        _denied = _denied or error
+    except FileNotFoundError:
+        pass
+else:
+    raise _denied
 """)
     deep = submissions / "deep_folders"                         # disk use the walls must see
     deep.mkdir()
@@ -383,3 +409,151 @@ _conv_lstm.ConvLSTMCell.call(None, np.zeros((1, 3, 2), "float32"),
     assert refused.value.kind == "import_error"
     assert "keras.layers.ConvLSTM1D is not available while this exercise is graded" \
         in refused.value.message, refused.value.message
+
+
+def _landlock_or_skip():
+    from rnnkit.sandbox import walls
+
+    try:
+        walls.landlock_abi()
+    except OSError as error:
+        pytest.skip(str(error))
+
+
+def test_a_link_to_a_folder_holding_a_hidden_path_does_not_open_it(tmp_path):
+    """A virtualenv's `lib64 -> lib`: a read rule given to the link followed it and opened all
+    of `lib`, the hidden source of Keras's recurrent layers included (ex01 got 19/20 by running
+    it again, under a virtualenv). The hidden file stays unreadable by either path."""
+    _landlock_or_skip()
+    root = tmp_path / "venv"
+    (root / "lib" / "pkg").mkdir(parents=True)
+    (root / "lib" / "pkg" / "hidden.py").write_text("secret\n")
+    (root / "lib" / "pkg" / "open.py").write_text("fine\n")
+    (root / "lib64").symlink_to("lib")
+    code = f"""
+import sys
+sys.path.insert(0, {str(KIT_ROOT)!r})
+from rnnkit.sandbox import walls
+walls.landlock([{str(root)!r}], [], hidden=[{str(root / "lib" / "pkg" / "hidden.py")!r}])
+for path in ("lib/pkg/open.py", "lib64/pkg/open.py", "lib/pkg/hidden.py", "lib64/pkg/hidden.py"):
+    try:
+        open({str(root)!r} + "/" + path).read()
+        print(path, "read")
+    except PermissionError:
+        print(path, "denied")
+"""
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               timeout=60)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split("\n")[:4] == [
+        "lib/pkg/open.py read", "lib64/pkg/open.py read", "lib/pkg/hidden.py denied",
+        "lib64/pkg/hidden.py denied"], completed.stdout
+
+
+def _imported_in_student_process(folder, exercise_id):
+    """Start the student's process of `exercise_id` on `folder`: None when the module was
+    imported, else the import's StudentError."""
+    from rnnkit.course import BY_ID
+    from rnnkit.grader.handles.process import StudentError, StudentProcess
+    from rnnkit.grader.session import sandbox_config
+
+    exercise = BY_ID[exercise_id]
+    config = sandbox_config(exercise)
+    with StudentProcess(folder, exercise.module, config=config, copy=config["copy"]) as proc:
+        try:
+            proc.call("rnnkit.probes.cells", "as_list", {"value": 1}, seed=0, timeout=60)
+        except StudentError as error:
+            return error if error.kind == "import_error" else None
+    return None
+
+
+def test_in_later_exercises_keras_s_cells_stand_in_and_only_the_layers_are_walled(tmp_path):
+    """ex05 (like ex04-ex09) keeps Keras's LSTMCell and GRUCell, which stand in for an
+    unfinished ex03, and TensorFlow's fused cell step with them; Keras's LSTM and GRU layers,
+    the backend's whole-layer functions and the fused whole-sequence op are walled off."""
+    for name in ("ex01_simple_rnn.py", "ex03_gated_cells.py", "ex05_sentiment.py"):
+        (tmp_path / name).write_text((KIT_ROOT / "solutions" / name).read_text())
+    with open(tmp_path / "ex05_sentiment.py", "a") as module:
+        module.write("""
+
+import sys as _sys
+
+import numpy as _np
+import tensorflow as _tf
+
+_x, _h, _z = _np.ones((2, 3), "float32"), _np.zeros((2, 4), "float32"), _np.zeros(4, "float32")
+_W, _b = _np.full((7, 16), 0.1, "float32"), _np.zeros(16, "float32")
+_cell = dict(x=_x, cs_prev=_h, h_prev=_h, w=_W, wci=_z, wcf=_z, wco=_z, b=_b, forget_bias=0.0,
+             cell_clip=-1.0, use_peephole=False)
+_keras_lstm_cell = keras.layers.LSTMCell(4)
+_keras_lstm_cell(_x, [_h, _h])                                    # stands in: it runs
+keras.layers.GRUCell(4)(_x, [_h])
+_tf.raw_ops.LSTMBlockCell(**_cell)                                # the fused step: a cell
+_WALLED = {
+    "keras.layers.LSTM": lambda: keras.layers.LSTM(4),
+    "keras.layers.GRU": lambda: keras.layers.GRU(4),
+    "the backend's lstm": lambda: _sys.modules["keras.src.backend.tensorflow.rnn"].lstm(
+        _x[:, None], _h, _h, None, _W[:3], _W[3:], _b, keras.activations.tanh,
+        keras.activations.sigmoid),
+    "tf.raw_ops.BlockLSTM": lambda: _tf.raw_ops.BlockLSTM(seq_len_max=_np.int64(1), x=_x[None],
+                                                          **{k: v for k, v in _cell.items()
+                                                             if k != "x"}),
+}
+_through = []
+for _name, _attempt in _WALLED.items():
+    try:
+        _attempt()
+        _through.append(_name)
+    except RuntimeError as _error:
+        if "not available while this exercise is graded" not in str(_error):
+            _through.append(_name)
+    except Exception:   # noqa: BLE001 - reached the built-in code
+        _through.append(_name)
+if _through:
+    raise RuntimeError(f"not walled off: {_through}")
+""")
+    refused = _imported_in_student_process(tmp_path, "ex05")
+    assert refused is None, refused.message
+
+
+def test_no_other_module_holds_tensorflows_entry_points():
+    """The name filter of rnnkit.sandbox.built_ins replaces TensorFlow's per-op entry points in
+    the modules it names; were another module to hold one too (`from ... import
+    TFE_Py_Execute`), an op could be run by name around the filter."""
+    from rnnkit.sandbox import built_ins
+
+    code = f"""
+import sys
+sys.path.insert(0, {str(KIT_ROOT)!r})
+import keras, tensorflow
+from rnnkit.sandbox import built_ins
+originals = {{id(getattr(sys.modules[m], n)): n for m, n, _ in built_ins.ENTRY_POINTS}}
+for name, module in list(sys.modules.items()):
+    for key, value in list(getattr(module, "__dict__", {{}}).items()):
+        if id(value) in originals:
+            print(name, key)
+"""
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    declared = {(holder, name) for module, name, _ in built_ins.ENTRY_POINTS
+                for holder in (module,) + built_ins.ENTRY_POINT_ALIASES.get(module, ())}
+    found = {tuple(line.split()) for line in completed.stdout.splitlines() if line.strip()}
+    assert found == declared, found ^ declared
+
+
+def test_every_walled_function_lives_in_a_module_whose_reimport_is_refused():
+    """The worker refuses a fresh import of built_ins.MODULES wherever anything is walled (it
+    would rebuild what the wall covers): every function the wall refuses, for any exercise,
+    lives in one of them."""
+    from rnnkit.course import EXERCISES
+    from rnnkit.sandbox import built_ins
+
+    names = set().union(*(exercise.built_ins for exercise in EXERCISES))
+    functions = built_ins.walled(names)
+    outside = {f"{f.__module__}.{f.__qualname__}" for f in functions
+               if not any(f.__module__ == module or f.__module__.startswith(module + ".")
+                          for module in built_ins.MODULES)}
+    # 242 functions on Keras 3.15.1 and TensorFlow 2.21: under 200 would mean a class or an
+    # op module was no longer found (renamed by an upgrade), and the wall silently smaller
+    assert len(functions) > 200 and not outside, (len(functions), outside)

@@ -62,7 +62,8 @@ DECLARATION = f'    Exercise("{ID}", "{MODULE}", "warm-up: scaling", shape="many
 
 
 def _copy_kit(destination):
-    ignore = shutil.ignore_patterns(".git", "runs", "__pycache__", "*.pyc", ".pytest_cache")
+    ignore = shutil.ignore_patterns(".git", "runs", "__pycache__", "*.pyc", ".pytest_cache",
+                                    ".venv-ci")   # CI's virtualenv (.ci/run)
     shutil.copytree(KIT_ROOT, destination, ignore=ignore)
     return destination
 

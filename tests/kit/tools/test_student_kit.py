@@ -8,7 +8,8 @@ from conftest import KIT_ROOT, run_cli
 
 
 def _copy_kit(destination):
-    ignore = shutil.ignore_patterns(".git", "runs", "__pycache__", "*.pyc", ".pytest_cache")
+    ignore = shutil.ignore_patterns(".git", "runs", "__pycache__", "*.pyc", ".pytest_cache",
+                                    ".venv-ci")   # CI's virtualenv (.ci/run)
     return shutil.copytree(KIT_ROOT, destination, ignore=ignore)
 
 

@@ -45,7 +45,7 @@ def edges(root: Path) -> dict[Path, set[Path]]:
     graph = {}
     for path in python_files(root):
         targets = set()
-        for name in imported_names(path, root):
+        for name in imported_names(path, root, named_oracles=False):
             if rooms.kit_module(name):
                 target = resolve(name, root)
                 own_package = target is not None and target.name == "__init__.py" \

@@ -293,10 +293,11 @@ def apply(read: list[str], write: list[str], exclude: list[str] = (), hidden=())
     applied, missing = [], []
     homes = [home for home in {sys.prefix, sys.exec_prefix}
              if not any(_inside(folder, home) for folder in exclude)]
-    readable = [p for p in system_read_paths()
-                if not any(_inside(p, folder) for folder in exclude)
-                or any(_inside(p, home) for home in homes)] + list(read)
-    hidden = hidden_everywhere(hidden)
+    system = [p for p in system_read_paths()
+              if not any(_inside(p, folder) for folder in exclude)
+              or any(_inside(p, home) for home in homes)]
+    readable = system + list(read)
+    hidden = hidden_everywhere(hidden) + beneath_readable(exclude, system, read)
     for wall, arguments in ((landlock, (readable, list(write) + ["/dev/null"], hidden)),
                             (seccomp, ())):
         try:
@@ -304,6 +305,22 @@ def apply(read: list[str], write: list[str], exclude: list[str] = (), hidden=())
         except (OSError, AttributeError, ValueError) as error:
             missing.append(f"{wall.__name__}: {error}")
     return {"applied": applied, "missing": missing}
+
+
+def beneath_readable(exclude, system: list[str], read) -> list[str]:
+    """The excluded folders that lie inside a folder every process reads (a kit unpacked
+    under /opt or /usr): leaving them off the read list is not enough there, so they are
+    carved out like a hidden path. A folder the process is told to read (`read`), or one
+    inside it, stays as `read` says; the read paths inside an excluded folder (a virtualenv
+    made in the kit) keep their own rules."""
+    real = [os.path.realpath(p) for p in system]
+    reads = [os.path.realpath(p) for p in read]
+    found = []
+    for folder in map(os.path.realpath, exclude):
+        if any(_inside(folder, p) and folder != p for p in real) and \
+                not any(_inside(folder, r) for r in reads):
+            found.append(folder)
+    return found
 
 
 def system_read_paths() -> list[str]:

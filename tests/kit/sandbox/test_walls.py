@@ -450,6 +450,42 @@ for path in ("lib/pkg/open.py", "lib64/pkg/open.py", "lib/pkg/hidden.py", "lib64
         "lib64/pkg/hidden.py denied"], completed.stdout
 
 
+def test_a_kit_inside_a_folder_every_process_reads_stays_unreadable(tmp_path):
+    """The kit is excluded from what the student's process reads, but a kit unpacked under
+    /opt or /usr lies inside a folder every Python process must read: leaving it off the read
+    list left it readable there. It is carved out like a hidden path; the rest of that folder,
+    and a folder the process is told to read inside the kit, stay readable."""
+    _landlock_or_skip()
+    shared = tmp_path / "opt"
+    kit = shared / "kit"
+    (kit / "solutions").mkdir(parents=True)
+    (kit / "solutions" / "answer.py").write_text("secret\n")
+    (kit / "library").mkdir()
+    (kit / "library" / "given.py").write_text("fine\n")
+    (shared / "other").mkdir()
+    (shared / "other" / "tool.py").write_text("fine\n")
+    code = f"""
+import sys
+sys.path.insert(0, {str(KIT_ROOT)!r})
+from rnnkit.sandbox import walls
+walls.system_read_paths = lambda: [{str(shared)!r}]
+print(walls.apply(read=[{str(kit / "library")!r}], write=[], exclude=[{str(kit)!r}])["missing"])
+for path in ("other/tool.py", "kit/library/given.py", "kit/solutions/answer.py"):
+    try:
+        open({str(shared)!r} + "/" + path).read()
+        print(path, "read")
+    except PermissionError:
+        print(path, "denied")
+"""
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               timeout=60)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = completed.stdout.split("\n")
+    assert lines[0].startswith("[]") or "landlock" not in lines[0], lines[0]
+    assert lines[1:4] == ["other/tool.py read", "kit/library/given.py read",
+                          "kit/solutions/answer.py denied"], completed.stdout
+
+
 def _imported_in_student_process(folder, exercise_id):
     """Start the student's process of `exercise_id` on `folder`: None when the module was
     imported, else the import's StudentError."""

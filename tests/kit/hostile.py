@@ -1,7 +1,10 @@
 """Hostile submissions, built at test time (a few KB zipped, never committed), and the
 measurement of a command that reads them: its wall time, the peak RSS of the largest process
 of its tree (exact: the kernel's high-water mark of every process it waited for, returned by
-wait4) and the summed RSS of the tree (sampled every 20 ms from /proc). A command whose tree
+wait4 to a small launcher) and the summed RSS of the tree (sampled every 20 ms from /proc).
+The launcher is there because a process keeps the peak RSS of the one it was forked from
+across exec: started from pytest directly, the command reported pytest's own peak (1.21 GiB
+after the suite's earlier tests, the same in three tests on CI), not its own. A command whose tree
 goes past `kill_above` bytes, or past `timeout` seconds, is killed, so that a regression fails
 in seconds instead of taking the machine's memory (the code before the bounded reader took
 6.7 GB and minutes)."""
@@ -60,6 +63,20 @@ class Measured:
     stderr: str
 
 
+# Forks `python -m rnnkit ARGS` and reports its exit code and the peak RSS of its tree
+# (ru_maxrss of wait4: the command's own and that of every process it waited for). Forked
+# from this small process, the command starts from this one's peak, not pytest's.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "rnnkit", *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as usage_file:
+    usage_file.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss * 1024}")
+"""
+
+
 def _tree(root: int) -> list[int]:
     from rnnkit.grader.handles.reaper import process_table
 
@@ -85,8 +102,11 @@ def measure(*args, timeout: float, kill_above: int, cwd=KIT_ROOT, tmp: Path) -> 
     """`python -m rnnkit ARGS`, measured (see the module docstring)."""
     out, err = tmp / "measured.out", tmp / "measured.err"
     started = time.monotonic()
+    usage_file = tmp / "measured.usage"
+    usage_file.unlink(missing_ok=True)
     with open(out, "w") as stdout, open(err, "w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "rnnkit", *map(str, args)], cwd=cwd,
+        process = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(usage_file),
+                                    *map(str, args)], cwd=cwd,
                                    stdout=stdout, stderr=stderr, start_new_session=True)
     peak = {"summed": 0, "killed": ""}
     done = threading.Event()
@@ -111,11 +131,13 @@ def measure(*args, timeout: float, kill_above: int, cwd=KIT_ROOT, tmp: Path) -> 
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    process.wait()
     seconds = time.monotonic() - started
     done.set()
     sampler.join()
-    return Measured(process.returncode, seconds, usage.ru_maxrss * 1024, peak["summed"],
+    code, largest = None, 0
+    if usage_file.is_file():           # (absent when the launcher itself was killed)
+        code, largest = map(int, usage_file.read_text().split())
+    return Measured(code, seconds, largest, peak["summed"],
                     peak["killed"], out.read_text(errors="replace"),
                     err.read_text(errors="replace"))

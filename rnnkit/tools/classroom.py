@@ -217,34 +217,37 @@ def find_modules(files: list[tuple[str, Path]]) -> tuple[dict, list[str]]:
     return chosen, notes
 
 
-def _lines(text: str) -> list[str]:
-    return [line.rstrip() for line in text.replace("\r\n", "\n").splitlines() if line.strip()]
+_STUB_FUNCTIONS: dict = {}
 
 
 def unchanged_stub(path: Path, exercise) -> bool:
-    """Whether `path` (a module or a notebook) is the released stub of `exercise`, untouched
-    (a student who zipped the whole kit hands in the stubs beside the work)."""
-    stub = KIT_ROOT / "exercises" / exercise.filename
+    """Whether `path` (a module or a notebook) is still a released stub of `exercise`: every
+    function release stubs still holds its stub statement (by structure, `stubs.untouched`,
+    so a stub of an earlier kit counts too). A student who zipped the whole kit hands in the
+    stubs beside the work."""
+    from rnnkit.grader import stubs
+
+    if exercise.id not in _STUB_FUNCTIONS:
+        try:
+            _STUB_FUNCTIONS[exercise.id] = [name for name, _ in stubs.stubs_of(exercise)]
+        except (OSError, stubs.StubError):
+            _STUB_FUNCTIONS[exercise.id] = []
     try:
         # a stub is a few kB (a notebook of it, with outputs, maybe a few MB): a larger file
         # cannot be one, and is not read to find out
-        if not stub.is_file() or path.stat().st_size > 5 * 2**20:
+        if path.stat().st_size > 5 * 2**20:
             return False
         data = path.read_bytes()
         if path.name.lower().endswith(".ipynb"):
             from rnnkit import notebooks
-            from rnnkit.tools.notebooks import to_notebook
-
             from rnnkit.grader.scan import MODULE_LINES
 
-            mine = notebooks.from_notebook(data, path.name, max_lines=MODULE_LINES).source
-            released = to_notebook(stub.read_text(), exercise.module)
-            theirs = notebooks.from_notebook(released.encode(), exercise.notebook).source
+            source = notebooks.from_notebook(data, path.name, max_lines=MODULE_LINES).source
         else:
-            mine, theirs = data.decode("utf-8-sig", "replace"), stub.read_text()
+            source = data.decode("utf-8-sig", "replace")
     except (OSError, ValueError):
         return False
-    return _lines(mine) == _lines(theirs)
+    return stubs.untouched(source, _STUB_FUNCTIONS[exercise.id])
 
 
 def unrecognised_code(files, chosen) -> list[str]:

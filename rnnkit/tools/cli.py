@@ -191,9 +191,46 @@ def command_grade_class(options) -> int:
     except ValueError as error:
         raise UsageProblem(str(error)) from None
     try:
-        grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids)
+        grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids,
+                    fresh=options.fresh, keep_mixed=options.keep_mixed,
+                    settings=lms_settings(options))
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
+    return 0
+
+
+LMS_OPTIONS = ("lms", "roster", "canvas_columns", "assignment", "out_of", "late_policy", "due")
+
+
+def lms_settings(options) -> dict:
+    """The LMS options given on this run (the others are kept from earlier runs in --out)."""
+    given = {name: getattr(options, name) for name in LMS_OPTIONS
+             if getattr(options, name, None) is not None}
+    if given.get("roster"):
+        roster = Path(given["roster"]).expanduser()
+        if not roster.is_file():
+            raise UsageProblem(f"--roster {given['roster']} is not a file")
+        given["roster"] = str(roster.resolve())
+    if given.get("late_policy") in ("off", "none"):
+        given["late_policy"] = None
+    return given
+
+
+def command_class_files(options) -> int:
+    from rnnkit.tools import classbook, lms
+
+    out = _existing_folder(options.out, "--out")
+    if not classbook.load(out):
+        raise UsageProblem(f"{out} holds no graded student (students/*/results.json): "
+                           "grade-class writes them")
+    try:
+        settings = lms.Settings.resolve(out, lms_settings(options))
+    except lms.LmsProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    settings.save(out)
+    rows = classbook.rebuild(out, settings)
+    print(f"gradebook: {out / classbook.GRADEBOOK} ({sum(1 for r in rows if r['folder'])} "
+          f"students); {settings.describe()}")
     return 0
 
 
@@ -242,8 +279,37 @@ def command_bench(options) -> int:
     return 0
 
 
+def add_lms_options(parser) -> None:
+    """The options of the LMS files; each, once given, is kept in --out for the next runs."""
+    group = parser.add_argument_group(
+        "LMS files (kept in --out/class-settings.json once given; see the README)")
+    group.add_argument("--lms", action="append", choices=("canvas", "moodle"), default=None,
+                       help="write the files this LMS imports (repeat for both; default: the "
+                            "LMSs of the submissions' layouts and of the roster)")
+    group.add_argument("--roster", metavar="CSV",
+                       help="the class list exported from the LMS (Canvas's gradebook export, "
+                            "Moodle's grading worksheet, or a CSV with name and id columns): "
+                            "maps names to the LMS's ids; what does not match is listed")
+    group.add_argument("--canvas-columns", choices=("total", "exercises"), default=None,
+                       help="one total column (default) or one column per exercise")
+    group.add_argument("--assignment", metavar="TITLE", default=None,
+                       help="the LMS assignment's title (default: rnnkit)")
+    group.add_argument("--out-of", type=float, metavar="N", default=None,
+                       help="the LMS grade's maximum (the points are scaled to it; default: "
+                            "the points as they are)")
+    group.add_argument("--late-policy", metavar="PERCENT[:CAP]", default=None,
+                       help="take PERCENT of the points per day late, at most CAP percent, in "
+                            "the LMS files (off by default; 'off' turns it off again)")
+    group.add_argument("--due", metavar="TIME", default=None,
+                       help="the deadline (ISO 8601, e.g. 2026-12-01T23:59) the late policy "
+                            "counts days from, with the roster's submission times")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from rnnkit import __version__
+
     parser = argparse.ArgumentParser(prog="python -m rnnkit", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     grade = commands.add_parser("grade", help="grade exercises and print the score table")
@@ -276,8 +342,24 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="submissions graded at once (each uses ~1 GiB, see bench; default 1)")
     klass.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
-                       help="grade only these exercises")
+                       help="grade only these exercises (their results replace the earlier "
+                            "ones of the students graded; the others are kept)")
+    klass.add_argument("--fresh", action="store_true",
+                       help="start over: set the earlier record in --out aside (moved into "
+                            "--out/replaced-TIME/, never deleted) instead of merging into it")
+    klass.add_argument("--keep-mixed", action="store_true",
+                       help="keep earlier results made under another kit version, course "
+                            "secret or mode (refused otherwise)")
+    add_lms_options(klass)
     klass.set_defaults(handler=command_grade_class)
+
+    files = commands.add_parser("class-files",
+                                help="write the gradebook, the LMS files and the class report "
+                                     "again from --out's results (no grading)")
+    files.add_argument("--out", required=True, metavar="DIR",
+                       help="the --out of grade-class")
+    add_lms_options(files)
+    files.set_defaults(handler=command_class_files)
 
     one = commands.add_parser("grade-submission",
                               help="grade one folder or .zip; always writes results.json")

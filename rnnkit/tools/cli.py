@@ -1,4 +1,4 @@
-"""`python -m rnnkit COMMAND`: grade, pack, release, grade-class, grade-submission, gradescope, bench.
+"""`python -m rnnkit COMMAND`: grade, pack, release, update, grade-class, class-files, grade-submission, gradescope, bench.
 
 Exit status: 0 whenever the command did its job (lost points are not an error); 2 with a
 one-line reason when it could not run (an unknown exercise, a missing folder, ...).
@@ -264,11 +264,29 @@ def command_pack(options) -> int:
 
     target = _existing_folder(options.target, "target folder")
     try:
+        ids = [e.id for e in resolve(options.exercises)] if options.exercises else None
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    try:
         pack(target, Path(options.out).resolve(), name=options.name,
-             assignment=options.assignment, echo=lambda line: print(line, flush=True))
+             assignment=options.assignment, exercise_ids=ids,
+             echo=lambda line: print(line, flush=True))
     except (PackProblem, GradingError) as problem:
         raise UsageProblem(str(problem)) from None
     return 0
+
+
+def command_update(options) -> int:
+    from rnnkit.tools import update
+
+    kits = [_existing_folder(kit, "kit") for kit in options.kits]
+    if any(kit == KIT_ROOT for kit in kits):
+        raise UsageProblem("update brings another kit to this one's version: run it from the "
+                           "new kit, naming the started kit (python -m rnnkit update OLD_KIT)")
+    try:
+        return update.main(kits, dry_run=options.dry_run)
+    except update.UpdateProblem as problem:
+        raise UsageProblem(str(problem)) from None
 
 
 def command_bench(options) -> int:
@@ -385,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the assignment in the zip's name (default: rnnkit)")
     bag.add_argument("--out", default=".", metavar="DIR",
                      help="where to write <name>-<assignment>.zip (default: here)")
+    bag.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                     help="pack only these exercises (an assignment of a few; default: every "
+                          "exercise module in the folder)")
     bag.set_defaults(handler=command_pack)
 
     rel = commands.add_parser("release", help="regenerate exercises/ and the recorded references")
@@ -396,6 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--skip-references", action="store_true",
                      help="regenerate exercises/ only (quick; --check will report stale references)")
     rel.set_defaults(handler=command_release)
+    up = commands.add_parser("update", help="bring started student kits to this kit's version "
+                                            "in place (your code is never changed)")
+    up.add_argument("kits", nargs="+", metavar="KIT",
+                    help="a student kit to update (run this from the new kit)")
+    up.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
+    up.set_defaults(handler=command_update)
     measure = commands.add_parser("bench", help="measure the budgets (time, memory, training speed)")
     measure.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     measure.add_argument("--class-size", type=int, default=0, metavar="N",

@@ -179,4 +179,52 @@ def notebook_imports(module: str) -> str:
     if not any(type(finder).__name__ == "Finder" and type(finder).__module__ == __name__
                for finder in sys.meta_path):
         sys.meta_path.insert(0, Finder())
+    show_saved_plots()
     return str(here / f"{module}.py")
+
+
+def show_saved_plots(shell=None, folder="runs", display=None) -> bool:
+    """In Jupyter or Colab, show inline every PNG a cell saved under `folder` (the exercises
+    save their plots with `rnnkit.plots.save_figure`, which closes the figure, so nothing
+    would show): after each cell, the PNGs that are new or changed since it started. The
+    files stay where they were saved. Returns whether it is watching (False outside IPython).
+    Calling it again replaces the earlier watch."""
+    from pathlib import Path
+
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "events"):
+        return False
+    if display is None:
+        from IPython.display import Image, display as show
+
+        def display(path):
+            show(Image(filename=str(path)))
+
+    def saved():
+        root = Path(folder)
+        return {path: (stat.st_mtime_ns, stat.st_size) for path in sorted(root.rglob("*.png"))
+                for stat in [path.stat()]} if root.is_dir() else {}
+
+    before = {}
+
+    def pre_run_cell(*_):
+        before.clear()
+        before.update(saved())
+
+    def post_run_cell(*_):
+        for path, state in saved().items():
+            if before.get(path) != state:
+                display(path)
+
+    for event, callback in (("pre_run_cell", pre_run_cell), ("post_run_cell", post_run_cell)):
+        for earlier in list(shell.events.callbacks.get(event, [])):
+            if getattr(earlier, "__qualname__", "").startswith("show_saved_plots."):
+                shell.events.unregister(event, earlier)
+        shell.events.register(event, callback)
+    pre_run_cell()
+    return True

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from rnnkit import KIT_ROOT
 from rnnkit.course import Exercise, closure
-from rnnkit.grader import memo, oracles, scan
+from rnnkit.grader import memo, oracles, scan, stubs
+from rnnkit.grader.compare import CheckFailed
 from rnnkit.grader.oracles import OfficialOnly, OracleRef
 from rnnkit.grader.references import (REFERENCES_DIR, ReferenceStore, official_dir,
                                       reference_key, trusted)
@@ -64,8 +65,6 @@ def stub_lines(exercise: Exercise) -> set[tuple[str, str]]:
     except (OSError, ValueError):
         pass
     if solutions_available():
-        from rnnkit.grader import stubs
-
         return set(stubs.stubs_of(exercise))
     return set()
 
@@ -111,8 +110,8 @@ class Grader:
         self.findings = scan.scan_submission(self.target, exercise) if scanning else []
         # the stubs of the earlier exercises it imports too: an unwritten ex03 cell met in
         # ex04 is "not written yet", not a traceback
-        self.stubs = {(Path(e.filename).stem, f.split(".")[-1], line)
-                      for e in closure(exercise) for f, line in stub_lines(e)}
+        self.stubs = {(Path(e.filename).stem, f.split(".")[-1])
+                      for e in closure(exercise) for f, _ in stub_lines(e)}
         self._solution = None
         self._cells: dict = {}
         self._imports: dict[str, bool] = {}     # earlier module -> imports alone (checked)
@@ -171,12 +170,13 @@ class Grader:
             checker.__exit__(None, None, None)
 
     def _recognise_stub(self, error: StudentError) -> None:
-        """A NotImplementedError is "not started" only when it was raised by a stub line
-        exactly as `release` wrote it, in the module it wrote it into (the message is never
-        read for this)."""
+        """A NotImplementedError is "not started" only when it was raised in a function that
+        `release` stubbed, in the module it stubbed it in, by a line that is a stub by its
+        structure (`stubs.is_stub_raise`): the message is never read, so a stub of an earlier
+        kit, whose message quotes an older docstring, is still not started."""
         raised = error.raised
-        if raised and (Path(raised["file"]).stem, raised["function"].split(".")[-1],
-                       raised["line"].strip()) in self.stubs:
+        if raised and (Path(raised["file"]).stem, raised["function"].split(".")[-1]) \
+                in self.stubs and stubs.is_stub_raise(raised["line"]):
             error.kind = "not_started"
             error.message = f"{raised['function']} is not written yet ({raised['file']})"
 

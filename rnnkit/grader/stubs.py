@@ -3,9 +3,13 @@
 Every block between a `# BEGIN SOLUTION` line and an `# END SOLUTION` line in a solution
 module becomes a stub that raises NotImplementedError naming the function to write
 (`strip_solutions`); signatures, docstrings and everything outside blocks stay. The grader
-calls an exercise *not started* only when a NotImplementedError is raised by one of these
-stub lines exactly as written, in the module it was written into (`stubs_of`, recorded in
-the references' manifest for a kit without solutions).
+calls an exercise *not started* when a NotImplementedError is raised, in a function release
+stubbed (`stubs_of`, recorded in the references' manifest for a kit without solutions), by a
+line that is a stub by its structure (`is_stub_raise`): `raise NotImplementedError('...')`
+with one string, whatever it says. The message is never read: it quotes the docstring, so a
+docstring fixed by a later kit changes it, and the stubs of the kit a student started from
+are still *not started* under the new one. `untouched` tells, by the same structure, whether
+a whole module is still a stub (grade-class prefers a worked file to one).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pathlib import Path
 from rnnkit import KIT_ROOT
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
+STUB_COMMENT = "# YOUR CODE (replace this line)"     # the line above each stub's raise
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 
 
@@ -110,7 +115,7 @@ def strip_solutions(source: str, filename: str) -> str:
     found = _blocks_with_functions(source, filename)
     lines = source.splitlines(keepends=True)
     for begin, end, indent, name, what in reversed(found):
-        lines[begin - 1:end] = [f"{indent}# YOUR CODE (replace this line)\n"
+        lines[begin - 1:end] = [f"{indent}{STUB_COMMENT}\n"
                                 f"{indent}{stub_line(name, what)}\n"]
     student = "".join(lines)
     try:
@@ -119,3 +124,45 @@ def strip_solutions(source: str, filename: str) -> str:
         raise StubError(f"{filename}:{error.lineno}: the stripped module does not parse "
                            f"({error.msg}); move the block so a function body remains")
     return student
+
+
+def is_stub_raise(line: str) -> bool:
+    """Whether one line of source is a stub's statement by its structure:
+    `raise NotImplementedError(<one string literal>)`, whatever the string says."""
+    try:
+        tree = ast.parse(line.strip())
+    except (SyntaxError, ValueError):
+        return False
+    return len(tree.body) == 1 and _is_stub_statement(tree.body[0])
+
+
+def _is_stub_statement(node) -> bool:
+    exception = node.exc if isinstance(node, ast.Raise) else None
+    return (isinstance(exception, ast.Call) and isinstance(exception.func, ast.Name)
+            and exception.func.id == "NotImplementedError" and len(exception.args) == 1
+            and not exception.keywords and isinstance(exception.args[0], ast.Constant)
+            and isinstance(exception.args[0].value, str))
+
+
+def untouched(source: str, functions) -> bool:
+    """Whether every one of `functions` (qualified names, `stubs_of`) still holds its stub
+    statement in `source`: nothing of the exercise written yet, whichever kit released it."""
+    try:
+        found = {name: node for _, _, name, node in _functions(ast.parse(source))}
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    wanted = list(functions)
+    return bool(wanted) and all(
+        name in found and any(_is_stub_statement(node) for node in _own_statements(found[name]))
+        for name in wanted)
+
+
+def _own_statements(function):
+    """The statements of a function's body at any depth, except those of nested functions
+    and classes (whose stubs are their own)."""
+    todo = list(function.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            todo += [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)]

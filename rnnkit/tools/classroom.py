@@ -217,34 +217,37 @@ def find_modules(files: list[tuple[str, Path]]) -> tuple[dict, list[str]]:
     return chosen, notes
 
 
-def _lines(text: str) -> list[str]:
-    return [line.rstrip() for line in text.replace("\r\n", "\n").splitlines() if line.strip()]
+_STUB_FUNCTIONS: dict = {}
 
 
 def unchanged_stub(path: Path, exercise) -> bool:
-    """Whether `path` (a module or a notebook) is the released stub of `exercise`, untouched
-    (a student who zipped the whole kit hands in the stubs beside the work)."""
-    stub = KIT_ROOT / "exercises" / exercise.filename
+    """Whether `path` (a module or a notebook) is still a released stub of `exercise`: every
+    function release stubs still holds its stub statement (by structure, `stubs.untouched`,
+    so a stub of an earlier kit counts too). A student who zipped the whole kit hands in the
+    stubs beside the work."""
+    from rnnkit.grader import stubs
+
+    if exercise.id not in _STUB_FUNCTIONS:
+        try:
+            _STUB_FUNCTIONS[exercise.id] = [name for name, _ in stubs.stubs_of(exercise)]
+        except (OSError, stubs.StubError):
+            _STUB_FUNCTIONS[exercise.id] = []
     try:
         # a stub is a few kB (a notebook of it, with outputs, maybe a few MB): a larger file
         # cannot be one, and is not read to find out
-        if not stub.is_file() or path.stat().st_size > 5 * 2**20:
+        if path.stat().st_size > 5 * 2**20:
             return False
         data = path.read_bytes()
         if path.name.lower().endswith(".ipynb"):
             from rnnkit import notebooks
-            from rnnkit.tools.notebooks import to_notebook
-
             from rnnkit.grader.scan import MODULE_LINES
 
-            mine = notebooks.from_notebook(data, path.name, max_lines=MODULE_LINES).source
-            released = to_notebook(stub.read_text(), exercise.module)
-            theirs = notebooks.from_notebook(released.encode(), exercise.notebook).source
+            source = notebooks.from_notebook(data, path.name, max_lines=MODULE_LINES).source
         else:
-            mine, theirs = data.decode("utf-8-sig", "replace"), stub.read_text()
+            source = data.decode("utf-8-sig", "replace")
     except (OSError, ValueError):
         return False
-    return _lines(mine) == _lines(theirs)
+    return stubs.untouched(source, _STUB_FUNCTIONS[exercise.id])
 
 
 def unrecognised_code(files, chosen) -> list[str]:
@@ -305,6 +308,13 @@ class Submission:
     lms_id: str = ""                            # the LMS's id of the student, where it has one
     sources: list = field(default_factory=list)  # [(shown, path)], see `submitted_files`
     notes: list = field(default_factory=list)    # what the LMS says about it ("handed in late")
+    layout: str = "folder"                      # folder | zip | canvas | moodle
+    late: bool = False                          # the LMS marks it late
+
+    @property
+    def key(self) -> str:
+        """Who this is across runs: the LMS's id, else the entry's name (grade-class merges)."""
+        return f"{self.layout}:{self.lms_id or self.name}"
 
 
 def grade_submission(submission, results_path: Path, *, exercise_ids=None,
@@ -483,10 +493,11 @@ def as_handed_in(document: dict, shown: dict, target: Path, scratch: Path) -> di
 
 # -- a class: who handed in what ---------------------------------------------------------------
 JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini"}
-# Moodle: "Full Name_12345_assignsubmission_file_" (a folder), or "..._file_NAME.py" (flat).
-MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assign(?:submission|feedback)_[a-z]+_"
-                    r"(?P<file>.*)$")
-# Canvas "download all": "lastfirst_12345_67890_NAME.py", late: "lastfirst_LATE_12345_67890_...".
+# Moodle: "Full Name_N_assignsubmission_file" (a folder, Moodle 4.1 on), "..._file_" (a
+# folder, before), or "..._file_NAME.py" (flat); N is the assignment's participant number.
+MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assign(?:submission|feedback)_[a-z]+"
+                    r"(?:_(?P<file>.*))?$")
+# Canvas "download all": "lastfirst_USERID_ATTACHMENTID_NAME.py", late: "lastfirst_LATE_...".
 CANVAS = re.compile(r"^(?P<name>.+?)_(?:(?P<late>LATE)_)?(?P<id>\d+)_\d+_(?P<file>.+)$")
 
 
@@ -509,18 +520,19 @@ def discover(folder: Path) -> tuple[list[Submission], list[str]]:
             unrecognised.append(name)
         elif moodle and (entry.is_dir() or moodle["file"]):
             student = groups.setdefault(("moodle", moodle["id"]),
-                                        Submission(moodle["name"], moodle["id"]))
+                                        Submission(moodle["name"], moodle["id"], layout="moodle"))
             student.sources.append((moodle["file"] if entry.is_file() else "", entry))
         elif canvas:
             student = groups.setdefault(("canvas", canvas["id"]),
-                                        Submission(canvas["name"], canvas["id"]))
+                                        Submission(canvas["name"], canvas["id"], layout="canvas"))
             student.sources.append((canvas["file"], entry))
             if canvas["late"] and "handed in late" not in student.notes:
                 student.notes.append("handed in late")
+                student.late = True
         elif entry.is_dir():
             groups[("folder", name)] = Submission(name, sources=[("", entry)])
         elif entry.is_file() and name.lower().endswith(".zip"):
-            groups[("zip", name)] = Submission(name[:-4], sources=[("", entry)])
+            groups[("zip", name)] = Submission(name[:-4], sources=[("", entry)], layout="zip")
         else:
             unrecognised.append(name)
     return list(groups.values()), unrecognised
@@ -533,9 +545,10 @@ def folder_name(name: str) -> str:
     return safe or "unnamed"
 
 
-def unique_names(names: list[str]) -> list[str]:
-    """The names with a numeric suffix where two would be the same folder (case included)."""
-    seen, unique = set(), []
+def unique_names(names: list[str], taken=()) -> list[str]:
+    """The names with a numeric suffix where two would be the same folder (case included),
+    or the same as one of `taken`."""
+    seen, unique = {name.casefold() for name in taken}, []
     for name in names:
         candidate, number = name, 2
         while candidate.casefold() in seen:
@@ -545,125 +558,104 @@ def unique_names(names: list[str]) -> list[str]:
     return unique
 
 
-# -- a class: the gradebook ----------------------------------------------------------------------
-GRADEBOOK = "gradebook.csv"
-NOTED_KINDS = ("import_error", "timeout", "crash", "exit", "memory", "bad_output", "forbidden",
-               "tampered", "grading_failed")
-
-
-def gradebook_row(student: Submission, folder: str, document: dict, exercise_ids,
-                  notes=()) -> dict:
-    row = {"student": student.name, "id": student.lms_id, "folder": folder}
-    found_nothing = any(note.startswith("no exercise module found") for note in notes)
-    exercise_notes = []
-    for exercise_id in exercise_ids:
-        tests = [t for t in document["tests"] if t["tags"][0] == exercise_id]
-        row[exercise_id] = f"{sum(t['score'] for t in tests):g}"
-        lost = [t for t in tests if t["score"] < t["max_score"]]
-        kinds = {t["tags"][1] for t in lost}
-        if lost and kinds == {"missing"}:
-            if not found_nothing:
-                exercise_notes.append(f"{exercise_id}: missing")
-            continue
-        if lost and kinds == {"not_started"} and len(lost) == len(tests):
-            exercise_notes.append(f"{exercise_id}: not started")
-        for kind in NOTED_KINDS:
-            if kind in kinds:
-                exercise_notes.append(f"{exercise_id}: {kind.replace('_', ' ')}")
-    row["total"] = f"{document['score']:g}"
-    row["max"] = f"{sum(t['max_score'] for t in document['tests']):g}"
-    row["notes"] = "; ".join(_by_exercise([*exercise_notes, *notes], exercise_ids))
-    return row
-
-
-def _by_exercise(notes: list[str], exercise_ids) -> list[str]:
-    """The notes as they came, except that an exercise's notes stand together where its first
-    one stood ("ex01: import error; ex01: graded ... as ...; ex02: missing")."""
-    ids = set(exercise_ids)
-    grouped: list[str] = []
-    for note in notes:
-        prefix = note.split(":", 1)[0]
-        if prefix not in ids:
-            grouped.append(note)
-        elif not any(seen.split(":", 1)[0] == prefix for seen in grouped):
-            grouped += [other for other in notes if other.split(":", 1)[0] == prefix]
-    return grouped
-
-
-def write_gradebook(path: Path, rows: list[dict], exercise_ids) -> None:
-    """UTF-8 with a byte-order mark, so that a spreadsheet (Excel too) reads every name right."""
-    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["student", "id", "folder", *exercise_ids,
-                                                    "total", "max", "notes"])
-        writer.writeheader()
-        writer.writerows(rows)
-
-
+# -- a class: grading into --out, merged with what it holds ----------------------------------------
 def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=None,
-                echo=print) -> list[dict]:
-    """Grade every submission in `submissions` (see `discover`); writes
-    OUT/students/<folder>/results.json and report.txt and OUT/gradebook.csv, with a row for
-    every top-level entry that is not recognised; returns the gradebook rows."""
+                echo=print, fresh: bool = False, keep_mixed: bool = False,
+                settings: dict | None = None) -> list[dict]:
+    """Grade every submission in `submissions` (see `discover`) into `out`, merged with what
+    `out` holds (`rnnkit.tools.classbook`): this run's results replace, for the students it
+    grades, those of the exercises it grades; everything else is kept. Then gradebook.csv,
+    every report.txt, the LMS files (`settings`: the options given for them, kept in `out`)
+    and the class report are written from every kept result. `fresh`: the earlier record is
+    set aside first; `keep_mixed`: keep results made under another kit version, course secret
+    or mode (refused otherwise). Returns the gradebook rows."""
+    from rnnkit import __version__
+    from rnnkit.grader import secret as secrets
+    from rnnkit.tools import classbook, lms
+
     students, unrecognised = discover(Path(submissions))
     if not students:
         listed = (f": {', '.join(unrecognised[:5])} {'is' if len(unrecognised) == 1 else 'are'}"
                   " not") if unrecognised else ""
         raise SubmissionProblem(f"{submissions} holds no submission{listed} (a folder or .zip "
                                 "per student, or an LMS download: Canvas, Moodle)")
-    folders = unique_names([folder_name(s.name) for s in students])
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        options = lms.Settings.resolve(out, settings or {}, use_kept=not fresh)
+    except lms.LmsProblem as problem:
+        raise SubmissionProblem(str(problem)) from None
+    if fresh:
+        aside = classbook.set_aside(out)
+        if aside:
+            echo(f"--fresh: the earlier record in {out} was moved to {aside}")
+    options.save(out)
     ids = [e.id for e in resolve(exercise_ids)]
-    rows: dict[str, dict] = {}
+    kept = classbook.load(out)
+    folders = classbook.assign_folders([(folder_name(s.name), s.key) for s in students], kept)
+    held = secrets.load()
+    mixed = classbook.mixed(kept, {folder: set(ids) for folder in folders}, __version__,
+                            held.id if held else None)
+    if mixed and not keep_mixed:
+        raise SubmissionProblem(
+            f"{out} holds results this run would keep that were made otherwise ("
+            + "; ".join(mixed[:4]) + (f"; {len(mixed) - 4} more" if len(mixed) > 4 else "")
+            + "): grade those again, pass --keep-mixed to keep them as they are (the report "
+            "says which kit graded each exercise), or --fresh to start over")
+    rows_before = {folder: classbook.graded_cell(document) for folder, document in kept.items()}
     started = time.monotonic()
     slots = WarmSlots(max(1, jobs), echo)
 
     def one(student: Submission, folder: str):
         t0 = time.monotonic()
         where = out / "students" / folder        # never collides with gradebook.csv
+        fresh_results = where / ".this-run.json"    # results.json is replaced only when merged
         try:
             with slots.take() as slot:
-                document, notes = _grade(student, where / "results.json",
-                                         exercise_ids=exercise_ids,
-                                         log_path=where / "report.txt", slot=slot)
+                document, notes = _grade(student, fresh_results, exercise_ids=exercise_ids,
+                                         log_path=where / "grading.log", slot=slot)
         except Exception as error:  # noqa: BLE001 - one submission costs only its own row
             notes = [f"grading failed ({type(error).__name__}: {str(error)[:200]})"]
             document = failed_results(notes[0], exercise_ids)
             where.mkdir(parents=True, exist_ok=True)
-            dump(where / "results.json", document)
-        return student, folder, document, notes, time.monotonic() - t0
+        submission = {"student": student.name, "id": student.lms_id, "layout": student.layout,
+                      "key": student.key, "notes": notes, "late": {"marked": student.late}}
+        document = classbook.merge(kept.get(folder), document, ids, submission)
+        document["output"] = classbook.student_report(document)
+        classbook.replace(where / "results.json", document)
+        (where / "report.txt").write_text(document["output"], encoding="utf-8")
+        fresh_results.unlink(missing_ok=True)
+        return student, folder, document, time.monotonic() - t0
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(one, student, folder)
                        for student, folder in zip(students, folders)]
             for done, future in enumerate(as_completed(futures), start=1):
-                student, folder, document, notes, seconds = future.result()
-                row = rows[folder] = gradebook_row(student, folder, document, ids, notes)
+                student, folder, document, seconds = future.result()
+                row = classbook.gradebook_row(document, folder, ids)
+                earlier = {e: m for e, m in classbook.graded_of(document).items() if e not in ids}
+                kept_note = ("  kept: " + ", ".join(f"{e} graded {classbook.when(m.get('at'))}"
+                                                    for e, m in earlier.items())) if earlier else ""
                 who = student.name + (f" ({folder})" if folder != student.name else "")
                 echo(printable(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']} "
-                               f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}"))
+                               f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}"
+                               f"{kept_note}"))
     finally:
         slots.close()
-    ordered = [rows[folder] for folder in folders]
-    ordered.sort(key=lambda row: (row["student"].casefold(), row["id"], row["folder"]))
-    for name in unrecognised:
-        ordered.append({"student": name, "id": "", "folder": "", "notes":
-                        "not graded: not recognised as a submission (a folder or .zip per "
-                        "student, or an LMS file)"})
-    write_gradebook(out / GRADEBOOK, ordered, ids)
     minutes = (time.monotonic() - started) / 60
     echo(f"graded {len(students)} submissions in {minutes:.1f} min "
-         f"({len(students) / max(minutes, 1e-9):.1f} per minute); gradebook: {out / GRADEBOOK}")
+         f"({len(students) / max(minutes, 1e-9):.1f} per minute)")
+    others = sorted(set(rows_before) - set(folders))
+    if others:
+        echo(f"kept from earlier runs ({len(others)}, not in this class folder): "
+             + ", ".join(f"{folder} (graded {rows_before[folder]})" for folder in others[:10])
+             + (" ..." if len(others) > 10 else ""))
+    rows = classbook.rebuild(out, options, unrecognised, echo=echo)
+    echo(f"gradebook: {out / classbook.GRADEBOOK} ({sum(1 for r in rows if r['folder'])} students)")
     if unrecognised:
         echo(printable(f"not recognised, so not graded ({len(unrecognised)}, listed in the "
                        "gradebook): " + ", ".join(unrecognised)))
-    earlier = earlier_folders(out, folders)
-    if earlier:
-        echo(f"{out / 'students'} also holds {len(earlier)} folder(s) from an earlier run, of "
-             f"submissions not in this class (left as they were, not in the gradebook; delete "
-             f"them, or grade into a new --out, if they are stale): "
-             + ", ".join(earlier[:10]) + (" ..." if len(earlier) > 10 else ""))
-    return ordered
+    return rows
 
 
 def tensorflow_threads(jobs: int) -> dict:
@@ -749,13 +741,3 @@ def printable(text: str) -> str:
     student chose (a newline that would forge a line, an escape sequence) is shown escaped,
     never acted on. (The gradebook keeps names as they are: the CSV quotes them.)"""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-
-
-def earlier_folders(out: Path, folders) -> list[str]:
-    """The folders under OUT/students that this run did not write (a re-run into the same --out
-    after submissions were removed or renamed): never deleted, only named."""
-    students, written = Path(out) / "students", set(folders)
-    if not students.is_dir():
-        return []
-    return sorted(entry.name for entry in students.iterdir()
-                  if entry.is_dir() and entry.name not in written)

@@ -1,4 +1,4 @@
-"""`python -m rnnkit COMMAND`: grade, pack, release, grade-class, grade-submission, gradescope, bench.
+"""`python -m rnnkit COMMAND`: grade, pack, release, update, grade-class, class-files, grade-submission, gradescope, bench.
 
 Exit status: 0 whenever the command did its job (lost points are not an error); 2 with a
 one-line reason when it could not run (an unknown exercise, a missing folder, ...).
@@ -197,9 +197,46 @@ def command_grade_class(options) -> int:
     except ValueError as error:
         raise UsageProblem(str(error)) from None
     try:
-        grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids)
+        grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids,
+                    fresh=options.fresh, keep_mixed=options.keep_mixed,
+                    settings=lms_settings(options))
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
+    return 0
+
+
+LMS_OPTIONS = ("lms", "roster", "canvas_columns", "assignment", "out_of", "late_policy", "due")
+
+
+def lms_settings(options) -> dict:
+    """The LMS options given on this run (the others are kept from earlier runs in --out)."""
+    given = {name: getattr(options, name) for name in LMS_OPTIONS
+             if getattr(options, name, None) is not None}
+    if given.get("roster"):
+        roster = Path(given["roster"]).expanduser()
+        if not roster.is_file():
+            raise UsageProblem(f"--roster {given['roster']} is not a file")
+        given["roster"] = str(roster.resolve())
+    if given.get("late_policy") in ("off", "none"):
+        given["late_policy"] = None
+    return given
+
+
+def command_class_files(options) -> int:
+    from rnnkit.tools import classbook, lms
+
+    out = _existing_folder(options.out, "--out")
+    if not classbook.load(out):
+        raise UsageProblem(f"{out} holds no graded student (students/*/results.json): "
+                           "grade-class writes them")
+    try:
+        settings = lms.Settings.resolve(out, lms_settings(options))
+    except lms.LmsProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    settings.save(out)
+    rows = classbook.rebuild(out, settings)
+    print(f"gradebook: {out / classbook.GRADEBOOK} ({sum(1 for r in rows if r['folder'])} "
+          f"students); {settings.describe()}")
     return 0
 
 
@@ -235,11 +272,29 @@ def command_pack(options) -> int:
 
     target = _existing_folder(options.target, "target folder")
     try:
+        ids = [e.id for e in resolve(options.exercises)] if options.exercises else None
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    try:
         pack(target, Path(options.out).resolve(), name=options.name,
-             assignment=options.assignment, echo=lambda line: print(line, flush=True))
+             assignment=options.assignment, exercise_ids=ids,
+             echo=lambda line: print(line, flush=True))
     except (PackProblem, GradingError) as problem:
         raise UsageProblem(str(problem)) from None
     return 0
+
+
+def command_update(options) -> int:
+    from rnnkit.tools import update
+
+    kits = [_existing_folder(kit, "kit") for kit in options.kits]
+    if any(kit == KIT_ROOT for kit in kits):
+        raise UsageProblem("update brings another kit to this one's version: run it from the "
+                           "new kit, naming the started kit (python -m rnnkit update OLD_KIT)")
+    try:
+        return update.main(kits, dry_run=options.dry_run)
+    except update.UpdateProblem as problem:
+        raise UsageProblem(str(problem)) from None
 
 
 def command_bench(options) -> int:
@@ -250,8 +305,37 @@ def command_bench(options) -> int:
     return 0
 
 
+def add_lms_options(parser) -> None:
+    """The options of the LMS files; each, once given, is kept in --out for the next runs."""
+    group = parser.add_argument_group(
+        "LMS files (kept in --out/class-settings.json once given; see the README)")
+    group.add_argument("--lms", action="append", choices=("canvas", "moodle"), default=None,
+                       help="write the files this LMS imports (repeat for both; default: the "
+                            "LMSs of the submissions' layouts and of the roster)")
+    group.add_argument("--roster", metavar="CSV",
+                       help="the class list exported from the LMS (Canvas's gradebook export, "
+                            "Moodle's grading worksheet, or a CSV with name and id columns): "
+                            "maps names to the LMS's ids; what does not match is listed")
+    group.add_argument("--canvas-columns", choices=("total", "exercises"), default=None,
+                       help="one total column (default) or one column per exercise")
+    group.add_argument("--assignment", metavar="TITLE", default=None,
+                       help="the LMS assignment's title (default: rnnkit)")
+    group.add_argument("--out-of", type=float, metavar="N", default=None,
+                       help="the LMS grade's maximum (the points are scaled to it; default: "
+                            "the points as they are)")
+    group.add_argument("--late-policy", metavar="PERCENT[:CAP]", default=None,
+                       help="take PERCENT of the points per day late, at most CAP percent, in "
+                            "the LMS files (off by default; 'off' turns it off again)")
+    group.add_argument("--due", metavar="TIME", default=None,
+                       help="the deadline (ISO 8601, e.g. 2026-12-01T23:59) the late policy "
+                            "counts days from, with the roster's submission times")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from rnnkit import __version__
+
     parser = argparse.ArgumentParser(prog="python -m rnnkit", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     grade = commands.add_parser("grade", help="grade exercises and print the score table")
@@ -284,8 +368,24 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="submissions graded at once (each uses ~1 GiB, see bench; default 1)")
     klass.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
-                       help="grade only these exercises")
+                       help="grade only these exercises (their results replace the earlier "
+                            "ones of the students graded; the others are kept)")
+    klass.add_argument("--fresh", action="store_true",
+                       help="start over: set the earlier record in --out aside (moved into "
+                            "--out/replaced-TIME/, never deleted) instead of merging into it")
+    klass.add_argument("--keep-mixed", action="store_true",
+                       help="keep earlier results made under another kit version, course "
+                            "secret or mode (refused otherwise)")
+    add_lms_options(klass)
     klass.set_defaults(handler=command_grade_class)
+
+    files = commands.add_parser("class-files",
+                                help="write the gradebook, the LMS files and the class report "
+                                     "again from --out's results (no grading)")
+    files.add_argument("--out", required=True, metavar="DIR",
+                       help="the --out of grade-class")
+    add_lms_options(files)
+    files.set_defaults(handler=command_class_files)
 
     one = commands.add_parser("grade-submission",
                               help="grade one folder or .zip; always writes results.json")
@@ -311,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the assignment in the zip's name (default: rnnkit)")
     bag.add_argument("--out", default=".", metavar="DIR",
                      help="where to write <name>-<assignment>.zip (default: here)")
+    bag.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                     help="pack only these exercises (an assignment of a few; default: every "
+                          "exercise module in the folder)")
     bag.set_defaults(handler=command_pack)
 
     rel = commands.add_parser("release", help="regenerate exercises/ and the recorded references")
@@ -322,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--skip-references", action="store_true",
                      help="regenerate exercises/ only (quick; --check will report stale references)")
     rel.set_defaults(handler=command_release)
+    up = commands.add_parser("update", help="bring started student kits to this kit's version "
+                                            "in place (your code is never changed)")
+    up.add_argument("kits", nargs="+", metavar="KIT",
+                    help="a student kit to update (run this from the new kit)")
+    up.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
+    up.set_defaults(handler=command_update)
     measure = commands.add_parser("bench", help="measure the budgets (time, memory, training speed)")
     measure.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     measure.add_argument("--class-size", type=int, default=0, metavar="N",

@@ -1,7 +1,8 @@
 """`python -m rnnkit pack`: the one zip a student hands in.
 
 It holds exactly the exercise modules of the folder (`exNN_topic.py`, or `exNN_topic.ipynb`
-for an exercise done as a notebook) at its root — no `__pycache__`, data, `solutions/`, copies
+for an exercise done as a notebook), or those of `--exercises` (an assignment of a few), at its
+root — no `__pycache__`, data, `solutions/`, copies
 named `ex01_simple_rnn (1).py` or anything else — which is the layout `grade-class`,
 `grade-submission` and the Gradescope bundle read first. It is named `<student>-<assignment>.zip`:
 the student from `--name`, else `$RNNKIT_STUDENT`, else the login name; the assignment from
@@ -44,17 +45,22 @@ def student(explicit: str | None = None) -> str:
         return "student"
 
 
-def modules_in(folder: Path) -> list[Path]:
-    """The exercise modules of `folder`, in exercise order; PackProblem when an exercise is
-    there twice (.py and .ipynb) or when there is none."""
+def modules_in(folder: Path, exercise_ids=None) -> list[Path]:
+    """The exercise modules of `folder` (of `exercise_ids` only, when given), in exercise
+    order; PackProblem when an exercise is there twice (.py and .ipynb), when a listed one is
+    missing, or when there is none."""
     found = []
-    for exercise in EXERCISES:
+    chosen = [e for e in EXERCISES if exercise_ids is None or e.id in exercise_ids]
+    for exercise in chosen:
         both = [folder / name for name in (exercise.filename, exercise.notebook)
                 if (folder / name).is_file() and not (folder / name).is_symlink()]
         if len(both) == 2:
             raise PackProblem(f"{folder} holds both {exercise.filename} and {exercise.notebook}; "
                               "keep only the one you worked in")
         found += both
+        if exercise_ids is not None and not both:
+            raise PackProblem(f"{folder} holds neither {exercise.filename} nor "
+                              f"{exercise.notebook} ({exercise.id} was asked for)")
     if not found:
         raise PackProblem(f"nothing to pack: {folder} holds none of the exercise modules "
                           f"({EXERCISES[0].filename}, ..., or their .ipynb)")
@@ -75,12 +81,13 @@ def write_zip(path: Path, files: list[Path]) -> Path:
 
 
 def pack(folder: Path, out: Path, *, name: str | None = None, assignment: str = "rnnkit",
-         echo=print) -> Path:
-    """Grade `folder` quickly, list what is not started, and write the zip into `out`."""
+         exercise_ids=None, echo=print) -> Path:
+    """Grade `folder` quickly, list what is not started, and write the zip into `out`: every
+    exercise module of the folder, or those of `exercise_ids` (an assignment of a few)."""
     from rnnkit.grader.api import grade, not_the_grade
     from rnnkit.grader.results import render_table, summarise
 
-    files = modules_in(folder)
+    files = modules_in(folder, exercise_ids)
     ids = [e.id for e in EXERCISES if {e.filename, e.notebook} & {f.name for f in files}]
     echo(f"Grading {', '.join(ids)} quickly (no training checks) before packing:")
     report = grade(folder, ids, markers="not training", progress=True)

@@ -21,6 +21,7 @@ import ast
 import difflib
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from rnnkit import KIT_ROOT, rooms
@@ -150,8 +151,10 @@ VALUE_SHAPING = ("rnnkit/grader/inputs.py", "rnnkit/grader/references.py")
 CELL_JUDGING = "rnnkit/grader/cellcheck.py"
 CELL_QUESTIONS = ("cell_stand_in", "cell_problem", "cell_error", "structure_verified")
 # Kit modules that checks import but that shape no recorded value: the course (each
-# exercise's own declarations are hashed instead) and the rooms.
-NOT_RECORDED = ("rnnkit/course.py", "rnnkit/rooms.py")
+# exercise's own declarations are hashed instead), the rooms, and the package's __init__ (the
+# kit's root folder and its version: an erratum bumps the version, and hashing it made every
+# recording stale, 6.5 minutes of re-recording for a docstring).
+NOT_RECORDED = ("rnnkit/course.py", "rnnkit/rooms.py", "rnnkit/__init__.py")
 
 
 def _module_files(name: str, root: Path) -> list[Path]:
@@ -431,34 +434,105 @@ def _leaks(data: bytes, pairs: set) -> bool:
     return any(pair in pairs for pair in zip(code, code[1:]))
 
 
+# What a released kit records about itself, for `python -m rnnkit update` (rnnkit.tools.update):
+# its version, what it holds, and the exercises and notebooks exactly as released (the base
+# against which a student's changes are told apart from the kit's).
+RECORD = ".rnnkit"
+KIT_RECORD = f"{RECORD}/kit.json"
+BASE = f"{RECORD}/base"
+CHANGELOG = "CHANGELOG.md"
+STUDENT_WORK = ("exercises/", "notebooks/")      # what students write in; never overwritten
+
+
+def changelog_entry(root: Path = KIT_ROOT, version: str | None = None) -> str:
+    """The CHANGELOG.md section of `version` (this kit's by default); ReleaseError without one:
+    every released version says what changed for students."""
+    from rnnkit import __version__
+
+    version = version or __version__
+    try:
+        text = (root / CHANGELOG).read_text(encoding="utf-8")
+    except OSError:
+        raise ReleaseError(f"{CHANGELOG} is missing: it says what each released version "
+                           "changed") from None
+    match = re.search(rf"^## \[?{re.escape(version)}\]?\b.*?(?=^## |\Z)", text, re.M | re.S)
+    if not match:
+        raise ReleaseError(f"{CHANGELOG} has no entry for {version} (rnnkit/__init__.py's "
+                           f"__version__): add a '## {version}' section saying what changed")
+    return match.group(0).strip()
+
+
+def version_problem(root: Path = KIT_ROOT) -> str | None:
+    """pyproject.toml and rnnkit/__init__.py must give the kit one version."""
+    from rnnkit import __version__
+
+    found = re.search(r'^version\s*=\s*"([^"]+)"', (root / "pyproject.toml").read_text(), re.M)
+    if not found or found.group(1) != __version__:
+        return (f"pyproject.toml says version {found.group(1) if found else '(none)'} and "
+                f"rnnkit/__init__.py {__version__}: give both the same")
+    return None
+
+
+def student_kit_contents(*, with_solutions: bool, root: Path = KIT_ROOT) -> dict[str, bytes]:
+    """{relative path: bytes} of the student kit `release --out` writes (and `update` brings
+    a started kit to): the rooms' list, the generated exercises and notebooks, the README for
+    students, the changelog, and the kit's record of itself (`KIT_RECORD`, `BASE`). With
+    the solutions, their notebooks too (`solutions/notebooks/`)."""
+    from datetime import datetime
+
+    from rnnkit import __version__
+
+    problem = version_problem(root)
+    if problem:
+        raise ReleaseError(problem)
+    changelog_entry(root)
+    exercises = generated_exercises(root)
+    files = {path.relative_to(root).as_posix(): path.read_bytes()
+             for path in rooms.student_kit_files(root, with_solutions=with_solutions)}
+    files.update({f"exercises/{name}": data for name, data in exercises.items()})
+    files.update(generated_notebooks(exercises))
+    files["README.md"] = student_readme((root / "README.md").read_text()).encode() \
+        if not with_solutions else (root / "README.md").read_bytes()
+    files[CHANGELOG] = (root / CHANGELOG).read_bytes()
+    if with_solutions:
+        solved = {f"{e.filename}": (root / "solutions" / e.filename).read_bytes()
+                  for e in EXERCISES if (root / "solutions" / e.filename).is_file()}
+        files.update({name.replace("notebooks/", "solutions/notebooks/", 1): data
+                      for name, data in generated_notebooks(solved).items()})
+    if not with_solutions:
+        pairs = _solution_code(root)
+        leaking = sorted(name for name, data in files.items()
+                         if not name.startswith("exercises/") and _leaks(data, pairs))
+        if leaking:
+            raise ReleaseError(f"{', '.join(leaking)} hold(s) lines of the solutions; nothing was "
+                               "written (move the file out of the kit or remove those lines)")
+    carrying = _secret_carriers(root, files)
+    if carrying:
+        raise ReleaseError(f"{', '.join(carrying)} would carry the course secret or its "
+                           "recordings; nothing was written")
+    record = {"kit": "rnnkit", "version": __version__, "with_solutions": with_solutions,
+              "released": datetime.now().astimezone().isoformat(timespec="seconds"),
+              "files": {name: hashlib.sha256(data).hexdigest()
+                        for name, data in sorted(files.items())}}
+    files.update({f"{BASE}/{name}": data for name, data in files.items()
+                  if name.startswith(STUDENT_WORK)})
+    files[KIT_RECORD] = (json.dumps(record, indent=1) + "\n").encode()
+    return files
+
+
 def write_student_kit(out: Path, *, with_solutions: bool, root: Path = KIT_ROOT) -> Path:
     out = Path(out).resolve()
     if out == root or root in out.parents:
         raise ReleaseError(f"--out {out} is inside the kit; choose a folder outside it")
     if out.exists() and any(out.iterdir()):
-        raise ReleaseError(f"--out {out} exists and is not empty; nothing was written")
-    exercises = generated_exercises(root)
-    files = {path.relative_to(root).as_posix(): path.read_bytes()
-             for path in rooms.student_kit_files(root, with_solutions=with_solutions)}
-    files.update(generated_notebooks(exercises))
-    files["README.md"] = student_readme((root / "README.md").read_text()).encode() \
-        if not with_solutions else (root / "README.md").read_bytes()
-    if not with_solutions:
-        pairs = _solution_code(root)
-        leaking = sorted(name for name, data in files.items() if _leaks(data, pairs))
-        if leaking:
-            raise ReleaseError(f"{', '.join(leaking)} hold(s) lines of the solutions; nothing was "
-                               "written (move the file out of the kit or remove those lines)")
-    carrying = _secret_carriers(root, {**files, **{f"exercises/{name}": data
-                                                   for name, data in exercises.items()}})
-    if carrying:
-        raise ReleaseError(f"{', '.join(carrying)} would carry the course secret or its "
-                           "recordings; nothing was written")
+        raise ReleaseError(f"--out {out} exists and is not empty; nothing was written (a "
+                           "started kit is brought to this version by `python -m rnnkit "
+                           "update`)")
+    files = student_kit_contents(with_solutions=with_solutions, root=root)
     for name, data in files.items():
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    write_exercises(out, exercises)
     return out
 
 

@@ -285,14 +285,16 @@ def test_gradebook_rows_are_exactly_as_declared(runs):
     determinism copies, with points, total, max and notes exactly as declared."""
     run = finished(runs, "ex02")
     rows = run.gradebook()
-    expected = [["student", "id", "folder", "ex02", "total", "max", "notes"]]
+    expected = [["student", "id", "folder", "ex02", "total", "max", "notes", "graded"]]
     names = {p.name: p for p in run.plants if not p.bug}
     names.update({copy: BY_NAME[DETERMINISM_BASE] for copy in DETERMINISM_COPIES})
     for name in sorted(names):
         plant = names[name]
         points = f"{plant.points['ex02']:g}"
         expected.append([name, "", name, points, points, f"{MAX_POINTS['ex02']:g}", plant.notes])
-    got = [row for row in rows if row[0] not in {p.name for p in run.plants if p.bug}]
+    got = [row if index == 0 else row[:7]      # (the last column says when: not declared)
+           for index, row in enumerate(rows) if row[0] not in {p.name for p in run.plants if p.bug}]
+    assert all(row[7] for row in rows[1:]), "a row without the time it was graded"
     assert len(got) > 10 and any(BY_NAME[n].zipped for n in names if n in BY_NAME)
     kinds = {note.split(": ")[1] for row in expected[1:] if row[6] for note in row[6].split("; ")}
     assert kinds >= {"import error", "timeout", "crash", "memory"}, kinds

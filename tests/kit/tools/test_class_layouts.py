@@ -7,13 +7,14 @@ The layout logic is proved without grading; one `grade-class --exercises ex02` r
 checks take about a second a student) proves the rows and the reports."""
 import csv
 import json
+import re
 import unicodedata
 
 import pytest
 from conftest import run_cli, zip_bytes
 
 from rnnkit import KIT_ROOT
-from rnnkit.tools import classroom
+from rnnkit.tools import classbook, classroom
 from rnnkit.tools.classroom import discover, find_modules, folder_name, submitted_files, unique_names
 from rnnkit.grader.results import CheckResult, readable, render_table
 from rnnkit.sandbox import worker
@@ -204,9 +205,13 @@ def graded(tmp_path_factory):
 def test_every_student_gets_the_exact_row_and_nothing_is_dropped(graded):
     out, expected, _ = graded
     raw = (out / "gradebook.csv").read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbfstudent,id,folder,ex02,total,max,notes\r\n")  # Excel
+    assert raw.startswith(b"\xef\xbb\xbfstudent,id,folder,ex02,total,max,notes,graded\r\n")
     with open(out / "gradebook.csv", newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
+    # when each row was graded (a minute of this run); nothing for an entry not graded
+    graded = [row.pop("graded") for row in rows]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", when) if row["folder"] else when == ""
+               for row, when in zip(rows, graded)), graded
     assert rows == expected, "\n".join(f"got {g}\nexp {e}" for g, e in zip(rows, expected)
                                        if g != e)
 
@@ -234,8 +239,9 @@ def test_reports_show_the_files_as_handed_in(graded):
     bob = (out / "students" / "Bob" / "results.json").read_text()
     assert json.loads(bob)["output"].startswith("unrecognised: bptt_homework.py\n")
     feedback = json.loads(bob)["output"].split("Feedback")[1].splitlines()[1:]
-    assert feedback == [("- ex02 backpropagation through time [0/18, all 11 checks]: missing: "
-                         "ex02_bptt.py is not in the submission")]
+    assert feedback[0] == ("- ex02 backpropagation through time [0/18, all 11 checks]: missing: "
+                           "ex02_bptt.py is not in the submission")
+    assert feedback[1:] == ["", feedback[-1]] and feedback[-1].startswith("Graded: ")
     report = (out / "students" / "Zoé-2" / "report.txt").read_text(encoding="utf-8")
     feedback = report.split("Feedback")[1].strip().splitlines()[1:]
     assert feedback[0].startswith("- ex02 backpropagation through time [0/18, all 11 checks]: "
@@ -288,10 +294,11 @@ def test_a_whole_kit_zipped_is_graded_from_the_worked_notebook_not_the_stub(tmp_
                      "exercises/ex02_bptt.py"]
 
 
-def test_a_rerun_names_the_folders_of_an_earlier_class(tmp_path):
-    """Re-grading into the same --out after a submission left the class: its old folder is
-    kept (nothing is deleted) and named, and the gradebook holds only this class. Submissions
-    without an exercise module are graded without starting the grader, so this is fast."""
+def test_a_rerun_keeps_the_rows_of_students_not_in_it(tmp_path):
+    """Re-grading into the same --out after a submission left the class merges (issue 25): the
+    student no longer in it keeps their folder, results and row, and the run names them.
+    Submissions without an exercise module are graded without starting the grader, so this
+    is fast. (tests/kit/tools/test_term.py proves the merge row by row on graded work.)"""
     from rnnkit.tools.classroom import grade_class
 
     submissions, out = tmp_path / "class", tmp_path / "out"
@@ -299,16 +306,17 @@ def test_a_rerun_names_the_folders_of_an_earlier_class(tmp_path):
         (submissions / name).mkdir(parents=True)
         (submissions / name / "notes.txt").write_text("no code yet")
     said = []
-    grade_class(submissions, out, exercise_ids=["ex01"], echo=said.append)
-    assert not any("earlier run" in line for line in said), said
+    first = grade_class(submissions, out, exercise_ids=["ex01"], echo=said.append)
+    assert not any("kept from earlier runs" in line for line in said), said
     (submissions / "bob" / "notes.txt").unlink()
     (submissions / "bob").rmdir()
     said.clear()
     rows = grade_class(submissions, out, exercise_ids=["ex01"], echo=said.append)
-    assert [row["student"] for row in rows] == ["ada"]
+    assert [row["student"] for row in rows] == ["ada", "bob"]
+    assert rows[1] == first[1]                                          # bob's row as it was
     assert (out / "students" / "bob" / "results.json").is_file()        # kept
-    assert any("1 folder(s) from an earlier run" in line and line.endswith(": bob")
-               for line in said), said
+    assert any(line.startswith("kept from earlier runs (1, not in this class folder): bob "
+                               "(graded ") for line in said), said
 
 
 def test_a_name_cannot_forge_a_line_on_the_instructors_screen():
@@ -332,6 +340,6 @@ def test_a_name_a_student_chose_cannot_forge_lines_of_the_report(tmp_path):
 def test_an_exercises_notes_stand_together_in_the_gradebook():
     notes = ["ex01: import error", "ex02: missing", "ex01: graded hw/ex01_simple_rnn (1).py as "
              "ex01_simple_rnn.py", "handed in late"]
-    assert classroom._by_exercise(notes, ["ex01", "ex02"]) == [notes[0], notes[2], notes[1],
-                                                                notes[3]]
-    assert classroom._by_exercise(notes[1:], ["ex01", "ex02"]) == notes[1:]   # already so
+    assert classbook._by_exercise(notes, ["ex01", "ex02"]) == [notes[0], notes[2], notes[1],
+                                                               notes[3]]
+    assert classbook._by_exercise(notes[1:], ["ex01", "ex02"]) == notes[1:]   # already so

@@ -77,7 +77,9 @@ WINDOW, HORIZON, UNITS = 24, 8, 32   # T, K, H in main() (the grader uses 16 uni
 # ## 1. Normalisation fitted on the training split
 #
 # Compute the mean and the standard deviation (population, ddof = 0, as `np.std`) of the
-# training split in float64, and scale all three splits with them.
+# training split in float64, and scale all three splits with them. The models forecast in
+# those normalised units; `denormalize` takes a forecast back to the series' own units, where
+# its error (MAE) means something: a forecast left normalised is off by the training mean.
 
 # %%
 def normalize_splits(train, val, test):
@@ -106,7 +108,9 @@ def normalize_splits(train, val, test):
 
 def denormalize(values, stats):
     """Undo `normalize_splits`: values * std + mean, float64, same shape."""
+    # BEGIN SOLUTION
     return np.asarray(values, dtype="float64") * stats["std"] + stats["mean"]
+    # END SOLUTION
 
 
 # %% [markdown]

@@ -183,13 +183,10 @@ def mask_verdict(grader, kind):
 
 def twins_matched(grader, kind):
     """{twin name: whether the student's model equals that twin on every review of every
-    seed}; "unpadded": whether it equals the exercise's on the unpadded reviews (its value
-    check)."""
-    same = {"unpadded": True}
+    seed}."""
+    same = {}
     for seed in grader.seeds():
         got, twins = predictions(grader, kind, seed)
-        same["unpadded"] = same["unpadded"] and np.allclose(
-            got[0], np.reshape(twins["masked"][0], np.shape(got[0])), **VALUE_TOL)
         for name, twin in twins.items():
             same[name] = same.get(name, True) and all(
                 np.allclose(g, np.reshape(w, np.shape(g)), **VALUE_TOL)
@@ -259,12 +256,10 @@ def trained(grader, kind):
                      "says so), so the model it trains is not the exercise's and its training "
                      "does not count; fix that first")
             if verdict is None:
-                check = f"{MASKING_CHECK} ({kind})" if matched["unpadded"] else \
-                    VALUE_CHECKS[kind]
                 fail(f"not credited: your {NAMES[kind]} computes neither {ARCHITECTURE[kind]} "
-                     "nor the same without a mask, with the grader's weights (its check: "
-                     f"'{check}' says where it differs), so its training does not count; fix "
-                     "that first")
+                     "nor the same without a mask, with the grader's weights (its checks "
+                     f"'{VALUE_CHECKS[kind]}' and '{MASKING_CHECK} ({kind})' say where it "
+                     "differs), so its training does not count; fix that first")
             vocabulary = grader.course_seed("vocabulary")     # word ids relabelled (official)
             x, y = grader.oracle(official.training_data, grader.course_seed("reviews"),
                                  vocabulary)

@@ -107,7 +107,8 @@ def test_unfinished_ex03_costs_ex06_nothing(tmp_path):
 # training checks run only where a mistake concerns them (the CTC ones: a model trained and
 # read with a wrong CTC is not credited, pointing to the check that names it; they fail before
 # anything trains). Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex06_grading.py -k corpus
-from corpus import Group, Mistake, cases, find, grade_groups, untouched  # noqa: E402
+from corpus import Group, Mistake, cases, grade_groups, untouched  # noqa: E402
+from corpus import find as find_named  # noqa: E402  (find above reads a results list)
 
 FRAMES = "frame_signal equals tf.signal.frame(pad_end=True), also for waves shorter than a frame"
 POWER = "power_spectrogram equals"
@@ -185,7 +186,7 @@ def corpus(tmp_path_factory):
 
 @pytest.mark.parametrize("group, mistake, check, words", cases(CORPUS, GROUPS))
 def test_corpus_each_mistake_is_named_where_it_costs(corpus, group, mistake, check, words):
-    test = find(corpus[group], check)
+    test = find_named(corpus[group], check)
     assert test["score"] == 0, (mistake, test)
     for word in words:
         assert word in test["output"], (mistake, word, test["output"])

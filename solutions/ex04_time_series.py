@@ -308,16 +308,19 @@ def helpful_leads(result, margin=0.9, smooth=9):
     """(first, last) lead at which the RNN's MAE is below margin x the best baseline's.
 
     `last` is where a running mean over `smooth` leads of that ratio first comes back
-    above `margin` after `first`: beyond it the RNN no longer helps much.
+    above `margin` after `first`: beyond it the RNN no longer helps much. None when the
+    RNN is below the margin at no lead (a small budget, or a forecaster not trained yet).
     """
     errors = result["lead_mae"]
     best = np.minimum.reduce([errors[key] for key in errors if key != "RNN"])   # (K,)
     ratio = errors["RNN"] / best
+    if not np.any(ratio < margin):
+        return None
     first = int(np.argmax(ratio < margin))
     smoothed = np.convolve(ratio, np.ones(smooth) / smooth, mode="same")
     after = np.flatnonzero(smoothed[first:] >= margin)
     last = first + int(after[0]) if after.size else len(ratio)
-    return first + 1, last
+    return first + 1, max(first + 1, last)      # a lone helpful lead is a span of one
 
 
 # %% [markdown]
@@ -350,13 +353,19 @@ def main(epochs=15):
     print(f"saved {save_figure(figure, 'runs/ex04/forecasts_and_training.png')}")
 
     far = forecast_experiment("mackey_glass", LSTMCell, horizon=160, length=5000, epochs=epochs)
-    first, last = helpful_leads(far)
-    beyond = {key: np.mean(far["lead_mae"][key][last:]) for key in ("RNN", "linear")}
-    print(f"mackey_glass, horizon 160: the RNN's MAE is >= 10 % below every baseline's from "
-          f"lead {first} to about lead {last} ({3 * last} time units); beyond, chaos wins: "
-          f"MAE {beyond['RNN']:.3f} for the RNN, {beyond['linear']:.3f} for the linear forecast")
+    helpful = helpful_leads(far)
+    if helpful is None:
+        print("mackey_glass, horizon 160: the RNN's MAE is >= 10 % below every baseline's at "
+              "no lead (train it longer: main(epochs=15))")
+    else:
+        first, last = helpful
+        beyond = {key: np.mean(far["lead_mae"][key][last:]) for key in ("RNN", "linear")}
+        print(f"mackey_glass, horizon 160: the RNN's MAE is >= 10 % below every baseline's "
+              f"from lead {first} to about lead {last} ({3 * last} time units); beyond, chaos "
+              f"wins: MAE {beyond['RNN']:.3f} for the RNN, {beyond['linear']:.3f} for the "
+              "linear forecast")
     figure, ax = plt.subplots(figsize=(9, 4))
-    plot_lead_errors(ax, far, helpful=(first, last))
+    plot_lead_errors(ax, far, helpful=helpful)
     print(f"saved {save_figure(figure, 'runs/ex04/error_by_lead.png')}")
 
 

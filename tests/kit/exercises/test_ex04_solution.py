@@ -163,6 +163,17 @@ def test_helpful_leads_reads_the_error_curves():
     assert ex.helpful_leads(result) == (2, 32)
 
 
+def test_helpful_leads_says_none_where_the_rnn_never_helps():
+    """main() at a small budget: an RNN no better than the linear forecast at any lead is no
+    span (it printed 'from lead 1 to about lead 0' and shaded an inverted span); one helpful
+    lead alone, then worse again, is a span of one lead."""
+    leads = np.arange(1, 41, dtype="float64")
+    baselines = {"linear": leads / 40, "naive": np.ones(40)}
+    assert ex.helpful_leads({"lead_mae": {"RNN": leads / 40, **baselines}}) is None
+    lone = np.where(leads == 20, 0.1, 1.0) * leads / 40       # ratio 0.1 at lead 20, else 1
+    assert ex.helpful_leads({"lead_mae": {"RNN": lone, **baselines}}) == (20, 20)
+
+
 def test_plots_draw_every_forecast():
     import matplotlib
 

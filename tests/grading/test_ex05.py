@@ -194,12 +194,23 @@ def twins_matched(grader, kind):
     return same
 
 
+def not_a_probability(actual, bad=None):
+    """The cause when the model's outputs leave [0, 1]: no sigmoid on the last Dense (it
+    returns logits, which the kit's binary cross-entropy would read as probabilities)."""
+    outside = (actual < 0) | (actual > 1)
+    if not np.any(outside):
+        return None
+    return (f"your P(positive) leaves [0, 1] ({np.ravel(actual[outside])[0]:.3g}): those are "
+            "logits, not probabilities; the last layer is Dense(1, activation=\"sigmoid\")")
+
+
 @pytest.mark.points(2)
 def test_rnn_classifier_equals_keras(grader):
     """build_rnn_classifier equals Embedding + Bidirectional(LSTM) + Dense with the same weights"""
     for seed in grader.seeds():
         got, twins = predictions(grader, "rnn", seed)
-        expect_close("P(positive) of unpadded reviews", got[0], twins["masked"][0], **VALUE_TOL)
+        expect_close("P(positive) of unpadded reviews", got[0], twins["masked"][0], **VALUE_TOL,
+                     explain=not_a_probability)
 
 
 @pytest.mark.points(1)
@@ -207,7 +218,8 @@ def test_bag_of_words_equals_keras(grader):
     """build_bag_of_words equals Embedding + GlobalAveragePooling1D + Dense + Dense"""
     for seed in grader.seeds():
         got, twins = predictions(grader, "bag_of_words", seed)
-        expect_close("P(positive) of unpadded reviews", got[0], twins["masked"][0], **VALUE_TOL)
+        expect_close("P(positive) of unpadded reviews", got[0], twins["masked"][0], **VALUE_TOL,
+                     explain=not_a_probability)
 
 
 @pytest.mark.points(1)
@@ -218,6 +230,8 @@ def test_padding_does_not_change_predictions(grader, kind):
         got, twins = predictions(grader, kind, seed)
 
         def explain(actual, bad, index):
+            if not_a_probability(actual):
+                return not_a_probability(actual)
             if np.allclose(actual, twins["unmasked"][index].reshape(actual.shape), **VALUE_TOL):
                 return ("it equals the same model without a mask: the padding id 0 is read "
                         "as a word (Embedding(..., mask_zero=True), and layers that use the mask)")

@@ -5,8 +5,9 @@ words its feedback must contain; the checks no mistake of a grading names keep t
 
 One grading per group of mistakes that hit different checks. The training checks run only
 where a mistake concerns them: a backward direction that reads the padding first must not be
-credited by the BiLSTM's training check, whose feedback points to the masking check (it
-fails before anything trains, so the check costs no training).
+credited by the BiLSTM's training check, whose feedback points to the masking check, nor
+a BiLSTM without its sigmoid (pointing to the checks that name it); it fails before anything
+trains, so the check costs no training.
 
 Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex05_grading.py   (four gradings)
 """
@@ -40,6 +41,13 @@ CORPUS = {
           "layers.Embedding(vocabulary_size, embedding_dim),")],
         {f"{MASKING} (bag_of_words)": ["equals the same model without a mask",
                                        "mask_zero=True"]}),
+    "no sigmoid (logits out)": Mistake(
+        [('    return keras.Model(tokens, layers.Dense(1, activation="sigmoid")(both))',
+          "    return keras.Model(tokens, layers.Dense(1)(both))")],
+        {"build_rnn_classifier equals": ["leaves [0, 1]", "logits, not probabilities",
+                                         'Dense(1, activation="sigmoid")'],
+         f"{MASKING} (rnn)": ["logits, not probabilities"],
+         "Trained by the kit, your BiLSTM": ["not credited", "build_rnn_classifier equals"]}),
     "missing mask (BiLSTM)": Mistake(
         [("                               mask_zero=True)(tokens)",
           "                               mask_zero=False)(tokens)")],
@@ -51,7 +59,9 @@ GROUPS = {
          "missing mask (bag of words)"),
         selection="not loses_where_order_matters", training=True),
     "adapt on test, rnn mask": Group(("adapting on the test text", "missing mask (BiLSTM)")),
-    "standardisation": Group(("missing standardisation",), selection="preprocessing"),
+    "standardisation, no sigmoid": Group(("missing standardisation", "no sigmoid (logits out)"),
+                                         selection="not loses_where_order_matters",
+                                         training=True),
     "adapt on training": Group(("adapting on the training text",), selection="preprocessing"),
 }
 

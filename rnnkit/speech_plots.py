@@ -71,24 +71,68 @@ def plot_confusion(true, predicted, names):
     return figure
 
 
-def draw_decodings(ax, references, hypotheses, symbols):
-    """A table: what was said, what greedy CTC decoding heard (ids 1.. -> symbols)."""
+BLANK = "_"      # how the CTC blank (class 0) is written in the decodings table
+
+
+def runs(path, symbols):
+    """A per-frame best-class path as runs of one class: [(name, frames)], the blank as "_"."""
+    found = []
+    for c in path:
+        name = BLANK if c == 0 else symbols[c - 1]
+        if found and found[-1][0] == name:
+            found[-1][1] += 1
+        else:
+            found.append([name, 1])
+    return [(name, count) for name, count in found]
+
+
+def pick_decodings(references, hypotheses, count=8):
+    """Indices of `count` test utterances worth showing: the wrongly decoded first (at most
+    half of the rows), then right ones of as many different label sequences as there are."""
+    wrong = [i for i, (r, h) in enumerate(zip(references, hypotheses)) if list(r) != list(h)]
+    right = [i for i, (r, h) in enumerate(zip(references, hypotheses)) if list(r) == list(h)]
+    chosen = wrong[:max(count // 2, count - len(right))]
+    seen = set()
+    for i in right:                               # one of each word first, then any
+        if len(chosen) < count and tuple(references[i]) not in seen:
+            chosen.append(i)
+            seen.add(tuple(references[i]))
+    chosen += [i for i in right if i not in chosen][:count - len(chosen)]
+    return chosen[:count]
+
+
+def draw_decodings(ax, references, hypotheses, symbols, paths):
+    """A table of greedy CTC decoding, one utterance a row: what was said, the best class of
+    every frame (as runs: "iy×4" is 4 frames of iy, "_" the blank), the runs merged, then the
+    blanks dropped (the transcription), and whether that is what was said."""
     def spell(ids):
         return " ".join(symbols[i - 1] for i in ids) or "(nothing)"
 
     ax.axis("off")
-    rows = [[spell(r), spell(h), "yes" if list(r) == list(h) else "no"]
-            for r, h in zip(references, hypotheses)]
-    table = ax.table(cellText=rows, colLabels=["said", "decoded (greedy CTC)", "exact"],
-                     loc="center")
-    table.scale(1, 1.4)
-    ax.set_title("phoneme decodings of test words")
+    rows = []
+    for reference, hypothesis, path in zip(references, hypotheses, paths):
+        found = runs(path, symbols)
+        rows.append([spell(reference),
+                     " ".join(f"{name}×{n}" if n > 1 else name for name, n in found),
+                     " ".join(name for name, _ in found), spell(hypothesis),
+                     "yes" if list(reference) == list(hypothesis) else "NO"])
+    table = ax.table(cellText=rows, loc="center", cellLoc="left",
+                     colLabels=["said", "best class per frame (×frames)", "repeats merged",
+                                "blanks dropped", "right"],
+                     colWidths=[0.09, 0.5, 0.2, 0.13, 0.07])
+    table.auto_set_font_size(False)
+    table.set_fontsize(9)
+    table.scale(1, 1.5)
+    for cell in table.get_celld().values():
+        cell.PAD = 0.02                       # of the cell's width: wide cells, small margins
+    ax.set_title("greedy CTC decoding of test words: best class per frame, merge repeats, "
+                 f"drop blanks ({BLANK})", fontsize=10)
     return ax
 
 
-def plot_decodings(references, hypotheses, symbols):
+def plot_decodings(references, hypotheses, symbols, paths):
     import matplotlib.pyplot as plt
 
-    figure, ax = plt.subplots(figsize=(6, 0.4 * len(references) + 1.2))
-    draw_decodings(ax, references, hypotheses, symbols)
+    figure, ax = plt.subplots(figsize=(13, 0.4 * len(references) + 1.2))
+    draw_decodings(ax, references, hypotheses, symbols, paths)
     return figure

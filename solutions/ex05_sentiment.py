@@ -226,10 +226,14 @@ def plot_training_curves(ax, histories):
 
 # %%
 def load_split_with_tfds(split):
-    """{"text": [...], "label": (N,), "order_dependent": (N,)} of rnnkit_reviews via tfds."""
+    """{"text": [...], "label": (N,), "order_dependent": (N,)} of rnnkit_reviews via tfds.
+
+    Read as feature dictionaries (as_supervised=False): the default (text, label) pairs would
+    drop the order_dependent tag."""
     import rnnkit.datasets
 
-    examples = list(rnnkit.datasets.load("rnnkit_reviews", split).as_numpy_iterator())
+    examples = list(rnnkit.datasets.load("rnnkit_reviews", split, as_supervised=False)
+                    .as_numpy_iterator())
     return {"text": [e["text"].decode("utf-8") for e in examples],
             "label": np.array([e["label"] for e in examples]),
             "order_dependent": np.array([e["order_dependent"] for e in examples])}

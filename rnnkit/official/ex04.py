@@ -98,13 +98,22 @@ def forecast_scores(weights, cell, spec):
 
 
 def window_mistakes(series, window, horizon):
-    """[(sentence, targets y (N, K))] of windows whose targets are shifted one step early or
-    late, cut with NumPy."""
-    return [(f"your targets are shifted {words}", numpy_windows(series, window, horizon, shift)[1])
-            for shift, words in (
-                (-1, "one step early: the first target must be x[s + T], the value right after "
-                     "the last input, not the last input itself"),
-                (1, "one step late: the first target is x[s + T], right after the last input"))]
+    """[(sentence, targets y (N', K))] of the windowing's classic mistakes, cut with NumPy:
+    targets shifted one step early or late (a late shift has one window fewer: its last
+    targets would run past the series), and the horizon's targets in reverse order (the same
+    as the right ones when K = 1)."""
+    mistakes = [(f"your targets are shifted {words}", numpy_windows(series, window, horizon, shift)[1])
+                for shift, words in (
+                    (-1, "one step early: the first target must be x[s + T], the value right "
+                         "after the last input, not the last input itself"),
+                    (1, "one step late: the first target is x[s + T], the value right after "
+                        "the last input, not x[s + T + 1]"))]
+    if horizon > 1:
+        mistakes.append(("your targets run backwards: y[n] must be x[s + T], x[s + T + 1], ..., "
+                         "x[s + T + K - 1] in time order (column k is the forecast k + 1 steps "
+                         "ahead), not from the farthest back to the nearest",
+                         numpy_windows(series, window, horizon)[1][:, ::-1]))
+    return mistakes
 
 
 def stats_mistakes(case):
@@ -133,3 +142,19 @@ def naive_mistakes(x, horizon):
     """[(sentence, forecast (N, K))] of the naive forecast's classic mistake."""
     return [("you repeated the FIRST input value; the naive forecast repeats the last one",
              np.repeat(np.asarray(x)[:, 0, :], horizon, axis=1))]
+
+
+def denormalize(values, stats):
+    """values * std + mean in float64: a forecast back in the series' units."""
+    return np.asarray(values, dtype="float64") * stats["std"] + stats["mean"]
+
+
+def denormalize_mistakes(values, stats):
+    """[(sentence, result)] of `denormalize`'s classic mistakes on `values` and `stats`."""
+    values = np.asarray(values, dtype="float64")
+    mean, std = stats["mean"], stats["std"]
+    return [
+        ("your values come back unchanged: the forecasts are left normalised, off by the "
+         "training mean and scale; return values * std + mean", values),
+        ("you normalised them a second time, (values - mean) / std; undo the normalisation "
+         "instead: values * std + mean", (values - mean) / std)]

@@ -1,8 +1,12 @@
 """ex05's oracles, for the grader: the architecture made of Keras's own layers (Embedding,
 Bidirectional(LSTM), GlobalAveragePooling1D, Dense), the graded training data, the held-out
-test split and the accuracy of trained weights on it. Never loaded by a student's process.
+test split and the accuracy of trained weights on it; and the classic mistakes the feedback
+names (the model without a mask or with a backward direction that reads the padding first, a
+vocabulary learnt with adapt). Never loaded by a student's process.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -10,14 +14,22 @@ from rnnkit import sentiment
 from rnnkit.datasets import reviews
 
 
-def keras_model(kind, sizes, mask_zero=True):
+def keras_model(kind, sizes, mask_zero=True, backward_masked=True):
+    """The exercise's model of `kind` made of Keras's layers; `mask_zero=False`: the same
+    without a mask; `backward_masked=False` (rnn): the classic mistake of a backward direction
+    that runs over the reversed review without the mask, so it reads the padding first (the
+    forward direction masked; weights in the Bidirectional order)."""
     import keras
-    from keras import layers
+    from keras import layers, ops
 
     ids = keras.Input(shape=(None,), dtype="int32")
     x = layers.Embedding(sizes["vocabulary_size"], sizes["embedding_dim"],
                          mask_zero=mask_zero)(ids)                              # (N, T, E)
-    if kind == "rnn":
+    if kind == "rnn" and not backward_masked:
+        forward = layers.LSTM(sizes["units"], use_cudnn=False)(x)               # (N, H)
+        backward = layers.LSTM(sizes["units"], use_cudnn=False)(ops.flip(x, axis=1))  # no mask
+        x = layers.Concatenate()([forward, backward])                           # (N, 2H)
+    elif kind == "rnn":
         x = layers.Bidirectional(layers.LSTM(sizes["units"], use_cudnn=False))(x)  # (N, 2H)
     else:
         x = layers.GlobalAveragePooling1D()(x)                                  # (N, E)
@@ -29,16 +41,20 @@ def keras_weight_shapes(kind, sizes):
     return [list(np.shape(w)) for w in keras_model(kind, sizes).get_weights()]
 
 
-def keras_predict(kind, sizes, weights, batches, mask_zero=True):
-    model = keras_model(kind, sizes, mask_zero)
+def keras_predict(kind, sizes, weights, batches, mask_zero=True, backward_masked=True):
+    model = keras_model(kind, sizes, mask_zero, backward_masked)
     model.set_weights(weights)
     return [np.asarray(model(ids, training=False)) for ids in batches]
 
 
 def keras_twins(kind, sizes, weights, batches):
-    """P(positive) of the architecture with (masked) and without a mask (unmasked)."""
-    return {name: keras_predict(kind, sizes, weights, batches, mask_zero=mask_zero)
-            for name, mask_zero in (("masked", True), ("unmasked", False))}
+    """P(positive) of the architecture with (masked) and without a mask (unmasked), and for
+    the rnn with its backward direction reading the padding first (backward_unmasked)."""
+    variants = [("masked", {}), ("unmasked", {"mask_zero": False})]
+    if kind == "rnn":
+        variants.append(("backward_unmasked", {"backward_masked": False}))
+    return {name: keras_predict(kind, sizes, weights, batches, **options)
+            for name, options in variants}
 
 
 def vocabulary_permutation(seed):
@@ -84,3 +100,41 @@ def scored_accuracy(kind, sizes, weights, split, mask_zero=True):
     """Accuracies of trained weights loaded into Keras's own layers, on `split` (held_out)."""
     probabilities = keras_predict(kind, sizes, weights, [split["ids"]], mask_zero=mask_zero)[0]
     return sentiment.accuracy_by_subset(probabilities, split["label"], split["order_dependent"])
+
+
+def vectorizer_mistakes(vocabulary, sequence_length, texts):
+    """[(sentence, ids (N, T))] of a TextVectorization that learnt its vocabulary with
+    `adapt` instead of taking the given one: adapted on the given word list, on the training
+    reviews, on the test reviews. adapt orders words by count (ties in reverse alphabetical
+    order: Keras sorts them so), so each gives its own ids."""
+    from keras import layers
+
+    sources = (
+        ("your ids are those of adapt() on the given word list: adapt numbers words by "
+         "frequency (here all once, so in reverse alphabetical order), not in the order "
+         "given; pass the list as TextVectorization(vocabulary=...)", tuple(vocabulary)),
+        ("your ids are those of a vocabulary adapt()ed on the training reviews: adapt numbers "
+         "words by frequency, so the ids are not the given vocabulary's; pass the list as "
+         "TextVectorization(vocabulary=...)", "train"),
+        ("your ids are those of a vocabulary adapt()ed on the TEST reviews: the test split "
+         "must never shape the preprocessing (that leaks it into training), and adapt numbers "
+         "words by frequency; pass the given list as TextVectorization(vocabulary=...)",
+         "test"))
+    found = []
+    for sentence, source in sources:
+        layer = layers.TextVectorization(vocabulary=list(_adapted(source)), output_mode="int",
+                                         output_sequence_length=int(sequence_length))
+        found.append((sentence, np.asarray(layer(list(texts)))))
+    return found
+
+
+@functools.lru_cache(maxsize=4)
+def _adapted(source):
+    """The words (without '' and '[UNK]') TextVectorization.adapt learns from `source`: a
+    tuple of words, or the name of a split of the kit's reviews (adapted once per process)."""
+    from keras import layers
+
+    corpus = list(source) if isinstance(source, tuple) else reviews.load_split(source)["text"]
+    layer = layers.TextVectorization(output_mode="int")
+    layer.adapt(list(corpus))
+    return tuple(layer.get_vocabulary()[2:])

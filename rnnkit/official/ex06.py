@@ -1,5 +1,7 @@
 """ex06's trusted side: oracles (tf.signal's helpers, Keras's layers, keras.ops.ctc_decode),
-the metrics of the training checks, and their data. Run in the grader only.
+the outputs of the classic mistakes the feedback names (frames without overlap or end
+padding, a log without its offset, the CTC blank taken as the last class, ...), the metrics
+of the training checks, and their data. Run in the grader only.
 
 The data of the training checks is computed by the grader's own feature pipeline.
 
@@ -111,10 +113,23 @@ def save(arrays: dict) -> None:
     np.savez_compressed(PATH, **arrays)
 
 
-def helper_frames(x):
+def helper_frames(x, frame_step=S["frame_step"], pad_end=True):
     import tensorflow as tf
 
-    return np.asarray(tf.signal.frame(x, S["frame_length"], S["frame_step"], pad_end=True))
+    return np.asarray(tf.signal.frame(x, S["frame_length"], frame_step, pad_end=pad_end))
+
+
+def frame_mistakes(x):
+    """[(sentence, frames)] of framing's classic mistakes on waveforms x (N, L)."""
+    length, step = S["frame_length"], S["frame_step"]
+    return [
+        (f"your frames do not overlap: frame f starts at f * {length} (the frame length); it "
+         f"starts at f * frame_step = f * {step}, so consecutive frames share half their "
+         "samples (a reshape into frames cannot overlap: use tf.signal.frame(waveforms, "
+         "frame_length, frame_step, pad_end=True))", helper_frames(x, frame_step=length)),
+        ("no end padding: the last samples, which fill no whole frame, got no frame; pad the "
+         "end with zeros so every sample is in a frame, F = ceil(L / frame_step) "
+         "(tf.signal.frame(..., pad_end=True))", helper_frames(x, pad_end=False))]
 
 
 def helper_power(x, window="periodic", magnitude=False):
@@ -140,18 +155,23 @@ def helper_mfcc(log_mel):
     return np.asarray(tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :C])
 
 
-def log_mel(power, filter_bank, base=None):
-    """log(power @ filter bank + the offset), float64: natural (or `base`) logarithm."""
-    energies = np.log(np.asarray(power, np.float64) @ filter_bank + S["log_offset"])
+def log_mel(power, filter_bank, base=None, offset=S["log_offset"]):
+    """log(power @ filter bank + offset), float64: natural (or `base`) logarithm. offset=0
+    is the mistake of a log without its offset: -inf where a frame has no energy."""
+    with np.errstate(divide="ignore"):
+        energies = np.log(np.asarray(power, np.float64) @ filter_bank + offset)
     return energies if base is None else energies / np.log(base)
 
 
-def keras_ctc_loss(labels, logits, label_lengths, frames):
-    """keras.ops.ctc_loss per sequence, blank 0, every one of `frames` frames read."""
+def keras_ctc_loss(labels, logits, label_lengths, frames, blank=0):
+    """keras.ops.ctc_loss per sequence, every one of `frames` frames read; the blank is class
+    0 (the exercise's), or `blank` (the last class: tf.nn.ctc_greedy_decoder's convention,
+    a classic mistake here)."""
     import keras
 
     return np.asarray(keras.ops.ctc_loss(labels, logits, np.asarray(label_lengths, "int32"),
-                                         np.full(len(labels), frames, "int32"), mask_index=0))
+                                         np.full(len(labels), frames, "int32"),
+                                         mask_index=blank))
 
 
 def keras_word_model(masking=True):
@@ -176,11 +196,49 @@ def keras_logits(kind, weights, x, masking=True):
     return np.asarray(load_weights(model, weights, f"your {kind} model")(x))
 
 
-def keras_decode(logits, lengths):
+def keras_decode(logits, lengths, blank=0):
+    """Greedy CTC decoding by keras.ops.ctc_decode, blank 0 (or `blank`, as keras_ctc_loss)."""
     import keras
 
-    dense, _ = keras.ops.ctc_decode(logits, lengths, strategy="greedy", mask_index=0)
+    dense, _ = keras.ops.ctc_decode(logits, lengths, strategy="greedy", mask_index=blank)
     return [[int(c) for c in row if c >= 0] for row in np.asarray(dense)[0]]
+
+
+BLANK_LAST = (f"you took the LAST class ({P}) as the CTC blank; the blank is class 0 here "
+              "(keras.ops.ctc_loss / ctc_decode's mask_index=0; tf.nn.ctc_greedy_decoder's "
+              f"convention is the last class), and phonemes are ids 1 to {P}")
+
+
+def decode_mistakes(logits, lengths):
+    """[(sentence, decoded lists)] of greedy CTC decoding's classic mistakes: blanks dropped
+    before repeats are merged, the last class taken as the blank, `lengths` ignored."""
+    best = np.argmax(np.asarray(logits), axis=-1)                              # (N, T)
+
+    def decode(path, blank, merge_first=True):
+        if not merge_first:
+            path = path[path != blank]
+        keep = np.ones(len(path), dtype=bool)
+        keep[1:] = path[1:] != path[:-1]
+        return [int(c) for c in path[keep] if c != blank]
+
+    cut = [path[:int(n)] for path, n in zip(best, lengths)]
+    return [
+        ("you dropped the blanks before merging repeats: merge repeated classes first, then "
+         "drop the blanks (a blank between two equal classes keeps both: t _ t is t t)",
+         [decode(path, 0, merge_first=False) for path in cut]),
+        (BLANK_LAST, [decode(path, P) for path in cut]),
+        ("you decoded every frame: read only the first lengths[n] frames of sequence n",
+         [decode(path, 0) for path in best])]
+
+
+def ctc_loss_mistakes(labels, logits, label_lengths, frames):
+    """[(sentence, losses (N,))] of the CTC loss's classic mistakes."""
+    full = np.full(len(labels), np.shape(labels)[1])
+    return [
+        (BLANK_LAST, keras_ctc_loss(labels, logits, label_lengths, frames, blank=P)),
+        ("every label row counted as full length: the padding zeros were read as labels; count "
+         "only the non-zero labels as the label length",
+         keras_ctc_loss(labels, logits, full, frames))]
 
 
 def word_accuracy(weights, features, words):

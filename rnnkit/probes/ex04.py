@@ -48,6 +48,10 @@ def probe_normalize(module, train, val, test):
             "mean": float(stats["mean"]), "std": float(stats["std"])}
 
 
+def probe_denormalize(module, values, stats):
+    return np.asarray(module.denormalize(values, dict(stats)))
+
+
 def probe_baselines(module, x_train, y_train, x_new, horizon):
     weights, bias = module.fit_linear(x_train, y_train)
     return {"naive": np.asarray(module.naive_forecast(x_new, horizon)),

@@ -1,7 +1,10 @@
 """Grading ex04 — time series: windows, normalisation, baselines, a forecaster on the
 student's cell (`ex04_time_series.py`).
 
-Windows are pure copies of the series, so they must equal the reference exactly (atol 0).
+Windows are pure copies of the series, so they must equal the reference exactly (atol 0);
+targets shifted a step early or late, or a horizon in reverse order, are named
+(rnnkit.official.ex04.window_mistakes), also when the shift changed the number of windows.
+`denormalize` is the student's too: a forecast left normalised is named.
 Normalisation: the statistics are two float64 numbers (rtol 1e-9: summation order only);
 the scaled values are float32 (atol 1e-6, one float32 rounding of values of size <= 10);
 the real mistakes differ by >= 1e-2 (ddof = 1 on 50 values: 1 %; a leaked split: tens of %).
@@ -27,20 +30,25 @@ from rnnkit.grader import oracles
 
 official = oracles.of("ex04")       # the oracles (rnnkit/official/ex04.py), by name
 from rnnkit.probes.ex04 import (
-    probe_baselines, probe_forecaster, probe_normalize,
+    probe_baselines, probe_denormalize, probe_forecaster, probe_normalize,
     probe_train_forecaster, probe_windows)
 
 SERIES_LENGTH, T, BATCH = 40, 5, 7       # 7 does not divide the window count: several batches
 STATS_TOL = dict(rtol=1e-9, atol=1e-12)
 SCALED_TOL = dict(rtol=0, atol=1e-6)
 LINEAR_TOL = dict(rtol=1e-6, atol=1e-6)
+# denormalize: float64 in the reference; a float32 computation of values of size <= 10 is
+# within ~1e-6; the mistakes it names are off by >= 0.2 (the std, the mean, ...)
+DENORMALIZE_TOL = dict(rtol=1e-6, atol=1e-6)
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
 
 
-def explain_windows(grader, series, horizon, got_y):
-    """The likely cause when the targets differ from the reference (a mistake's targets equal
-    on the windows both have: rnnkit.official.ex04.window_mistakes)."""
-    for sentence, y in grader.oracle(official.window_mistakes, series, T, horizon):
+def explain_windows(mistakes, got_y):
+    """The likely cause when the targets differ from the reference: the mistake of
+    rnnkit.official.ex04.window_mistakes whose targets equal the student's on the windows both
+    have (a mistake may also change how many windows there are)."""
+    got_y = np.asarray(got_y)
+    for sentence, y in mistakes:
         n = min(len(y), len(got_y))
         if np.shape(got_y)[1:] == np.shape(y)[1:] and n and np.array_equal(got_y[:n], y[:n]):
             return sentence
@@ -58,20 +66,23 @@ def test_windows_equal_the_reference(grader, case):
         args = dict(series=series, window=T, horizon=horizon, batch_size=BATCH)
         got = grader.run(probe_windows, **args)
         want = grader.reference(probe_windows, **args)
+        mistakes = grader.oracle(official.window_mistakes, series, T, horizon)
         if "error" in got:
             fail(f"make_windows(series of {SERIES_LENGTH}, window={T}, horizon={horizon}): "
                  f"{got['error']}")
         count = SERIES_LENGTH - T - horizon + 1
         if len(got["x"]) != len(want["x"]):
+            cause = explain_windows(mistakes, got["y"])
             fail(f"expected {count} windows (L - T - K + 1 with L={SERIES_LENGTH}, T={T}, "
                  f"K={horizon}), got {len(got['x'])}"
-                 + ("; the last window, which ends exactly at the last value, is missing"
+                 + (f"; {cause}" if cause else
+                    "; the last window, which ends exactly at the last value, is missing"
                     if len(got["x"]) == count - 1 else ""))
         expect_equal("shape of the first batch (x, y)", got["shapes"][0], want["shapes"][0])
         expect_equal("dtypes of (x, y)", got["dtypes"], ["float32", "float32"])
         expect_close("input windows x", got["x"], want["x"], rtol=0, atol=0)
         expect_close("targets y", got["y"], want["y"], rtol=0, atol=0,
-                     explain=lambda actual, bad: explain_windows(grader, series, horizon, actual))
+                     explain=lambda actual, bad: explain_windows(mistakes, actual))
 
 
 @pytest.mark.points(1)
@@ -147,6 +158,23 @@ def test_test_split_never_reaches_the_statistics(grader):
     for index, name in enumerate(("train", "val")):
         expect_close(f"scaled {name} split after moving the test split",
                      second["splits"][index], first["splits"][index], rtol=0, atol=0)
+
+
+@pytest.mark.points(1)
+def test_denormalize(grader):
+    """denormalize takes forecasts back to the series' units: values * std + mean"""
+    for seed in grader.seeds():
+        values = inputs.uniform(seed, "normalised", (6, 3), -2, 2, "float64")
+        stats = {"mean": float(inputs.uniform(seed, "mean", (), 2, 9, "float64")),
+                 "std": float(inputs.uniform(seed, "std", (), 0.2, 0.7, "float64"))}
+        got = grader.run(probe_denormalize, values=values, stats=stats)
+        want = grader.oracle(official.denormalize, values, stats)
+        mistakes = grader.oracle(official.denormalize_mistakes, values, stats)
+        expect_close(f"denormalize(values, {{'mean': {stats['mean']:.4g}, 'std': "
+                     f"{stats['std']:.4g}}})", got, want, **DENORMALIZE_TOL,
+                     explain=lambda a, bad: next((sentence for sentence, result in mistakes
+                                                  if np.allclose(a, result, **DENORMALIZE_TOL)),
+                                                 None))
 
 
 @pytest.mark.points(1)

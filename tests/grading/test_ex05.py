@@ -39,6 +39,12 @@ ARCHITECTURE = {
                     "(H, 1), (1,)",
 }
 NAMES = {"rnn": "build_rnn_classifier", "bag_of_words": "build_bag_of_words"}
+VALUE_CHECKS = {   # the titles of the checks that compare each model with Keras's layers
+    "rnn": "build_rnn_classifier equals Embedding + Bidirectional(LSTM) + Dense with the same "
+           "weights",
+    "bag_of_words": "build_bag_of_words equals Embedding + GlobalAveragePooling1D + Dense + Dense"}
+MASKING_CHECK = "Masking is honoured: padding a review more does not change its prediction"
+BACKWARD_READS_PADDING = "your backward direction reads the padding first"
 
 
 def seeded_weights(grader, kind, sizes, seed):
@@ -121,12 +127,15 @@ def test_preprocessing_equals_the_reference(grader):
         args = dict(vocabulary=list(reviews.VOCABULARY), sequence_length=T, texts=texts)
         got = np.asarray(grader.run(probe_vectorize, seed=seed, **args))
         want = np.asarray(grader.reference(probe_vectorize, seed=seed, **args))
+        adapted = grader.oracle(official.vectorizer_mistakes, args["vocabulary"], T, texts)
         if got.shape != want.shape:
             fail(f"make_vectorizer(vocabulary, {T}) on {len(texts)} texts: expected ids of shape "
                  f"{want.shape} (every text padded or cut to sequence_length), got {got.shape}")
         if not np.array_equal(got, want):
             row = int(np.flatnonzero((got != want).any(axis=1))[0])
-            cause = explain_ids(got, want)
+            cause = next((sentence for sentence, ids in adapted
+                          if np.array_equal(got, np.asarray(ids))), None) \
+                or explain_ids(got, want)
             fail(f"token ids of {texts[row]!r}: expected {want[row].tolist()}, got "
                  f"{got[row].tolist()}" + (f"; {cause}" if cause else ""))
 
@@ -168,14 +177,31 @@ def mask_verdict(grader, kind):
     """True when the student's model is the exercise's (Keras's layers, masked), False when it
     equals the same model without a mask, None when neither (decided by values: every
     review of every seed of this grading, the course secret's in the official grade)."""
-    same = {"masked": True, "unmasked": True}
+    same = twins_matched(grader, kind)
+    return True if same["masked"] else False if same["unmasked"] else None
+
+
+def twins_matched(grader, kind):
+    """{twin name: whether the student's model equals that twin on every review of every
+    seed}."""
+    same = {}
     for seed in grader.seeds():
         got, twins = predictions(grader, kind, seed)
         for name, twin in twins.items():
-            same[name] = same[name] and all(
+            same[name] = same.get(name, True) and all(
                 np.allclose(g, np.reshape(w, np.shape(g)), **VALUE_TOL)
                 for g, w in zip(got, twin))
-    return True if same["masked"] else False if same["unmasked"] else None
+    return same
+
+
+def not_a_probability(actual, bad=None):
+    """The cause when the model's outputs leave [0, 1]: no sigmoid on the last Dense (it
+    returns logits, which the kit's binary cross-entropy would read as probabilities)."""
+    outside = (actual < 0) | (actual > 1)
+    if not np.any(outside):
+        return None
+    return (f"your P(positive) leaves [0, 1] ({np.ravel(actual[outside])[0]:.3g}): those are "
+            "logits, not probabilities; the last layer is Dense(1, activation=\"sigmoid\")")
 
 
 @pytest.mark.points(2)
@@ -183,7 +209,8 @@ def test_rnn_classifier_equals_keras(grader):
     """build_rnn_classifier equals Embedding + Bidirectional(LSTM) + Dense with the same weights"""
     for seed in grader.seeds():
         got, twins = predictions(grader, "rnn", seed)
-        expect_close("P(positive) of unpadded reviews", got[0], twins["masked"][0], **VALUE_TOL)
+        expect_close("P(positive) of unpadded reviews", got[0], twins["masked"][0], **VALUE_TOL,
+                     explain=not_a_probability)
 
 
 @pytest.mark.points(1)
@@ -191,7 +218,8 @@ def test_bag_of_words_equals_keras(grader):
     """build_bag_of_words equals Embedding + GlobalAveragePooling1D + Dense + Dense"""
     for seed in grader.seeds():
         got, twins = predictions(grader, "bag_of_words", seed)
-        expect_close("P(positive) of unpadded reviews", got[0], twins["masked"][0], **VALUE_TOL)
+        expect_close("P(positive) of unpadded reviews", got[0], twins["masked"][0], **VALUE_TOL,
+                     explain=not_a_probability)
 
 
 @pytest.mark.points(1)
@@ -202,9 +230,19 @@ def test_padding_does_not_change_predictions(grader, kind):
         got, twins = predictions(grader, kind, seed)
 
         def explain(actual, bad, index):
+            if not_a_probability(actual):
+                return not_a_probability(actual)
             if np.allclose(actual, twins["unmasked"][index].reshape(actual.shape), **VALUE_TOL):
                 return ("it equals the same model without a mask: the padding id 0 is read "
                         "as a word (Embedding(..., mask_zero=True), and layers that use the mask)")
+            backward = twins.get("backward_unmasked")
+            if backward is not None and np.allclose(
+                    actual, backward[index].reshape(actual.shape), **VALUE_TOL):
+                return (BACKWARD_READS_PADDING + ": it runs over the reversed review without "
+                        "the mask, so it starts on the padding instead of the last word (your "
+                        "forward direction is masked); let layers.Bidirectional run the "
+                        "backward direction (it hands the mask to both), or give your backward "
+                        "RNN the same mask (go_backwards=True on the masked vectors)")
             return None
         for name, index in ((f"P(positive) of reviews padded to T={T}", 1),
                             (f"P(positive) of the same reviews padded to {T + 12}", 2)):
@@ -224,12 +262,18 @@ def trained(grader, kind):
     if kind not in cache:
         try:
             stand_in = grader.cell_stand_in("LSTMCell") if kind == "rnn" else False
+            matched = twins_matched(grader, kind)
             verdict = mask_verdict(grader, kind)
+            if matched.get("backward_unmasked") and not matched["masked"]:
+                fail(f"not credited: {BACKWARD_READS_PADDING} (its check: '{MASKING_CHECK} "
+                     f"({kind})' "
+                     "says so), so the model it trains is not the exercise's and its training "
+                     "does not count; fix that first")
             if verdict is None:
                 fail(f"not credited: your {NAMES[kind]} computes neither {ARCHITECTURE[kind]} "
-                     "nor the same without a mask, with the grader's weights (its check: "
-                     f"'{NAMES[kind]} equals ...'), so its training does not count; fix that "
-                     "first")
+                     "nor the same without a mask, with the grader's weights (its checks "
+                     f"'{VALUE_CHECKS[kind]}' and '{MASKING_CHECK} ({kind})' say where it "
+                     "differs), so its training does not count; fix that first")
             vocabulary = grader.course_seed("vocabulary")     # word ids relabelled (official)
             x, y = grader.oracle(official.training_data, grader.course_seed("reviews"),
                                  vocabulary)

@@ -3,13 +3,19 @@
 
 Features: each stage is compared with tf.signal's ready-made helpers (`frame`, `stft`,
 `linear_to_mel_weight_matrix`, `mfccs_from_log_mel_spectrograms`), on waveforms of several
-lengths including one shorter than a frame; each stage gets the grader's own input, so one
-mistake costs one check. CTC: the student's loss against `keras.ops.ctc_loss`, the greedy
-decoder against `keras.ops.ctc_decode` on fixed logits (all blank, repeats with and without
-a blank between them, shorter lengths). Models: the student's builders with given weights
-against the same architecture made of Keras's own layers; then trained (in the student's
-process, on the grader's features of 32 training speakers) and scored here, in Keras's
-layers, on 16 test speakers whose features and labels never leave the grader.
+lengths including one shorter than a frame; each stage gets the grader's own input (the log
+mel energies a power spectrogram with silent frames, whose log needs the offset), so one
+mistake costs one check (a power spectrogram built on a wrong frame_signal says "same cause").
+CTC: the student's loss against `keras.ops.ctc_loss`, the greedy decoder against
+`keras.ops.ctc_decode` on fixed logits (all blank, repeats with and without a blank between
+them, shorter lengths). Models: the student's builders with given weights against the same
+architecture made of Keras's own layers; then trained (in the student's process, on the
+grader's features of 32 training speakers) and scored here, in Keras's layers, on 16 test
+speakers whose features and labels never leave the grader. The phoneme model is trained with
+Keras's CTC loss and decoded by keras.ops.ctc_decode, which stand for the student's CTC
+functions (main() trains and reads it with them) only when those equal Keras's: a wrong blank,
+label length or merge order leaves that training not credited, pointing to the check that
+names it. Every named mistake's output comes from rnnkit.official.ex06 (its `*_mistakes`).
 
 Tolerances (float32), measured against the reference: frames are copies (exact); power
 spectra agree to ~1e-6 of the spectrum's peak, filter banks to ~1e-7, log mel energies and
@@ -40,7 +46,15 @@ def waveforms(seed, length):
 
 
 # -- checks: features ------------------------------------------------------------------------
+def explain_frames(got, mistakes):
+    """The sentence of the framing mistake (rnnkit.official.ex06.frame_mistakes) whose frames
+    the student's equal, or None."""
+    return next((sentence for sentence, frames in mistakes
+                 if np.shape(got) == np.shape(frames) and np.array_equal(got, frames)), None)
+
+
 @pytest.mark.points(1)
+@pytest.mark.part("frame_signal")
 def test_frames(grader):
     """frame_signal equals tf.signal.frame(pad_end=True), also for waves shorter than a frame"""
     for seed in grader.seeds():
@@ -48,14 +62,19 @@ def test_frames(grader):
             x = waveforms(seed, length)
             got = grader.run(probe_frames, waveforms=x)
             want = grader.oracle(official.helper_frames, x)
+            mistakes = grader.oracle(official.frame_mistakes, x)
             if np.shape(got) != want.shape and len(np.shape(got)) == 3:
+                cause = explain_frames(got, mistakes)
                 fail(f"{length} samples: got {np.shape(got)[1]} frames, expected "
-                     f"{want.shape[1]} = ceil({length} / {FRAME_STEP}): pad the end with "
-                     "zeros so the last samples get a frame (tf.signal.frame(..., pad_end=True))")
-            expect_close(f"frames of {length} samples", got, want, rtol=0, atol=0)
+                     f"{want.shape[1]} = ceil({length} / {FRAME_STEP}): " + (cause or
+                     "pad the end with zeros so the last samples get a frame "
+                     "(tf.signal.frame(..., pad_end=True))"))
+            expect_close(f"frames of {length} samples", got, want, rtol=0, atol=0,
+                         explain=lambda a, bad, mistakes=mistakes: explain_frames(a, mistakes))
 
 
 @pytest.mark.points(2)
+@pytest.mark.part("power_spectrogram", uses=("frame_signal",))
 def test_power_spectrogram(grader):
     """power_spectrogram equals |tf.signal.stft(pad_end=True)|^2 with a periodic Hann window"""
     for seed in grader.seeds():
@@ -108,12 +127,24 @@ def test_mel_filter_bank(grader):
 def test_log_mel(grader):
     """log_mel_spectrogram is the natural log of power @ filter bank + 1e-6"""
     for seed in grader.seeds():
-        power = grader.oracle(official.helper_power, waveforms(seed, 1000))
+        wave = waveforms(seed, 1000)
+        wave[:, 512:] = 0.0      # silence: frames 4 to 7 of each wave have no energy at all
+        power = grader.oracle(official.helper_power, wave)
         bank = grader.oracle(official.helper_bank, num_mel_bins=20, num_spectrogram_bins=129,
                              sample_rate=8000, lower_edge_hertz=80.0, upper_edge_hertz=3800.0)
         want = grader.oracle(official.log_mel, power, bank)
         log10 = grader.oracle(official.log_mel, power, bank, base=10.0)
+        no_offset = grader.oracle(official.log_mel, power, bank, offset=0.0)
         got = grader.run(probe_log_mel, power=power, filter_bank=bank)
+        got = np.asarray(got)
+        silent = ~np.isfinite(no_offset)
+        if got.shape == want.shape and got.dtype.kind == "f" and not np.isfinite(got).all() \
+                and np.array_equal(~np.isfinite(got), silent):
+            where = [int(i) for i in np.argwhere(silent)[0][:2]]
+            fail(f"log mel energies: {got[tuple(np.argwhere(silent)[0])]} at frame {where} "
+                 "(a silent frame: no energy, and log 0 = -inf); the log needs its offset, "
+                 f"log(energies + 1e-6), which gives {want[tuple(np.argwhere(silent)[0])]:.4g} "
+                 "there")
         expect_close("log mel energies", got, want, rtol=1e-4, atol=1e-4,
                      explain=lambda a, bad: "that is log10: use the natural log"
                      if np.allclose(a, log10, atol=1e-3) else None)
@@ -152,32 +183,79 @@ def decoding_cases(seed):
 @pytest.mark.points(2)
 def test_greedy_decode(grader):
     """ctc_greedy_decode equals keras.ops.ctc_decode (greedy): merge repeats, then drop blanks"""
+    why = ctc_problem(grader, "decode")
+    if why:
+        fail(why)
+
+
+def compare_decoder(grader):
     for seed in grader.seeds():
         for logits, lengths in decoding_cases(seed):
             got = grader.run(probe_decode, logits=logits, lengths=lengths)
             want = grader.oracle(official.keras_decode, logits, lengths)
+            mistakes = grader.oracle(official.decode_mistakes, logits, lengths)
             best = np.argmax(logits, axis=-1)
             for row, (g, w) in enumerate(zip(got, want)):
                 if g != w:
                     path = best[row, :lengths[row]].tolist()
+                    cause = next((sentence for sentence, decoded in mistakes
+                                  if list(got) == list(decoded)), None)
                     fail(f"sequence {row}: best classes per frame {path} (blank = 0) decode to "
-                         f"{w}, your decoder gave {g}: merge repeated classes first, then drop "
-                         "the blanks (a blank between two equal classes keeps both), and read "
-                         "only the first `lengths` frames")
+                         f"{w}, your decoder gave {g}: " + (cause or "merge repeated classes "
+                         "first, then drop the blanks (a blank between two equal classes keeps "
+                         "both), and read only the first `lengths` frames"))
             expect_equal("number of decoded sequences", len(got), len(want))
 
 
 @pytest.mark.points(1)
 def test_ctc_loss(grader):
     """ctc_loss equals keras.ops.ctc_loss with each label's true length and every frame"""
+    why = ctc_problem(grader, "loss")
+    if why:
+        fail(why)
+
+
+CTC_CHECKS = {   # the titles of the checks of the two CTC functions main() trains and reads with
+    "loss": ("ctc_loss", "ctc_loss equals keras.ops.ctc_loss with each label's true length and "
+                         "every frame"),
+    "decode": ("ctc_greedy_decode", "ctc_greedy_decode equals keras.ops.ctc_decode (greedy): "
+                                    "merge repeats, then drop blanks")}
+
+
+def ctc_problem(grader, part):
+    """None when the student's CTC `part` ("loss" or "decode") equals Keras's on the grader's
+    inputs, else its feedback line; once per grading (the phoneme training check credits a
+    model only when both are right: main() trains it with the one and reads it with the
+    other)."""
+    cache = grader.__dict__.setdefault("ex06_ctc", {})
+    if part not in cache:
+        try:
+            (compare_ctc_loss if part == "loss" else compare_decoder)(grader)
+            cache[part] = None
+        except CheckFailed as failure:
+            cache[part] = str(failure)
+        except StudentError as error:     # a crash or a hang: met once, said by each check
+            cache[part] = error
+    if isinstance(cache[part], StudentError):
+        raise cache[part].again()
+    return cache[part]
+
+
+def compare_ctc_loss(grader):
     for seed in grader.seeds():
         logits = inputs.uniform(seed, "ctc_logits", (3, 10, P + 1), -2.0, 2.0)
         labels = np.array([[4, 5, 6], [7, 7, 0], [1, 0, 0]], dtype="int32")
         got = grader.run(probe_ctc_loss, labels=labels, logits=logits)
         want = grader.oracle(official.keras_ctc_loss, labels, logits, [3, 2, 1], 10)
-        expect_close("CTC loss per sequence", got, want, rtol=1e-4, atol=1e-4,
-                     explain=lambda a, bad: "the first sequence (no padding) is right: count "
-                     "only the non-zero labels as the label length" if not bad[0] else None)
+        mistakes = grader.oracle(official.ctc_loss_mistakes, labels, logits, [3, 2, 1], 10)
+
+        def explain(actual, bad, mistakes=mistakes):
+            cause = next((sentence for sentence, losses in mistakes
+                          if np.allclose(actual, losses, rtol=1e-4, atol=1e-4)), None)
+            return cause or ("the first sequence (no padding) is right: count only the "
+                             "non-zero labels as the label length" if not bad[0] else None)
+
+        expect_close("CTC loss per sequence", got, want, rtol=1e-4, atol=1e-4, explain=explain)
 
 
 # -- checks: the models ----------------------------------------------------------------------
@@ -269,6 +347,15 @@ def trained(grader, kind):
             fail(f"not credited: your {builder} is not the model the exercise asks for (see its "
                  "check above: Keras's layers with the same weights compute otherwise), so its "
                  "training does not count; fix that first")
+        if kind == "phoneme":
+            for part, use in (("loss", "trains your phoneme model with it"),
+                              ("decode", "reads your model's transcriptions with it")):
+                if ctc_problem(grader, part):
+                    function, title = CTC_CHECKS[part]
+                    fail(f"not credited: your {function} is not the exercise's (its check, "
+                         f"'{title}', names what differs) and main() {use}; the grader trains "
+                         "and decodes with Keras's CTC, which stands for yours only once yours "
+                         "equals it, so this training does not count; fix that first")
         data = training_data(grader)
         cell = "GRUCell" if kind == "word" else "LSTMCell"
         probe = probe_train_words if kind == "word" else probe_train_phonemes

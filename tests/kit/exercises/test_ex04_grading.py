@@ -2,7 +2,10 @@
 forecaster, and unfinished ex03 cells: every mistake costs its own check and is named in the
 feedback; the forecaster checks (Keras's cells standing in) keep all their points.
 
-Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex04_grading.py   (one grading, ~30 s)
+Below, the corpus of classic mistakes (issue 24): the same promise for mistakes planted in a
+correct module written in another style (tests/kit/exercises/styled/), three more gradings.
+
+Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex04_grading.py   (four gradings)
 """
 import shutil
 
@@ -73,3 +76,78 @@ def test_other_checks_keep_their_points(graded, title):
 def test_the_report_says_keras_cells_stood_in(graded):
     _, result = graded
     assert "keras.layers.LSTMCell stood in" in result.completed.stdout
+
+
+# -- the corpus of classic mistakes (issue 24), planted in a correct module of another style --
+# tests/kit/exercises/styled/ex04_time_series.py; one grading per group (the mistakes of a
+# group hit different checks), the training checks deselected: none of these mistakes is in
+# the forecaster. Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex04_grading.py -k corpus
+from corpus import Group, Mistake, cases, find, grade_groups, untouched  # noqa: E402
+
+WINDOWS = "make_windows: every window and its targets equal the reference, in order"
+TARGETS = "    targets = values[starts + window + np.arange(horizon)]"
+DENORMALIZE = ('return np.add(np.multiply(np.array(values, dtype=np.float64), stats["std"]), '
+               'stats["mean"])')
+CORPUS = {
+    "targets one step late": Mistake(
+        [("count = len(values) - window - horizon + 1", "count = len(values) - window - horizon"),
+         (TARGETS, "    targets = values[starts + window + 1 + np.arange(horizon)]")],
+        {f"{WINDOWS} (next value)": ["your targets are shifted one step late"],
+         f"{WINDOWS} (horizon 3)": ["your targets are shifted one step late"]}),
+    "window off by one (targets one step early)": Mistake(
+        [(TARGETS, "    targets = values[starts + window - 1 + np.arange(horizon)]")],
+        {f"{WINDOWS} (next value)": ["your targets are shifted one step early"],
+         f"{WINDOWS} (horizon 3)": ["your targets are shifted one step early"]}),
+    "horizon targets reversed": Mistake(
+        [(TARGETS, "    targets = values[starts + window + np.arange(horizon)[::-1]]")],
+        {f"{WINDOWS} (horizon 3)": ["your targets run backwards", "in time order"]}),
+    "test-statistics leak": Mistake(
+        [("    mu = train.mean()\n    sigma = train.std()",
+          "    every = np.concatenate([train, np.ravel(val), np.ravel(test)])\n"
+          "    mu = every.mean()\n    sigma = every.std()")],
+        {"normalize_splits": ["all three splits together", "test split's statistics leaked"],
+         "Changing only the test split": ["the test split's statistics leak"]}),
+    "linear fit without bias": Mistake(
+        [("    features = np.hstack([features, np.ones((features.shape[0], 1))])\n", ""),
+         ("    return coefficients[:-1], coefficients[-1]",
+          "    return coefficients, np.zeros(targets.shape[1])")],
+        {"fit_linear + linear_forecast": ["a fit without the bias"]}),
+    "forecasts left normalised": Mistake(
+        [(DENORMALIZE, "return np.array(values, dtype=np.float64)")],
+        {"denormalize": ["forecasts are left normalised", "values * std + mean"]}),
+    "forecasts normalised a second time": Mistake(
+        [(DENORMALIZE, 'return (np.array(values, dtype=np.float64) - stats["mean"]) / '
+                       'stats["std"]')],
+        {"denormalize": ["you normalised them a second time"]}),
+}
+GROUPS = {
+    "late, leak, no bias, normalised": Group(("targets one step late", "test-statistics leak",
+                                              "linear fit without bias",
+                                              "forecasts left normalised")),
+    "early": Group(("window off by one (targets one step early)",), selection="make_windows"),
+    "reversed, normalised twice": Group(("horizon targets reversed",
+                                         "forecasts normalised a second time"),
+                                        selection="make_windows or denormalize"),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return grade_groups("ex04", CORPUS, GROUPS, tmp_path_factory.mktemp("ex04_corpus"))
+
+
+@pytest.mark.parametrize("group, mistake, check, words", cases(CORPUS, GROUPS))
+def test_corpus_each_mistake_is_named_where_it_costs(corpus, group, mistake, check, words):
+    test = find(corpus[group], check)
+    assert test["score"] == 0, (mistake, test)
+    for word in words:
+        assert word in test["output"], (mistake, word, test["output"])
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_corpus_checks_no_mistake_names_keep_their_points(corpus, group):
+    kept = untouched(CORPUS, GROUPS, corpus)[group]
+    assert kept or GROUPS[group].selection, group
+    lost = {title: corpus[group][title]["output"] for title in kept
+            if corpus[group][title]["score"] < corpus[group][title]["max_score"]}
+    assert not lost, lost

@@ -163,6 +163,17 @@ def test_helpful_leads_reads_the_error_curves():
     assert ex.helpful_leads(result) == (2, 32)
 
 
+def test_helpful_leads_says_none_where_the_rnn_never_helps():
+    """main() at a small budget: an RNN no better than the linear forecast at any lead is no
+    span (it printed 'from lead 1 to about lead 0' and shaded an inverted span); one helpful
+    lead alone, then worse again, is a span of one lead."""
+    leads = np.arange(1, 41, dtype="float64")
+    baselines = {"linear": leads / 40, "naive": np.ones(40)}
+    assert ex.helpful_leads({"lead_mae": {"RNN": leads / 40, **baselines}}) is None
+    lone = np.where(leads == 20, 0.1, 1.0) * leads / 40       # ratio 0.1 at lead 20, else 1
+    assert ex.helpful_leads({"lead_mae": {"RNN": lone, **baselines}}) == (20, 20)
+
+
 def test_plots_draw_every_forecast():
     import matplotlib
 
@@ -182,4 +193,45 @@ def test_plots_draw_every_forecast():
     ex.plot_lead_errors(right, result)
     styles = {line.get_label(): line.get_linestyle() for line in right.lines}
     assert styles["naive"] == "--" and all(line.get_marker() for line in right.lines)
+    plt.close(figure)
+
+
+def test_error_by_lead_reads_without_colour_and_hides_nothing():
+    """The error-by-lead figure as main() draws it: each forecast told apart by marker and
+    line style, the legend drawn as the lines are (the naive line dashed in both), the region
+    where the RNN helps named in the legend, no data under the legend, text >= 8 pt."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    leads = np.arange(1, 161)
+    curves = {"RNN": 0.01 + 0.2 * (1 - np.exp(-leads / 60)), "linear": 0.03 + 0.2 * (1 - np.exp(-leads / 30)),
+              "naive": 0.06 + 0.2 * (1 - np.exp(-leads / 10)), "training mean": np.full(160, 0.19)}
+    result = {"name": "toy", "lead_mae": curves}
+    figure, ax = plt.subplots(figsize=(9, 4))
+    ex.plot_lead_errors(ax, result, helpful=ex.helpful_leads(result))
+    figure.canvas.draw()
+    lines = {line.get_label(): line for line in ax.lines}
+    assert list(lines) == list(curves)
+    assert len({(line.get_marker(), str(line.get_linestyle())) for line in lines.values()}) == 4
+    assert len({line.get_marker() for line in lines.values()}) == 4
+    assert lines["naive"].get_linestyle() == "--"
+    legend = ax.get_legend()
+    shown = dict(zip([text.get_text() for text in legend.get_texts()], legend.legend_handles))
+    for name, line in lines.items():      # the legend's sample drawn as the line is
+        assert shown[name].get_linestyle() == line.get_linestyle(), name
+        assert shown[name].get_marker() == line.get_marker(), name
+    first, last = ex.helpful_leads(result)
+    assert any(f"leads {first} to {last}" in text for text in shown)
+    box = legend.get_window_extent()
+    for line in lines.values():
+        points = ax.transData.transform(line.get_xydata())
+        inside = ((box.x0 <= points[:, 0]) & (points[:, 0] <= box.x1) &
+                  (box.y0 <= points[:, 1]) & (points[:, 1] <= box.y1))
+        assert not inside.any(), f"the legend hides {line.get_label()}"
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *legend.get_texts(),
+             *ax.get_xticklabels(), *ax.get_yticklabels()]
+    assert ax.get_xlabel() and ax.get_ylabel()
+    assert min(text.get_fontsize() for text in texts) >= 8
     plt.close(figure)

@@ -2,6 +2,9 @@
 check's points and is named by the feedback (fast checks only; the training checks are
 deselected). The mistakes sit in independent functions, so one submission carries them all:
 the frames, the filter bank and the phoneme model stay right and keep their points.
+
+Below, the corpus of classic mistakes (issue 24): mistakes planted in a correct module written
+in another style (tests/kit/exercises/styled/), four more gradings (`-k corpus`).
 """
 import json
 import shutil
@@ -96,3 +99,102 @@ def test_unfinished_ex03_costs_ex06_nothing(tmp_path):
         assert (f"your {cell} (from ex03, ex03_gated_cells.py) is not written yet: "
                 f"keras.layers.{cell} stood in") in document["output"], document["output"]
     assert "NotImplementedError" not in document["output"], document["output"]
+
+
+# -- the corpus of classic mistakes (issue 24), planted in a correct module of another style --
+# tests/kit/exercises/styled/ex06_speech.py (NumPy frames, FFT and DCT by hand, tf.nn's CTC
+# loss, itertools.groupby). One grading per group of mistakes that hit different checks; the
+# training checks run only where a mistake concerns them (the CTC ones: a model trained and
+# read with a wrong CTC is not credited, pointing to the check that names it; they fail before
+# anything trains). Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex06_grading.py -k corpus
+from corpus import Group, Mistake, cases, grade_groups, untouched  # noqa: E402
+from corpus import find as find_named  # noqa: E402  (find above reads a results list)
+
+FRAMES = "frame_signal equals tf.signal.frame(pad_end=True), also for waves shorter than a frame"
+POWER = "power_spectrogram equals"
+LOSS = "ctc_loss equals keras.ops.ctc_loss"
+DECODE = "ctc_greedy_decode equals keras.ops.ctc_decode"
+PHONEMES = "Trained with CTC, your phoneme model transcribes"
+SAME_FRAMES = [f"same cause as '{FRAMES}'", "fix frame_signal first"]
+CORPUS = {
+    "frame step equal to the frame length": Mistake(
+        [("    count = -(-length // frame_step)\n", "    count = -(-length // frame_length)\n"),
+         ("    padded = np.zeros((batch, max(length, (count - 1) * frame_step + frame_length)), "
+          "np.float32)\n", "    padded = np.zeros((batch, count * frame_length), np.float32)\n"),
+         ("    index = np.arange(count)[:, None] * frame_step + np.arange(frame_length)[None, :]\n"
+          "    return padded[:, index]", "    return padded.reshape(batch, count, frame_length)")],
+        {FRAMES: ["your frames do not overlap", "f * frame_step"], POWER: SAME_FRAMES}),
+    "no end padding": Mistake(
+        [("    count = -(-length // frame_step)\n",
+          "    count = 1 + (length - frame_length) // frame_step if length >= frame_length else 0\n")],
+        {FRAMES: ["no end padding", "pad_end=True"], POWER: SAME_FRAMES}),
+    "magnitude spectrum": Mistake(
+        [("return (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)",
+          "return np.abs(spectrum).astype(np.float32)")],
+        {POWER: ["the magnitude |X|, not the power"]}),
+    "symmetric window": Mistake(
+        [("hann = 0.5 - 0.5 * np.cos(2 * np.pi * n / frame_length)",
+          "hann = 0.5 - 0.5 * np.cos(2 * np.pi * n / (frame_length - 1))")],
+        {POWER: ["a symmetric Hann window", "periodic=True"]}),
+    "log without its offset": Mistake(
+        [("return np.log(np.asarray(power) @ np.asarray(filter_bank) + log_offset)",
+          "return np.log(np.asarray(power) @ np.asarray(filter_bank))")],
+        {"log_mel_spectrogram is": ["a silent frame", "the log needs its offset"]}),
+    "CTC label length": Mistake(
+        [("    label_length = tf.math.count_nonzero(labels, axis=1, dtype=tf.int32)",
+          "    label_length = tf.fill([tf.shape(labels)[0]], tf.shape(labels)[1])")],
+        {LOSS: ["count only the non-zero labels"],
+         PHONEMES: ["not credited", "your ctc_loss", f"'{LOSS}"]}),
+    "merge order": Mistake(
+        [("itertools.groupby(path[:end]) if k != blank]",
+          "itertools.groupby(c for c in path[:end] if c != blank)]")],
+        {DECODE: ["merge repeated classes first, then drop the blanks"],
+         PHONEMES: ["not credited", "your ctc_greedy_decode", f"'{DECODE}"]}),
+    "decoding every frame (lengths ignored)": Mistake(
+        [("        end = len(path) if lengths is None else int(lengths[n])",
+          "        end = len(path)")],
+        {DECODE: ["you decoded every frame", "lengths[n]"]}),
+    "CTC blank taken as the last class": Mistake(
+        [("                          blank_index=0)", "                          blank_index=-1)"),
+         ("    blank = 0\n", "    blank = np.shape(logits)[-1] - 1\n")],
+        {LOSS: ["LAST class (13) as the CTC blank", "class 0"],
+         DECODE: ["LAST class (13) as the CTC blank"],
+         PHONEMES: ["not credited", "your ctc_loss", f"'{LOSS}"]}),
+    "missing mask (word model)": Mistake(
+        [("                             layers.Masking(mask_value=0.0),\n", "")],
+        {"build_word_model equals": ["reads the zero padding", "Masking(0.0)"],
+         "Trained on 32 speakers, your word model": ["not credited", "build_word_model"]}),
+}
+QUICK_AND_PHONEMES = "not word_recognition"     # the word training concerns no mistake here
+GROUPS = {
+    "frame step, log offset, blank, word mask": Group(
+        ("frame step equal to the frame length", "log without its offset",
+         "CTC blank taken as the last class", "missing mask (word model)"), training=True),
+    "end padding, label length, lengths": Group(("no end padding", "CTC label length",
+                                                 "decoding every frame (lengths ignored)"),
+                                       selection=QUICK_AND_PHONEMES, training=True),
+    "magnitude, merge order": Group(("magnitude spectrum", "merge order"),
+                                    selection=QUICK_AND_PHONEMES, training=True),
+    "symmetric window": Group(("symmetric window",), selection="power"),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return grade_groups("ex06", CORPUS, GROUPS, tmp_path_factory.mktemp("ex06_corpus"))
+
+
+@pytest.mark.parametrize("group, mistake, check, words", cases(CORPUS, GROUPS))
+def test_corpus_each_mistake_is_named_where_it_costs(corpus, group, mistake, check, words):
+    test = find_named(corpus[group], check)
+    assert test["score"] == 0, (mistake, test)
+    for word in words:
+        assert word in test["output"], (mistake, word, test["output"])
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_corpus_checks_no_mistake_names_keep_their_points(corpus, group):
+    kept = untouched(CORPUS, GROUPS, corpus)[group]
+    lost = {title: corpus[group][title]["output"] for title in kept
+            if corpus[group][title]["score"] < corpus[group][title]["max_score"]}
+    assert not lost, lost

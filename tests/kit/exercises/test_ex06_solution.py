@@ -183,3 +183,38 @@ def test_padding_and_standardisation_keep_padded_frames_zero():
     with pytest.raises(ValueError, match="more than num_frames=2"):
         recognition.pad_features([np.ones((3, 2))], 2)
     np.testing.assert_array_equal(recognition.pad_labels([[1, 2], [3]]), [[1, 2], [3, 0]])
+
+
+def test_decodings_table_shows_what_greedy_ctc_does():
+    """The decodings figure of main(): wrongly decoded words first, then right ones; each row
+    the best class per frame as runs (the blank "_"), the runs merged, the blanks dropped; a
+    repeat split by a blank stays two phonemes; text >= 8 pt, right or wrong said in words."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rnnkit.datasets.speech import SYMBOLS
+    from rnnkit.speech_plots import pick_decodings, plot_decodings, runs
+
+    s, iy, t = (SYMBOLS.index(name) + 1 for name in ("s", "iy", "t"))
+    paths = [np.array([0, 0, iy, iy, s, 0, s, s, t, 0]),    # "s _ s": two s, decoded wrong
+             np.array([0, s, s, iy, iy, iy, 0, t, 0, 0]),    # right
+             np.array([s, 0, iy, 0, 0, 0, 0, 0, 0, 0])]      # right, another word
+    references = [[iy, s, t], [s, iy, t], [s, iy]]
+    hypotheses = [ex.ctc_greedy_decode(np.eye(len(SYMBOLS) + 1)[path][None])[0] for path in paths]
+    assert hypotheses[0] == [iy, s, s, t] and hypotheses[1:] == references[1:]
+    assert runs(paths[0], SYMBOLS) == [("_", 2), ("iy", 2), ("s", 1), ("_", 1), ("s", 2),
+                                       ("t", 1), ("_", 1)]
+    assert pick_decodings(references * 3, hypotheses * 3, count=4) == [0, 3, 1, 2]
+    figure = plot_decodings(references, hypotheses, SYMBOLS, paths)
+    figure.canvas.draw()
+    table = figure.axes[0].tables[0]
+    cells = table.get_celld()
+    rows = [[cells[row, column].get_text().get_text() for column in range(5)]
+            for row in range(len(references) + 1)]
+    assert rows[1] == ["iy s t", "_×2 iy×2 s _ s×2 t _", "_ iy s _ s t _", "iy s s t", "NO"]
+    assert [row[4] for row in rows[1:]] == ["NO", "yes", "yes"]
+    texts = [cell.get_text() for cell in cells.values()] + [figure.axes[0].title]
+    assert min(text.get_fontsize() for text in texts) >= 8
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)

@@ -2,8 +2,9 @@
 layers made first and wired after (the decoder and the logits layer where they are used:
 Keras draws a layer's initial weights when it is made or built, so a logits layer made
 before the decoder is built starts the graded training elsewhere, which the unseen-
-combination check does not tolerate; measured, see the kit test), the loss from Keras's sparse cross-entropy with its own mask, its
-own greedy loop instead of rnnkit.decoding.generate, BLEU with dicts and math. The given code
+combination check did not tolerate when this module was written), the loss from Keras's
+sparse cross-entropy with its own mask, its own greedy loop instead of
+rnnkit.decoding.generate, BLEU with dicts and math. The given code
 (encoder_of, train_captioner) is the kit's. Correct: full marks in the official grade
 (tests/kit/exercises/test_ex08_grading.py grades it, then copies with classic mistakes)."""
 import math

@@ -181,8 +181,9 @@ def greedy_choice(logits):
 def greedy_captions(captioner, images, max_length=MAX_LENGTH):
     """Greedy decoding with rnnkit.decoding.generate, from <start> to <end> or max_length.
 
-    Inputs: images (N, S, S, 3). Returns: int32 ids (N, max_length), each row's <end>
-    included, <pad> after it.
+    Inputs: images (N, S, S, 3). Returns: int32 ids (N, L), L <= max_length, as generate
+    returns them: each row's words and its <end>, then <pad>; no <start>. The loop ends once
+    every row has emitted <end>, so L is the longest caption (max_length if a row never ends).
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('greedy_captions is not written yet: Greedy decoding with rnnkit.decoding.generate, from <start> to <end> or max_length.')
@@ -272,14 +273,19 @@ def evaluate(captioner, images, captions, max_length=MAX_LENGTH):
 
 
 def plot_captions(axes, images, generated, references):
-    """Each image on its Axes, titled with the generated caption (green if it is one of the
-    references, red otherwise) above the first reference. Returns the axes."""
+    """Each image on its Axes, titled with the generated caption marked "right" (one of the
+    references; green, bold) or "WRONG" (red, italic: readable without colour) above the
+    first reference, in 8 pt. Returns the axes."""
     import textwrap
 
     for ax, image, caption, options in zip(np.ravel(axes), images, generated, references):
+        right = caption in options
         ax.imshow(image)
-        ax.set_title(textwrap.fill(caption, 34) + "\n" + textwrap.fill(f"(ref: {options[0]})", 34),
-                     fontsize=6, color="green" if caption in options else "red")
+        ax.set_title(textwrap.fill(("right: " if right else "WRONG: ") + caption, 30) + "\n"
+                     + textwrap.fill(f"(ref: {options[0]})", 30), fontsize=8,
+                     color="green" if right else "red",
+                     fontweight="bold" if right else "normal",
+                     fontstyle="normal" if right else "italic")
         ax.set_axis_off()
     return axes
 
@@ -307,7 +313,7 @@ def run(config, epochs, n_train, max_words, rows=4, cols=6):
         scores = evaluate(captioner, test_images, test_captions, max_length=max_words + 2)
         print(f"  {split:10s} BLEU-4 {scores['bleu']:.3f}  exact match {scores['exact']:.0%}"
               f"  ({'seen' if split == 'validation' else 'unseen'} combinations)")
-    figure, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows))
+    figure, axes = plt.subplots(rows, cols, figsize=(2.8 * cols, 3.4 * rows))
     plot_captions(axes, test_images, scores["generated"], test_captions)
     figure.suptitle(f"{config}: test images (unseen combinations), greedy captions")
     print(f"  saved {save_figure(figure, f'runs/ex08/captions_{config}.png')}")

@@ -93,17 +93,21 @@ def teacher_forcing_pairs(table, texts, length):
 # With p = softmax(z) for logits z:
 #
 # - **temperature** tau > 0: softmax(z / tau). tau = 1 leaves p unchanged; tau < 1
-#   sharpens it; tau -> 0 puts all the mass on the argmax (greedy); tau > 1 flattens it.
-#   tau = 0 is defined here as greedy: probability 1 on the argmax.
+#   sharpens it; tau -> 0 puts all the mass on the argmax (shared evenly by tied maxima);
+#   tau > 1 flattens it. tau = 0 is defined here as greedy: probability 1 on the argmax.
+#   The temperature divides the *logits*: dividing the probabilities by tau and
+#   renormalising changes nothing.
 # - **top-k**: keep the k largest logits, renormalise softmax over them, 0 elsewhere.
 #   Ties at the k-th place are broken toward the lower id, so exactly min(k, V) tokens keep
 #   mass (NumPy: a stable sort of -z).
 # - **top-p** (nucleus, Holtzman et al., 2020): sort p in decreasing order, keep the
 #   smallest prefix whose mass reaches p (cumulative sum >= p), renormalise. Ties are
 #   *included*: every token whose probability equals the smallest kept probability is kept
-#   too, so the kept set never depends on the order of equal tokens. p >= 1 keeps all.
+#   too, so the kept set never depends on the order of equal tokens. p >= 1 keeps every
+#   token (in floats the running sum can reach 1.0 before the last token: do not stop there).
 #
-# Compute the softmax stably: subtract each row's maximum before exp.
+# Compute the softmax stably: subtract each row's maximum before exp, and before dividing by
+# tau (a tiny tau such as 1e-310 makes z / tau overflow to inf, and inf - inf is NaN).
 
 # %%
 def softmax(logits):
@@ -136,7 +140,9 @@ def temperature_probabilities(logits, temperature):
     logits = np.asarray(logits, dtype="float64")
     if temperature == 0:
         return np.eye(logits.shape[-1])[greedy(logits)]                 # (N, V) one-hot
-    return softmax(logits / temperature)
+    shifted = logits - logits.max(axis=-1, keepdims=True)               # (N, V), max 0
+    with np.errstate(over="ignore"):        # a tiny tau: -inf below the maxima, never NaN
+        return softmax(shifted / temperature)
     # END SOLUTION
 
 
@@ -169,6 +175,8 @@ def top_p_probabilities(logits, p):
     if p <= 0:
         raise ValueError(f"p must be > 0, received p={p!r}")
     probabilities = softmax(logits)                                     # (N, V)
+    if p >= 1:                  # every token (the float running sum may reach 1.0 early)
+        return probabilities
     ordered = -np.sort(-probabilities, axis=-1)                         # (N, V) decreasing
     mass = np.cumsum(ordered, axis=-1)                                  # (N, V)
     # Index of the first sorted token at which the mass reaches p (the last one if rounding
@@ -327,7 +335,11 @@ def plot_perplexity(ax, history, baseline=None):
                      "validation": history["perplexity"]}, xlabel="epoch", logy=True,
                 ylabel="perplexity per character", title="character language model")
     ax.lines[1].set_linestyle("--")        # the two curves nearly coincide: keep both visible
-    ax.yaxis.set_major_formatter(ticker.ScalarFormatter())
+    # plain numbers on every labelled tick ("6", "10"; log scale's default minor labels
+    # read "6x10^0"), minor labels only at 2, 3 and 5 so that they do not crowd
+    ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_locator(ticker.LogLocator(base=10, subs=(2.0, 3.0, 5.0)))
+    ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     if baseline is not None:
         ax.axhline(baseline, color="gray", linestyle=":", linewidth=1,
@@ -369,7 +381,7 @@ def print_side_by_side(columns, rows=6, width=34):
 # %% [markdown]
 # ## 6. Run it
 #
-# `python -m solutions.ex07_char_rnn` trains on 6,000 grammar sentences (about a minute on
+# `python -m exercises.ex07_char_rnn` trains on 6,000 grammar sentences (about a minute on
 # 2 cores), prints six samples of each strategy side by side with the shares of valid and
 # novel samples, and saves runs/ex07/perplexity.png and runs/ex07/sample_quality.png.
 # `--text FILE` trains on your own UTF-8 text instead (one training string per line).

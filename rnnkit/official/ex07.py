@@ -2,10 +2,13 @@
 
 The decoding strategies students write, in independent float64 NumPy (greedy is np.argmax),
 and the specified inverse-CDF sampler, with the conventions the exercise's docstrings state:
-- temperature 0 is greedy: probability 1 on np.argmax (the first maximum);
+- temperature 0 is greedy: probability 1 on np.argmax (the first maximum); a temperature
+  > 0, however tiny (a subnormal such as 1e-310), is softmax((z - max z) / tau), whose limit
+  tau -> 0 shares the mass evenly among the tied maxima (z / tau would overflow to inf);
 - top-k keeps exactly min(k, V) tokens, ties at the k-th place broken toward the lower id;
 - top-p keeps the smallest prefix of the tokens sorted by decreasing probability whose mass
   reaches p (cumulative sum >= p), plus every token tied with its least likely member;
+  p >= 1 keeps every token (a float running sum may reach 1.0 before the last one);
 - sampling: u = rng.random(N), id = number of cdf entries <= u (cdf = cumsum / sum).
 
 The language model on Keras's own layers: the twins of the probes `lm_step` and
@@ -35,9 +38,11 @@ def softmax(z):
 
 
 def temperature(z, temperature):
+    z = np.asarray(z, dtype="float64")
     if temperature == 0:
         return np.eye(z.shape[-1])[np.argmax(z, axis=-1)]
-    return softmax(np.asarray(z, dtype="float64") / temperature)
+    with np.errstate(over="ignore"):        # a tiny tau: -inf below the maxima, never NaN
+        return softmax((z - z.max(axis=-1, keepdims=True)) / temperature)
 
 
 def top_k(z, k):
@@ -49,6 +54,8 @@ def top_k(z, k):
 
 
 def top_p(z, p):
+    if p >= 1:
+        return softmax(z)
     out = np.zeros(z.shape)
     for row, q in enumerate(softmax(z)):
         total, kept = 0.0, []
@@ -64,11 +71,62 @@ def top_p(z, p):
 
 def distributions(strategy, z, parameters):
     """[the distribution of `strategy` for each parameter]: "temperature" (tau), "top_k" (k),
-    "top_p" (p), or "multiplied" (the mistake softmax(z * tau))."""
-    if strategy == "multiplied":
-        return [softmax(np.asarray(z, "float64") * t) for t in parameters]
+    "top_p" (p)."""
     function = {"temperature": temperature, "top_k": top_k, "top_p": top_p}[strategy]
     return [function(z, parameter) for parameter in parameters]
+
+
+# -- the classic mistakes, for the feedback: {sentence: what that mistake returns} -----------------
+def temperature_mistakes(z, temperatures):
+    """{sentence: [the distribution that mistake gives at each temperature]} (tau > 0; at
+    tau = 0 every mistake is taken as greedy): the temperature applied to the probabilities
+    instead of the logits, in its two forms, and the logits multiplied by it."""
+    z = np.asarray(z, dtype="float64")
+    q = softmax(z)
+
+    def divided(values, t):                 # softmax(values / t), no NaN at a tiny t
+        if not t:
+            return temperature(z, 0)
+        with np.errstate(over="ignore"):
+            return softmax((values - values.max(axis=-1, keepdims=True)) / t)
+    return {
+        "you multiplied the logits by the temperature; divide them by it":
+            [softmax(z * t) if t else temperature(z, 0) for t in temperatures],
+        "you applied the temperature to the probabilities (softmax(softmax(z) / tau)); divide "
+        "the LOGITS by tau and take one softmax: softmax(z / tau)":
+            [divided(q, t) for t in temperatures],
+        "your distribution does not change with the temperature: dividing the probabilities "
+        "by tau and renormalising cancels out; divide the LOGITS by tau, then take the softmax":
+            [q if t else temperature(z, 0) for t in temperatures]}
+
+
+def greedy_mistakes(z):
+    """{sentence: the ids that mistake returns}: argmax over the wrong axis, over the
+    flattened array, argmin."""
+    z = np.asarray(z)
+    return {"you took the argmax over axis 0 (down the batch: one id per vocabulary column); "
+            "take it over the last axis, axis=-1, for one id per row":
+                np.argmax(z, axis=0),
+            "np.argmax without axis= returns one index into the flattened array; take it over "
+            "the last axis, axis=-1, for one id per row": np.argmax(z),
+            "greedy returned the least likely tokens (argmin)": np.argmin(z, axis=-1)}
+
+
+def pairs_mistakes(chars, texts, length):
+    """{sentence: (inputs, targets) that mistake returns} for teacher_forcing_pairs."""
+    table = TokenTable(chars)
+    x = table.encode_batch(texts, length, start=True)           # <start> + text
+    y = table.encode_batch(texts, length, stop=True)            # text + <stop>
+    plain = table.encode_batch(texts, length)                   # text alone
+    return {"your targets are not shifted: your inputs have no <start>, so the target at each "
+            "step is the character fed at that step and the model learns to copy it; inputs "
+            "are <start> + text, targets text + <stop> (the target at t is the input at t + 1)":
+                (plain, y),
+            "your targets equal your inputs: the target at step t is the NEXT character (the "
+            "input at t + 1)": (x, x),
+            "inputs and targets are swapped": (y, x),
+            "your targets have no <stop>: the model never learns to end a text (targets are "
+            "text + <stop>)": (x, plain)}
 
 
 def inverse_cdf(probabilities, seed):

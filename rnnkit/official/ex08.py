@@ -131,8 +131,10 @@ def keras_losses(weights, images, sequences):
                 nll(logits, targets, mask) * mask.sum()}
 
 
-def keras_greedy(weights, units, embed_dim, images, max_length):
-    """(ids (N, max_length), the smallest top-1/top-2 margin of each row's decisions)."""
+def keras_greedy(weights, units, embed_dim, images, max_length, never_stop=False):
+    """(ids (N, L), L <= max_length, the smallest top-1/top-2 margin of each row's decisions).
+    never_stop: the mistake of running all max_length steps and writing every choice, those
+    after <end> too (ids (N, max_length))."""
     import keras
 
     model = keras_model(units, embed_dim, weights)
@@ -150,12 +152,30 @@ def keras_greedy(weights, units, embed_dim, images, max_length):
         margins.append(top[:, -1] - top[:, -2])
         return np.argmax(logits, axis=-1)
 
-    ids = generate(step, [np.asarray(s) for s in encoder(images)], START, STOP, max_length,
-                   choose)
+    states = [np.asarray(s) for s in encoder(images)]
+    if never_stop:
+        fed, columns = np.full(len(images), START), []
+        for _ in range(max_length):
+            logits, states = step(fed, states)
+            fed = choose(np.asarray(logits))
+            columns.append(fed)
+        return np.stack(columns, 1).astype("int32"), None
+    ids = generate(step, states, START, STOP, max_length, choose)
     decided = np.stack(margins, 1)                                        # (N, steps)
     alive = np.arange(decided.shape[1])[None, :] <= np.argmax(
         np.concatenate([ids, np.full((len(ids), 1), STOP)], 1) == STOP, axis=1)[:, None]
     return ids, np.where(alive, decided, np.inf).min(axis=1)
+
+
+def greedy_mistakes(weights, units, embed_dim, images, max_length):
+    """{mistake: the ids greedy_captions returns with it}: "start kept" (<start> written as
+    the first column), "never stops" (every choice of max_length steps written, after <end>
+    too), "padded" (the right ids padded with <pad> to max_length columns)."""
+    ids, _ = keras_greedy(weights, units, embed_dim, images, max_length)
+    return {"start kept": np.concatenate([np.full((len(ids), 1), START, "int32"), ids], 1),
+            "never stops": keras_greedy(weights, units, embed_dim, images, max_length,
+                                        never_stop=True)[0],
+            "padded": np.pad(ids, ((0, 0), (0, max_length - ids.shape[1])))}
 
 
 def varied_stop_bias(seed, images, max_length):

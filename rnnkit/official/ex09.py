@@ -7,8 +7,9 @@ are lists of arrays with one row per hypothesis, and follows the rules the exerc
 <pad> (0) and <start> are never generated (log-probability -inf, the rest renormalised), a
 hypothesis ends with <stop> or is cut at max_length tokens, score = log p / len^alpha with
 len counting <stop>. Exhaustive search enumerates hypotheses with itertools and scores each
-path on its own: it shares no search logic with any beam search. `beam` can also run a known
-mistaken beam search, so the feedback can name the mistake a student's result matches.
+path on its own: it shares no search logic with any beam search. Each search can also run
+its classic mistakes (SEARCH_MISTAKES), so the feedback can name the one a student's result
+matches; a self-check reads their results on the public inputs from the recordings.
 """
 from __future__ import annotations
 
@@ -43,47 +44,73 @@ def path_log_prob(step, states, start_id, tokens):
     return float(total)
 
 
-def exhaustive(step, states, start_id, stop_id, max_length, alpha, vocabulary):
-    """Every hypothesis of one source as [tokens, log p, score], best first (stable)."""
+def exhaustive(step, states, start_id, stop_id, max_length, alpha, vocabulary, mistake=None):
+    """Every hypothesis of one source as [tokens, log p, score], best first (stable).
+    mistake (SEARCH_MISTAKES): "no cut" leaves out the sequences cut at max_length, "length
+    without stop" divides by a length that does not count <stop>."""
     words = [t for t in range(vocabulary) if t not in (PAD, start_id, stop_id)]
     every = [p + (stop_id,) for n in range(max_length) for p in itertools.product(words, repeat=n)]
-    every += list(itertools.product(words, repeat=max_length))
+    if mistake != "no cut":
+        every += list(itertools.product(words, repeat=max_length))
     scored = []
     for tokens in every:
         log_p = path_log_prob(step, states, start_id, tokens)
-        scored.append([list(tokens), log_p, log_p / len(tokens) ** alpha])
+        scored.append([list(tokens), log_p, log_p / length(tokens, stop_id, mistake) ** alpha])
     return sorted(scored, key=lambda h: -h[2])
 
 
-def greedy(step, states, start_id, stop_id, max_length):
-    """(ids (N, L) with <stop> where emitted and PAD after it, log p (N,)) for N sources."""
+def length(tokens, stop_id, mistake=None) -> int:
+    """len(y) of the score: every token, <stop> included (the mistake "length without stop":
+    not counted, at least 1 so that <stop> alone divides by 1)."""
+    if mistake == "length without stop" and tokens[-1] == stop_id:
+        return max(len(tokens) - 1, 1)
+    return len(tokens)
+
+
+def greedy(step, states, start_id, stop_id, max_length, mistake=None):
+    """(ids (N, L) with <stop> where emitted and PAD after it, log p (N,)) for N sources.
+    mistake (SEARCH_MISTAKES): "continues" never stops (every step's choice written and
+    summed, max_length columns); "sums after stop" writes the right ids but keeps adding the
+    log-probability chosen at every step while the loop runs (rows that stopped fed <stop>,
+    as rnnkit.decoding.generate feeds them)."""
     rows = len(states[0])
     fed, done, ids, total = np.full(rows, start_id), np.zeros(rows, bool), [], np.zeros(rows)
     for _ in range(max_length):
         logits, states = step(fed, states)
         scores = log_probs(logits, start_id)
         best = np.argmax(scores, axis=-1)
-        total += np.where(done, 0.0, scores[np.arange(rows), best])
-        fed = np.where(done, PAD, best)
-        ids.append(fed)
-        done |= fed == stop_id
+        if mistake == "continues":
+            total += scores[np.arange(rows), best]
+            fed = best
+            ids.append(best)
+            continue
+        summed = done if mistake != "sums after stop" else np.zeros(rows, bool)
+        total += np.where(summed, 0.0, scores[np.arange(rows), best])
+        written = np.where(done, PAD, best)
+        ids.append(written)
+        done |= written == stop_id
+        fed = np.where(done, stop_id if mistake else PAD, best)
         if done.all():
             break
     return np.stack(ids, axis=1), total
 
 
-BEAM_MISTAKES = {
-    "no early stop": "you kept searching after the best finished hypothesis could no longer "
-                     "be beaten (stop when it is >= every active log_prob / max_length^alpha)",
-    "first finished": "you stopped at the first finished hypothesis; keep it aside until the "
-                      "beam cannot beat it",
-    "unnormalised": "your scores are not divided by len^alpha (len counts <stop>)",
+SEARCH_MISTAKES = {   # the classic mistakes of each search, as the feedback names them
+    "greedy": ("continues", "sums after stop"),
+    "exhaustive": ("no cut", "length without stop"),
+    "beam": ("no early stop", "first finished", "unnormalised", "length without stop",
+             "keeps expanding", "stop stripped"),
 }
 
 
 def beam(step, states, start_id, stop_id, max_length, width, alpha, mistake=None):
-    """The exercises' beam search for one source (or a BEAM_MISTAKES one): the finished
-    hypotheses as [tokens, log p, score], best first."""
+    """The exercises' beam search for one source (or one of SEARCH_MISTAKES["beam"]): the
+    finished hypotheses as [tokens, log p, score], best first. The mistakes: "no early stop"
+    (searching on when the best finished one can no longer be beaten), "first finished"
+    (stopping at the first), "unnormalised" (score = log p), "length without stop" (len not
+    counting <stop>), "keeps expanding" (a hypothesis that emitted <stop> set aside AND kept
+    in the beam, extended further), "stop stripped" (finished tokens returned without their
+    <stop>, scores unchanged)."""
     hypotheses, log_p, fed, finished = [[]], np.zeros(1), np.array([start_id]), []
     for t in range(1, max_length + 1):
         logits, states = step(fed, states)
@@ -93,10 +120,16 @@ def beam(step, states, start_id, stop_id, max_length, width, alpha, mistake=None
         kept = np.array([k for k in best if np.isfinite(flat[k])], dtype=np.int64)
         rows, tokens = np.unravel_index(kept, totals.shape)
         done = (tokens == stop_id) | (t == max_length)
-        length = t ** (0.0 if mistake == "unnormalised" else alpha)
+        exponent = 0.0 if mistake == "unnormalised" else alpha
         for r, token in zip(rows[done], tokens[done]):
-            finished.append([hypotheses[r] + [int(token)], float(totals[r, token]),
-                             float(totals[r, token]) / length])
+            found = hypotheses[r] + [int(token)]
+            total = float(totals[r, token])
+            score = total / length(found, stop_id, mistake) ** exponent
+            if mistake == "stop stripped" and found[-1] == stop_id:
+                found = found[:-1]
+            finished.append([found, total, score])
+        if mistake == "keeps expanding" and t < max_length:
+            done = np.zeros(len(tokens), bool)                # nothing leaves the beam
         if done.all() or (mistake == "first finished" and finished):
             break
         rows, tokens = rows[~done], tokens[~done]
@@ -109,33 +142,34 @@ def beam(step, states, start_id, stop_id, max_length, width, alpha, mistake=None
     return sorted(finished, key=lambda h: -h[2])
 
 
-def greedy_on_table(values, codes, max_length):
+def greedy_on_table(values, codes, max_length, mistake=None):
     """`greedy` on the toy decoder of a logit table, for the sources `codes` (N,)."""
-    return greedy(toy_step(values), [np.asarray(codes)], START, STOP, max_length)
+    return greedy(toy_step(values), [np.asarray(codes)], START, STOP, max_length, mistake)
 
 
-def exhaustive_on_table(values, code, max_length, alpha, vocabulary):
+def exhaustive_on_table(values, code, max_length, alpha, vocabulary, mistake=None):
     """`exhaustive` on the toy decoder of a logit table, for one source `code`."""
-    return exhaustive(*toy(values, code), START, STOP, max_length, alpha, vocabulary)
+    return exhaustive(*toy(values, code), START, STOP, max_length, alpha, vocabulary, mistake)
+
+
+def greedy_mistakes_on_table(values, codes, max_length):
+    """{mistake: (ids, log p) of that greedy search} on the toy decoder of a logit table."""
+    return {mistake: greedy_on_table(values, codes, max_length, mistake)
+            for mistake in SEARCH_MISTAKES["greedy"]}
+
+
+def exhaustive_mistakes_on_table(values, code, max_length, alpha, vocabulary, top):
+    """{mistake: the `top` best hypotheses of that exhaustive search} on a logit table."""
+    return {mistake: exhaustive_on_table(values, code, max_length, alpha, vocabulary,
+                                         mistake)[:top]
+            for mistake in SEARCH_MISTAKES["exhaustive"]}
 
 
 def beam_mistakes_on_table(values, code, max_length, width, alpha):
-    """{BEAM_MISTAKES sentence: the tokens of the hypotheses that mistaken search returns}
-    on the toy decoder of a logit table."""
-    return {sentence: [h[0] for h in beam(*toy(values, code), START, STOP, max_length, width,
-                                          alpha, mistake)]
-            for mistake, sentence in BEAM_MISTAKES.items()}
-
-
-def explain_beam(got, step, states, start_id, stop_id, max_length, width, alpha):
-    """The BEAM_MISTAKES sentence whose search returns the same tokens as `got`, or None."""
-    for mistake, sentence in BEAM_MISTAKES.items():
-        other = beam(step, states, start_id, stop_id, max_length, width, alpha, mistake)
-        if [h[0] for h in other] == [list(h[0]) for h in got]:
-            return sentence
-    return None
-
-
+    """{mistake: the finished hypotheses [tokens, log p, score] of that beam search} on the
+    toy decoder of a logit table."""
+    return {mistake: beam(*toy(values, code), START, STOP, max_length, width, alpha, mistake)
+            for mistake in SEARCH_MISTAKES["beam"]}
 
 
 def toy(values, code):

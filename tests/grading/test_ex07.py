@@ -6,7 +6,11 @@ sampler with the grader's own float64 NumPy implementations (`rnnkit.official.ex
 `rnnkit.decoding.generate` (`rnnkit.official.ex07`).
 When a distribution is wrong, the invariant it breaks is named (top-k keeps exactly the k
 best; top-p keeps the smallest set whose mass reaches p, ties with its least likely member
-included; temperature 1 leaves softmax unchanged; temperature 0 is greedy).
+included, and every token at p = 1 even where the float running sum reaches 1.0 early;
+temperature 1 leaves softmax unchanged; temperature 0 is greedy; a subnormal temperature
+gives no NaN, its limit shares the mass among the tied maxima), or the classic mistake it
+matches (`rnnkit.official.ex07`: the temperature on the probabilities or multiplying, argmax
+over the wrong axis, teacher-forcing pairs not shifted).
 
 Tolerances: distributions at rtol 1e-6 + atol 1e-7: a float32 softmax differs from float64
 by ~1e-7 relative, a real mistake (a token too many, no renormalisation) by >= 1e-2. Logits
@@ -92,6 +96,12 @@ def expect_distributions(name, got_list, z, want_list, parameters, explain=None,
                      explain=(lambda a, bad: explain(parameter, a)) if explain else None)
 
 
+NOT_SHIFTED = ("your targets are not shifted: wherever you feed a character, the target is "
+               "that same character, so the model learns to copy its input; the target at step "
+               "t is the NEXT character (the input at t + 1): inputs <start> + text, targets "
+               "text + <stop>")
+
+
 # -- checks: teacher forcing and the strategies --------------------------------------------
 @pytest.mark.points(2)
 def test_teacher_forcing_pairs(grader):
@@ -101,12 +111,14 @@ def test_teacher_forcing_pairs(grader):
         got = grader.run(probe_pairs, chars=CHARS, texts=texts, length=char_lm.SEQ_LEN)
         want_x = TABLE.encode_batch(texts, char_lm.SEQ_LEN, start=True)
         want_y = TABLE.encode_batch(texts, char_lm.SEQ_LEN, stop=True)
-        mistakes = {"your targets equal your inputs: the target at step t is the NEXT "
-                    "character (the input at t + 1)": (want_x, want_x),
-                    "inputs and targets are swapped": (want_y, want_x)}
+        mistakes = grader.oracle(official.pairs_mistakes, CHARS, texts, char_lm.SEQ_LEN)
         for sentence, (x, y) in mistakes.items():
             if np.array_equal(got["inputs"], x) and np.array_equal(got["targets"], y):
                 fail(sentence)
+        fed, wanted = np.asarray(got["inputs"]), np.asarray(got["targets"])
+        if fed.shape == wanted.shape == want_x.shape and (fed != 0).any() and \
+                np.array_equal(wanted[fed != 0], fed[fed != 0]):
+            fail(NOT_SHIFTED)
         for name, value, want in (("inputs", got["inputs"], want_x),
                                   ("targets", got["targets"], want_y)):
             expect_equal(f"shape of the {name}", list(np.shape(value)), list(want.shape))
@@ -123,20 +135,30 @@ def test_greedy(grader):
     """greedy returns each row's most likely token, the first one on ties"""
     for seed in grader.seeds():
         z = logits_with_ties(seed)
-        got = grader.run(probe_greedy, logits=z)
+        got = np.asarray(grader.run(probe_greedy, logits=z))
         want = np.argmax(z, axis=-1)
-        if np.array_equal(np.asarray(got).reshape(-1), np.argmin(z, axis=-1)):
-            fail("greedy returned the least likely tokens (argmin)")
-        expect_equal("greedy ids", np.asarray(got).reshape(-1).tolist(), want.tolist())
+        for sentence, ids in grader.oracle(official.greedy_mistakes, z).items():
+            ids = np.asarray(ids)
+            if got.shape == ids.shape and np.array_equal(got, ids) and \
+                    not np.array_equal(ids, want):
+                fail(f"greedy returned {got.tolist()} for {len(z)} rows of logits (N, V) = "
+                     f"{z.shape}: {sentence}")
+        expect_equal("greedy ids", got.reshape(-1).tolist(), want.tolist())
 
 
 def explain_temperature(grader, z, temperatures):
-    multiplied = dict(zip(temperatures, grader.oracle(official.distributions, "multiplied", z,
-                                                      temperatures)))
+    mistakes = {sentence: dict(zip(temperatures, values)) for sentence, values in
+                grader.oracle(official.temperature_mistakes, z, temperatures).items()}
 
     def explain(temperature, got):
-        if temperature and np.allclose(got, multiplied[temperature], **DIST_TOL):
-            return "you multiplied the logits by the temperature; divide them by it"
+        for sentence, value in mistakes.items():
+            if temperature and np.shape(got) == np.shape(value[temperature]) and \
+                    np.allclose(got, value[temperature], **DIST_TOL):
+                return sentence
+        if 0 < temperature < 1e-300:
+            return (f"as tau -> 0 the mass is shared evenly by the tied maxima (row 1 ties two "
+                    f"tokens at the top): a tiny tau = {temperature:g} is not tau = 0, which "
+                    "alone is greedy")
         if temperature == 1:
             return "temperature 1 must leave softmax(logits) unchanged"
         if temperature == 0:
@@ -145,17 +167,28 @@ def explain_temperature(grader, z, temperatures):
     return explain
 
 
+SUBNORMAL = 1e-310          # a float >= 0 the docstring allows: z / tau overflows to inf
+
+
 @pytest.mark.points(2)
 def test_temperature(grader):
     """Temperature: softmax(z / tau); tau = 1 leaves softmax unchanged, tau = 0 is greedy"""
-    temperatures = [0.5, 1.0, 2.0, 0.0, 0.05]
+    temperatures = [0.5, 1.0, 2.0, 0.0, 0.05, SUBNORMAL]
     for seed in grader.seeds():
         z = logits_with_ties(seed)
         got = grader.run(probe_distributions, function="temperature_probabilities", logits=z,
                          parameters=temperatures)
         want = grader.oracle(official.distributions, "temperature", z, temperatures)
-        expect_distributions("temperature_probabilities", got, z, want, temperatures,
-                             explain_temperature(grader, z, temperatures), structural=False)
+        explain = explain_temperature(grader, z, temperatures)
+        for temperature, value, expected in zip(temperatures, got, want):   # in this order
+            if temperature and np.shape(value) == z.shape and not np.isfinite(value).all():
+                fail(f"temperature_probabilities(logits, {temperature:g}) contains NaN or inf: "
+                     f"z / tau overflows to inf for a tiny tau, and inf - inf is NaN; subtract "
+                     f"each row's maximum BEFORE dividing, softmax((z - max z) / tau), in "
+                     f"float64 (the limit tau -> 0 shares the mass among the tied maxima)")
+            expect_distributions("temperature_probabilities", [value], z, [expected],
+                                 [temperature], explain, structural=False)
+        expect_equal("number of distributions returned", len(got), len(temperatures))
 
 
 @pytest.mark.points(2)
@@ -184,29 +217,48 @@ def test_top_k(grader):
 @pytest.mark.points(2)
 def test_top_p(grader):
     """Top-p keeps the smallest set whose mass reaches p, ties included, renormalised"""
-    ps = [0.3, 0.6, 0.9, 1.0]
     for seed in grader.seeds():
-        z = logits_with_ties(seed)
-        got = grader.run(probe_distributions, function="top_p_probabilities", logits=z,
-                         parameters=ps)
-        want = grader.oracle(official.distributions, "top_p", z, ps)
-        kept_by = {p: w > 0 for p, w in zip(ps, want)}
-        q = grader.oracle(official.softmax, z)
+        for z, ps in ((logits_with_ties(seed), [0.3, 0.6, 0.9, 1.0]),
+                      (logits_far_apart(seed), [1.0])):
+            got = grader.run(probe_distributions, function="top_p_probabilities", logits=z,
+                             parameters=ps)
+            want = grader.oracle(official.distributions, "top_p", z, ps)
+            expect_distributions("top_p_probabilities", got, z, want, ps,
+                                 explain_top_p(z, ps, want, grader.oracle(official.softmax, z)))
 
-        def explain(p, got_p):
-            kept = np.asarray(got_p) > 0
-            mass = (q * kept).sum(axis=-1)
-            if (mass < p - 1e-9).any():
-                row = int(np.flatnonzero(mass < p - 1e-9)[0])
-                return (f"row {row}: the kept tokens hold {mass[row]:.4f} of the mass, less "
-                        f"than p = {p}: keep the token at which the cumulative sum reaches p "
-                        "(>= p, not > p or < p)")
-            if (kept.sum(-1) > (want_p := kept_by[p]).sum(-1)).any():
-                return "more tokens than the smallest set that reaches p"
-            if (kept.sum(-1) < want_p.sum(-1)).any():
-                return "tokens tied with the least likely kept token must be kept too"
-            return None
-        expect_distributions("top_p_probabilities", got, z, want, ps, explain)
+
+def logits_far_apart(seed):
+    """(N, V) float64 logits whose softmax sums to 1.0 in floats before its last token: row 0
+    has one token 40 above the rest (e^-40 ~ 4e-18 is below float64's resolution at 1), the
+    others spread over [-12, 12] (no probability below float32's smallest normal number, so
+    a float32 softmax keeps every token's mass above 0)."""
+    z = inputs.uniform(seed, "far logits", (N, V), -12, 12, dtype="float64")
+    z[0, 3] = z[0].max() + 40.0
+    return z
+
+
+def explain_top_p(z, ps, want, q):
+    kept_by = {p: w > 0 for p, w in zip(ps, want)}
+
+    def explain(p, got_p):
+        kept = np.asarray(got_p) > 0
+        if p >= 1 and (kept.sum(-1) < kept_by[p].sum(-1)).any():
+            row = int(np.flatnonzero(kept.sum(-1) < kept_by[p].sum(-1))[0])
+            return (f"p >= 1 keeps every token; row {row} kept {int(kept[row].sum())} of "
+                    f"{kept.shape[-1]}: in floats the running sum reaches 1.0 before the "
+                    "last token (rounding), so do not cut there when p >= 1")
+        mass = (q * kept).sum(axis=-1)
+        if (mass < p - 1e-9).any():
+            row = int(np.flatnonzero(mass < p - 1e-9)[0])
+            return (f"row {row}: the kept tokens hold {mass[row]:.4f} of the mass, less "
+                    f"than p = {p}: keep the token at which the cumulative sum reaches p "
+                    "(>= p, not > p or < p)")
+        if (kept.sum(-1) > (want_p := kept_by[p]).sum(-1)).any():
+            return "more tokens than the smallest set that reaches p"
+        if (kept.sum(-1) < want_p.sum(-1)).any():
+            return "tokens tied with the least likely kept token must be kept too"
+        return None
+    return explain
 
 
 # -- checks: sampling and the generation loop ------------------------------------------------
@@ -379,11 +431,17 @@ def test_trained_samples(grader):
     got, want = trained_metrics(grader)
     valid_floor = want["valid"] - TRAINING["valid_margin"]
     novel_floor = want["novel"] - TRAINING["novel_margin"]
+    # a model that has not learnt the language (its perplexity check fails) writes nonsense:
+    # the cause is said there, and pointed to here
+    cause = (f"; its perplexity is {got['perplexity']:.2f} (the reference's "
+             f"{want['perplexity']:.2f}): check teacher_forcing_pairs first (targets are the "
+             "inputs shifted by one)"
+             if got["perplexity"] > TRAINING["perplexity_ratio"] * want["perplexity"] else "")
     if got["valid"] < valid_floor:
         fail(f"{got['valid']:.0%} of {char_lm.N_SAMPLES} samples parse as sentences of the "
              f"grammar; the reference's {want['valid']:.0%}, at least {valid_floor:.0%} passes. "
-             f"Your model writes: {got['samples']}")
+             f"Your model writes: {got['samples']}{cause}")
     if got["novel"] < novel_floor:
         fail(f"{got['novel']:.0%} of the samples are valid sentences not in the training set; "
              f"the reference's {want['novel']:.0%}, at least {novel_floor:.0%} passes: the "
-             "model repeats its training sentences")
+             f"model repeats its training sentences{cause}")

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from rnnkit.datasets import shapes
-from rnnkit.decoding import TokenTable
+from rnnkit.decoding import PAD, START, STOP, TokenTable
 from rnnkit.grader import inputs, oracles
 from rnnkit.grader.compare import expect_close, expect_equal, fail
 from rnnkit.probes import ex08 as probes
@@ -87,6 +87,12 @@ def trained(grader):
                  "for (its check: 'With the same weights, your captioner's logits equal the "
                  "architecture on Keras's LSTMCell'), so its training does not count; fix "
                  "that first")
+        try:
+            loss_equal(grader, stand_in)
+        except AssertionError as error:
+            fail("not credited: your caption_loss is not the masked NLL the exercise asks for "
+                 f"(its check: '{LOSS_CHECK}': {error}), so a training that minimises it "
+                 "does not count; fix caption_loss first")
         data = training_data(grader)
         args = dict(settings=SETTINGS, images=data["images"], sequences=data["sequences"])
         if not grader.official:
@@ -146,6 +152,11 @@ def test_caption_ids(grader):
         expect_equal("caption ids", np.asarray(got).tolist(), np.asarray(want).tolist())
 
 
+TARGETS_EQUAL_INPUTS = ("your decoder targets equal its inputs: the target at step t is the NEXT "
+                        "word (inputs = sequences[:, :-1], targets = sequences[:, 1:]), or the "
+                        "model learns to copy the word it is fed")
+
+
 @pytest.mark.points(1)
 def test_teacher_forcing(grader):
     """Teacher forcing: inputs drop the last step, targets the first, the mask marks real targets"""
@@ -153,6 +164,9 @@ def test_teacher_forcing(grader):
         sequences = grader.oracle(official.frame, some_captions(seed), 6)
         got = grader.run(probes.probe_teacher_forcing, sequences=sequences)
         want = grader.reference(probes.probe_teacher_forcing, sequences=sequences)
+        if len(got) == 3 and np.shape(got[0]) == np.shape(got[1]) == np.shape(want[1]) and \
+                np.array_equal(got[0], got[1]):
+            fail(TARGETS_EQUAL_INPUTS)
         for name, g, w in zip(["inputs", "targets", "mask"], got, want):
             expect_equal(f"teacher-forcing {name}", np.asarray(g).astype(int).tolist(),
                          np.asarray(w).astype(int).tolist())
@@ -205,19 +219,38 @@ def test_logits_equal_keras(grader):
     logits_equal(grader, grader.cell_stand_in("LSTMCell"))
 
 
+LOSS_CHECK = "caption_loss is the teacher-forced NLL averaged over the real target tokens"
+
+
 @pytest.mark.points(2)
 @pytest.mark.part("caption_loss", uses=CAPTIONER)
 def test_masked_loss(grader):
     """caption_loss is the teacher-forced NLL averaged over the real target tokens"""
-    stand_in = grader.cell_stand_in("LSTMCell")
-    for seed in grader.seeds():
-        images, sequences = small_batch(grader, seed)
-        weights = grader.oracle(official.small_weights, seed)
-        got = grader.run(probes.probe_loss, stand_in=stand_in, weights=weights, units=UNITS,
-                         embed_dim=EMBED, images=images, sequences=sequences)
-        candidates = grader.oracle(official.keras_losses, weights, images, sequences)
-        expect_close("caption loss", got, candidates["right"], **VALUE_TOL,
-                     explain=lambda actual, bad: diagnose_loss(float(actual), candidates))
+    loss_equal(grader, grader.cell_stand_in("LSTMCell"))
+
+
+def loss_equal(grader, stand_in):
+    """Fail unless caption_loss equals the masked NLL of the twin's logits on the grader's
+    inputs, naming the classic mistake it matches (cached, a failure too: the training checks
+    credit only a training that minimises the right loss)."""
+    cache = grader.__dict__.setdefault("caption_loss", {})
+    if "verdict" not in cache:
+        try:
+            for seed in grader.seeds():
+                images, sequences = small_batch(grader, seed)
+                weights = grader.oracle(official.small_weights, seed)
+                got = grader.run(probes.probe_loss, stand_in=stand_in, weights=weights,
+                                 units=UNITS, embed_dim=EMBED, images=images,
+                                 sequences=sequences)
+                candidates = grader.oracle(official.keras_losses, weights, images, sequences)
+                expect_close("caption loss", got, candidates["right"], **VALUE_TOL,
+                             explain=lambda actual, bad: diagnose_loss(float(actual),
+                                                                       candidates))
+            cache["verdict"] = None
+        except AssertionError as error:
+            cache["verdict"] = error
+    if cache["verdict"] is not None:
+        raise cache["verdict"]
 
 
 @pytest.mark.points(2)
@@ -232,9 +265,11 @@ def test_greedy_decoding(grader):
         got = grader.run(probes.probe_greedy, stand_in=stand_in, weights=weights, units=UNITS,
                          embed_dim=EMBED, images=images, max_length=10)
         want, margins = grader.oracle(official.keras_greedy, weights, UNITS, EMBED, images, 10)
+        mistakes = grader.oracle(official.greedy_mistakes, weights, UNITS, EMBED, images, 10)
         got = np.asarray(got)
-        expect_equal("shape of the generated ids", list(got.shape), list(want.shape))
         clear = margins > MARGIN
+        name_greedy_mistake(got, want, clear, mistakes, 10)
+        expect_equal("shape of the generated ids", list(got.shape), list(want.shape))
         for row in np.flatnonzero(clear):
             if got[row].tolist() != want[row].tolist():
                 words = " ".join(TABLE.decode(want[row], join=None)) or "(empty)"
@@ -253,9 +288,51 @@ def test_greedy_stops_at_max_length(grader):
     got = grader.run(probes.probe_greedy, stand_in=stand_in, weights=weights, units=UNITS,
                      embed_dim=EMBED, images=images, max_length=7)
     want, margins = grader.oracle(official.keras_greedy, weights, UNITS, EMBED, images, 7)
+    mistakes = grader.oracle(official.greedy_mistakes, weights, UNITS, EMBED, images, 7)
+    name_greedy_mistake(np.asarray(got), want, margins > MARGIN, mistakes, 7)
     expect_equal("shape of the generated ids", list(np.shape(got)), [N_IMAGES, 7])
     for row in np.flatnonzero(margins > MARGIN):
         expect_equal(f"ids of image {row}", np.asarray(got)[row].tolist(), want[row].tolist())
+
+
+GREEDY_MISTAKES = {   # rnnkit.official.ex08.greedy_mistakes's names -> the feedback
+    "start kept": "your captions begin with <start>: it is fed to the decoder, never generated; "
+                  "return only the chosen tokens (rnnkit.decoding.generate's ids)",
+    "never stops": "your decoding never stops: words follow <end> (a row ends at its <end>, "
+                   "<pad> after it, and the loop ends once every row has emitted <end>)",
+    "padded": "your ids are right but padded with <pad> to max_length columns: return "
+              "generate's (N, L), L <= max_length, which ends once every row has emitted <end> "
+              "(the docstring's shape)",
+}
+
+
+def name_greedy_mistake(got, want, clear, mistakes, max_length):
+    """Fail with the GREEDY_MISTAKES sentence `got` matches, on the rows whose decisions are
+    clear: one of rnnkit.official.ex08.greedy_mistakes exactly, or the same mistake seen in
+    the ids themselves (<start> in the first column; words after a row's <end>)."""
+    if got.ndim != 2 or len(got) != len(want):
+        return
+    rows = np.flatnonzero(clear)
+
+    def same(a, b):
+        return a.shape == b.shape and all(a[r].tolist() == b[r].tolist() for r in rows)
+
+    for name, ids in mistakes.items():
+        ids = np.asarray(ids)
+        if not same(ids, want) and same(got, ids):
+            fail(GREEDY_MISTAKES[name])
+    width = lambda a, n: np.pad(a[:, :n], ((0, 0), (0, max(0, n - a.shape[1]))))  # noqa: E731
+    if got.shape[1] > 1 and (got[:, 0] == START).all() and \
+            same(width(got[:, 1:], want.shape[1]), want):
+        fail(GREEDY_MISTAKES["start kept"])
+    after_end = []
+    for r in rows:
+        stops = np.flatnonzero(want[r] == STOP)
+        if len(stops) and got.shape[1] > stops[0] + 1 and \
+                got[r, :stops[0] + 1].tolist() == want[r, :stops[0] + 1].tolist():
+            after_end.append((got[r, stops[0] + 1:] != PAD).any())
+    if any(after_end):
+        fail(GREEDY_MISTAKES["never stops"])
 
 
 @pytest.mark.points(2)

@@ -72,17 +72,98 @@ def model_weights(seed):
                    for k, shape in enumerate(layer)] for name, layer in shapes.items()}
 
 
-def expect_hypotheses(name, got, want, explain=None):
-    """Same tokens in the same order, and log p and score within SCORE_TOL."""
+# The classic mistakes of the searches (rnnkit.official.ex09.SEARCH_MISTAKES), as the feedback
+# names them: the one whose search returns what the student's did, or whose trace the
+# student's result shows (tokens after <stop>, a <stop> missing).
+SEARCH_SENTENCES = {
+    "no early stop": "you kept searching after the best finished hypothesis could no longer "
+                     "be beaten (stop when it is >= every active log_prob / max_length^alpha)",
+    "first finished": "you stopped at the first finished hypothesis; keep it aside until the "
+                      "beam cannot beat it",
+    "unnormalised": "your scores are not divided by len^alpha (len counts <stop>): without "
+                    "length normalisation short outputs win",
+    "length without stop": "your length leaves <stop> out: len counts every emitted token, "
+                           "<stop> included (score = log_prob / len^alpha)",
+    "keeps expanding": "a finished hypothesis keeps expanding: your hypotheses go on after "
+                       "<stop>; a candidate that emits <stop> is set aside as finished and "
+                       "never extended",
+    "stop stripped": "your hypotheses lost their <stop>: a finished hypothesis's tokens end "
+                     "with the <stop> it emitted (the model scored it: it counts in log_prob "
+                     "and in len)",
+    "no cut": "your exhaustive search leaves out the sequences cut at max_length: every "
+              "sequence of max_length tokens without <stop> is a hypothesis too (len = "
+              "max_length)",
+    "continues": "your greedy decoding continues after <stop>: a row ends at its <stop>, PAD "
+                 "after it, and the loop ends once every row has stopped",
+    "sums after stop": "your log-probabilities keep summing after <stop>: a row's log_prob is "
+                       "the sum over its tokens up to and including <stop>, nothing after",
+}
+
+
+def same_hypotheses(a, b) -> bool:
+    return [list(h[0]) for h in a] == [list(h[0]) for h in b] and (not a or np.allclose(
+        [h[1:] for h in a], [h[1:] for h in b], rtol=0, atol=SCORE_TOL["atol"]))
+
+
+def name_search_mistake(got, want, mistakes) -> str | None:
+    """The SEARCH_SENTENCES line of the mistaken search whose hypotheses `got` equals
+    (`mistakes`: {mistake: hypotheses}, from rnnkit.official.ex09), else of the trace `got`
+    shows: tokens after <stop>, or every <stop> gone."""
+    matched = [SEARCH_SENTENCES[mistake] for mistake, hypotheses in mistakes.items()
+               if same_hypotheses(got, hypotheses) and not same_hypotheses(want, hypotheses)]
+    if matched:     # several when these inputs cannot tell them apart (<stop> alone: len 1)
+        return "; or ".join(matched)
+    tokens, wanted = [list(h[0]) for h in got], [list(h[0]) for h in want]
+    if any(STOP in t[:-1] for t in tokens):
+        return SEARCH_SENTENCES["keeps expanding"]
+    if any(t[-1:] == [STOP] for t in wanted) and not any(t[-1:] == [STOP] for t in tokens) \
+            and any(t + [STOP] in wanted for t in tokens):
+        return SEARCH_SENTENCES["stop stripped"]
+    return None
+
+
+def expect_hypotheses(name, got, want, mistakes=None):
+    """Same tokens in the same order, and log p and score within SCORE_TOL; a difference
+    names the classic mistake it matches (`mistakes`: {mistake: that search's hypotheses})."""
+    cause = lambda *_: name_search_mistake(got, want, mistakes or {})  # noqa: E731
     if [h[0] for h in got] != [h[0] for h in want]:
         shown = lambda hs: [h[0] for h in hs[:4]]  # noqa: E731
-        cause = explain() if explain else None
+        found = cause()
         fail(f"{name}: expected the hypotheses {shown(want)}{' ...' if len(want) > 4 else ''}, "
              f"got {shown(got)}{' ...' if len(got) > 4 else ''} ({len(got)} returned, "
-             f"{len(want)} expected){'; ' + cause if cause else ''}")
+             f"{len(want)} expected){'; ' + found if found else ''}")
     if want:
         expect_close(f"{name}: log_prob and score", [h[1:] for h in got], [h[1:] for h in want],
-                     **SCORE_TOL)
+                     **SCORE_TOL, explain=cause)
+
+
+def name_greedy_mistake(got, want_ids, want_log_p, mistakes) -> str | None:
+    """The SEARCH_SENTENCES line of the greedy mistake `got` ({"ids", "log_probs"}) matches:
+    one of `mistakes` ({mistake: (ids, log p)}) exactly, or its trace (words after a row's
+    <stop>; the right ids with the log-probabilities of rows that stopped early too low)."""
+    ids, log_p = np.asarray(got["ids"]), np.asarray(got["log_probs"], "float64")
+    want_ids, want_log_p = np.asarray(want_ids), np.asarray(want_log_p)
+    if ids.ndim != 2 or len(ids) != len(want_ids) or log_p.shape != want_log_p.shape:
+        return None
+    for mistake, (wrong_ids, wrong_log_p) in mistakes.items():
+        wrong_ids = np.asarray(wrong_ids)
+        if ids.shape == wrong_ids.shape and np.array_equal(ids, wrong_ids) and \
+                np.allclose(log_p, wrong_log_p, rtol=0, atol=SCORE_TOL["atol"]) and not \
+                (wrong_ids.shape == want_ids.shape and np.array_equal(wrong_ids, want_ids)
+                 and np.allclose(wrong_log_p, want_log_p, rtol=0, atol=SCORE_TOL["atol"])):
+            return SEARCH_SENTENCES[mistake]
+    for row, wanted in zip(ids, want_ids):
+        stops = np.flatnonzero(wanted == STOP)
+        if len(stops) and len(row) > stops[0] + 1 and \
+                row[:stops[0] + 1].tolist() == wanted[:stops[0] + 1].tolist() and \
+                (row[stops[0] + 1:] != PAD).any():
+            return SEARCH_SENTENCES["continues"]
+    if ids.shape == want_ids.shape and np.array_equal(ids, want_ids):
+        wrong = np.abs(log_p - want_log_p) > SCORE_TOL["atol"]
+        early = (want_ids[:, :-1] == STOP).any(axis=1)
+        if wrong.any() and (early[wrong] & (log_p[wrong] < want_log_p[wrong])).all():
+            return SEARCH_SENTENCES["sums after stop"]
+    return None
 
 
 # -- checks -----------------------------------------------------------------------------------
@@ -183,7 +264,11 @@ def test_greedy(grader):
                 list(range(7))
             got = grader.run(probes.probe_greedy, table=values, codes=codes, max_length=6)
             want_ids, want_log_p = grader.oracle(official.greedy_on_table, values, codes, 6)
+            mistakes = grader.oracle(official.greedy_mistakes_on_table, values, codes, 6)
             what = "a decoder that never emits <stop>" if never_stops else "a toy decoder"
+            found = name_greedy_mistake(got, want_ids, want_log_p, mistakes)
+            if found:
+                fail(f"greedy search on {what}: {found}")
             expect_close(f"greedy ids on {what}", got["ids"], want_ids, rtol=0, atol=0)
             expect_close(f"greedy log-probabilities on {what}", got["log_probs"], want_log_p,
                          **SCORE_TOL)
@@ -198,7 +283,9 @@ def test_exhaustive(grader):
             got = grader.run(probes.probe_exhaustive, table=values, code=seed % 97,
                              max_length=4, alpha=alpha, top=5)
             want = grader.oracle(official.exhaustive_on_table, values, seed % 97, 4, alpha, 6)[:5]
-            expect_hypotheses(f"exhaustive search, alpha={alpha}", got, want)
+            mistakes = grader.oracle(official.exhaustive_mistakes_on_table, values, seed % 97,
+                                     4, alpha, 6, 5)
+            expect_hypotheses(f"exhaustive search, alpha={alpha}", got, want, mistakes)
 
 
 @pytest.mark.points(1)
@@ -210,8 +297,10 @@ def test_wide_beam_is_exhaustive(grader):
             got = grader.run(probes.probe_beam, table=values, code=seed % 89, max_length=4,
                              width=3 ** 3 * 4, alpha=alpha)
             want = grader.oracle(official.exhaustive_on_table, values, seed % 89, 4, alpha, 6)
+            mistakes = grader.oracle(official.beam_mistakes_on_table, values, seed % 89, 4,
+                                     3 ** 3 * 4, alpha)
             expect_hypotheses(f"best of a {3 ** 3 * 4}-wide beam, alpha={alpha}", got[:1],
-                              want[:1])
+                              want[:1], {name: h[:1] for name, h in mistakes.items()})
 
 
 @pytest.mark.points(1)
@@ -224,7 +313,9 @@ def test_width_one_is_greedy(grader):
                              width=1, alpha=0.0)
             ids, log_p = grader.oracle(official.greedy_on_table, values, [seed % 83], 6)
             want = [[[int(t) for t in ids[0] if t != PAD], float(log_p[0]), float(log_p[0])]]
-            expect_hypotheses("beam search of width 1", got, want)
+            mistakes = grader.oracle(official.beam_mistakes_on_table, values, seed % 83, 6, 1,
+                                     0.0)
+            expect_hypotheses("beam search of width 1", got, want, mistakes)
 
 
 @pytest.mark.points(1)
@@ -236,14 +327,9 @@ def test_beam_equals_reference(grader, width, alpha):
         args = dict(table=values, code=seed % 79, max_length=5, width=width, alpha=alpha)
         got = grader.run(probes.probe_beam, **args)
         want = grader.reference(probes.probe_beam, **args)
-
-        def explain():
-            mistakes = grader.oracle(official.beam_mistakes_on_table, values, seed % 79, 5,
-                                     width, alpha)
-            tokens = [list(h[0]) for h in got]
-            return next((sentence for sentence, wrong in mistakes.items() if wrong == tokens),
-                        None)
-        expect_hypotheses(f"beam search, width {width}, alpha {alpha}", got, want, explain)
+        mistakes = grader.oracle(official.beam_mistakes_on_table, values, seed % 79, 5, width,
+                                 alpha)
+        expect_hypotheses(f"beam search, width {width}, alpha {alpha}", got, want, mistakes)
 
 
 @pytest.mark.points(3)

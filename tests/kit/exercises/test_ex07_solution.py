@@ -3,10 +3,13 @@ the generation loop, training) against independent implementations: tf.math.top_
 tf.nn.softmax, exhaustive search over every subset of a small vocabulary for top-p,
 empirical frequencies for the sampler, Keras's own RNN loop over whole sequences for
 `lm_step`, re-running the model on the growing prefix (no state carried) for
-`generate_text`, and the grammar's parser for what training reaches.
+`generate_text`, and the grammar's parser for what training reaches. The edges (top-p at
+p >= 1, a subnormal temperature) against exact decimal arithmetic, for the solution and the
+grader's reference alike.
 
 Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex07_solution.py
 """
+import decimal
 import itertools
 import os
 
@@ -108,6 +111,75 @@ def test_top_p_against_exhaustive_search(logits, p):
                                    err_msg=f"row {row}, p={p}")
     with pytest.raises(ValueError, match="p=0"):
         ex.top_p_probabilities(logits, 0)
+
+
+# -- the edges: p = 1 and a subnormal temperature, against exact decimal arithmetic --------------
+def decimal_softmax(row, temperature=1.0):
+    """softmax(row / temperature) in 60-digit decimal arithmetic (as Python floats): an
+    independent implementation that no temperature overflows (1e-310 divides exactly)."""
+    with decimal.localcontext() as context:
+        context.prec = 60
+        scaled = [decimal.Decimal(float(x)) / decimal.Decimal(temperature) for x in row]
+        top = max(scaled)
+        e = [(x - top).exp() for x in scaled]               # underflows to 0, never NaN
+        total = sum(e)
+        return [x / total for x in e]
+
+
+def decimal_top_p(row, p):
+    """The nucleus with exact sums: the smallest most likely prefix whose mass reaches p (all
+    tokens when none does), then the ties of its least likely member; as float64."""
+    q = decimal_softmax(row)
+    order = sorted(range(len(q)), key=lambda j: -q[j])
+    mass, kept = decimal.Decimal(0), []
+    for j in order:
+        kept.append(j)
+        mass += q[j]
+        if mass >= decimal.Decimal(p):
+            break
+    threshold = min(q[j] for j in kept)
+    out = np.array([float(x) if x >= threshold else 0.0 for x in q])
+    return out / out.sum()
+
+
+@pytest.fixture(scope="module")
+def wide_logits():
+    """306 rows of logits with a wide spread (normal, sd 10): in float64 the running sum of
+    the sorted probabilities reaches 1.0 before the last token in dozens of them."""
+    z = np.random.default_rng(24).normal(0, 10, size=(306, 9))
+    q = np.sort(tf_softmax(z), axis=-1)[:, ::-1]
+    early = (np.cumsum(q, axis=-1)[:, :-1] >= 1.0).any(axis=-1)
+    assert early.sum() >= 10, early.sum()         # the edge is really exercised
+    return z
+
+
+@pytest.mark.parametrize("p", [1.0, 1.5])
+def test_top_p_at_one_keeps_every_token(wide_logits, p):
+    from rnnkit.official import ex07 as official
+
+    exact = np.array([decimal_top_p(row, p) for row in wide_logits])
+    assert (exact > 0).all()                       # exact sums reach 1 only with every token
+    for implementation in (ex.top_p_probabilities, lambda z, p: official.top_p(z, p)):
+        got = implementation(wide_logits, p)
+        assert (got > 0).all(), f"{int((got == 0).any(-1).sum())} rows dropped tokens"
+        np.testing.assert_allclose(got, exact, **F64)
+
+
+@pytest.mark.parametrize("temperature", [1e-310, 5e-324, 1e-200, 1e-3])
+def test_a_tiny_temperature_shares_the_mass_among_the_tied_maxima(logits, temperature):
+    from rnnkit.official import ex07 as official
+
+    exact = np.array([[float(x) for x in decimal_softmax(row, temperature)] for row in logits])
+    for got in (ex.temperature_probabilities(logits, temperature),
+                official.temperature(logits, temperature)):
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, exact, **F64)
+    if temperature < 1e-300:                    # the limit: uniform over the tied maxima
+        ties = logits == logits.max(axis=-1, keepdims=True)
+        np.testing.assert_allclose(exact, ties / ties.sum(axis=-1, keepdims=True), atol=0)
+        ids = ex.sample(ex.temperature_probabilities(logits, temperature),
+                        np.random.default_rng(0))
+        assert ties[np.arange(len(ids)), ids].all()      # never the pad id of a NaN row
 
 
 def test_top_p_ties_are_included():

@@ -278,19 +278,21 @@ def test_grader_searches_equal_the_reference(seed):
 
 def test_every_beam_mistake_is_caught_and_named_by_the_graded_cases():
     # The check compares with the reference on these cases; each known mistake must change
-    # the result in at least one of them, and explain_beam must name it there.
+    # the result in at least one of them, and the check must name it there.
     from rnnkit.official import ex09 as search
     from tests.grading import test_ex09 as checks
 
     cases = [(width, alpha) for width, alpha in [(2, 0.7), (3, 0.0), (4, 1.0)]]
-    for mistake, sentence in search.BEAM_MISTAKES.items():
+    for mistake in search.SEARCH_MISTAKES["beam"]:
         named = False
         for width, alpha in cases:
             values = checks.beam_table(0, width)
-            args = (*search.toy(values, 0), START, STOP, 5, width, alpha)
-            right, wrong = search.beam(*args), search.beam(*args, mistake=mistake)
-            if [h[0] for h in right] != [h[0] for h in wrong]:
-                named |= search.explain_beam(wrong, *args) == sentence
+            mistakes = search.beam_mistakes_on_table(values, 0, 5, width, alpha)
+            right = search.beam(*search.toy(values, 0), START, STOP, 5, width, alpha)
+            wrong = mistakes[mistake]
+            if not checks.same_hypotheses(right, wrong):
+                named |= checks.SEARCH_SENTENCES[mistake] in \
+                    (checks.name_search_mistake(wrong, right, mistakes) or "")
         assert named, f"no graded case catches and names: {mistake}"
 
 

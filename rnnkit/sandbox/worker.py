@@ -119,7 +119,7 @@ def describe(error: BaseException, folder: str) -> dict:
     that raised it; the grader decides "not started" by comparing that line with the stubs
     `release` wrote (the message is never read for it)."""
     if isinstance(error, SystemExit):
-        return {"kind": "exit", "message": f"the code called sys.exit({error.code!r})"[:200],
+        return {"kind": "exit", "message": repr(error.code)[:200],
                 "location": _location(error, folder)}
     chain = list(_chain(error))
     stub = next((e for e in chain if isinstance(e, NotImplementedError)), None)
@@ -300,7 +300,6 @@ def main(argv: list[str]) -> None:
             payload = wire.encode({"status": "ok", "result": result})
         except (wire.WireError, TypeError, ValueError) as error:
             wire.send(fd_out, {"status": "error", "kind": "bad_output",
-                               "message": f"the code returned data the grader cannot read: "
-                                          f"{clean_message(error)}", "location": None})
+                               "message": clean_message(error), "location": None})
             continue
         wire.send_payload(fd_out, payload)

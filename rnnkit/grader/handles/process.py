@@ -50,6 +50,11 @@ class StudentError(Exception):
 
     KINDS = ("not_started", "exception", "exit", "timeout", "crash", "memory",
              "import_error", "missing", "bad_output", "forbidden")
+    # What a reply of the student's process may say happened: the rest (a crash, a timeout,
+    # an internal error, not started) the grader establishes itself. A reply is the student's
+    # to write (student code shares the worker's process), so its text is shown only behind
+    # the grader's own words ("your code raised ...").
+    REPORTED = ("exception", "exit", "memory", "bad_output")
 
     def __init__(self, kind: str, message: str, location: str | None = None,
                  type_name: str | None = None):
@@ -60,6 +65,7 @@ class StudentError(Exception):
         type_name = one_line(type_name, 80) if isinstance(type_name, str) else None
         self.kind, self.message, self.location, self.type_name = kind, message, location, type_name
         self.raised: dict | None = None
+        self.reported = False          # said by the student's process (from_reply)
         super().__init__(self.feedback())
 
     def again(self) -> "StudentError":
@@ -67,7 +73,8 @@ class StudentError(Exception):
         one object again would add every earlier check's frames to its traceback (each
         check of a module that does not import grew it by ~300 lines)."""
         clone = StudentError(self.kind, self.message, self.location, self.type_name)
-        clone.raised = self.raised
+        clone.raised, clone.reported = self.raised, self.reported
+        clone.args = (clone.feedback(),)
         return clone
 
     def feedback(self) -> str:
@@ -86,17 +93,23 @@ class StudentError(Exception):
         if self.kind == "exception":
             what = f"{self.type_name}: " if self.type_name else ""
             return f"your code raised {what}{self.message}{where}"
+        if self.kind == "exit":
+            return f"your code called sys.exit({self.message}){where}"
+        if self.kind == "bad_output" and self.reported:
+            return f"your code returned data the grader cannot read: {self.message}{where}"
         return f"{self.message}{where}"
 
     @classmethod
     def from_reply(cls, reply: dict) -> "StudentError":
-        kind = reply.get("kind") if reply.get("kind") in cls.KINDS else "exception"
+        kind = reply.get("kind") if reply.get("kind") in cls.REPORTED else "exception"
         if reply.get("status") == "import_error" and kind != "not_started":
             kind = "missing" if reply.get("type") == "MissingModule" else "import_error"
         location = reply.get("location")
         type_name = reply.get("type")
         error = cls(kind, str(reply.get("message", "")), location if isinstance(location, str)
                     else None, type_name if isinstance(type_name, str) else None)
+        error.reported = True
+        error.args = (error.feedback(),)
         raised = reply.get("raised")
         if isinstance(raised, dict) and all(isinstance(raised.get(k), str)
                                             for k in ("file", "function", "line")):

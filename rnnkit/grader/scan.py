@@ -268,6 +268,21 @@ def read_module(path: str, filename: str, owner: str):
     if lines > MODULE_LINES:
         return [f"{filename} has more than {MODULE_LINES:,} lines: the grader reads an exercise "
                 "module up to that many (the released ones have under 500)"]
+    # Python reads a module in the encoding its first two lines declare (PEP 263): under
+    # `# -*- coding: utf-7 -*-` a comment, read as UTF-8, held `+AAo-`, a newline in UTF-7,
+    # and the import ran the lines the scan saw as that comment. The scan reads what Python
+    # reads only in UTF-8, so any other declared encoding is refused, not guessed at.
+    import io
+    import tokenize
+
+    try:
+        declared = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError as error:          # an unknown encoding: the import fails there too
+        declared = str(error)
+    if declared not in ("utf-8", "utf-8-sig"):
+        return [f"{filename} declares its source encoding as {declared!r} in its first lines: "
+                "the grader reads exercise modules as UTF-8 only; delete that line (and save "
+                "the file as UTF-8)"]
     # utf-8-sig: a byte-order mark (Windows editors) must not hide the file from the scan
     source = data.decode("utf-8-sig", errors="replace")
     try:

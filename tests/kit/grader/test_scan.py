@@ -90,3 +90,24 @@ def test_an_earlier_exercises_cell_is_not_keras_s():
               "    from ex01_simple_rnn import SimpleRNNCell\n")
     assert scan(source, "ex03", "s.py") == []
     assert scan("from keras.layers import SimpleRNNCell\n", "ex01", "s.py")
+
+
+@pytest.mark.parametrize("declared, refused", [("utf-7", True), ("latin-1", True),
+                                               ("utf-8", False), (None, False)])
+def test_a_module_is_scanned_as_python_reads_it(tmp_path, declared, refused):
+    """Python decodes a module in the encoding its first lines declare (PEP 263). Under
+    `# -*- coding: utf-7 -*-` the attacker's ex03 hid `import gc` and `sys.modules` in what the
+    scan, reading UTF-8, took for one comment (`+AAo-` is a newline in UTF-7): no finding,
+    13/27 with the hidden lines run. Any declared encoding but UTF-8 is refused now."""
+    from rnnkit.course import BY_ID
+    from rnnkit.grader.scan import scan_submission
+
+    head = f"# -*- coding: {declared} -*-\n" if declared else ""
+    body = "x = 1  # harmless+AAo-import gc\n" if declared == "utf-7" else "x = 1\n"
+    (tmp_path / "ex01_simple_rnn.py").write_bytes((head + body).encode("ascii"))
+    findings = scan_submission(tmp_path, BY_ID["ex01"])
+    if refused:
+        assert len(findings) == 1 and f"declares its source encoding as '{declared}'" in \
+            findings[0].replace("iso-8859-1", declared), findings
+    else:
+        assert findings == [], findings

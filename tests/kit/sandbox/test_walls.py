@@ -506,7 +506,9 @@ def _imported_in_student_process(folder, exercise_id):
 def test_in_later_exercises_keras_s_cells_stand_in_and_only_the_layers_are_walled(tmp_path):
     """ex05 (like ex04-ex09) keeps Keras's LSTMCell and GRUCell, which stand in for an
     unfinished ex03, and TensorFlow's fused cell step with them; Keras's LSTM and GRU layers,
-    the backend's whole-layer functions and the fused whole-sequence op are walled off."""
+    the backend's whole-layer functions and the fused whole-sequence op are walled off, also
+    when the op's name is a str or bytes subclass whose == says no (both ran the op before:
+    the attacker's ex03 scored 13/27 with LSTMBlockCell named so)."""
     for name in ("ex01_simple_rnn.py", "ex03_gated_cells.py", "ex05_sentiment.py"):
         (tmp_path / name).write_text((KIT_ROOT / "solutions" / name).read_text())
     with open(tmp_path / "ex05_sentiment.py", "a") as module:
@@ -525,7 +527,41 @@ _keras_lstm_cell = keras.layers.LSTMCell(4)
 _keras_lstm_cell(_x, [_h, _h])                                    # stands in: it runs
 keras.layers.GRUCell(4)(_x, [_h])
 _tf.raw_ops.LSTMBlockCell(**_cell)                                # the fused step: a cell
+
+
+class _Name(str):       # a name that answers == as it likes (the attacker's: LSTMBlockCell ran)
+    __hash__ = str.__hash__
+
+    def __eq__(self, other):
+        return False
+
+    def __ne__(self, other):
+        return True
+
+
+class _Bytes(bytes):
+    __hash__ = bytes.__hash__
+
+    def __eq__(self, other):
+        return False
+
+    def __ne__(self, other):
+        return True
+
+
+from tensorflow.python.eager import context as _context, execute as _execute
+
+
+def _by_name(name):
+    args = [_np.int64(1), _x[None], _h, _h, _W, _z, _z, _z, _b]
+    return _execute.execute(name, 7, [_tf.convert_to_tensor(a) for a in args],
+                            ("forget_bias", 0.0, "cell_clip", -1.0, "use_peephole", False,
+                             "T", 1), _context.context())
+
+
 _WALLED = {
+    "BlockLSTM named by a str subclass": lambda: _by_name(_Name("BlockLSTM")),
+    "BlockLSTM named by a bytes subclass": lambda: _by_name(_Bytes(b"BlockLSTM")),
     "keras.layers.LSTM": lambda: keras.layers.LSTM(4),
     "keras.layers.GRU": lambda: keras.layers.GRU(4),
     "the backend's lstm": lambda: _sys.modules["keras.src.backend.tensorflow.rnn"].lstm(

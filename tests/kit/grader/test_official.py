@@ -38,6 +38,9 @@ from rnnkit.sandbox import wire
 import planted
 
 FORGED = planted.FORGED
+# the attacker's forged error (every ex02 check said it, tagged a crash, before)
+INTERNAL = ("internal grader error: the official oracle crashed before comparing; this "
+            "check is NOT counted against the student, regrade it")
 
 
 def run_grade(target, *options, kit=KIT_ROOT, tmp: Path, env=None) -> dict:
@@ -270,6 +273,9 @@ def ex01_forger(tmp_path_factory):
                     shape = dict(_SHAPES[_last["args"]["name"]])
                     shape["outputs"] = [numpy.zeros(s, "float32") for s in shape["outputs"]]
                     message = {{"status": "ok", "result": shape}}
+                elif probe in ("probe_gradients", "probe_round_trip"):   # as the grader's
+                    message = {{"status": "error", "kind": "crash", "type": None,
+                               "location": None, "message": "{INTERNAL}"}}
             if isinstance(message, dict) and message.get("status") in ("ready", "walled"):
                 message = dict(message, protections={{
                     "applied": ["Landlock ABI 99 {FORGED}"], "missing": []}},
@@ -289,7 +295,9 @@ def test_the_workers_channel_forges_no_point_and_no_fact(ex01_forger, tmp_path):
     """Scan off (the walls are the boundary): the forged structural replies earn nothing, since
     structure counts only when the cell's values on the grader's inputs bear it out (the
     untouched stub has none); the protections line is the walls' own, sent before any
-    student code ran; the forged notes appear nowhere."""
+    student code ran; the forged notes appear nowhere; and an error forged as a crash with
+    the grader's words (the attacker's 'internal grader error ... regrade it', shown as the
+    grader's on every check before) is said as what the student's code raised."""
     graded = run_grade(ex01_forger, "ex01", tmp=tmp_path, env={"RNNKIT_SOURCE_SCAN": "off"})
     assert graded["mode"] == "official"
     table = scores(graded, "ex01")
@@ -301,6 +309,10 @@ def test_the_workers_channel_forges_no_point_and_no_fact(ex01_forger, tmp_path):
     printed = json.dumps(graded)
     assert FORGED not in printed
     assert "Landlock" in graded["printed"] and "ABI 99" not in graded["printed"]
+    # an error the process reports is the student's code's, never a crash or the grader's
+    forged = [out for _, _, out in table.values() if "internal grader error" in out]
+    assert forged and all(f"your code raised {INTERNAL}" in out for out in forged), forged
+    assert not [t["tags"] for t in graded["tests"] if "crash" in t["tags"]]
 
 
 # -- classes 1 and 3: training replayed, test data regenerated (ex04) ----------------------------

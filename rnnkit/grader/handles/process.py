@@ -209,11 +209,21 @@ class _Live:
     pids: set = set()
 
 
+# What a student process inherits of the grader's environment: what finds programs and
+# libraries, the locale, and the numeric libraries' thread and kernel settings (so the
+# student's arithmetic is the oracles'). Nothing else: a hosting service's or CI's variables
+# (tokens, paths of the instructor's files) are the grader's, not the student's to read.
+INHERITED = ("PATH", "PATHEXT", "LD_LIBRARY_PATH", "LANG", "LANGUAGE", "TZ", "SYSTEMROOT",
+             "SYSTEMDRIVE", "WINDIR", "COMSPEC", "NUMBER_OF_PROCESSORS", "TEMP", "TMP")
+INHERITED_PREFIXES = ("LC_", "TF_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "XLA_", "PROCESSOR_")
+
+
 def worker_environment() -> dict:
-    """The environment of a student process (HOME and TMPDIR are added per process): none of
-    the grader's RNNKIT_ or PYTHON variables, fixed seeds and quiet TensorFlow."""
+    """The environment of a student process (HOME and TMPDIR are added per process): the
+    grader's INHERITED variables only (none of its RNNKIT_ or PYTHON ones), fixed seeds and
+    quiet TensorFlow."""
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("RNNKIT_", "PYTHON"))}
+           if key.upper() in INHERITED or key.upper().startswith(INHERITED_PREFIXES)}
     env.update(KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
                MPLBACKEND="Agg")

@@ -227,3 +227,17 @@ def test_an_import_failure_met_by_every_check_is_raised_afresh(tmp_path):
             depths.append(len(traceback.extract_tb(error.value.__traceback__)))
     # the first comes from starting the process, the others from the same later call
     assert len({id(e) for e in raised}) == 4 and depths[1] == depths[2] == depths[3], depths
+
+
+def test_a_student_process_inherits_only_what_finds_programs_locale_and_numeric_settings(
+        monkeypatch):
+    """The attacker's review: student code saw every variable of the grader's environment
+    but RNNKIT_ and PYTHON ones (a hosting service's tokens would be among them). Only the
+    listed ones pass now."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary")
+    monkeypatch.setenv("GRADESCOPE_TOKEN", "canary")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    env = process.worker_environment()
+    assert "canary" not in env.values()
+    assert env["OMP_NUM_THREADS"] == "2" and env["PATH"] == os.environ["PATH"]
+    assert not [key for key in env if key.startswith("RNNKIT_")]

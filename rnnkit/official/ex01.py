@@ -97,6 +97,25 @@ def _variant_cell_class():
     return VariantCell
 
 
+MISTAKES = [*variants.SIMPLE_RNN_MISTAKES, *variants.SIMPLE_RNN_IGNORED]   # their sentences
+
+
+def _cell_maker(mistake=None):
+    """units -> a cell computing `mistake` (a sentence of cell_mistakes), or Keras's with None."""
+    import keras
+
+    if mistake is None:
+        return keras.layers.SimpleRNNCell
+    if mistake in variants.SIMPLE_RNN_MISTAKES:
+        options = dict(variants.SIMPLE_RNN_MISTAKES[mistake])
+    elif mistake in variants.SIMPLE_RNN_IGNORED:
+        options = {"ignored": variants.SIMPLE_RNN_IGNORED[mistake]}
+    else:
+        raise ValueError(f"no vanilla-cell mistake reads {mistake!r}")
+    cell = _variant_cell_class()
+    return lambda units: cell(units, **options)
+
+
 def _problem_shape_model(name, make_cell):
     """The problem-shape model `name` as solutions/ builds it (docstrings in ex01's module),
     its recurrent layers RNN(make_cell(units)); the same layers in the same order, so the same
@@ -131,19 +150,7 @@ def _problem_shape_model(name, make_cell):
 def problem_shape_outputs(name, weights, xs, mistake=None):
     """The outputs on each of `xs` of the problem-shape model `name` loaded with `weights`,
     its cells those of `mistake` (a sentence of cell_mistakes), or right ones with None."""
-    import keras
-
-    options = {}
-    if mistake in variants.SIMPLE_RNN_MISTAKES:
-        options = dict(variants.SIMPLE_RNN_MISTAKES[mistake])
-    elif mistake in variants.SIMPLE_RNN_IGNORED:
-        options = {"ignored": variants.SIMPLE_RNN_IGNORED[mistake]}
-    elif mistake is not None:
-        raise ValueError(f"no vanilla-cell mistake reads {mistake!r}")
-    cell = _variant_cell_class()
-    model = _problem_shape_model(
-        name, (lambda units: cell(units, **options)) if mistake is not None
-        else keras.layers.SimpleRNNCell)
+    model = _problem_shape_model(name, _cell_maker(mistake))
     model.set_weights(weights)
     return [np.asarray(model(x)) for x in xs]
 
@@ -151,5 +158,14 @@ def problem_shape_outputs(name, weights, xs, mistake=None):
 def problem_shape_mistakes(name, weights, xs):
     """{sentence: outputs on each of xs} of the problem-shape model `name` around each
     mistaken vanilla cell that cell_mistakes names."""
-    return {sentence: problem_shape_outputs(name, weights, xs, sentence)
-            for sentence in [*variants.SIMPLE_RNN_MISTAKES, *variants.SIMPLE_RNN_IGNORED]}
+    return {sentence: problem_shape_outputs(name, weights, xs, sentence) for sentence in MISTAKES}
+
+
+def classifier_mistakes(x, weights):
+    """{sentence: outputs} of the round-trip classifier (keras_classifier_outputs) around each
+    mistaken vanilla cell that cell_mistakes names."""
+    import keras
+
+    return {sentence: np.asarray(cells.classifier(keras.layers.RNN(_cell_maker(sentence)(H)),
+                                                  (T, D), weights)(x))
+            for sentence in MISTAKES}

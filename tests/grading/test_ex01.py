@@ -256,5 +256,18 @@ def test_keras_file_round_trip(grader):
     weights = classifier_weights(grader.seed)
     got = grader.run(probe_round_trip, x=x, weights=weights)
     want = grader.oracle(official.keras_classifier_outputs, x, weights)
+    if grader.kind == "record":   # for a self-check of a wrong cell (below), as in the shapes
+        grader.oracle(official.classifier_mistakes, x, weights)
     right = grader.cell_problem("SimpleRNNCell") is None
+    if not right:
+        # A wrong cell (its own checks judge it) round-trips when the model loaded back
+        # predicts what it predicted before saving; those predictions count only when they are
+        # the same model's around the mistake the grader named in the cell, not any numbers
+        # the cell gives in this probe (zeros round-trip too).
+        structure_credited(grader)
+        mistake = grader.cell_mistake("SimpleRNNCell")
+        twin = grader.oracle(official.classifier_mistakes, x, weights)[mistake]
+        if not np.allclose(got["before"], twin, **VALUE_TOL):
+            fail("not credited: before saving, the model's predictions are not those of the "
+                 f"same model around your cell, whose mistake the grader named ({mistake})")
     archive.expect_round_trip(got, "SimpleRNNCell", weights, want, cell_right=right, **VALUE_TOL)

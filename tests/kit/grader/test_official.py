@@ -529,13 +529,14 @@ NO_BIAS_CELL = '''
 
 @pytest.fixture(scope="module")
 def ex01_shape_grades(tmp_path_factory):
-    """{plant: ex01's problem-shape checks, graded officially}: the watched cell with hollow
-    models, and the honest cell without its bias."""
+    """{plant: ex01's problem-shape and round-trip checks, graded officially}: the watched cell
+    with hollow models, and the honest cell without its bias."""
     tmp = tmp_path_factory.mktemp("ex01_shapes")
     graded = {}
     for plant, block in (("watched", WATCHED_CELL), ("no_bias", NO_BIAS_CELL)):
         target = write_plant(tmp / plant, "ex01", [planted.Append("ex01_simple_rnn.py", block)])
-        graded[plant] = run_grade(target, "ex01", "-k", "problem_shapes", tmp=tmp)
+        graded[plant] = run_grade(target, "ex01", "-k", "problem_shapes or round_trip",
+                                  tmp=tmp)
     return graded
 
 
@@ -557,3 +558,18 @@ def test_a_cell_without_its_bias_keeps_its_shape_points(ex01_shape_grades):
     shapes = matching(table, "Problem-shape")
     assert len(shapes) == 5 and all(score == max_score > 0
                                     for score, max_score, _ in shapes.values()), table
+
+
+def test_a_watched_cell_earns_no_round_trip_point(ex01_shape_grades):
+    """The round trip of a wrong cell is judged on the model's predictions before saving: they
+    must be the model's around the mistake the grader named; the watched cell, right in this
+    probe, is not the cell the grader judged."""
+    (score, _, output), = matching(scores(ex01_shape_grades["watched"], "ex01"),
+                                   ".keras").values()
+    assert score == 0 and "not credited" in output and "without the bias" in output, output
+
+
+def test_a_cell_without_its_bias_keeps_its_round_trip_point(ex01_shape_grades):
+    (score, max_score, output), = matching(scores(ex01_shape_grades["no_bias"], "ex01"),
+                                           ".keras").values()
+    assert score == max_score > 0, output

@@ -19,7 +19,9 @@ The classes of the issue and where their plants are:
   6 the worker's channel -- here (ex01);
   7 hostile files -- tests/kit/tools/test_hostile_submissions.py (and test_bounded_reading.py);
   8 walls wherever the packages live -- tests/kit/sandbox/test_walls.py under .ci/run's
-    virtualenv.
+    virtualenv;
+and a cell that knows when the grader asks whether it is right (a named mistake there, no
+network in its models elsewhere) -- here (ex01's problem shapes and round trip).
 """
 from __future__ import annotations
 

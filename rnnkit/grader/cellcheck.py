@@ -99,9 +99,10 @@ def problem(grader, name: str):
     return None, None
 
 
-def structure_verified(grader, name: str) -> str | None:
-    """None when the cell's values on the grader's inputs are Keras's or a named mistake's
-    (so its reported structure is real), else why its structure is not credited."""
+def mistake(grader, name: str) -> str | None:
+    """The sentence of the named mistake whose values the student's wrong cell `name` has on
+    the grader's inputs; None when the cell is right, or wrong in a way the grader cannot name
+    (or could not run)."""
     from rnnkit.grader.handles.process import StudentError
 
     if grader.cell_problem(name) is None:
@@ -114,7 +115,18 @@ def structure_verified(grader, name: str) -> str | None:
         candidates = grader.oracle(CELLS.cell_mistakes, name, x, states, weights)
     except OfficialOnly:          # a kit released before these were recorded
         candidates = {}
-    if isinstance(got, list) and got and diagnose(got[0], candidates) is not None:
+    return diagnose(got[0], candidates) if isinstance(got, list) and got else None
+
+
+def structure_verified(grader, name: str) -> str | None:
+    """None when the cell's values on the grader's inputs are Keras's or a named mistake's
+    (so its reported structure is real), else why its structure is not credited.
+
+    A named mistake is evidence of the cell's structure only: a check that credits values
+    computed around the cell (a model built with it) must hold them against the same model
+    around that mistaken cell (`grader.cell_mistake`), since the cell's behaviour here, on
+    these fixed inputs and in this probe, says nothing about what it does elsewhere."""
+    if grader.cell_problem(name) is None or grader.cell_mistake(name) is not None:
         return None
     return (f"not credited: your {name}'s outputs on the grader's inputs match neither "
             f"keras.layers.{LAYOUT[name][0]}'s nor a mistake the grader can name, so what it "

@@ -195,6 +195,16 @@ class Grader:
             self._cells[name] = cellcheck.problem(self, name)
         return self._cells[name]
 
+    def cell_mistake(self, name: str) -> str | None:
+        """The sentence of the named mistake the student's wrong cell `name` computes on the
+        grader's inputs; None when it is right or its mistake has no name."""
+        from rnnkit.grader import cellcheck
+
+        key = f"mistake:{name}"
+        if key not in self._cells:
+            self._cells[key] = cellcheck.mistake(self, name)
+        return self._cells[key]
+
     def structure_verified(self, name: str) -> str | None:
         """None when what the student's process reports about the cell `name`'s structure is
         borne out by its values (Keras's, or a named mistake's), else why it is not credited."""

@@ -219,17 +219,24 @@ SIMPLE_RNN_MISTAKES: dict[str, dict] = {
 }
 
 
+# The mistakes of a cell that leaves one of its weights out of the sum: {sentence: weight}
+# (that weight is read as zeros).
+SIMPLE_RNN_IGNORED: dict[str, str] = {
+    "your cell ignores the previous state: add `states[0] @ self.recurrent_kernel`":
+        "recurrent_kernel",
+    "your cell ignores the input: add `inputs @ self.kernel`": "kernel",
+}
+
+
 def cell_mistakes(cell, x, states, weights) -> dict:
     """{sentence: h_seq (N, T, H)} of every known mistake of `cell` ("SimpleRNNCell",
     "LSTMCell", "GRUCell") on the same inputs, initial states and weights (Keras's layout)."""
     kernel, recurrent, bias = weights
     if cell == "SimpleRNNCell":
+        zeroed = {"kernel": np.zeros_like(kernel), "recurrent_kernel": np.zeros_like(recurrent)}
         mistakes = {**SIMPLE_RNN_MISTAKES,
-                    "your cell ignores the previous state: add "
-                    "`states[0] @ self.recurrent_kernel`":
-                        {"recurrent_kernel": np.zeros_like(recurrent)},
-                    "your cell ignores the input: add `inputs @ self.kernel`":
-                        {"kernel": np.zeros_like(kernel)}}
+                    **{sentence: {weight: zeroed[weight]}
+                       for sentence, weight in SIMPLE_RNN_IGNORED.items()}}
         return mistake_outputs(simple_rnn_sequence, mistakes, x, states[0], kernel=kernel,
                                recurrent_kernel=recurrent, bias=bias)
     if cell == "LSTMCell":

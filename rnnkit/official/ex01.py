@@ -59,3 +59,113 @@ def cell_mistakes(x, h0, weights, step=False):
     if step:
         candidates = {sentence: h_seq[:, 0] for sentence, h_seq in candidates.items()}
     return candidates
+
+
+# -- the problem-shape models around a mistaken cell ----------------------------------------
+def _variant_cell_class():
+    """A Keras cell computing one of the mistaken vanilla cells (rnnkit.official.cells), with
+    the weights of the right one (kernel, recurrent_kernel, bias: the same list to set)."""
+    import keras
+    from keras import ops
+
+    class VariantCell(keras.layers.Layer):
+        def __init__(self, units, activation="tanh", use_bias=True, ignored=None, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.state_size, self.output_size = units, units, units
+            self.activation = {"tanh": ops.tanh, "sigmoid": ops.sigmoid,
+                               "linear": lambda a: a}[activation]
+            self.use_bias, self.ignored = use_bias, ignored
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(self.units, self.units),
+                                                    name="recurrent_kernel")
+            self.bias = self.add_weight(shape=(self.units,), name="bias")
+
+        def call(self, inputs, states):
+            h = states[0] if isinstance(states, (list, tuple)) else states
+            a = ops.zeros_like(h)                                        # (N, H)
+            if self.ignored != "kernel":
+                a = a + ops.matmul(inputs, self.kernel)
+            if self.ignored != "recurrent_kernel":
+                a = a + ops.matmul(h, self.recurrent_kernel)
+            if self.use_bias:
+                a = a + self.bias
+            h = self.activation(a)
+            return h, [h]
+
+    return VariantCell
+
+
+MISTAKES = [*variants.SIMPLE_RNN_MISTAKES, *variants.SIMPLE_RNN_IGNORED]   # their sentences
+
+
+def _cell_maker(mistake=None):
+    """units -> a cell computing `mistake` (a sentence of cell_mistakes), or Keras's with None."""
+    import keras
+
+    if mistake is None:
+        return keras.layers.SimpleRNNCell
+    if mistake in variants.SIMPLE_RNN_MISTAKES:
+        options = dict(variants.SIMPLE_RNN_MISTAKES[mistake])
+    elif mistake in variants.SIMPLE_RNN_IGNORED:
+        options = {"ignored": variants.SIMPLE_RNN_IGNORED[mistake]}
+    else:
+        raise ValueError(f"no vanilla-cell mistake reads {mistake!r}")
+    cell = _variant_cell_class()
+    return lambda units: cell(units, **options)
+
+
+def _problem_shape_model(name, make_cell):
+    """The problem-shape model `name` as solutions/ builds it (docstrings in ex01's module),
+    its recurrent layers RNN(make_cell(units)); the same layers in the same order, so the same
+    weight list sets it."""
+    import keras
+    from keras import layers
+
+    from rnnkit.probes.ex01 import SHAPE_BUILDERS
+
+    arguments = SHAPE_BUILDERS[name][0]
+    input_dim, units, output_dim = arguments[:3]
+    if name == "one_to_one":
+        inputs = keras.Input(shape=(input_dim,))
+        h = layers.RNN(make_cell(units))(layers.Reshape((1, input_dim))(inputs))
+    elif name == "one_to_many":
+        inputs = keras.Input(shape=(input_dim,))
+        h = layers.RNN(make_cell(units), return_sequences=True)(
+            layers.RepeatVector(arguments[3])(inputs))
+    elif name in ("many_to_one", "many_to_many"):
+        inputs = keras.Input(shape=(None, input_dim))
+        h = layers.RNN(make_cell(units), return_sequences=name == "many_to_many")(inputs)
+    elif name == "encoder_decoder":
+        inputs = keras.Input(shape=(None, input_dim))
+        summary = layers.RNN(make_cell(units))(inputs)
+        h = layers.RNN(make_cell(units), return_sequences=True)(
+            layers.RepeatVector(arguments[3])(summary), initial_state=[summary])
+    else:
+        raise ValueError(f"no problem-shape model named {name!r}")
+    return keras.Model(inputs, layers.Dense(output_dim)(h))
+
+
+def problem_shape_outputs(name, weights, xs, mistake=None):
+    """The outputs on each of `xs` of the problem-shape model `name` loaded with `weights`,
+    its cells those of `mistake` (a sentence of cell_mistakes), or right ones with None."""
+    model = _problem_shape_model(name, _cell_maker(mistake))
+    model.set_weights(weights)
+    return [np.asarray(model(x)) for x in xs]
+
+
+def problem_shape_mistakes(name, weights, xs):
+    """{sentence: outputs on each of xs} of the problem-shape model `name` around each
+    mistaken vanilla cell that cell_mistakes names."""
+    return {sentence: problem_shape_outputs(name, weights, xs, sentence) for sentence in MISTAKES}
+
+
+def classifier_mistakes(x, weights):
+    """{sentence: outputs} of the round-trip classifier (keras_classifier_outputs) around each
+    mistaken vanilla cell that cell_mistakes names."""
+    import keras
+
+    return {sentence: np.asarray(cells.classifier(keras.layers.RNN(_cell_maker(sentence)(H)),
+                                                  (T, D), weights)(x))
+            for sentence in MISTAKES}

@@ -149,7 +149,8 @@ def write_exercises(root: Path, files: dict[str, bytes]) -> list[str]:
 FOLLOWED_ROOMS = ("library", "runtime", "probes", "official", "checks", "solutions")
 VALUE_SHAPING = ("rnnkit/grader/inputs.py", "rnnkit/grader/references.py")
 CELL_JUDGING = "rnnkit/grader/cellcheck.py"
-CELL_QUESTIONS = ("cell_stand_in", "cell_problem", "cell_error", "structure_verified")
+CELL_QUESTIONS = ("cell_stand_in", "cell_problem", "cell_error", "cell_mistake",
+                  "structure_verified")
 # Kit modules that checks import but that shape no recorded value: the course (each
 # exercise's own declarations are hashed instead), the rooms, and the package's __init__ (the
 # kit's root folder and its version: an erratum bumps the version, and hashing it made every

@@ -192,10 +192,25 @@ def test_problem_shapes(grader, name):
     for k, (g, w) in enumerate(zip(got["outputs"], want["outputs"], strict=True)):
         expect_equal(f"{name}: output shape for inputs of shape {list(np.shape(xs[k]))}",
                      list(np.shape(g)), list(np.shape(w)))
+    if grader.kind == "record":
+        # What a self-check needs to judge a model around a wrong cell (below), on these
+        # public inputs: the models around each named mistake, recorded though the
+        # reference's own cell is right.
+        grader.oracle(official.problem_shape_mistakes, name, weights, xs)
     if grader.cell_problem("SimpleRNNCell") is not None:
-        # Its outputs are your cell's: judged by the shapes, when the cell's values show it
-        # is a recurrent cell (Keras's, or a mistake the grader names); its own checks judge it.
+        # One mistake costs points once: a cell the grader names wrong (its own checks judge
+        # it) leaves the model its points when the model computes, on these inputs, what the
+        # same model computes around that mistaken cell. The cell's values were measured in
+        # another probe, on other inputs, so they vouch for nothing here: the model's own
+        # values must bear the shapes out.
         structure_credited(grader)
+        mistake = grader.cell_mistake("SimpleRNNCell")
+        twins = grader.oracle(official.problem_shape_mistakes, name, weights, xs)
+        for g, w in zip(got["outputs"], twins[mistake]):
+            if not np.allclose(g, w, **VALUE_TOL):
+                fail(f"{name}: not credited: with the grader's weights its outputs are not "
+                     f"those of this model around your cell, whose mistake the grader "
+                     f"named ({mistake}): the model does not compute with your cell")
         return
     for g, w in zip(got["outputs"], want["outputs"]):
         expect_close(f"{name}: outputs with the grader's weights", g, w, **VALUE_TOL)
@@ -241,5 +256,18 @@ def test_keras_file_round_trip(grader):
     weights = classifier_weights(grader.seed)
     got = grader.run(probe_round_trip, x=x, weights=weights)
     want = grader.oracle(official.keras_classifier_outputs, x, weights)
+    if grader.kind == "record":   # for a self-check of a wrong cell (below), as in the shapes
+        grader.oracle(official.classifier_mistakes, x, weights)
     right = grader.cell_problem("SimpleRNNCell") is None
+    if not right:
+        # A wrong cell (its own checks judge it) round-trips when the model loaded back
+        # predicts what it predicted before saving; those predictions count only when they are
+        # the same model's around the mistake the grader named in the cell, not any numbers
+        # the cell gives in this probe (zeros round-trip too).
+        structure_credited(grader)
+        mistake = grader.cell_mistake("SimpleRNNCell")
+        twin = grader.oracle(official.classifier_mistakes, x, weights)[mistake]
+        if not np.allclose(got["before"], twin, **VALUE_TOL):
+            fail("not credited: before saving, the model's predictions are not those of the "
+                 f"same model around your cell, whose mistake the grader named ({mistake})")
     archive.expect_round_trip(got, "SimpleRNNCell", weights, want, cell_right=right, **VALUE_TOL)

@@ -777,9 +777,10 @@ EX01_PLANTS = [
           '''))),
     Plant("ex01_no_bias", "a wrong cell (the bias is created but not used)",
           # 20-11: every check comparing values with Keras fails (2+2+2+2+2+1: the first names
-          # the mistake, the others say "same cause as"); contract, layout, parameter count,
-          # the 5 problem shapes and the round trip (the file, and the loaded model against
-          # the same model before saving) see structure only
+          # the mistake, the others say "same cause as"); contract, layout and parameter count
+          # see structure only; the 5 problem shapes and the round trip (the file, and the
+          # loaded model against the same model before saving) hold their models' values
+          # against the grader's models around a cell without its bias
           {"ex01": 9.0}, EX01_VALUES, "without the bias b", (NO_BIAS,), every=False),
     Plant("ex01_patched_save_load", "Model.save and load_model patched in the student's "
           "process so that a cell Keras cannot load back (not registered) seems to round-trip",

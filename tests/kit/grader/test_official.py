@@ -19,7 +19,9 @@ The classes of the issue and where their plants are:
   6 the worker's channel -- here (ex01);
   7 hostile files -- tests/kit/tools/test_hostile_submissions.py (and test_bounded_reading.py);
   8 walls wherever the packages live -- tests/kit/sandbox/test_walls.py under .ci/run's
-    virtualenv.
+    virtualenv;
+and a cell that knows when the grader asks whether it is right (a named mistake there, no
+network in its models elsewhere) -- here (ex01's problem shapes and round trip).
 """
 from __future__ import annotations
 
@@ -460,3 +462,128 @@ def test_the_secret_is_hidden_even_inside_a_folder_student_code_may_read(tmp_pat
         assert sum(s for s, _, _ in table.values()) == 20, table
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- structure vouched for by a cell that knows when it is watched (ex01) ----------------------
+# The problem-shape check credits a model around a cell the grader names wrong when the model
+# computes what the same model computes around that mistaken cell. The first plant's cell is
+# right except in the probe that asks whether it is right, where it leaves its bias out (a
+# mistake the grader names); its builders return no network at all, zeros of the right shapes.
+# The second is an honest cell without its bias: its models really compute with it.
+WATCHED_CELL = '''
+    def _watched():
+        import traceback
+        return "probe_cell_values" in {frame.name for frame in traceback.extract_stack()}
+
+
+    def _step(self, inputs, states, training=False):
+        previous = states[0] if isinstance(states, (list, tuple)) else states
+        total = keras.ops.matmul(inputs, self.kernel) + keras.ops.matmul(
+            previous, self.recurrent_kernel)
+        if not _watched():
+            total = total + self.bias
+        return keras.ops.tanh(total), [keras.ops.tanh(total)]
+
+
+    SimpleRNNCell.call = _step
+
+
+    class _Hollow(keras.Model):
+        def __init__(self, cells, shapes, outputs):
+            super().__init__()
+            self._layers_shown = [keras.layers.RNN(SimpleRNNCell(6)) for _ in range(cells)]
+            self._shapes, self._outputs = shapes, outputs
+
+        def _flatten_layers(self, *args, **kwargs):
+            return list(self._layers_shown)
+
+        def get_weights(self):
+            return [np.zeros(shape, "float32") for shape in self._shapes]
+
+        def set_weights(self, weights):
+            return None
+
+        def __call__(self, x, *args, **kwargs):
+            return np.zeros(self._outputs(np.shape(x)), "float32")
+
+
+    _ONE = [(4, 6), (6, 6), (6,), (6, 3), (3,)]
+    _TWO = [(4, 6), (6, 6), (6,), (6, 6), (6, 6), (6,), (6, 3), (3,)]
+
+
+    def one_to_one(d, h, k):
+        return _Hollow(1, _ONE, lambda s: (s[0], k))
+
+
+    def one_to_many(d, h, k, steps):
+        return _Hollow(1, _ONE, lambda s: (s[0], steps, k))
+
+
+    def many_to_one(d, h, k):
+        return _Hollow(1, _ONE, lambda s: (s[0], k))
+
+
+    def many_to_many(d, h, k):
+        return _Hollow(1, _ONE, lambda s: (s[0], s[1], k))
+
+
+    def encoder_decoder(d, h, k, steps):
+        return _Hollow(2, _TWO, lambda s: (s[0], steps, k))
+    '''
+NO_BIAS_CELL = '''
+    def _step_without_bias(self, inputs, states, training=False):
+        (previous,) = states
+        new = keras.activations.tanh(inputs @ self.kernel + previous @ self.recurrent_kernel)
+        return new, [new]
+
+
+    SimpleRNNCell.call = _step_without_bias
+    '''
+
+
+@pytest.fixture(scope="module")
+def ex01_shape_grades(tmp_path_factory):
+    """{plant: ex01's problem-shape and round-trip checks, graded officially}: the watched cell
+    with hollow models, and the honest cell without its bias."""
+    tmp = tmp_path_factory.mktemp("ex01_shapes")
+    graded = {}
+    for plant, block in (("watched", WATCHED_CELL), ("no_bias", NO_BIAS_CELL)):
+        target = write_plant(tmp / plant, "ex01", [planted.Append("ex01_simple_rnn.py", block)])
+        graded[plant] = run_grade(target, "ex01", "-k", "problem_shapes or round_trip",
+                                  tmp=tmp)
+    return graded
+
+
+def test_hollow_models_around_a_watched_cell_earn_no_shape_point(ex01_shape_grades):
+    """The cell's bias goes missing only where the grader asks whether the cell is right; the
+    shape check then holds the models' own values against the same models around a cell
+    without its bias, and zeros are not those values."""
+    table = scores(ex01_shape_grades["watched"], "ex01")
+    shapes = matching(table, "Problem-shape")
+    assert len(shapes) == 5, table
+    for score, _, output in shapes.values():
+        assert score == 0 and "not credited" in output and "without the bias" in output, output
+
+
+def test_a_cell_without_its_bias_keeps_its_shape_points(ex01_shape_grades):
+    """One mistake costs points once: the honest cell's models compute with it, so each
+    matches the model around the named mistake and keeps its point."""
+    table = scores(ex01_shape_grades["no_bias"], "ex01")
+    shapes = matching(table, "Problem-shape")
+    assert len(shapes) == 5 and all(score == max_score > 0
+                                    for score, max_score, _ in shapes.values()), table
+
+
+def test_a_watched_cell_earns_no_round_trip_point(ex01_shape_grades):
+    """The round trip of a wrong cell is judged on the model's predictions before saving: they
+    must be the model's around the mistake the grader named; the watched cell, right in this
+    probe, is not the cell the grader judged."""
+    (score, _, output), = matching(scores(ex01_shape_grades["watched"], "ex01"),
+                                   ".keras").values()
+    assert score == 0 and "not credited" in output and "without the bias" in output, output
+
+
+def test_a_cell_without_its_bias_keeps_its_round_trip_point(ex01_shape_grades):
+    (score, max_score, output), = matching(scores(ex01_shape_grades["no_bias"], "ex01"),
+                                           ".keras").values()
+    assert score == max_score > 0, output

@@ -482,11 +482,20 @@ class StudentProcess:
             if size > wire.MAX_MESSAGE_BYTES:
                 self._restart()
                 raise StudentError("bad_output", f"the process sent a {size}-byte message")
-            reply = wire.decode(self._read(size, deadline, seconds, during))
+            # What decoding may cost is bounded before it starts (`wire.MAX_REPLY_HEADER_*`)
+            reply = wire.decode(self._read(size, deadline, seconds, during),
+                                max_header=wire.MAX_REPLY_HEADER_BYTES,
+                                max_items=wire.MAX_REPLY_HEADER_ITEMS)
             if not isinstance(reply, dict):
                 raise wire.WireError("a reply must be a dict")
             self._within_budget(during)     # after every reply: what a quick call wrote too
             return reply
+        except wire.OverBudget as error:
+            # Restarted all the same: student code may have written this frame itself in the
+            # middle of a call, and the worker's own reply would then answer the next request.
+            self._restart()
+            raise StudentError("bad_output", f"your code returned more than the grader reads "
+                               f"during {during}: {error}") from None
         except (wire.WireError, RecursionError, MemoryError, ValueError, TypeError) as error:
             self._restart()
             why = str(error) if isinstance(error, wire.WireError) else type(error).__name__

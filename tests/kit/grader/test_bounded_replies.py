@@ -1,0 +1,57 @@
+"""What a submission hands back, and how long it takes, is the exercise's cost, never the
+grader's (issue 23). Planted submissions, built here from the released stubs, graded through
+`python -m rnnkit grade` and measured as `hostile.measure` does:
+
+- a reply frame written by student code into the worker's reply pipe, whose header is 8 MiB of
+  `[[],[],...]`: decoding it grew the grader by ~50 bytes per byte (the reviewer's 48 MiB:
+  3.0 GB against 0.58 GB, 19 s of CPU per reply). It is refused before it is decoded
+  (`wire.MAX_REPLY_HEADER_BYTES`, `wire.MAX_REPLY_HEADER_ITEMS`), costing its check only.
+"""
+import json
+
+from hostile import measure, stubbed_with, wire_bomb
+
+GIB, MIB = 2**30, 2**20
+BOMB_MB = 8          # ~400 MB of Python objects when decoded: far above the noise
+# How far the grader's peak may exceed a clean grading's: twice the 47 MiB measured with the
+# limits (the refused frame is read whole, in chunks then joined, and never decoded), under a
+# quarter of the 415 MiB the grader grew by decoding it before them.
+PEAK_MARGIN = 96 * MIB
+# Seconds the bomb may add to a clean grading of ex02 (9 s): 2.6 s with the limits, 60 s
+# before them (~3 s of CPU decoding each of its replies).
+SLOWER_BY = 30
+
+
+def grade(tmp_path, name, modules, *exercises, timeout=180):
+    target = tmp_path / name
+    target.mkdir()
+    for filename, text in modules.items():
+        (target / filename).write_text(text)
+    results = tmp_path / f"{name}.json"
+    measured = measure("grade", *exercises, "--target", target, "--json", results,
+                       timeout=timeout, kill_above=4 * GIB, tmp=tmp_path)
+    assert not measured.killed, f"killed: {measured.killed}\n{measured.stderr[-2000:]}"
+    assert measured.code in (0, 1), measured.stderr[-3000:]
+    return measured, json.loads(results.read_text())["tests"]
+
+
+def test_a_reply_frame_of_nested_lists_is_refused_before_it_is_decoded(tmp_path):
+    """Measured here, a clean grading of ex02 against the bomb: the grader's peak RSS 0.551
+    against 0.966 GiB before the limits (69 s against 9 s), 0.598 GiB after (12 s)."""
+    from rnnkit.sandbox import wire
+
+    clean, _ = grade(tmp_path, "clean", {"ex02_bptt.py": stubbed_with("ex02_bptt.py",
+                                                                       "return None")}, "ex02")
+    bombed, tests = grade(tmp_path, "bombed", {"ex02_bptt.py": wire_bomb(BOMB_MB)}, "ex02")
+    grown = bombed.largest - clean.largest
+    assert grown <= PEAK_MARGIN, (f"the grader peaked {grown / MIB:.0f} MiB above a clean "
+                                  f"grading ({bombed.largest / GIB:.2f} GiB)")
+    assert bombed.seconds <= clean.seconds + SLOWER_BY, (bombed.seconds, clean.seconds)
+    header = 3 * (BOMB_MB * MIB // 3) + 1
+    said = (f"your code returned more than the grader reads during the check: a structured "
+            f"part of {header:,} bytes, over the {wire.MAX_REPLY_HEADER_BYTES:,} the grader "
+            "reads (return arrays for bulk numbers)")
+    refused = [t for t in tests if t["output"] == said]
+    assert refused and all(t["tags"] == ["ex02", "bad_output"] for t in refused), \
+        {t["output"] for t in tests}
+    assert sum(t["score"] for t in tests) == 0

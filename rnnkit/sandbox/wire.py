@@ -90,6 +90,14 @@ class OverBudget(WireError):
     """A well-framed message whose structured part is larger than the reader accepts."""
 
 
+def check_header_length(header_len: int, max_header: int | None) -> None:
+    """`OverBudget` when a header of `header_len` bytes is over `max_header` (None: no limit);
+    a reader may call it on a message's first 4 bytes, before it reads the rest."""
+    if max_header is not None and header_len > max_header:
+        raise OverBudget(f"a structured part of {header_len:,} bytes, over the {max_header:,} "
+                         "the grader reads (return arrays for bulk numbers)")
+
+
 def decode(payload: bytes, *, max_header: int | None = None, max_items: int | None = None):
     """Rebuild the object `encode` wrote; arrays are fresh, writable copies.
 
@@ -103,9 +111,7 @@ def decode(payload: bytes, *, max_header: int | None = None, max_items: int | No
     header_end = 4 + header_len
     if header_end > len(payload):
         raise WireError("header longer than the message")
-    if max_header is not None and header_len > max_header:
-        raise OverBudget(f"a structured part of {header_len:,} bytes, over the {max_header:,} "
-                         "the grader reads (return arrays for bulk numbers)")
+    check_header_length(header_len, max_header)
     if max_items is not None:
         items = header_items(bytes(payload[4:header_end]))
         if items > max_items:

@@ -494,8 +494,14 @@ class StudentProcess:
             if size > wire.MAX_MESSAGE_BYTES:
                 self._restart()
                 raise StudentError("bad_output", f"the process sent a {size}-byte message")
-            # What decoding may cost is bounded before it starts (`wire.MAX_REPLY_HEADER_*`)
-            reply = wire.decode(self._read(size, deadline, seconds, during),
+            # What decoding may cost is bounded before it starts (`wire.MAX_REPLY_HEADER_*`),
+            # and a header over its length is refused from its first 4 bytes, before the rest
+            # of the message is read (a 48 MiB frame cost 0.14 GiB just to read and join).
+            head = self._read(min(size, 4), deadline, seconds, during)
+            if len(head) == 4:
+                wire.check_header_length(struct.unpack(">I", head)[0],
+                                         wire.MAX_REPLY_HEADER_BYTES)
+            reply = wire.decode(self._read(size - len(head), deadline, seconds, during, head),
                                 max_header=wire.MAX_REPLY_HEADER_BYTES,
                                 max_items=wire.MAX_REPLY_HEADER_ITEMS)
             if not isinstance(reply, dict):
@@ -514,8 +520,10 @@ class StudentProcess:
             raise StudentError("bad_output", f"the process sent a malformed message ({why})") \
                 from None
 
-    def _read(self, size: int, deadline: float, seconds: float, during: str) -> bytes:
-        chunks = []
+    def _read(self, size: int, deadline: float, seconds: float, during: str,
+              prefix: bytes = b"") -> bytes:
+        """`prefix` and then `size` bytes more from the student's process (one join)."""
+        chunks = [prefix] if prefix else []
         while size:
             left = deadline - time.monotonic()
             if left <= 0:

@@ -44,7 +44,8 @@ DEFAULT_TIMEOUT = 30.0  # seconds for a function-level check; training checks pa
 # solutions' slowest exercise takes ~16 s here; 300 s is a student process that starts at its
 # limit (60 s) and two training checks that run to the longest timeout (120 s each), so a
 # submission is cut short only when it is slow over and over. Before it, one that slept 55 s
-# at import and hung in every function took 15 min 52 s for one exercise (~2.5 h for nine).
+# at import and hung in every function took 15 min 52 s for one exercise (~2.5 h for nine);
+# with it, 261 s (three checks timed out, the fourth restart would not have fit).
 EXERCISE_BUDGET_SECONDS = 300.0
 BUDGET_VARIABLE = "RNNKIT_EXERCISE_BUDGET"   # seconds, set by the kit's tests to run in seconds
 

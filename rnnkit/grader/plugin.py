@@ -250,6 +250,16 @@ def grader(request):
         stores.setdefault(exercise.id, {}).update(instance.official_store.recorded)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    """A check of an exercise that used up its time budget is not run: it loses its points
+    with the budget's one line (`Grader.out_of_time`), whether or not it would call the
+    student's process."""
+    grader = getattr(item, "funcargs", {}).get("grader")
+    if is_check(item) and isinstance(grader, Grader) and grader.time_left() <= 0:
+        raise grader.out_of_time()
+
+
 def _runs_as(user) -> str:
     """Which user student code ran as (Linux): the unprivileged one, or the grader's own,
     root then without any capability (`rnnkit.sandbox.walls.drop_capabilities`)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import time
 from pathlib import Path
 
 from rnnkit import KIT_ROOT
@@ -38,6 +39,29 @@ from rnnkit.grader.handles.process import StudentError, StudentProcess, one_line
 
 
 DEFAULT_TIMEOUT = 30.0  # seconds for a function-level check; training checks pass their own
+# Wall-clock seconds one exercise may take, all its checks together, its student process's
+# starts included; its checks not yet run when they are spent lose their points unrun. The
+# solutions' slowest exercise takes ~16 s here; 300 s is a student process that starts at its
+# limit (60 s) and two training checks that run to the longest timeout (120 s each), so a
+# submission is cut short only when it is slow over and over. Before it, one that slept 55 s
+# at import and hung in every function took 15 min 52 s for one exercise (~2.5 h for nine);
+# with it, 261 s (three checks timed out, the fourth restart would not have fit).
+EXERCISE_BUDGET_SECONDS = 300.0
+BUDGET_VARIABLE = "RNNKIT_EXERCISE_BUDGET"   # seconds, set by the kit's tests to run in seconds
+
+
+def exercise_budget() -> float:
+    """The time budget of one exercise: EXERCISE_BUDGET_SECONDS, or the grader's environment's
+    RNNKIT_EXERCISE_BUDGET (which no student process sees: `worker_environment`)."""
+    value = os.environ.get(BUDGET_VARIABLE, "")
+    try:
+        seconds = float(value) if value else EXERCISE_BUDGET_SECONDS
+    except ValueError:
+        raise ValueError(f"{BUDGET_VARIABLE} must be a number of seconds; received "
+                         f"{value!r}") from None
+    if not seconds > 0:
+        raise ValueError(f"{BUDGET_VARIABLE} must be positive; received {value!r}")
+    return seconds
 
 
 def secret_paths() -> list[str]:
@@ -117,6 +141,17 @@ class Grader:
         self._imports: dict[str, bool] = {}     # earlier module -> imports alone (checked)
         self.notes: list[str] = []
         self.faults: dict[str, tuple[str, str]] = {}   # part -> (title of the check, culprit)
+        self.budget = exercise_budget()
+        self._clock = time.monotonic()          # the budget counts from here
+
+    # -- the exercise's time budget -------------------------------------------------------
+    def time_left(self) -> float:
+        return self.budget - (time.monotonic() - self._clock)
+
+    def out_of_time(self, why: str = "") -> StudentError:
+        """The one line of every check the budget leaves unrun (or cut short)."""
+        return StudentError("out_of_time", f"{self.exercise.id} used up its time budget of "
+                            f"{self.budget:g} s{why}")
 
     # -- the student's side ---------------------------------------------------------------
     def run(self, probe, *, timeout: float = DEFAULT_TIMEOUT, seed: int = 0, **args):
@@ -127,10 +162,21 @@ class Grader:
         if probe.__module__ not in self.probe_modules:
             raise ValueError(f"{probe.__name__} is not a probe of {self.exercise.id}: probes live "
                              f"in {sorted(self.probe_modules)}, received {probe.__module__}")
+        left = self.time_left()
+        if left <= 0:
+            raise self.out_of_time()
+        last_start = self.student.import_seconds
+        if self.student.proc is None and self.student.import_failure is None \
+                and last_start is not None and last_start >= left:
+            # started again (after a timeout, a crash) it could not even finish importing
+            raise self.out_of_time(f" (its module took {last_start:.0f} s to import, and "
+                                   f"{max(left, 0):.0f} s were left)")
         try:
             return self.student.call(probe.__module__, probe.__name__, args, seed=seed,
-                                     timeout=timeout)
+                                     timeout=min(timeout, left), start_within=left)
         except StudentError as error:
+            if error.kind == "timeout" and self.time_left() <= 0:
+                raise self.out_of_time() from None
             self._recognise_stub(error)
             raise
         finally:

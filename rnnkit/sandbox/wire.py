@@ -17,6 +17,14 @@ import struct
 import numpy as np
 
 MAX_MESSAGE_BYTES = 1 << 28  # 256 MiB: a check needs kilobytes; more is an attack or a bug
+# What a reply's structured part (its JSON header; arrays travel as raw bytes beside it) may
+# cost the grader, checked before it is decoded: json.loads and the walk that follows build
+# ~50 bytes of Python objects per byte of `[[],[],...]` (a 48 MiB header took 3 GB and ~19 s
+# of CPU). The nine exercises graded officially against solutions/ (234 replies) send at most
+# 6,854 bytes and 952 brackets and commas (ex09's searches; the others under 1,000 and 130):
+# the limits are ~150x and ~70x that, and cost the grader at most ~50 MB and ~8 MB to decode.
+MAX_REPLY_HEADER_BYTES = 1 << 20     # 1 MiB
+MAX_REPLY_HEADER_ITEMS = 1 << 16     # 65,536 (`header_items`)
 _ARRAY_KEY = "__ndarray__"
 _KINDS = "biuf"  # bool, signed int, unsigned int, float
 
@@ -71,17 +79,44 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def decode(payload: bytes):
+def header_items(header) -> int:
+    """An upper bound, counted without decoding, on the containers and elements a JSON header
+    holds: its brackets, braces and commas (those inside strings too; the count only has to
+    be cheap and never below the truth)."""
+    return header.count(b"[") + header.count(b"{") + header.count(b",")
+
+
+class OverBudget(WireError):
+    """A well-framed message whose structured part is larger than the reader accepts."""
+
+
+def check_header_length(header_len: int, max_header: int | None) -> None:
+    """`OverBudget` when a header of `header_len` bytes is over `max_header` (None: no limit);
+    a reader may call it on a message's first 4 bytes, before it reads the rest."""
+    if max_header is not None and header_len > max_header:
+        raise OverBudget(f"a structured part of {header_len:,} bytes, over the {max_header:,} "
+                         "the grader reads (return arrays for bulk numbers)")
+
+
+def decode(payload: bytes, *, max_header: int | None = None, max_items: int | None = None):
     """Rebuild the object `encode` wrote; arrays are fresh, writable copies.
 
     What the sender claims is checked, not trusted: array entries must follow one another
-    without overlap, so the arrays rebuilt never hold more bytes than the message carried."""
+    without overlap, so the arrays rebuilt never hold more bytes than the message carried.
+    `max_header` (bytes) and `max_items` (`header_items`) bound what decoding the header may
+    cost, checked before it is decoded: past either, `OverBudget`."""
     if len(payload) < 4:
         raise WireError("message too short")
     (header_len,) = struct.unpack(">I", payload[:4])
     header_end = 4 + header_len
     if header_end > len(payload):
         raise WireError("header longer than the message")
+    check_header_length(header_len, max_header)
+    if max_items is not None:
+        items = header_items(bytes(payload[4:header_end]))
+        if items > max_items:
+            raise OverBudget(f"more than {max_items:,} lists, dicts and elements outside arrays "
+                             f"({items:,}; return arrays for bulk numbers)")
     try:
         tree = json.loads(payload[4:header_end].decode())
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:

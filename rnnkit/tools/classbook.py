@@ -32,8 +32,8 @@ GRADEBOOK = "gradebook.csv"
 RECORD = (GRADEBOOK, "students", lms.CANVAS_FILE, lms.MOODLE_FILE, lms.MOODLE_FEEDBACK,
           lms.NOT_IMPORTED, "class-report.md", "class-report.png", lms.SETTINGS)
 NOT_RUN = ("missing", "not_graded", "grading_failed")   # kinds of a check that never ran
-NOTED_KINDS = ("import_error", "timeout", "crash", "exit", "memory", "bad_output", "forbidden",
-               "tampered", "grading_failed")
+NOTED_KINDS = ("import_error", "timeout", "out_of_time", "crash", "exit", "memory", "bad_output",
+               "forbidden", "tampered", "grading_failed")
 
 
 class MixedResults(Exception):

@@ -43,6 +43,48 @@ def module_of_one_list(megabytes: float = 10) -> bytes:
     return ("x = [" + "a," * int(megabytes * 2**20 / 2) + "]\n").encode()
 
 
+def stubbed_with(exercise_file: str, body: str, at_import: str = "") -> str:
+    """The released stub module of `exercise_file` (exercises/) with every stubbed function's
+    `raise NotImplementedError(...)` line replaced by `body` (one line), and `at_import` run
+    after its imports."""
+    import re
+
+    text = (KIT_ROOT / "exercises" / exercise_file).read_text()
+    text, count = re.subn(r"^( +)raise NotImplementedError\(.*\)$",
+                          lambda match: match.group(1) + body, text, flags=re.M)
+    assert count, exercise_file
+    if at_import:
+        text = text.replace("\nimport numpy as np\n", f"\nimport numpy as np\n{at_import}\n", 1)
+        assert at_import in text, exercise_file
+    return text
+
+
+# A reply frame of a header of `[[],[],...]` written by student code straight into the
+# worker's reply pipe (found through /proc/self/fd), then a hang: the reviewer's memory bomb.
+WIRE_BOMB = (
+    "import os, stat, struct, time, fcntl\n"
+    "    outs = []\n"
+    "    for name in os.listdir('/proc/self/fd'):\n"
+    "        try:\n"
+    "            info = os.fstat(int(name))\n"
+    "            mode = fcntl.fcntl(int(name), fcntl.F_GETFL) & os.O_ACCMODE\n"
+    "        except OSError:\n"
+    "            continue\n"
+    "        if stat.S_ISFIFO(info.st_mode) and mode == os.O_WRONLY and int(name) > 2:\n"
+    "            outs.append(int(name))\n"
+    "    header = b'[' + b'[],' * ({count} - 1) + b'[]]'\n"
+    "    payload = struct.pack('>I', len(header)) + header\n"
+    "    view = memoryview(struct.pack('>Q', len(payload)) + payload)\n"
+    "    while view:\n"
+    "        view = view[os.write(max(outs), view):]\n"
+    "    time.sleep(3600)")
+
+
+def wire_bomb(megabytes: float) -> str:
+    """ex02 whose every function sends a reply whose header is `megabytes` of `[[],[],...]`."""
+    return stubbed_with("ex02_bptt.py", WIRE_BOMB.format(count=int(megabytes * 2**20 / 3)))
+
+
 def zipped(members) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:

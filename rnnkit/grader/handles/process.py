@@ -49,7 +49,7 @@ class StudentError(Exception):
     """Student code did not produce a result; `kind` says how, `str()` says it to a person."""
 
     KINDS = ("not_started", "exception", "exit", "timeout", "crash", "memory",
-             "import_error", "missing", "bad_output", "forbidden")
+             "import_error", "missing", "bad_output", "forbidden", "out_of_time")
     # What a reply of the student's process may say happened: the rest (a crash, a timeout,
     # an internal error, not started) the grader establishes itself. A reply is the student's
     # to write (student code shares the worker's process), so its text is shown only behind
@@ -83,7 +83,7 @@ class StudentError(Exception):
             return f"not started: {self.message}"
         if self.kind == "missing":
             return f"missing: {self.message}"
-        if self.kind == "forbidden":
+        if self.kind in ("forbidden", "out_of_time"):
             return f"not graded: {self.message}"
         if self.kind == "import_error":
             what = f"{self.type_name}: " if self.type_name else ""
@@ -292,11 +292,13 @@ class StudentProcess:
         self.hidden = [str(p) for p in hidden]
         self.user = user
         self.startup_seconds = startup_seconds
+        self._handshake_seconds = startup_seconds   # this start's (`call`'s start_within)
         self.memory_limit_mb = memory_limit_mb
         self.proc: subprocess.Popen | None = None
         self.import_failure: StudentError | None = None
         self.protections: dict = {}   # what the worker reported: {"applied": [...], "missing": [...]}
         self.restarts = 0
+        self.import_seconds: float | None = None   # how long the last start took, import included
         self.claims: list[dict] = []  # earlier modules the worker says it replaced (unchecked)
         self._channel: portable_host.Channel | None = None   # the portable path (macOS, Windows)
         self._workdir = tempfile.mkdtemp(prefix="rnnkit-student-")
@@ -331,7 +333,11 @@ class StudentProcess:
         forbidden = set(self.worker_config.get("forbidden_imports", []))
         return zygote.available() and not forbidden & set(zygote.IMPORTS)
 
-    def _start(self) -> None:
+    def _start(self, within: float | None = None) -> None:
+        if within is not None and within < self.startup_seconds:
+            self._handshake_seconds = within
+        else:
+            self._handshake_seconds = self.startup_seconds
         if portable.needed():
             return self._start_portable()
         workdir = self._prepare()
@@ -396,13 +402,14 @@ class StudentProcess:
     def _handshake(self) -> None:
         """The worker's first messages: its walls (sent before any student code ran, so the
         protections line comes from there and nowhere else), then imported or not."""
+        seconds = self._handshake_seconds
         try:
-            walled = self._receive(self.startup_seconds, during="starting the student's process")
+            walled = self._receive(seconds, during="starting the student's process")
             if walled.get("status") != "walled" or not isinstance(walled.get("protections"), dict):
                 raise StudentError("crash", "the student's process did not report its walls "
                                    "before importing the submission")
             self.protections = walled["protections"]
-            reply = self._receive(self.startup_seconds, during="importing the module")
+            reply = self._receive(seconds, during="importing the module")
         except StudentError as error:   # a hang or a crash at import fails every check alike
             self.import_failure = error
             raise
@@ -447,12 +454,17 @@ class StudentProcess:
         self._cleanup()
 
     # -- one request ----------------------------------------------------------------------
-    def call(self, module: str, probe: str, args: dict, *, seed: int, timeout: float):
-        """Run `module.probe(student_module, **args)` in the student's process; plain data."""
+    def call(self, module: str, probe: str, args: dict, *, seed: int, timeout: float,
+             start_within: float | None = None):
+        """Run `module.probe(student_module, **args)` in the student's process; plain data.
+        `start_within`: at most this many seconds for each stage of a (re)start, when that is
+        less than `startup_seconds` (what is left of the exercise's time budget)."""
         if self.import_failure is not None:
             raise self.import_failure.again()
         if self.proc is None:
-            self._start()
+            started = time.monotonic()
+            self._start(start_within)
+            self.import_seconds = time.monotonic() - started
         request = {"module": module, "probe": probe, "args": args, "seed": seed}
         try:
             wire.send(self._to_child, request)
@@ -492,19 +504,36 @@ class StudentProcess:
             if size > wire.MAX_MESSAGE_BYTES:
                 self._restart()
                 raise StudentError("bad_output", f"the process sent a {size}-byte message")
-            reply = wire.decode(self._read(size, deadline, seconds, during))
+            # What decoding may cost is bounded before it starts (`wire.MAX_REPLY_HEADER_*`),
+            # and a header over its length is refused from its first 4 bytes, before the rest
+            # of the message is read (a 48 MiB frame cost 0.14 GiB just to read and join).
+            head = self._read(min(size, 4), deadline, seconds, during)
+            if len(head) == 4:
+                wire.check_header_length(struct.unpack(">I", head)[0],
+                                         wire.MAX_REPLY_HEADER_BYTES)
+            reply = wire.decode(self._read(size - len(head), deadline, seconds, during, head),
+                                max_header=wire.MAX_REPLY_HEADER_BYTES,
+                                max_items=wire.MAX_REPLY_HEADER_ITEMS)
             if not isinstance(reply, dict):
                 raise wire.WireError("a reply must be a dict")
             self._within_budget(during)     # after every reply: what a quick call wrote too
             return reply
+        except wire.OverBudget as error:
+            # Restarted all the same: student code may have written this frame itself in the
+            # middle of a call, and the worker's own reply would then answer the next request.
+            self._restart()
+            raise StudentError("bad_output", f"your code returned more than the grader reads "
+                               f"during {during}: {error}") from None
         except (wire.WireError, RecursionError, MemoryError, ValueError, TypeError) as error:
             self._restart()
             why = str(error) if isinstance(error, wire.WireError) else type(error).__name__
             raise StudentError("bad_output", f"the process sent a malformed message ({why})") \
                 from None
 
-    def _read(self, size: int, deadline: float, seconds: float, during: str) -> bytes:
-        chunks = []
+    def _read(self, size: int, deadline: float, seconds: float, during: str,
+              prefix: bytes = b"") -> bytes:
+        """`prefix` and then `size` bytes more from the student's process (one join)."""
+        chunks = [prefix] if prefix else []
         while size:
             left = deadline - time.monotonic()
             if left <= 0:

@@ -47,6 +47,34 @@ def test_array_entries_pointing_at_the_same_bytes_are_refused():
         wire.decode(len(header).to_bytes(4, "big") + header + b"\0" * size)
 
 
+def test_a_header_past_the_readers_limits_is_refused_before_it_is_decoded():
+    """`[[],[],...]` is ~50 bytes of Python objects per byte once decoded (issue 23): past
+    the byte limit, or within it but past the count of brackets and commas, it is refused
+    without json.loads; a legitimate reply (the largest a solution sends, in ex09: 6,854
+    bytes, 952 brackets and commas) is far inside both."""
+    limits = dict(max_header=wire.MAX_REPLY_HEADER_BYTES, max_items=wire.MAX_REPLY_HEADER_ITEMS)
+
+    def nested(count):
+        header = b"[" + b"[]," * (count - 1) + b"[]]"
+        return len(header).to_bytes(4, "big") + header
+
+    too_long = nested(wire.MAX_REPLY_HEADER_BYTES // 3 + 1)
+    with pytest.raises(wire.OverBudget, match=r"^a structured part of 1,048,579 bytes, over the "
+                                              r"1,048,576 the grader reads"):
+        wire.decode(too_long, **limits)
+    many = wire.MAX_REPLY_HEADER_ITEMS // 2 + 1          # 2 counted per `[],`
+    assert len(nested(many)) < wire.MAX_REPLY_HEADER_BYTES
+    with pytest.raises(wire.OverBudget, match=rf"^more than 65,536 lists, dicts and elements "
+                                              rf"outside arrays \({2 * many:,};"):
+        wire.decode(nested(many), **limits)
+    assert len(wire.decode(nested(many))) == many      # the reader without limits decodes it
+    assert len(wire.decode(nested(many - 1), **limits)) == many - 1
+    reply = {"status": "ok", "result": {"losses": [0.5] * 200, "words": ["a [b], {c}"] * 20,
+                                        "h": np.zeros((64, 128))}}
+    back = wire.decode(wire.encode(reply), **limits)
+    assert back["result"]["words"] == reply["result"]["words"]
+
+
 def test_lone_surrogates_arrive_printable():
     header = b'{"message": "\\ud800 boom", "\\udfff": 1}'
     back = wire.decode(len(header).to_bytes(4, "big") + header)

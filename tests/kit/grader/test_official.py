@@ -119,8 +119,13 @@ def test_student_kit_carries_no_answer(kit_for_students):
              for qualified, _ in each["stubs"]}
     assert {"SimpleRNNCell", "LSTMCell", "beam_search", "corpus_bleu", "mfcc",
             "naive_forecast", "top_p_probabilities"} <= asked
+    # the kit's record of its exercises as released (for `update`, issue 25) is the stubs
+    base = kit / ".rnnkit" / "base" / "exercises"
+    for copy in base.glob("*.py"):
+        assert copy.read_bytes() == (kit / "exercises" / copy.name).read_bytes(), copy
     carried = {str(path.relative_to(kit)): top_level_names(path) & asked
-               for path in kit.rglob("*.py") if path.relative_to(kit).parts[0] != "exercises"}
+               for path in kit.rglob("*.py") if path.relative_to(kit).parts[0] != "exercises"
+               and base not in path.parents}
     carried = {where: names for where, names in carried.items() if names}
     assert not carried, f"the student kit defines what the exercises ask for: {carried}"
 

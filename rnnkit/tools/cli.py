@@ -157,7 +157,8 @@ def command_release(options) -> int:
                 release.record_references(root, stale)
             print("recorded: " + (", ".join(e.id for e in stale) if stale else
                                   "nothing (every reference is up to date)"))
-            record_official_references(root)
+            if not options.skip_official:
+                record_official_references(root)
         return 0
     except release.ReleaseError as error:
         raise UsageProblem(str(error)) from None
@@ -424,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --out: include solutions/ (publishing after the deadline)")
     rel.add_argument("--skip-references", action="store_true",
                      help="regenerate exercises/ only (quick; --check will report stale references)")
+    rel.add_argument("--skip-official", action="store_true",
+                     help="record the self-check's references only, not the official grade's "
+                          "(--check will report those stale; an official grade computes them "
+                          "itself until they are recorded)")
     rel.set_defaults(handler=command_release)
     up = commands.add_parser("update", help="bring started student kits to this kit's version "
                                             "in place (your code is never changed)")

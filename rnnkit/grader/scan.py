@@ -278,7 +278,8 @@ def read_module(path: str, filename: str, owner: str):
     try:
         declared = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
     except SyntaxError as error:          # an unknown encoding: the import fails there too
-        declared = str(error)
+        return [f"{filename}'s first lines declare a source encoding Python cannot read "
+                f"({error}): delete that line and save the file as UTF-8"]
     if declared not in ("utf-8", "utf-8-sig"):
         return [f"{filename} declares its source encoding as {declared!r} in its first lines: "
                 "the grader reads exercise modules as UTF-8 only; delete that line (and save "

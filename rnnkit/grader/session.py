@@ -108,6 +108,10 @@ def sandbox_config(exercise: Exercise) -> dict:
             "copy": [e.filename for e in closure(exercise)]}
 
 
+OUT_OF_TIME_ADVICE = ("the reference grades in under 20 s, so look for code that waits, loops "
+                      "without end or trains when the module is imported (the checks that "
+                      "timed out first say where)")
+
 class Grader:
     """The per-exercise fixture behind every grading check (see the module docstring)."""
 
@@ -145,13 +149,14 @@ class Grader:
         self._clock = time.monotonic()          # the budget counts from here
 
     # -- the exercise's time budget -------------------------------------------------------
+    # (what a student does about it: the reference's whole exercise takes under 20 s here)
     def time_left(self) -> float:
         return self.budget - (time.monotonic() - self._clock)
 
     def out_of_time(self, why: str = "") -> StudentError:
         """The one line of every check the budget leaves unrun (or cut short)."""
         return StudentError("out_of_time", f"{self.exercise.id} used up its time budget of "
-                            f"{self.budget:g} s{why}")
+                            f"{self.budget:g} s{why}: {OUT_OF_TIME_ADVICE}")
 
     # -- the student's side ---------------------------------------------------------------
     def run(self, probe, *, timeout: float = DEFAULT_TIMEOUT, seed: int = 0, **args):

@@ -112,3 +112,21 @@ def untouched(mistakes: dict, groups: dict, checks_of_group: dict) -> dict:
         found[group] = [title for title in checks_of_group[group]
                         if not any(title.startswith(start) for start in named)]
     return found
+
+
+def assert_named_where_it_costs(test: dict, mistake: str, words) -> None:
+    """The check a mistake must cost: no point left, and every word its feedback must hold."""
+    assert test["score"] == 0, (mistake, test)
+    for word in words:
+        assert word in test["output"], (mistake, word, test["output"])
+
+
+def assert_untouched_checks_keep_their_points(mistakes: dict, groups: dict, checks_of_group: dict,
+                                              group: str) -> list:
+    """Every check no mistake of `group` names keeps its points; the checks kept."""
+    kept = untouched(mistakes, groups, checks_of_group)[group]
+    checks = checks_of_group[group]
+    lost = {title: checks[title]["output"] for title in kept
+            if checks[title]["score"] < checks[title]["max_score"]}
+    assert not lost, lost
+    return kept

@@ -46,3 +46,40 @@ class Checks:
 def graded(tmp_path_factory, name, module, exercise, edits=(), cells=(), options=()):
     folder = plant(tmp_path_factory.mktemp(name) / "submission", module, edits, cells)
     return Checks(grade(folder, exercise, *options, tmp=tmp_path_factory.mktemp(f"{name}_out")))
+
+
+# -- what test_ex07/08/09_grading.py share: PLANTS = {plant: ({mistake: (edits, {title words:
+# feedback words})}, grade options)} ---------------------------------------------------------
+def grade_plants(tmp_path_factory, exercise, module, plants, cells=None):
+    """{plant: Checks} of each plant's grading (its mistakes' edits together); `cells`:
+    {plant: edits of ex03's cells}."""
+    found = {}
+    for name, (mistakes, options) in plants.items():
+        edits = [edit for plant_edits, _ in mistakes.values() for edit in plant_edits]
+        found[name] = graded(tmp_path_factory, f"{exercise}_{name}", module, exercise, edits,
+                             (cells or {}).get(name, ()), options)
+    return found
+
+
+def cases(plants):
+    """(plant, mistake, title words, feedback words) of every named mistake, and their ids."""
+    found = [(plant, mistake, title, words) for plant, (mistakes, _) in plants.items()
+             for mistake, (_, named) in mistakes.items() for title, words in named.items()]
+    return found, [f"{m} [{t}]" for _, m, t, _ in found]
+
+
+def assert_full_marks_officially(correct):
+    assert correct.graded.completed.stdout.startswith("Official grade"), \
+        correct.graded.completed.stdout[:300]
+    assert not correct.lost() and correct.graded.score() == correct.graded.max_score() > 0, \
+        [(t["name"], t["output"]) for t in correct.lost()]
+
+
+def assert_named(check, words):
+    assert check["score"] == 0 and words in check["output"], check["output"]
+
+
+def assert_no_other_check_lost(checks, plants, plant):
+    named = {title for _, named in plants[plant][0].values() for title in named}
+    lost = [t["name"] for t in checks.lost() if not any(title in t["name"] for title in named)]
+    assert not lost, lost

@@ -82,7 +82,9 @@ def test_the_report_says_keras_cells_stood_in(graded):
 # tests/kit/exercises/styled/ex04_time_series.py; one grading per group (the mistakes of a
 # group hit different checks), the training checks deselected: none of these mistakes is in
 # the forecaster. Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex04_grading.py -k corpus
-from corpus import Group, Mistake, cases, find, grade_groups, untouched  # noqa: E402
+from corpus import (assert_named_where_it_costs,  # noqa: E402
+                    assert_untouched_checks_keep_their_points)
+from corpus import Group, Mistake, cases, find, grade_groups  # noqa: E402
 
 WINDOWS = "make_windows: every window and its targets equal the reference, in order"
 TARGETS = "    targets = values[starts + window + np.arange(horizon)]"
@@ -138,16 +140,10 @@ def corpus(tmp_path_factory):
 
 @pytest.mark.parametrize("group, mistake, check, words", cases(CORPUS, GROUPS))
 def test_corpus_each_mistake_is_named_where_it_costs(corpus, group, mistake, check, words):
-    test = find(corpus[group], check)
-    assert test["score"] == 0, (mistake, test)
-    for word in words:
-        assert word in test["output"], (mistake, word, test["output"])
+    assert_named_where_it_costs(find(corpus[group], check), mistake, words)
 
 
 @pytest.mark.parametrize("group", list(GROUPS))
 def test_corpus_checks_no_mistake_names_keep_their_points(corpus, group):
-    kept = untouched(CORPUS, GROUPS, corpus)[group]
+    kept = assert_untouched_checks_keep_their_points(CORPUS, GROUPS, corpus, group)
     assert kept or GROUPS[group].selection, group
-    lost = {title: corpus[group][title]["output"] for title in kept
-            if corpus[group][title]["score"] < corpus[group][title]["max_score"]}
-    assert not lost, lost

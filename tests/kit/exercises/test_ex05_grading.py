@@ -13,7 +13,9 @@ Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex05_grading.py  
 """
 import pytest
 
-from corpus import Group, Mistake, cases, find, grade_groups, untouched
+from corpus import (assert_named_where_it_costs,  # noqa: E402
+                    assert_untouched_checks_keep_their_points)
+from corpus import Group, Mistake, cases, find, grade_groups
 
 SET_VOCABULARY = "    vectorizer.set_vocabulary(list(vocabulary))"
 MASKING = "Masking is honoured: padding a review more does not change its prediction"
@@ -73,15 +75,9 @@ def corpus(tmp_path_factory):
 
 @pytest.mark.parametrize("group, mistake, check, words", cases(CORPUS, GROUPS))
 def test_corpus_each_mistake_is_named_where_it_costs(corpus, group, mistake, check, words):
-    test = find(corpus[group], check)
-    assert test["score"] == 0, (mistake, test)
-    for word in words:
-        assert word in test["output"], (mistake, word, test["output"])
+    assert_named_where_it_costs(find(corpus[group], check), mistake, words)
 
 
 @pytest.mark.parametrize("group", list(GROUPS))
 def test_corpus_checks_no_mistake_names_keep_their_points(corpus, group):
-    kept = untouched(CORPUS, GROUPS, corpus)[group]
-    lost = {title: corpus[group][title]["output"] for title in kept
-            if corpus[group][title]["score"] < corpus[group][title]["max_score"]}
-    assert not lost, lost
+    assert_untouched_checks_keep_their_points(CORPUS, GROUPS, corpus, group)

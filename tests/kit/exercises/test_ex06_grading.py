@@ -107,7 +107,9 @@ def test_unfinished_ex03_costs_ex06_nothing(tmp_path):
 # training checks run only where a mistake concerns them (the CTC ones: a model trained and
 # read with a wrong CTC is not credited, pointing to the check that names it; they fail before
 # anything trains). Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex06_grading.py -k corpus
-from corpus import Group, Mistake, cases, grade_groups, untouched  # noqa: E402
+from corpus import (assert_named_where_it_costs,  # noqa: E402
+                    assert_untouched_checks_keep_their_points)
+from corpus import Group, Mistake, cases, grade_groups  # noqa: E402
 from corpus import find as find_named  # noqa: E402  (find above reads a results list)
 
 FRAMES = "frame_signal equals tf.signal.frame(pad_end=True), also for waves shorter than a frame"
@@ -186,15 +188,9 @@ def corpus(tmp_path_factory):
 
 @pytest.mark.parametrize("group, mistake, check, words", cases(CORPUS, GROUPS))
 def test_corpus_each_mistake_is_named_where_it_costs(corpus, group, mistake, check, words):
-    test = find_named(corpus[group], check)
-    assert test["score"] == 0, (mistake, test)
-    for word in words:
-        assert word in test["output"], (mistake, word, test["output"])
+    assert_named_where_it_costs(find_named(corpus[group], check), mistake, words)
 
 
 @pytest.mark.parametrize("group", list(GROUPS))
 def test_corpus_checks_no_mistake_names_keep_their_points(corpus, group):
-    kept = untouched(CORPUS, GROUPS, corpus)[group]
-    lost = {title: corpus[group][title]["output"] for title in kept
-            if corpus[group][title]["score"] < corpus[group][title]["max_score"]}
-    assert not lost, lost
+    assert_untouched_checks_keep_their_points(CORPUS, GROUPS, corpus, group)

@@ -12,7 +12,9 @@ Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex07_grading.py
 """
 import pytest
 
-from generative_corpus import graded
+from generative_corpus import (assert_full_marks_officially, assert_named,
+                               assert_no_other_check_lost, cases, grade_plants,
+                               graded)
 
 MODULE = "ex07_char_rnn"
 # Each plant: {mistake: (edits of the styled module, {words of the check's title: words its
@@ -94,38 +96,25 @@ def correct(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    found = {}
-    for name, (mistakes, options) in PLANTS.items():
-        edits = [edit for plant_edits, _ in mistakes.values() for edit in plant_edits]
-        found[name] = graded(tmp_path_factory, f"ex07_{name}", MODULE, "ex07", edits,
-                             CS231N_GATES if name == "training" else (), options)
-    return found
+    return grade_plants(tmp_path_factory, "ex07", MODULE, PLANTS,
+                        cells={"training": CS231N_GATES})
 
 
 def test_the_styled_module_scores_every_point_officially(correct):
-    assert correct.graded.completed.stdout.startswith("Official grade"), \
-        correct.graded.completed.stdout[:300]
-    assert not correct.lost() and correct.graded.score() == 21 == \
-        correct.graded.max_score(), [(t["name"], t["output"]) for t in correct.lost()]
+    assert_full_marks_officially(correct)
 
 
-CASES = [(plant, mistake, title, words) for plant, (mistakes, _) in PLANTS.items()
-         for mistake, (_, named) in mistakes.items() for title, words in named.items()]
+CASES, IDS = cases(PLANTS)
 
 
-@pytest.mark.parametrize("plant, mistake, title, words", CASES,
-                         ids=[f"{m} [{t}]" for _, m, t, _ in CASES])
+@pytest.mark.parametrize("plant, mistake, title, words", CASES, ids=IDS)
 def test_each_mistake_loses_its_check_and_is_named(planted, plant, mistake, title, words):
-    check = planted[plant][title]
-    assert check["score"] == 0 and words in check["output"], check["output"]
+    assert_named(planted[plant][title], words)
 
 
 @pytest.mark.parametrize("plant", list(PLANTS))
 def test_no_other_check_loses_points(planted, plant):
-    named = {title for _, named in PLANTS[plant][0].values() for title in named}
-    lost = [t["name"] for t in planted[plant].lost()
-            if not any(title in t["name"] for title in named)]
-    assert not lost, lost
+    assert_no_other_check_lost(planted[plant], PLANTS, plant)
 
 
 def test_a_wrong_ex03_cell_is_replaced_and_reported(planted):

@@ -16,6 +16,7 @@ import json
 import re
 
 from hostile import measure, stubbed_with, wire_bomb
+from rnnkit.grader.session import OUT_OF_TIME_ADVICE
 
 GIB, MIB = 2**30, 2**20
 BOMB_MB = 8          # ~400 MB of Python objects when decoded: far above the noise
@@ -82,7 +83,7 @@ def test_an_exercise_stops_at_its_time_budget_and_a_slow_import_is_not_restarted
     ex01 = [t for t in tests if t["tags"][0] == "ex01"]
     ex02 = [t for t in tests if t["tags"][0] == "ex02"]
     assert sum(t["score"] for t in ex01 + ex02) == 0
-    spent = "not graded: ex02 used up its time budget of 15 s"
+    spent = f"not graded: ex02 used up its time budget of 15 s: {OUT_OF_TIME_ADVICE}"
     assert {t["output"] for t in ex02} == {spent}, {t["output"] for t in ex02}
     assert {t["tags"][1] for t in ex02} == {"out_of_time"}
     # ex01: crashes, each restarted while an import fits in what is left; then not restarted
@@ -91,6 +92,6 @@ def test_an_exercise_stops_at_its_time_budget_and_a_slow_import_is_not_restarted
     assert crashed and unrun and len(crashed) + len(unrun) == len(ex01), \
         [(t["tags"][1], t["output"]) for t in ex01]
     pattern = (r"not graded: ex01 used up its time budget of 15 s( \(its module took \d+ s to "
-               r"import, and \d+ s were left\))?")
+               r"import, and \d+ s were left\))?: " + re.escape(OUT_OF_TIME_ADVICE))
     assert all(re.fullmatch(pattern, t["output"]) for t in unrun), [t["output"] for t in unrun]
     assert any("its module took" in t["output"] for t in unrun), [t["output"] for t in unrun]

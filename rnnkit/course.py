@@ -29,6 +29,9 @@ class Exercise:
     # each when the student's version is unfinished or wrong: {"LSTMCell": "LSTMCell"}.
     stand_ins: dict = field(default_factory=dict)
     uses: tuple = ()           # ids of earlier exercises whose module this one imports
+    # A bonus exercise's points are a column of their own in reports, gradebooks and LMS
+    # files, outside the maximum.
+    bonus: bool = False
 
     def __post_init__(self):
         if not self.id.isidentifier() or not self.module.isidentifier():
@@ -39,11 +42,14 @@ class Exercise:
         """The declaration as canonical text (sets sorted): the same in every process."""
         import json
 
-        return json.dumps({"id": self.id, "module": self.module, "title": self.title,
-                           "shape": self.shape, "built_ins": sorted(self.built_ins),
-                           "forbidden_imports": sorted(self.forbidden_imports),
-                           "stand_ins": dict(sorted(self.stand_ins.items())),
-                           "uses": list(self.uses)}, sort_keys=True)
+        declared = {"id": self.id, "module": self.module, "title": self.title,
+                    "shape": self.shape, "built_ins": sorted(self.built_ins),
+                    "forbidden_imports": sorted(self.forbidden_imports),
+                    "stand_ins": dict(sorted(self.stand_ins.items())),
+                    "uses": list(self.uses)}
+        if self.bonus:              # only when set: the nine's recordings keep their prints
+            declared["bonus"] = True
+        return json.dumps(declared, sort_keys=True)
 
     @property
     def filename(self) -> str:

@@ -159,8 +159,14 @@ class Grader:
                             f"{self.budget:g} s{why}: {OUT_OF_TIME_ADVICE}")
 
     # -- the student's side ---------------------------------------------------------------
-    def run(self, probe, *, timeout: float = DEFAULT_TIMEOUT, seed: int = 0, **args):
-        """`probe(student_module, **args)` in the student's process; plain data back."""
+    def run(self, probe, *, timeout: float = DEFAULT_TIMEOUT, seed: int = 0,
+            end_after: bool = False, **args):
+        """`probe(student_module, **args)` in the student's process; plain data back.
+
+        `end_after`: end the student's process once the probe has answered (a training, whose
+        memory the process would otherwise hold while the grader scores the trained weights
+        in Keras: the two were the grading's peak of memory); the next probe starts a new
+        process, as after a crash."""
         if self.findings:
             raise StudentError("forbidden", "; ".join(self.findings[:3]) +
                                (" ..." if len(self.findings) > 3 else ""))
@@ -187,6 +193,8 @@ class Grader:
         finally:
             for note in self.stand_in_notes():
                 self.note(note)
+            if end_after:
+                self.student.close()
 
     def stand_in_notes(self) -> list[str]:
         """The report's words on earlier modules Keras's layers stood in for. The student's

@@ -98,12 +98,21 @@ def trained(grader):
         if not grader.official:
             args["evaluation"] = {"words": data["words"], "validation": data["validation"],
                                   "test": data["test"]}
+        # The student's training first, its process ended before the grader scores in Keras
+        # (both at once were the grading's peak of memory); each score is seeded on its own,
+        # so the order changes no value.
+        try:
+            got = grader.run(probes.probe_train, stand_in=stand_in, timeout=120,
+                             end_after=grader.official, **args)
+        except StudentError as error:
+            got = error
         want = grader.reference(probes.probe_train, stand_in=False, prefer_recorded=True,
                                 **args)
         cache["reference"] = grader.oracle(official.trained_scores, want["weights"], data,
                                            SETTINGS["units"]) if grader.official else want
         try:
-            got = grader.run(probes.probe_train, stand_in=stand_in, timeout=120, **args)
+            if isinstance(got, StudentError):
+                raise got
             cache["student"] = grader.oracle(official.trained_scores, got["weights"], data,
                                              SETTINGS["units"]) if grader.official else got
         except (StudentError, AssertionError) as error:

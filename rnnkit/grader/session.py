@@ -374,6 +374,16 @@ class Grader:
             self.official_store.record(key, result)
         return result
 
+    def variants(self, function, *args, needed: bool, **kwargs):
+        """A named-mistake oracle's result (what each classic mistake returns on these inputs),
+        computed only where it is read: when the student's answer is wrong (`needed`), and in
+        release's recording, which keeps it for a self-check that has no official room. A right
+        answer does not pay for the mistakes it does not make (about 3 s of an official
+        grading of the nine exercises). None when not needed."""
+        if needed or self.mode == "record":
+            return self.oracle(function, *args, **kwargs)
+        return None
+
     def note(self, text: str) -> None:
         """A line the report prints under the exercise (e.g. which cells were used)."""
         if text not in self.notes:

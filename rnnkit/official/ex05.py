@@ -47,10 +47,11 @@ def keras_predict(kind, sizes, weights, batches, mask_zero=True, backward_masked
     return [np.asarray(model(ids, training=False)) for ids in batches]
 
 
-def keras_twins(kind, sizes, weights, batches):
-    """P(positive) of the architecture with (masked) and without a mask (unmasked), and for
-    the rnn with its backward direction reading the padding first (backward_unmasked)."""
-    variants = [("masked", {}), ("unmasked", {"mask_zero": False})]
+def mistaken_twins(kind, sizes, weights, batches):
+    """P(positive) of the architecture without a mask (unmasked), and for the rnn with its
+    backward direction reading the padding first (backward_unmasked); the architecture itself
+    is `keras_predict`."""
+    variants = [("unmasked", {"mask_zero": False})]
     if kind == "rnn":
         variants.append(("backward_unmasked", {"backward_masked": False}))
     return {name: keras_predict(kind, sizes, weights, batches, **options)

@@ -49,6 +49,35 @@ def test_student_kit_grades_itself_from_recorded_references(student_kit, graded_
         [t["output"] for t in g.tests if t["score"] < t["max_score"]]
 
 
+def test_student_kit_names_mistakes_from_recorded_variants(student_kit, tmp_path):
+    """A mistaken variant's output is computed only when an answer is wrong (Grader.variants),
+    except in release's recording: a student kit, which cannot compute it, still names the
+    mistake from what release recorded. Two of them: ex08's ids padded to max_length and
+    ex05's classifier without its mask."""
+    exercises = copy_solutions_into(student_kit / "exercises")
+    captioning = exercises / "ex08_captioning.py"
+    right = ("    return generate(lambda ids, s: decoder_step(captioner, ids, s), list(states), "
+             "START,\n                    STOP, max_length, greedy_choice)\n")
+    source = captioning.read_text()
+    assert right in source
+    captioning.write_text(source.replace(right, "    ids = " + right.strip()[len("return "):]
+                                         + "\n    return np.pad(ids, ((0, 0), (0, max_length"
+                                         " - ids.shape[1])))\n"))
+    sentiment = exercises / "ex05_sentiment.py"
+    masked = "mask_zero=True)(ids)  # (N, T, E)"
+    source = sentiment.read_text()
+    assert masked in source
+    sentiment.write_text(source.replace(masked, "mask_zero=False)(ids)  # (N, T, E)", 1))
+    g = grade(exercises, "ex05", "ex08", "--quick", "-k", "greedy_decoding or padding",
+              kit=student_kit, tmp=tmp_path)
+    assert "recorded" in g.completed.stdout
+    lost = {t["name"]: t["output"] for t in g.tests if t["score"] < t["max_score"]}
+    assert any("right but padded with <pad> to max_length" in output
+               for name, output in lost.items() if name.startswith("ex08")), lost
+    assert any("equals the same model without a mask" in output
+               for name, output in lost.items() if name.startswith("ex05")), lost
+
+
 def test_broken_module_costs_only_its_own_points(tmp_path, graded_solutions):
     submission = copy_solutions_into(tmp_path / "submission")
     path = submission / "ex01_simple_rnn.py"

@@ -53,22 +53,23 @@
 
 # %%
 import os
+import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex04_time_series.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
+from rnnkit.datasets.timeseries import generate, split_series  # noqa: E402
+
 if __package__:
     from .ex03_gated_cells import GRUCell, LSTMCell
-else:  # run as a script, python exercises/ex04_time_series.py: the kit's root on the path
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+else:  # run as a file, or in a notebook: the exercise next to this one
     from ex03_gated_cells import GRUCell, LSTMCell
-
-from rnnkit.datasets.timeseries import generate, split_series  # noqa: E402
 
 WINDOW, HORIZON, UNITS = 24, 8, 32   # T, K, H in main() (the grader uses 16 units)
 

@@ -73,24 +73,24 @@
 
 # %%
 import os
+import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex05_sentiment.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras
 import numpy as np
 from keras import layers
 
-if __package__:
-    from .ex03_gated_cells import LSTMCell
-else:  # run as a script: python exercises/ex05_sentiment.py (from the kit root)
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # the kit, for rnnkit
-    from ex03_gated_cells import LSTMCell
-
 from rnnkit import sentiment  # noqa: E402
 from rnnkit.datasets import reviews  # noqa: E402
+
+if __package__:
+    from .ex03_gated_cells import LSTMCell
+else:  # run as a file, or in a notebook: the exercise next to this one
+    from ex03_gated_cells import LSTMCell
 
 
 # %% [markdown]

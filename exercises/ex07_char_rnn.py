@@ -41,21 +41,23 @@
 import argparse
 import os
 import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex07_char_rnn.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np
 from keras import ops
 
-if __package__:
-    from .ex03_gated_cells import GRUCell, LSTMCell  # noqa: F401
-else:  # run as a script: python exercises/ex07_char_rnn.py
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from ex03_gated_cells import GRUCell, LSTMCell  # noqa: F401
-
 from rnnkit import char_lm  # noqa: E402
 from rnnkit.datasets import grammar  # noqa: E402
 from rnnkit.decoding import PAD, START, STOP, generate  # noqa: E402,F401
+
+if __package__:
+    from .ex03_gated_cells import GRUCell, LSTMCell
+else:  # run as a file, or in a notebook: the exercise next to this one
+    from ex03_gated_cells import GRUCell, LSTMCell
 
 
 # %% [markdown]

@@ -40,10 +40,11 @@
 import os
 import sys
 import time
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex09_seq2seq.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-if not __package__:  # run as a script (python exercises/ex09_seq2seq.py): the kit root has rnnkit
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
 import numpy as np
@@ -57,7 +58,7 @@ from rnnkit.seq2seq import (EMBED_DIM, GRADED_TRAINING, SOURCE_LENGTH, TARGET,  
 
 if __package__:
     from .ex03_gated_cells import LSTMCell
-else:
+else:  # run as a file, or in a notebook: the exercise next to this one
     from ex03_gated_cells import LSTMCell
 
 ALPHA = 0.7                                 # beam search's length normalisation exponent

@@ -32,7 +32,11 @@
 
 # %%
 import os
+import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex06_speech.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras
@@ -40,17 +44,13 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-if __package__:
-    from .ex03_gated_cells import GRUCell, LSTMCell
-else:  # run as a script: python exercises/ex06_speech.py (the kit root is the parent folder)
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-    from ex03_gated_cells import GRUCell, LSTMCell
-
 from rnnkit import recognition  # noqa: E402
 from rnnkit.datasets.speech import SAMPLE_RATE, SYMBOLS, WORD_NAMES, load_split  # noqa: E402
+
+if __package__:
+    from .ex03_gated_cells import GRUCell, LSTMCell
+else:  # run as a file, or in a notebook: the exercise next to this one
+    from ex03_gated_cells import GRUCell, LSTMCell
 
 FRAME_LENGTH, FRAME_STEP, FFT_LENGTH = 256, 128, 256     # 32 ms frames every 16 ms at 8 kHz
 NUM_MEL_BINS, LOWER_HZ, UPPER_HZ = 20, 80.0, 3800.0

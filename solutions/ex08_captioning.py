@@ -25,17 +25,17 @@
 #
 # The image enters only through the initial state: the LSTM must carry it for the
 # whole caption. A caption is framed by two extra tokens, `<start>` (fed in at t = 1,
-# there is no previous word yet) and `<end>` (the model's way to say "done"); padding is id 0.
+# there is no previous word yet) and `<stop>` (the model's way to say "done"); padding is id 0.
 #
 # **Teacher forcing.** In training the decoder is fed the *true* previous word, not its
-# own guess: for the framed caption w = [<start>, w_1, ..., w_n, <end>, <pad>, ...],
+# own guess: for the framed caption w = [<start>, w_1, ..., w_n, <stop>, <pad>, ...],
 #
 #     inputs  = w[:, :-1],   targets = w[:, 1:],   mask = (targets != <pad>)
 #     loss    = - sum_{mask} log p(target | image, inputs) / sum(mask)     (masked NLL)
 #
-# Each real token (the `<end>` included: the model must learn when to stop) counts once;
+# Each real token (the `<stop>` included: the model must learn when to stop) counts once;
 # padding counts nowhere. **Greedy decoding** then feeds the model its own choice,
-# w_t = argmax p(. | image, w_<t), from `<start>` until it picks `<end>` or L words.
+# w_t = argmax p(. | image, w_<t), from `<start>` until it picks `<stop>` or L words.
 # The loop itself is shared by the generative exercises (`rnnkit.decoding.generate`);
 # you write the step it repeats and the choice it makes.
 #
@@ -55,14 +55,13 @@
 
 # %%
 import os
+import sys
 from collections import Counter
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex08_captioning.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-if not __package__:  # run as a script (python exercises/ex08_captioning.py): find the kit
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
 import numpy as np
@@ -73,12 +72,12 @@ from rnnkit.decoding import PAD, START, STOP, TokenTable, generate, masked_nll
 
 if __package__:
     from .ex03_gated_cells import LSTMCell
-else:  # run as a script: python exercises/ex08_captioning.py
+else:  # run as a file, or in a notebook: the exercise next to this one
     from ex03_gated_cells import LSTMCell
 
-TABLE = TokenTable(shapes.WORDS)       # ids: 0 <pad>, 1 <start>, 2 <end>, then the words
+TABLE = TokenTable(shapes.WORDS)       # ids: 0 <pad>, 1 <start>, 2 <stop>, then the words
 UNITS, EMBED, FILTERS = 64, 16, (16, 32)
-MAX_LENGTH = 8                          # generated tokens, <end> included (single objects)
+MAX_LENGTH = 8                          # generated tokens, <stop> included (single objects)
 GRADED = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
           "batch_size": 32, "learning_rate": 1e-2}   # the graded training, fixed by the kit
 
@@ -88,7 +87,7 @@ GRADED = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
 
 # %%
 def caption_ids(captions, table=TABLE, max_words=GRADED["max_words"]):
-    """Frame and pad captions: [<start>, words..., <end>, <pad>, ...].
+    """Frame and pad captions: [<start>, words..., <stop>, <pad>, ...].
 
     Inputs: captions, N strings of words separated by single spaces; max_words, the longest
     caption allowed (ValueError naming the caption if one is longer).
@@ -213,11 +212,11 @@ def greedy_choice(logits):
 
 
 def greedy_captions(captioner, images, max_length=MAX_LENGTH):
-    """Greedy decoding with rnnkit.decoding.generate, from <start> to <end> or max_length.
+    """Greedy decoding with rnnkit.decoding.generate, from <start> to <stop> or max_length.
 
     Inputs: images (N, S, S, 3). Returns: int32 ids (N, L), L <= max_length, as generate
-    returns them: each row's words and its <end>, then <pad>; no <start>. The loop ends once
-    every row has emitted <end>, so L is the longest caption (max_length if a row never ends).
+    returns them: each row's words and its <stop>, then <pad>; no <start>. The loop ends once
+    every row has emitted <stop>, so L is the longest caption (max_length if a row never ends).
     """
     # BEGIN SOLUTION
     states = encoder_of(captioner)(np.asarray(images, "float32"))         # [(N, H), (N, H)]

@@ -33,7 +33,7 @@ PLANTS = {
                              "    return ids.astype(np.int32)\n")],
             {"Greedy decoding picks": "your captions begin with <start>",
              # the grader says a function's mistake once, and points there from the others
-             "never emits <end> stops": "same cause as 'Greedy decoding picks"}),
+             "never emits <stop> stops": "same cause as 'Greedy decoding picks"}),
         "BLEU without brevity penalty": (
             [("    brevity = 1.0 if c > r else math.exp(1 - r / c)\n", "    brevity = 1.0\n")],
             {"corpus_bleu equals": "apply the brevity penalty"}),

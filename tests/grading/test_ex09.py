@@ -207,6 +207,8 @@ def test_loss_ignores_padding(grader):
             if np.isclose(got, nll.mean(), rtol=1e-5) else
             "that is the sum, not the mean, over the real positions"
             if np.isclose(got, nll[targets != PAD].sum(), rtol=1e-5) else None))
+        if seed != grader.seeds()[0]:
+            continue            # once: graph mode fails on the code path, not the values
         traced = run_in_graph(grader, probes.probe_loss_in_graph, "seq2seq_loss",
                               how=" (train_seq2seq compiles it as fit's loss: fit passes the "
                                   "targets as a float32 symbolic tensor)",

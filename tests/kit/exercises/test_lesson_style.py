@@ -185,7 +185,8 @@ def test_the_rules_accept_a_module_that_keeps_them():
      "    Returns y (N, D) float32, x * factor.\n", "no `Returns` section"),
     ("    - y: (N, D) float32, x * factor.\n", "    y (N, D) float32, x * factor.\n",
      "no `Returns` section"),
-    ("    Inputs:\n    - x: (N, D) float32,", "    Inputs: x (N, D) float32,", "no `Inputs` section"),
+    ("    Inputs:\n    - x: (N, D) float32,", "    Inputs: x (N, D) float32,",
+     "no `Inputs` section"),
     ("    - x: (N, D) float32,\n      any values.\n    - factor: a float.\n",   # indented
      "      x: (N, D) float32, any values.\n      factor: a float.\n", "no `Inputs` section"),
     ("# Dimension letters, in every docstring below: N batch, D features.\n", "",

@@ -73,24 +73,24 @@
 
 # %%
 import os
+import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex05_sentiment.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras
 import numpy as np
 from keras import layers
 
-if __package__:
-    from .ex03_gated_cells import LSTMCell
-else:  # run as a script: python exercises/ex05_sentiment.py (from the kit root)
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # the kit, for rnnkit
-    from ex03_gated_cells import LSTMCell
-
 from rnnkit import sentiment  # noqa: E402
 from rnnkit.datasets import reviews  # noqa: E402
+
+if __package__:
+    from .ex03_gated_cells import LSTMCell
+else:  # run as a file, or in a notebook: the exercise next to this one
+    from ex03_gated_cells import LSTMCell
 
 
 # %% [markdown]
@@ -104,8 +104,10 @@ def make_vectorizer(vocabulary, sequence_length):
     - vocabulary: list of V - 2 words (without '' and '[UNK]', which the layer adds as ids
       0 and 1); word k of the list gets id k + 2.
     - sequence_length: T; shorter texts are padded on the right with 0, longer ones cut.
-    Returns a `layers.TextVectorization` mapping a list of N strings to ids (N, T) int64,
-    after lower-casing and stripping punctuation (the layer's default standardisation).
+
+    Returns:
+    - a `layers.TextVectorization` mapping a list of N strings to ids (N, T) int64, after
+      lower-casing and stripping punctuation (the layer's default standardisation).
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('make_vectorizer is not written yet: A TextVectorization layer with a fixed vocabulary and a fixed output length.')
@@ -121,10 +123,12 @@ def build_rnn_classifier(cell_class, vocabulary_size, embedding_dim=sentiment.EM
 
     Inputs:
     - cell_class: a cell class called as cell_class(units) (your ex03 LSTMCell).
-    - vocabulary_size: V; embedding_dim: E; units: H.
-    Returns a functional keras.Model: ids (N, T) int of any length T -> P(positive) (N, 1).
-    Its weights, in order: embedding (V, E), then the forward and the backward cell's
-    weights, then the Dense kernel (2H, 1) and bias (1,).
+    - vocabulary_size, embedding_dim, units: V, E, H.
+
+    Returns:
+    - model: a functional keras.Model, ids (N, T) int of any length T -> P(positive) (N, 1).
+      Its weights, in order: embedding (V, E), then the forward and the backward cell's
+      weights, then the Dense kernel (2H, 1) and bias (1,).
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('build_rnn_classifier is not written yet: Embedding(mask_zero=True) -> Bidirectional(RNN(cell_class(units))) -> Dense(1, sigmoid).')
@@ -134,10 +138,13 @@ def build_bag_of_words(vocabulary_size, embedding_dim=sentiment.EMBEDDING_DIM,
                        units=sentiment.UNITS):
     """Embedding(mask_zero=True) -> GlobalAveragePooling1D -> Dense(H, relu) -> Dense(1, sigmoid).
 
-    Inputs: vocabulary_size: V; embedding_dim: E; units: H.
-    Returns a functional keras.Model: ids (N, T) int of any length T -> P(positive) (N, 1),
-    whose average runs over the real tokens only (the mask). Weights, in order: embedding
-    (V, E), Dense kernel (E, H) and bias (H,), Dense kernel (H, 1) and bias (1,).
+    Inputs:
+    - vocabulary_size, embedding_dim, units: V, E, H.
+
+    Returns:
+    - model: a functional keras.Model, ids (N, T) int of any length T -> P(positive) (N, 1),
+      whose average runs over the real tokens only (the mask). Weights, in order: embedding
+      (V, E), Dense kernel (E, H) and bias (H,), Dense kernel (H, 1) and bias (1,).
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('build_bag_of_words is not written yet: Embedding(mask_zero=True) -> GlobalAveragePooling1D -> Dense(H, relu) -> Dense(1, sigmoid).')

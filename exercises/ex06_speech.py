@@ -32,7 +32,11 @@
 
 # %%
 import os
+import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex06_speech.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras
@@ -40,17 +44,13 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-if __package__:
-    from .ex03_gated_cells import GRUCell, LSTMCell
-else:  # run as a script: python exercises/ex06_speech.py (the kit root is the parent folder)
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-    from ex03_gated_cells import GRUCell, LSTMCell
-
 from rnnkit import recognition  # noqa: E402
 from rnnkit.datasets.speech import SAMPLE_RATE, SYMBOLS, WORD_NAMES, load_split  # noqa: E402
+
+if __package__:
+    from .ex03_gated_cells import GRUCell, LSTMCell
+else:  # run as a file, or in a notebook: the exercise next to this one
+    from ex03_gated_cells import GRUCell, LSTMCell
 
 FRAME_LENGTH, FRAME_STEP, FFT_LENGTH = 256, 128, 256     # 32 ms frames every 16 ms at 8 kHz
 NUM_MEL_BINS, LOWER_HZ, UPPER_HZ = 20, 80.0, 3800.0
@@ -61,9 +61,13 @@ NUM_WORDS, NUM_PHONEMES = len(WORD_NAMES), len(SYMBOLS)    # V = 16, P = 13 (ids
 def frame_signal(waveforms, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP):
     """Cut waveforms into overlapping frames, zero-padding the end.
 
-    Inputs: waveforms (N, L) float32.
-    Returns: (N, F, W) float32, F = ceil(L / frame_step) (0 when L = 0), W = frame_length;
-        frame f holds samples f * frame_step ... f * frame_step + W - 1 (zeros past L).
+    Inputs:
+    - waveforms: (N, L) float32.
+    - frame_length, frame_step: W and the hop between frame starts, in samples.
+
+    Returns:
+    - frames: (N, F, W) float32, F = ceil(L / frame_step) (0 when L = 0); frame f holds
+      samples f * frame_step ... f * frame_step + W - 1 (zeros past L).
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('frame_signal is not written yet: Cut waveforms into overlapping frames, zero-padding the end.')
@@ -73,8 +77,12 @@ def power_spectrogram(waveforms, frame_length=FRAME_LENGTH, frame_step=FRAME_STE
                       fft_length=FFT_LENGTH):
     """|STFT|^2 with a periodic Hann window: frame, window, real FFT, squared magnitude.
 
-    Inputs: waveforms (N, L) float32.
-    Returns: (N, F, K) float32, K = fft_length // 2 + 1.
+    Inputs:
+    - waveforms: (N, L) float32.
+    - frame_length, frame_step, fft_length: as in frame_signal; the FFT size.
+
+    Returns:
+    - power: (N, F, K) float32, K = fft_length // 2 + 1.
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('power_spectrogram is not written yet: |STFT|^2 with a periodic Hann window: frame, window, real FFT, squared magnitude.')
@@ -88,7 +96,13 @@ def mel_filter_bank(num_mel_bins=NUM_MEL_BINS, num_spectrogram_bins=FFT_LENGTH /
     The K bins sit at linspace(0, sample_rate / 2, K) Hz. M + 2 edges equally spaced in mel
     between the lower and upper edge; filter m rises linearly (in mel) from edge m to 1 at
     edge m + 1 and falls to 0 at edge m + 2. Row 0 (the DC bin) is all zeros.
-    Returns: (K, M) float32.
+
+    Inputs:
+    - num_mel_bins, num_spectrogram_bins: M and K.
+    - sample_rate, lower_edge_hertz, upper_edge_hertz: in Hz.
+
+    Returns:
+    - filter_bank: (K, M) float32.
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('mel_filter_bank is not written yet: Triangular filters equally spaced on the HTK mel scale, as tf.signal builds them.')
@@ -97,8 +111,13 @@ def mel_filter_bank(num_mel_bins=NUM_MEL_BINS, num_spectrogram_bins=FFT_LENGTH /
 def log_mel_spectrogram(power, filter_bank, log_offset=LOG_OFFSET):
     """Mel energies, then their natural log.
 
-    Inputs: power (N, F, K); filter_bank (K, M).
-    Returns: (N, F, M) float32: log(power @ filter_bank + log_offset).
+    Inputs:
+    - power: (N, F, K).
+    - filter_bank: (K, M).
+    - log_offset: a small float added before the log (a silent frame has no energy).
+
+    Returns:
+    - log_mel: (N, F, M) float32, log(power @ filter_bank + log_offset).
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('log_mel_spectrogram is not written yet: Mel energies, then their natural log.')
@@ -107,8 +126,12 @@ def log_mel_spectrogram(power, filter_bank, log_offset=LOG_OFFSET):
 def mfcc(log_mel, num_coefficients=NUM_MFCC):
     """The first C coefficients of the DCT-II of each frame's log mel energies.
 
-    Inputs: log_mel (N, F, M).
-    Returns: (N, F, C) float32, c[j] = sqrt(2 / M) sum_m log_mel[m] cos(pi j (2m + 1) / (2M)).
+    Inputs:
+    - log_mel: (N, F, M).
+    - num_coefficients: C.
+
+    Returns:
+    - mfccs: (N, F, C) float32, c[j] = sqrt(2 / M) sum_m log_mel[m] cos(pi j (2m + 1) / (2M)).
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError("mfcc is not written yet: The first C coefficients of the DCT-II of each frame's log mel energies.")
@@ -147,7 +170,13 @@ def build_word_model(cell_class, num_words=NUM_WORDS, units=recognition.WORD_UNI
                      num_features=NUM_MFCC):
     """Masking(0.0) -> RNN(cell_class(units)) -> Dense(num_words): (N, T, C) -> (N, V) logits.
 
-    A functional model whose input is (None, num_features): any number of frames.
+    Inputs:
+    - cell_class: a cell class called as cell_class(units) (your ex03 GRUCell).
+    - num_words, units, num_features: V, H, C.
+
+    Returns:
+    - model: a functional keras.Model whose input is (None, num_features), any number of
+      frames, and whose output is the logits (N, V).
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('build_word_model is not written yet: Masking(0.0) -> RNN(cell_class(units)) -> Dense(num_words): (N, T, C) -> (N, V) logits.')
@@ -176,7 +205,12 @@ def build_phoneme_model(cell_class, num_frames=recognition.NUM_FRAMES,
                         num_features=NUM_MFCC):
     """Bidirectional(RNN(cell_class(units), return_sequences=True)) -> Dense(num_classes).
 
-    Inputs of the model: (N, num_frames, num_features). Returns the model: (N, T, P + 1) logits.
+    Inputs:
+    - cell_class: a cell class called as cell_class(units) (your ex03 LSTMCell).
+    - num_frames, num_classes, units, num_features: T, P + 1, H, C.
+
+    Returns:
+    - model: a functional keras.Model, (N, T, C) features -> (N, T, P + 1) logits.
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('build_phoneme_model is not written yet: Bidirectional(RNN(cell_class(units), return_sequences=True)) -> Dense(num_classes).')
@@ -185,8 +219,15 @@ def build_phoneme_model(cell_class, num_frames=recognition.NUM_FRAMES,
 def ctc_loss(labels, logits):
     """CTC loss of each sequence, blank = 0, every logit frame used.
 
-    Inputs: labels (N, S) int, padded with 0; logits (N, T, P + 1).
-    Returns: (N,) float32 negative log-likelihoods.
+    Called inside a tf.function during training (train_phoneme_model compiles it as fit's
+    loss; fit passes the labels as float32): write it with keras.ops or tf, not NumPy.
+
+    Inputs:
+    - labels: (N, S) int (float32 under fit), padded with 0.
+    - logits: (N, T, P + 1).
+
+    Returns:
+    - losses: (N,) float32 negative log-likelihoods.
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('ctc_loss is not written yet: CTC loss of each sequence, blank = 0, every logit frame used.')
@@ -195,8 +236,12 @@ def ctc_loss(labels, logits):
 def ctc_greedy_decode(logits, lengths=None):
     """Best path decoding: per-frame argmax, merge repeated classes, drop blanks (0).
 
-    Inputs: logits (N, T, P + 1) NumPy or tensor; lengths (N,) frames to read (all T if None).
-    Returns: a list of N lists of phoneme ids.
+    Inputs:
+    - logits: (N, T, P + 1), NumPy or tensor.
+    - lengths: (N,) the frames to read, or None for all T.
+
+    Returns:
+    - a list of N lists of phoneme ids.
     """
     # YOUR CODE (replace this line)
     raise NotImplementedError('ctc_greedy_decode is not written yet: Best path decoding: per-frame argmax, merge repeated classes, drop blanks (0).')

@@ -32,7 +32,7 @@ from keras import layers, ops
 
 if __package__:
     from .ex01_simple_rnn import SimpleRNNCell
-else:  # run as a file: ex01 sits next to this one
+else:  # run as a file, or in a notebook: the exercise next to this one
     from ex01_simple_rnn import SimpleRNNCell
 
 

@@ -53,22 +53,23 @@
 
 # %%
 import os
+import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex04_time_series.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
+from rnnkit.datasets.timeseries import generate, split_series  # noqa: E402
+
 if __package__:
     from .ex03_gated_cells import GRUCell, LSTMCell
-else:  # run as a script, python exercises/ex04_time_series.py: the kit's root on the path
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+else:  # run as a file, or in a notebook: the exercise next to this one
     from ex03_gated_cells import GRUCell, LSTMCell
-
-from rnnkit.datasets.timeseries import generate, split_series  # noqa: E402
 
 WINDOW, HORIZON, UNITS = 24, 8, 32   # T, K, H in main() (the grader uses 16 units)
 
@@ -86,12 +87,14 @@ def normalize_splits(train, val, test):
     """Scale three chronological splits with the training split's statistics.
 
     Inputs:
-    - train (L_train,), val (L_val,), test (L_test,): the splits, any float dtype.
-    Returns (splits, stats):
+    - train, val, test: (L_train,), (L_val,), (L_test,), the splits, any float dtype.
+
+    Returns a tuple of:
     - splits: (train_z, val_z, test_z), float32 arrays of the input shapes,
       z = (x - mean) / std.
     - stats: {"mean": float, "std": float}, mean and standard deviation (ddof = 0) of
       `train` alone, computed in float64.
+
     Raises ValueError when the training split is constant (std = 0) or empty.
     """
     # BEGIN SOLUTION
@@ -107,7 +110,15 @@ def normalize_splits(train, val, test):
 
 
 def denormalize(values, stats):
-    """Undo `normalize_splits`: values * std + mean, float64, same shape."""
+    """Undo `normalize_splits`: values * std + mean.
+
+    Inputs:
+    - values: an array of any shape, in normalised units (a forecast (N, K)).
+    - stats: the {"mean", "std"} normalize_splits returned.
+
+    Returns:
+    - an array of the same shape, float64, in the series' own units.
+    """
     # BEGIN SOLUTION
     return np.asarray(values, dtype="float64") * stats["std"] + stats["mean"]
     # END SOLUTION
@@ -127,12 +138,15 @@ def make_windows(series, window, horizon, batch_size=256, shuffle=False, seed=No
     """Every (T inputs, K targets) window of a series, as a batched tf.data.Dataset.
 
     Inputs:
-    - series (L,): the values, any float dtype (cast to float32).
-    - window T, horizon K: positive ints, T + K <= L.
+    - series: (L,), the values, any float dtype (cast to float32).
+    - window, horizon: T and K, positive ints, T + K <= L.
     - batch_size, shuffle, seed: as in keras.utils.timeseries_dataset_from_array.
-    Returns a tf.data.Dataset of (x, y) batches, x (N, T, 1) float32, y (N, K) float32,
-    with x[n] = series[s : s + T, None] and y[n] = series[s + T : s + T + K] for the
-    L - T - K + 1 starts s (in order s = 0, 1, ... when shuffle is False).
+
+    Returns:
+    - a tf.data.Dataset of (x, y) batches, x (N, T, 1) float32, y (N, K) float32, with
+      x[n] = series[s : s + T, None] and y[n] = series[s + T : s + T + K] for the
+      L - T - K + 1 starts s (in order s = 0, 1, ... when shuffle is False).
+
     Raises ValueError when T or K is not a positive int or T + K > L.
     """
     # BEGIN SOLUTION
@@ -164,7 +178,15 @@ def window_arrays(dataset):
 
 # %%
 def naive_forecast(x, horizon):
-    """Repeat the last input value: x (N, T, 1) -> (N, K), every column x[:, -1, 0]."""
+    """Repeat the last input value.
+
+    Inputs:
+    - x: (N, T, 1) input windows.
+    - horizon: K.
+
+    Returns:
+    - forecasts: (N, K), every column x[:, -1, 0].
+    """
     # BEGIN SOLUTION
     last = np.asarray(x)[:, -1, 0]                                      # (N,)
     return np.repeat(last[:, None], horizon, axis=1)                    # (N, K)
@@ -174,8 +196,13 @@ def naive_forecast(x, horizon):
 def fit_linear(x, y):
     """Least-squares fit of y = x W + b on training windows.
 
-    Inputs: x (N, T, 1), y (N, K).
-    Returns W (T, K) and b (K,), float64, minimising sum((x[:, :, 0] W + b - y)^2).
+    Inputs:
+    - x: (N, T, 1) input windows.
+    - y: (N, K) targets.
+
+    Returns a tuple of:
+    - W: (T, K) float64.
+    - b: (K,) float64, together minimising sum((x[:, :, 0] W + b - y)^2).
     """
     # BEGIN SOLUTION
     design = np.asarray(x, dtype="float64")[:, :, 0]                    # (N, T)
@@ -186,7 +213,15 @@ def fit_linear(x, y):
 
 
 def linear_forecast(x, weights, bias):
-    """x (N, T, 1) -> x[:, :, 0] W + b, (N, K) float64."""
+    """The linear forecast x[:, :, 0] W + b.
+
+    Inputs:
+    - x: (N, T, 1) input windows.
+    - weights, bias: W (T, K) and b (K,), as fit_linear returns them.
+
+    Returns:
+    - forecasts: (N, K) float64.
+    """
     # BEGIN SOLUTION
     return np.asarray(x, dtype="float64")[:, :, 0] @ weights + bias     # (N, K)
     # END SOLUTION
@@ -203,10 +238,13 @@ def linear_forecast(x, weights, bias):
 def build_forecaster(cell_class, window, horizon, units=UNITS):
     """An uncompiled Keras Model: (N, T, 1) normalised windows -> (N, K) forecasts.
 
-    Inputs: cell_class (called as cell_class(units), e.g. your LSTMCell or GRUCell),
-    window T, horizon K, units H.
-    Returns keras.Model whose weights are the cell's [kernel, recurrent_kernel, bias]
-    then the Dense layer's [kernel (H, K), bias (K,)].
+    Inputs:
+    - cell_class: called as cell_class(units), e.g. your LSTMCell or GRUCell.
+    - window, horizon, units: T, K, H.
+
+    Returns:
+    - model: a keras.Model whose weights are the cell's [kernel, recurrent_kernel, bias]
+      then the Dense layer's [kernel (H, K), bias (K,)].
     """
     # BEGIN SOLUTION
     inputs = keras.Input(shape=(window, 1))                             # (N, T, 1)

@@ -41,21 +41,23 @@
 import argparse
 import os
 import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex07_char_rnn.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np
 from keras import ops
 
-if __package__:
-    from .ex03_gated_cells import GRUCell, LSTMCell  # noqa: F401
-else:  # run as a script: python exercises/ex07_char_rnn.py
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from ex03_gated_cells import GRUCell, LSTMCell  # noqa: F401
-
 from rnnkit import char_lm  # noqa: E402
 from rnnkit.datasets import grammar  # noqa: E402
 from rnnkit.decoding import PAD, START, STOP, generate  # noqa: E402,F401
+
+if __package__:
+    from .ex03_gated_cells import GRUCell, LSTMCell
+else:  # run as a file, or in a notebook: the exercise next to this one
+    from ex03_gated_cells import GRUCell, LSTMCell
 
 
 # %% [markdown]
@@ -71,12 +73,13 @@ def teacher_forcing_pairs(table, texts, length):
     """Inputs and targets of a language model for a batch of texts.
 
     Inputs:
-    - table: a rnnkit.decoding.TokenTable holding every character of `texts`
-    - texts: list of N strings, each of at most length - 1 characters
-    - length: T, the padded length
-    Returns (inputs, targets), each (N, T) int32:
-    - inputs[n] = START, ids of texts[n], then PAD
-    - targets[n] = ids of texts[n], STOP, then PAD
+    - table: a rnnkit.decoding.TokenTable holding every character of `texts`.
+    - texts: list of N strings, each of at most length - 1 characters.
+    - length: T, the padded length.
+
+    Returns a tuple of:
+    - inputs: (N, T) int32, inputs[n] = START, ids of texts[n], then PAD.
+    - targets: (N, T) int32, targets[n] = ids of texts[n], STOP, then PAD.
     """
     # BEGIN SOLUTION
     inputs = table.encode_batch(texts, length, start=True)              # (N, T)
@@ -121,7 +124,11 @@ def softmax(logits):
 def greedy(logits):
     """The most likely token of each row (the first one on ties).
 
-    Inputs: logits (N, V). Returns ids (N,) int64.
+    Inputs:
+    - logits: (N, V).
+
+    Returns:
+    - ids: (N,) int64.
     """
     # BEGIN SOLUTION
     return np.argmax(np.asarray(logits), axis=-1)
@@ -131,8 +138,14 @@ def greedy(logits):
 def temperature_probabilities(logits, temperature):
     """softmax(logits / temperature); temperature 0 means greedy (mass 1 on the argmax).
 
-    Inputs: logits (N, V); temperature, a float >= 0.
-    Returns probabilities (N, V) float64. ValueError for a negative temperature.
+    Inputs:
+    - logits: (N, V).
+    - temperature: a float >= 0.
+
+    Returns:
+    - probabilities: (N, V) float64.
+
+    Raises ValueError for a negative temperature.
     """
     # BEGIN SOLUTION
     if temperature < 0:
@@ -149,8 +162,14 @@ def temperature_probabilities(logits, temperature):
 def top_k_probabilities(logits, k):
     """softmax over each row's k largest logits (ties: lower id first), 0 elsewhere.
 
-    Inputs: logits (N, V); k, an int >= 1 (k >= V keeps every token).
-    Returns probabilities (N, V) float64. ValueError for k < 1.
+    Inputs:
+    - logits: (N, V).
+    - k: an int >= 1 (k >= V keeps every token).
+
+    Returns:
+    - probabilities: (N, V) float64.
+
+    Raises ValueError for k < 1.
     """
     # BEGIN SOLUTION
     if k < 1:
@@ -165,11 +184,18 @@ def top_k_probabilities(logits, k):
 
 
 def top_p_probabilities(logits, p):
-    """The nucleus: the smallest set of most likely tokens whose mass reaches p (ties with
-    the least likely kept token included), renormalised; 0 elsewhere.
+    """The nucleus: the smallest set of most likely tokens whose mass reaches p, renormalised.
 
-    Inputs: logits (N, V); p, a float in (0, 1] (p >= 1 keeps every token).
-    Returns probabilities (N, V) float64. ValueError for p <= 0.
+    Ties with the least likely kept token are kept too; every other token gets 0.
+
+    Inputs:
+    - logits: (N, V).
+    - p: a float in (0, 1] (p >= 1 keeps every token).
+
+    Returns:
+    - probabilities: (N, V) float64.
+
+    Raises ValueError for p <= 0.
     """
     # BEGIN SOLUTION
     if p <= 0:
@@ -206,8 +232,12 @@ def top_p_probabilities(logits, p):
 def sample(probabilities, rng):
     """One token per row drawn from `probabilities` by the inverse-CDF method above.
 
-    Inputs: probabilities (N, V), rows summing to 1; rng, a numpy.random.Generator.
-    Returns ids (N,) int64.
+    Inputs:
+    - probabilities: (N, V), rows summing to 1.
+    - rng: a numpy.random.Generator.
+
+    Returns:
+    - ids: (N,) int64.
     """
     # BEGIN SOLUTION
     probabilities = np.asarray(probabilities, dtype="float64")
@@ -260,10 +290,13 @@ def lm_step(model, token_ids, state):
     """One step of a trained char_lm model.
 
     Inputs:
-    - model: char_lm(cell, V) (layers: RNN, Dense)
-    - token_ids: (N,) ints, the tokens fed at this step
-    - state: the cell's state, a list (for an LSTM cell [h, c], each (N, H))
-    Returns (logits (N, V) as a NumPy array, new_state as a list).
+    - model: char_lm(cell, V) (layers: RNN, Dense).
+    - token_ids: (N,) ints, the tokens fed at this step.
+    - state: the cell's state, a list (for an LSTM cell [h, c], each (N, H)).
+
+    Returns a tuple of:
+    - logits: (N, V), a NumPy array.
+    - new_state: a list, as `state`.
     """
     # BEGIN SOLUTION
     recurrent, dense = model.layers[0], model.layers[1]
@@ -276,11 +309,16 @@ def lm_step(model, token_ids, state):
 
 
 def generate_text(model, table, choose, n=1, max_length=char_lm.SEQ_LEN):
-    """`n` texts generated by `model` from START, each ending at STOP or after
-    `max_length` tokens.
+    """`n` texts generated from START, each ending at STOP or after `max_length` tokens.
 
-    Inputs: model, a trained char_lm; table, its TokenTable; choose(logits (N, V)) -> ids (N,).
-    Returns a list of n strings (without START and STOP).
+    Inputs:
+    - model: a trained char_lm.
+    - table: its TokenTable.
+    - choose: choose(logits (N, V)) -> ids (N,).
+    - n, max_length: the number of texts and the most tokens each.
+
+    Returns:
+    - a list of n strings (without START and STOP).
     """
     # BEGIN SOLUTION
     state = model.layers[0].get_initial_state(batch_size=n)         # zeros, [h, c]

@@ -25,17 +25,17 @@
 #
 # The image enters only through the initial state: the LSTM must carry it for the
 # whole caption. A caption is framed by two extra tokens, `<start>` (fed in at t = 1,
-# there is no previous word yet) and `<end>` (the model's way to say "done"); padding is id 0.
+# there is no previous word yet) and `<stop>` (the model's way to say "done"); padding is id 0.
 #
 # **Teacher forcing.** In training the decoder is fed the *true* previous word, not its
-# own guess: for the framed caption w = [<start>, w_1, ..., w_n, <end>, <pad>, ...],
+# own guess: for the framed caption w = [<start>, w_1, ..., w_n, <stop>, <pad>, ...],
 #
 #     inputs  = w[:, :-1],   targets = w[:, 1:],   mask = (targets != <pad>)
 #     loss    = - sum_{mask} log p(target | image, inputs) / sum(mask)     (masked NLL)
 #
-# Each real token (the `<end>` included: the model must learn when to stop) counts once;
+# Each real token (the `<stop>` included: the model must learn when to stop) counts once;
 # padding counts nowhere. **Greedy decoding** then feeds the model its own choice,
-# w_t = argmax p(. | image, w_<t), from `<start>` until it picks `<end>` or L words.
+# w_t = argmax p(. | image, w_<t), from `<start>` until it picks `<stop>` or L words.
 # The loop itself is shared by the generative exercises (`rnnkit.decoding.generate`);
 # you write the step it repeats and the choice it makes.
 #
@@ -55,14 +55,13 @@
 
 # %%
 import os
+import sys
 from collections import Counter
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex08_captioning.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-if not __package__:  # run as a script (python exercises/ex08_captioning.py): find the kit
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
 import numpy as np
@@ -73,12 +72,12 @@ from rnnkit.decoding import PAD, START, STOP, TokenTable, generate, masked_nll
 
 if __package__:
     from .ex03_gated_cells import LSTMCell
-else:  # run as a script: python exercises/ex08_captioning.py
+else:  # run as a file, or in a notebook: the exercise next to this one
     from ex03_gated_cells import LSTMCell
 
-TABLE = TokenTable(shapes.WORDS)       # ids: 0 <pad>, 1 <start>, 2 <end>, then the words
+TABLE = TokenTable(shapes.WORDS)       # ids: 0 <pad>, 1 <start>, 2 <stop>, then the words
 UNITS, EMBED, FILTERS = 64, 16, (16, 32)
-MAX_LENGTH = 8                          # generated tokens, <end> included (single objects)
+MAX_LENGTH = 8                          # generated tokens, <stop> included (single objects)
 GRADED = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
           "batch_size": 32, "learning_rate": 1e-2}   # the graded training, fixed by the kit
 
@@ -88,11 +87,15 @@ GRADED = {"config": "single", "n_train": 2400, "max_words": 6, "epochs": 6,
 
 # %%
 def caption_ids(captions, table=TABLE, max_words=GRADED["max_words"]):
-    """Frame and pad captions: [<start>, words..., <end>, <pad>, ...].
+    """Frame and pad captions: [<start>, words..., <stop>, <pad>, ...].
 
-    Inputs: captions, N strings of words separated by single spaces; max_words, the longest
-    caption allowed (ValueError naming the caption if one is longer).
-    Returns: int32 array (N, max_words + 2).
+    Inputs:
+    - captions: N strings of words separated by single spaces.
+    - table: the TokenTable of the words.
+    - max_words: the longest caption allowed (ValueError naming the caption if one is longer).
+
+    Returns:
+    - ids: (N, max_words + 2) int32.
     """
     # BEGIN SOLUTION
     framed = np.full((len(captions), max_words + 2), PAD, np.int32)   # (N, T + 1)
@@ -110,9 +113,17 @@ def caption_ids(captions, table=TABLE, max_words=GRADED["max_words"]):
 def teacher_forcing(sequences):
     """Split framed sequences into decoder inputs, targets and the mask of real targets.
 
-    Inputs: sequences (N, T + 1) int, as caption_ids returns them.
-    Returns: inputs (N, T) = sequences without the last step, targets (N, T) = sequences
-    without the first step, mask (N, T) bool, True where the target is not <pad>.
+    Called inside a tf.function during training (train_captioner's step calls caption_loss,
+    which calls it, on a symbolic tensor): write it with keras.ops, not NumPy.
+
+    Inputs:
+    - sequences: (N, T + 1) int, as caption_ids returns them (a symbolic int32 tensor in
+      training).
+
+    Returns a tuple of:
+    - inputs: (N, T), the sequences without their last step.
+    - targets: (N, T), the sequences without their first step.
+    - mask: (N, T) bool, True where the target is not <pad>.
     """
     # BEGIN SOLUTION
     sequences = ops.convert_to_tensor(sequences, "int32")
@@ -132,9 +143,7 @@ def teacher_forcing(sequences):
 def build_captioner(cell_class, vocab_size=len(TABLE), units=UNITS, embed_dim=EMBED):
     """The encoder-decoder captioner, as a keras.Model([images, tokens]) -> logits.
 
-    Inputs: cell_class, an LSTM cell class called as cell_class(units) (state [h, c]).
-    The model's inputs: images (N, S, S, 3) pixel values 0..255, named "images"; tokens
-    (N, T) int32 decoder inputs, named "tokens". Layers, in this order and with these names:
+    Layers, in this order and with these names:
         Rescaling(1 / 255)
         "conv1"     Conv2D(FILTERS[0], 3, padding="same", relu), then MaxPooling2D(2)
         "conv2"     Conv2D(FILTERS[1], 3, padding="same", relu), then GlobalMaxPooling2D
@@ -142,7 +151,15 @@ def build_captioner(cell_class, vocab_size=len(TABLE), units=UNITS, embed_dim=EM
         "embedding" Embedding(vocab_size, embed_dim) of the tokens      (N, T, E)
         "decoder"   RNN(cell_class(units), return_sequences=True), initial state [h_0, c_0]
         "logits"    Dense(vocab_size)                                    (N, T, V)
-    Returns: the model, whose output is the logits (N, T, V).
+
+    Inputs:
+    - cell_class: an LSTM cell class called as cell_class(units) (state [h, c]).
+    - vocab_size, units, embed_dim: V, H, E.
+
+    Returns:
+    - model: a keras.Model whose inputs are images (N, S, S, 3) pixel values 0..255, named
+      "images", and tokens (N, T) int32 decoder inputs, named "tokens"; its output is the
+      logits (N, T, V).
     """
     # BEGIN SOLUTION
     images = keras.Input((shapes.IMAGE_SIZE, shapes.IMAGE_SIZE, 3), name="images")
@@ -165,9 +182,17 @@ def build_captioner(cell_class, vocab_size=len(TABLE), units=UNITS, embed_dim=EM
 def caption_loss(captioner, images, sequences):
     """The teacher-forced masked negative log-likelihood of framed captions.
 
-    Inputs: captioner from build_captioner; images (N, S, S, 3); sequences (N, T + 1) int
-    framed ids. Use teacher_forcing and rnnkit.decoding.masked_nll(logits, targets, mask).
-    Returns: a scalar tensor, the mean NLL per real target token.
+    Use teacher_forcing and rnnkit.decoding.masked_nll(logits, targets, mask). Called inside a
+    tf.function during training (train_captioner's step), on symbolic tensors: write it with
+    keras.ops, not NumPy.
+
+    Inputs:
+    - captioner: a model from build_captioner.
+    - images: (N, S, S, 3) float32.
+    - sequences: (N, T + 1) int framed ids.
+
+    Returns:
+    - loss: a scalar tensor, the mean NLL per real target token.
     """
     # BEGIN SOLUTION
     inputs, targets, mask = teacher_forcing(sequences)                    # (N, T) each
@@ -194,9 +219,17 @@ def encoder_of(captioner):
 def decoder_step(captioner, token_ids, states):
     """One decoder step on the previous tokens.
 
-    Inputs: token_ids (N,) int; states [h, c], each (N, H).
-    Returns: (logits (N, V), new states [h, c]), using the captioner's "embedding" layer,
-    the cell inside its "decoder" layer and its "logits" layer.
+    Uses the captioner's "embedding" layer, the cell inside its "decoder" layer and its
+    "logits" layer.
+
+    Inputs:
+    - captioner: a model from build_captioner.
+    - token_ids: (N,) int.
+    - states: [h, c], each (N, H).
+
+    Returns a tuple of:
+    - logits: (N, V).
+    - states: the new [h, c].
     """
     # BEGIN SOLUTION
     embedded = captioner.get_layer("embedding")(token_ids)                # (N, E)
@@ -206,18 +239,33 @@ def decoder_step(captioner, token_ids, states):
 
 
 def greedy_choice(logits):
-    """The most likely token of each row. Inputs: logits (N, V). Returns: ids (N,) int."""
+    """The most likely token of each row.
+
+    Inputs:
+    - logits: (N, V).
+
+    Returns:
+    - ids: (N,) int.
+    """
     # BEGIN SOLUTION
     return np.argmax(logits, axis=-1)
     # END SOLUTION
 
 
 def greedy_captions(captioner, images, max_length=MAX_LENGTH):
-    """Greedy decoding with rnnkit.decoding.generate, from <start> to <end> or max_length.
+    """Greedy decoding with rnnkit.decoding.generate, from <start> to <stop> or max_length.
 
-    Inputs: images (N, S, S, 3). Returns: int32 ids (N, L), L <= max_length, as generate
-    returns them: each row's words and its <end>, then <pad>; no <start>. The loop ends once
-    every row has emitted <end>, so L is the longest caption (max_length if a row never ends).
+    The loop ends once every row has emitted <stop>, so L is the longest caption (max_length
+    if a row never ends).
+
+    Inputs:
+    - captioner: a model from build_captioner.
+    - images: (N, S, S, 3).
+    - max_length: the most tokens generated, <stop> included.
+
+    Returns:
+    - ids: (N, L) int32, L <= max_length, as generate returns them: each row's words and its
+      <stop>, then <pad>; no <start>.
     """
     # BEGIN SOLUTION
     states = encoder_of(captioner)(np.asarray(images, "float32"))         # [(N, H), (N, H)]
@@ -231,7 +279,15 @@ def greedy_captions(captioner, images, max_length=MAX_LENGTH):
 
 # %%
 def ngrams(tokens, n):
-    """Counter of the n-grams (tuples of n tokens) of a token list; empty if len < n."""
+    """The n-grams of a token list, counted.
+
+    Inputs:
+    - tokens: a list of tokens.
+    - n: the n-gram length.
+
+    Returns:
+    - a Counter of the n-grams (tuples of n tokens); empty if len(tokens) < n.
+    """
     # BEGIN SOLUTION
     return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
     # END SOLUTION
@@ -240,9 +296,13 @@ def ngrams(tokens, n):
 def corpus_bleu(references, hypotheses, max_n=4):
     """Corpus BLEU with uniform weights over n = 1..max_n and the brevity penalty.
 
-    Inputs: references, one list per hypothesis of reference token lists (at least one);
-    hypotheses, token lists (possibly empty). ValueError if the two lengths differ.
-    Returns: a float in [0, 1]; 0.0 when the hypotheses are empty or some p_n is 0.
+    Inputs:
+    - references: one list per hypothesis of reference token lists (at least one).
+    - hypotheses: token lists (possibly empty); ValueError if the two lengths differ.
+    - max_n: the longest n-gram.
+
+    Returns:
+    - a float in [0, 1]; 0.0 when the hypotheses are empty or some p_n is 0.
     """
     # BEGIN SOLUTION
     if len(references) != len(hypotheses):

@@ -40,10 +40,11 @@
 import os
 import sys
 import time
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex09_seq2seq.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-if not __package__:  # run as a script (python exercises/ex09_seq2seq.py): the kit root has rnnkit
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras
 import numpy as np
@@ -57,7 +58,7 @@ from rnnkit.seq2seq import (EMBED_DIM, GRADED_TRAINING, SOURCE_LENGTH, TARGET,  
 
 if __package__:
     from .ex03_gated_cells import LSTMCell
-else:
+else:  # run as a file, or in a notebook: the exercise next to this one
     from ex03_gated_cells import LSTMCell
 
 ALPHA = 0.7                                 # beam search's length normalisation exponent
@@ -70,12 +71,16 @@ ALPHA = 0.7                                 # beam search's length normalisation
 def teacher_forcing(sequences, length=TARGET_LENGTH):
     """Decoder inputs and targets for teacher forcing, right-padded with PAD.
 
+    Called once on NumPy data before training (train_seq2seq), not inside fit.
+
     Inputs:
-      sequences: N sequences of target ids (no <start>, no <stop>), each of length L_k.
-      length: T; every L_k + 1 must be <= T.
-    Returns (decoder_inputs, decoder_targets), each (N, T) int32:
-      decoder_inputs[k]  = [START, y_1, .., y_L, PAD, ..]
-      decoder_targets[k] = [y_1, .., y_L, STOP, PAD, ..]
+    - sequences: N sequences of target ids (no <start>, no <stop>), each of length L_k.
+    - length: T; every L_k + 1 must be <= T.
+
+    Returns a tuple of:
+    - decoder_inputs: (N, T) int32, decoder_inputs[k] = [START, y_1, .., y_L, PAD, ..].
+    - decoder_targets: (N, T) int32, decoder_targets[k] = [y_1, .., y_L, STOP, PAD, ..].
+
     Raises ValueError naming the first sequence too long for T.
     """
     # BEGIN SOLUTION
@@ -97,8 +102,15 @@ def teacher_forcing(sequences, length=TARGET_LENGTH):
 def seq2seq_loss(targets, logits):
     """The masked negative log-likelihood, as a Keras loss (`rnnkit.decoding.masked_nll`).
 
-    Inputs: targets (N, T) ids, PAD where there is no token; logits (N, T, V).
-    Returns: a scalar, the mean of -log p(target) over the non-PAD positions only.
+    Called inside a tf.function during training (train_seq2seq compiles it as fit's loss; fit
+    passes the targets as float32 symbolic tensors): write it with keras.ops, not NumPy.
+
+    Inputs:
+    - targets: (N, T) ids, PAD where there is no token.
+    - logits: (N, T, V).
+
+    Returns:
+    - loss: a scalar, the mean of -log p(target) over the non-PAD positions only.
     """
     # BEGIN SOLUTION
     return masked_nll(logits, targets, keras.ops.not_equal(targets, PAD))
@@ -122,9 +134,17 @@ def seq2seq_loss(targets, logits):
 def build_seq2seq(cell_class, units=UNITS, embed_dim=EMBED_DIM):
     """The training model, the encoder and the one-step decoder, sharing seq2seq_layers.
 
-    Returns (model, encoder, step_model) as the markdown above describes them. The decoder
-    starts from the encoder's final states; the number of states is the cell's
+    The decoder starts from the encoder's final states; the number of states is the cell's
     (len(state_size), 2 for an LSTM).
+
+    Inputs:
+    - cell_class: a cell class called as cell_class(units) (your ex03 LSTMCell).
+    - units, embed_dim: H, E.
+
+    Returns a tuple of:
+    - model: [source (N, S), decoder_inputs (N, T)] -> logits (N, T, V).
+    - encoder: source (N, S) -> the encoder's final states, a list of (N, H).
+    - step_model: [token (N, 1), *states] -> [logits (N, V), *new states].
     """
     parts = seq2seq_layers(cell_class, units, embed_dim)
     # BEGIN SOLUTION
@@ -194,10 +214,17 @@ def next_token_log_probs(logits, start_id):
 def greedy_search(step, states, start_id, stop_id, max_length):
     """The most likely next token at every step, for N sources at once.
 
-    Inputs: step and states (N rows) as above; start_id, stop_id; max_length (int).
-    Returns (ids, log_probs): ids (N, L) int64 as `rnnkit.decoding.generate` returns them
-    (<stop> included where emitted, PAD after it, L <= max_length); log_probs (N,) float64,
-    the sum of the chosen tokens' log-probabilities (<stop> included).
+    Inputs:
+    - step: step(token_ids (N,), states) -> (logits (N, V), new states), as above.
+    - states: the decoder's initial states, a list of arrays with N rows.
+    - start_id, stop_id: the <start> and <stop> ids.
+    - max_length: an int, the most tokens generated.
+
+    Returns a tuple of:
+    - ids: (N, L) int64 as `rnnkit.decoding.generate` returns them (<stop> included where
+      emitted, PAD after it, L <= max_length).
+    - log_probs: (N,) float64, the sum of the chosen tokens' log-probabilities (<stop>
+      included).
     """
     # BEGIN SOLUTION
     picked = []
@@ -215,9 +242,18 @@ def greedy_search(step, states, start_id, stop_id, max_length):
 
 
 def beam_search(step, states, start_id, stop_id, max_length, width, alpha=ALPHA):
-    """Beam search for ONE source (states have 1 row), as the markdown above describes.
+    """Beam search for ONE source, as the markdown above describes.
 
-    Returns the finished hypotheses, a list of (tokens tuple, log_prob, score), best first.
+    Inputs:
+    - step: step(token_ids (N,), states) -> (logits (N, V), new states), as above.
+    - states: the decoder's initial states, a list of arrays with 1 row.
+    - start_id, stop_id: the <start> and <stop> ids.
+    - max_length: an int, the most tokens of a hypothesis.
+    - width: the beam width, an int >= 1 (ValueError otherwise).
+    - alpha: the length normalisation exponent of score = log_prob / len(tokens)^alpha.
+
+    Returns:
+    - the finished hypotheses, a list of (tokens tuple, log_prob, score), best score first.
     """
     # BEGIN SOLUTION
     if width < 1:
@@ -254,8 +290,17 @@ def exhaustive_search(step, states, start_id, stop_id, max_length, alpha=ALPHA, 
     """Score EVERY hypothesis of ONE source; return the `top` best, best first.
 
     Hypotheses: every token sequence ending in <stop> with at most max_length tokens, and
-    every sequence of max_length tokens without <stop> (cut). Same (tokens, log_prob, score)
-    as beam_search. Raises ValueError when there are more than `limit` hypotheses.
+    every sequence of max_length tokens without <stop> (cut).
+
+    Inputs:
+    - step: step(token_ids (N,), states) -> (logits (N, V), new states), as above.
+    - states: the decoder's initial states, a list of arrays with 1 row.
+    - start_id, stop_id, max_length, alpha: as in beam_search.
+    - top: how many hypotheses to return.
+    - limit: ValueError when there are more than `limit` hypotheses.
+
+    Returns:
+    - the `top` best hypotheses, a list of (tokens tuple, log_prob, score) as beam_search's.
     """
     # BEGIN SOLUTION
     prefixes, log_p, fed, everything = [()], np.zeros(1), np.array([start_id]), []

@@ -134,3 +134,27 @@ def diagnose(actual, candidates, rtol=DIAGNOSE_RTOL, atol=DIAGNOSE_ATOL):
         if error < best_error:
             best, best_error = sentence, error
     return best
+
+
+def run_in_graph(grader, probe, function: str, *, how: str = "", blame: dict | None = None,
+                 **args):
+    """`probe` calls the student's `function` inside a tf.function, as training does; its result.
+
+    Call it after the eager call of the same function passed on the same kind of inputs: an
+    error here is then graph mode's, and the check fails naming that cause (with what the
+    student's code raised, and where). `how` says how training passes the inputs. `blame`:
+    {function: its check's title} of the functions `function` calls that have a graph check
+    of their own: an error raised inside one of them is that check's to charge (None back)."""
+    from rnnkit.grader.handles.process import StudentError
+
+    try:
+        return grader.run(probe, **args)
+    except StudentError as error:
+        if error.kind != "exception":
+            raise
+        for callee in (blame or {}):
+            if error.location and f" in {callee}" in error.location:
+                return None
+        fail(f"{function} is called inside a tf.function during training{how}: NumPy calls "
+             f"like np.asarray on a symbolic tensor fail there (so do float(), int() and a "
+             f"Python `if` on one); use tf/keras.ops ({error})")

@@ -57,7 +57,7 @@ def weight_shapes(units, embed_dim):
 
 
 def frame(captions, max_words, words=shapes.WORDS):
-    """Captions framed as ids [<start>, words..., <end>, <pad>...] (N, max_words + 2), with
+    """Captions framed as ids [<start>, words..., <stop>, <pad>...] (N, max_words + 2), with
     the ids of TokenTable(words)."""
     table = TokenTable(words)
     rows = [[START] + table.encode(caption.split()) + [STOP] for caption in captions]
@@ -69,7 +69,7 @@ def course_data(seed, config, n_train, max_words):
     "images" (n_train, S, S, 3) and "sequences" (n_train, max_words + 2) to train on, and
     the splits scored after training, "validation" and "test" ({"images", "captions": every
     phrasing of each}). Seed 0: the kit's data set. A seed of the course secret: other
-    images and phrasings, and the words' ids relabelled (<pad>, <start>, <end> kept), so
+    images and phrasings, and the words' ids relabelled (<pad>, <start>, <stop> kept), so
     weights trained on the public ids describe everything with the wrong words."""
     words = shapes.WORDS
     if seed:
@@ -95,7 +95,7 @@ def small_weights(seed, stop_bias=None):
                       for k, shape in enumerate(shapes_by_name[name])]
                for name in shapes_by_name}
     if stop_bias is not None:
-        weights["logits"][1][STOP] = stop_bias          # the logits bias of <end>
+        weights["logits"][1][STOP] = stop_bias          # the logits bias of <stop>
     return weights
 
 
@@ -125,7 +125,7 @@ def keras_losses(weights, images, sequences):
                 nll(logits, targets, mask, per_caption=True),
             "your targets are not shifted: the model is asked for the word it was just fed":
                 nll(logits, inputs_, inputs_ != PAD),
-            "your mask leaves out <end>: the model never learns to stop":
+            "your mask leaves out <stop>: the model never learns to stop":
                 nll(logits, targets, mask & (targets != STOP)),
             "your loss is a sum over tokens, not their mean":
                 nll(logits, targets, mask) * mask.sum()}
@@ -134,7 +134,7 @@ def keras_losses(weights, images, sequences):
 def keras_greedy(weights, units, embed_dim, images, max_length, never_stop=False):
     """(ids (N, L), L <= max_length, the smallest top-1/top-2 margin of each row's decisions).
     never_stop: the mistake of running all max_length steps and writing every choice, those
-    after <end> too (ids (N, max_length))."""
+    after <stop> too (ids (N, max_length))."""
     import keras
 
     model = keras_model(units, embed_dim, weights)
@@ -169,7 +169,7 @@ def keras_greedy(weights, units, embed_dim, images, max_length, never_stop=False
 
 def greedy_mistakes(weights, units, embed_dim, images, max_length):
     """{mistake: the ids greedy_captions returns with it}: "start kept" (<start> written as
-    the first column), "never stops" (every choice of max_length steps written, after <end>
+    the first column), "never stops" (every choice of max_length steps written, after <stop>
     too), "padded" (the right ids padded with <pad> to max_length columns)."""
     ids, _ = keras_greedy(weights, units, embed_dim, images, max_length)
     return {"start kept": np.concatenate([np.full((len(ids), 1), START, "int32"), ids], 1),
@@ -179,7 +179,7 @@ def greedy_mistakes(weights, units, embed_dim, images, max_length):
 
 
 def varied_stop_bias(seed, images, max_length):
-    """A logits bias of <end> under which the small model's greedy captions have the most
+    """A logits bias of <stop> under which the small model's greedy captions have the most
     different lengths (ties: mean length nearest max_length / 2): random small weights
     otherwise tend to stop at once or never, which would not test the feedback loop."""
     def spread(bias):

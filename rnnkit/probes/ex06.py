@@ -9,6 +9,7 @@ whose features and labels never come here.
 import numpy as np
 
 from rnnkit.probes import cells
+from rnnkit.probes.graph import in_graph
 
 
 def probe_frames(module, waveforms):
@@ -33,6 +34,12 @@ def probe_mfcc(module, log_mel):
 
 def probe_ctc_loss(module, labels, logits):
     return np.asarray(module.ctc_loss(labels, logits))
+
+
+def probe_ctc_loss_in_graph(module, labels, logits):
+    """ctc_loss as fit calls it (train_phoneme_model compiles it as the loss): inside a
+    tf.function, the labels cast to float32 by Keras, the logits float32."""
+    return in_graph(module.ctc_loss, labels, logits, dtypes=["float32", "float32"])
 
 
 def probe_decode(module, logits, lengths=None):

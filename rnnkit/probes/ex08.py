@@ -11,6 +11,7 @@ Keras's LSTMCell is then used in its place.
 import numpy as np
 
 from rnnkit.probes import cells
+from rnnkit.probes.graph import in_graph
 
 def vocabulary_size():
     from rnnkit.datasets import shapes
@@ -48,6 +49,12 @@ def probe_teacher_forcing(module, sequences):
     return [keras.ops.convert_to_numpy(a) for a in module.teacher_forcing(sequences)]
 
 
+def probe_teacher_forcing_in_graph(module, sequences):
+    """teacher_forcing as caption_loss calls it in train_captioner's tf.function: on a
+    symbolic int32 tensor."""
+    return list(in_graph(module.teacher_forcing, sequences, dtypes=["int32"]))
+
+
 def probe_architecture(module, stand_in, units, embed_dim):
     """{layer name: [weight shapes]} of a freshly built captioner."""
     cell = cells.cell_class(module, "LSTMCell", stand_in)
@@ -66,6 +73,14 @@ def probe_logits(module, stand_in, weights, units, embed_dim, images, tokens):
 def probe_loss(module, stand_in, weights, units, embed_dim, images, sequences):
     model = captioner(module, stand_in, weights, units, embed_dim)
     return float(module.caption_loss(model, images, sequences))
+
+
+def probe_loss_in_graph(module, stand_in, weights, units, embed_dim, images, sequences):
+    """caption_loss as train_captioner calls it: inside a tf.function, on symbolic float32
+    images and int32 sequences."""
+    model = captioner(module, stand_in, weights, units, embed_dim)
+    return float(in_graph(lambda x, s: module.caption_loss(model, x, s), images, sequences,
+                          dtypes=["float32", "int32"]))
 
 
 def probe_greedy(module, stand_in, weights, units, embed_dim, images, max_length):

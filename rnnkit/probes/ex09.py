@@ -8,6 +8,7 @@ that mixes up which state belongs to which hypothesis gets other numbers. The ch
 import numpy as np
 
 from rnnkit.probes import cells
+from rnnkit.probes.graph import in_graph
 
 START, STOP = 1, 2                 # rnnkit.decoding's ids, as every table of the exercise uses
 
@@ -39,6 +40,12 @@ def probe_teacher_forcing(module, sequences, length):
 
 def probe_loss(module, targets, logits):
     return float(np.asarray(module.seq2seq_loss(targets, logits)))
+
+
+def probe_loss_in_graph(module, targets, logits):
+    """seq2seq_loss as fit calls it (train_seq2seq compiles it as the loss): inside a
+    tf.function, the targets cast to float32 by Keras, the logits float32."""
+    return float(in_graph(module.seq2seq_loss, targets, logits, dtypes=["float32", "float32"]))
 
 
 def probe_greedy(module, table, codes, max_length):

@@ -29,9 +29,10 @@ from rnnkit import KIT_ROOT, recognition
 from rnnkit.datasets.speech import SYMBOLS, WORD_NAMES
 from rnnkit.grader import inputs, oracles
 from rnnkit.grader.handles.process import StudentError
-from rnnkit.grader.compare import CheckFailed, expect_close, expect_equal, fail
+from rnnkit.grader.compare import CheckFailed, expect_close, expect_equal, fail, run_in_graph
 from rnnkit.probes.ex06 import (
-    probe_ctc_loss, probe_decode, probe_filter_bank, probe_frames, probe_log_mel, probe_mfcc,
+    probe_ctc_loss, probe_ctc_loss_in_graph, probe_decode, probe_filter_bank, probe_frames,
+    probe_log_mel, probe_mfcc,
     probe_phoneme_logits, probe_power, probe_train_phonemes, probe_train_words,
     probe_word_logits)
 
@@ -256,6 +257,14 @@ def compare_ctc_loss(grader):
                              "non-zero labels as the label length" if not bad[0] else None)
 
         expect_close("CTC loss per sequence", got, want, rtol=1e-4, atol=1e-4, explain=explain)
+        if seed != grader.seeds()[0]:
+            continue            # once: graph mode fails on the code path, not the values (~0.8 s)
+        traced = run_in_graph(grader, probe_ctc_loss_in_graph, "ctc_loss",
+                              how=" (train_phoneme_model compiles it as fit's loss: fit passes "
+                                  "the labels as a float32 symbolic tensor)",
+                              labels=labels, logits=logits)
+        expect_close("CTC loss per sequence inside a tf.function", traced, want, rtol=1e-4,
+                     atol=1e-4)
 
 
 # -- checks: the models ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ import pytest
 from rnnkit.datasets import shapes
 from rnnkit.decoding import PAD, START, STOP, TokenTable
 from rnnkit.grader import inputs, oracles
-from rnnkit.grader.compare import expect_close, expect_equal, fail
+from rnnkit.grader.compare import expect_close, expect_equal, fail, run_in_graph
 from rnnkit.probes import ex08 as probes
 
 official = oracles.of("ex08")       # the oracles (rnnkit/official/ex08.py), by name
@@ -93,6 +93,11 @@ def trained(grader):
             fail("not credited: your caption_loss is not the masked NLL the exercise asks for "
                  f"(its check: '{LOSS_CHECK}': {error}), so a training that minimises it "
                  "does not count; fix caption_loss first")
+        try:
+            teacher_forcing_in_graph(grader)
+        except AssertionError as error:
+            fail("not credited: your teacher_forcing fails inside train_captioner's tf.function "
+                 f"(its check: '{TEACHER_FORCING_CHECK}': {error}); fix teacher_forcing first")
         data = training_data(grader)
         args = dict(settings=SETTINGS, images=data["images"], sequences=data["sequences"])
         if not grader.official:
@@ -154,7 +159,7 @@ BLEU_CASES = [  # fixed cases: clipping, brevity, ties, empty and very short hyp
 # -- checks ---------------------------------------------------------------------------------
 @pytest.mark.points(1)
 def test_caption_ids(grader):
-    """Captions are framed <start> ... <end> and padded with <pad> = 0 to max_words + 2"""
+    """Captions are framed <start> ... <stop> and padded with <pad> = 0 to max_words + 2"""
     for seed in grader.seeds():
         captions = some_captions(seed)
         got = grader.run(probes.probe_caption_ids, captions=captions, max_words=7)
@@ -180,6 +185,34 @@ def test_teacher_forcing(grader):
         for name, g, w in zip(["inputs", "targets", "mask"], got, want):
             expect_equal(f"teacher-forcing {name}", np.asarray(g).astype(int).tolist(),
                          np.asarray(w).astype(int).tolist())
+    teacher_forcing_in_graph(grader, sequences, want)
+
+
+TEACHER_FORCING_CHECK = ("Teacher forcing: inputs drop the last step, targets the first, the "
+                         "mask marks real targets")
+IN_TRAINING = " (train_captioner's step calls caption_loss, which calls it, on a symbolic tensor)"
+
+
+def teacher_forcing_in_graph(grader, sequences=None, want=None):
+    """Fail unless teacher_forcing gives the same answer inside a tf.function, as training
+    calls it (cached, a failure too: the training checks credit nothing it cannot run)."""
+    cache = grader.__dict__.setdefault("teacher_forcing_in_graph", {})
+    if "verdict" not in cache:
+        if sequences is None:
+            sequences = grader.oracle(official.frame, some_captions(grader.seeds()[0]), 6)
+            want = grader.reference(probes.probe_teacher_forcing, sequences=sequences)
+        try:
+            got = run_in_graph(grader, probes.probe_teacher_forcing_in_graph, "teacher_forcing",
+                               how=IN_TRAINING, sequences=sequences)
+            for name, g, w in zip(["inputs", "targets", "mask"], got, want):
+                expect_equal(f"teacher-forcing {name} inside a tf.function",
+                             np.asarray(g).astype(int).tolist(),
+                             np.asarray(w).astype(int).tolist())
+            cache["verdict"] = None
+        except AssertionError as error:
+            cache["verdict"] = error
+    if cache["verdict"] is not None:
+        raise cache["verdict"]
 
 
 @pytest.mark.points(1)
@@ -256,6 +289,17 @@ def loss_equal(grader, stand_in):
                 expect_close("caption loss", got, candidates["right"], **VALUE_TOL,
                              explain=lambda actual, bad: diagnose_loss(float(actual),
                                                                        candidates))
+            # once (the last seed's inputs), as train_captioner calls it: graph mode fails on
+            # the code path, not the values (~0.8 s); an error inside teacher_forcing is
+            # teacher_forcing's check's
+            traced = run_in_graph(grader, probes.probe_loss_in_graph, "caption_loss",
+                                  how=" (train_captioner's step calls it on symbolic tensors)",
+                                  blame={"teacher_forcing": TEACHER_FORCING_CHECK},
+                                  stand_in=stand_in, weights=weights, units=UNITS,
+                                  embed_dim=EMBED, images=images, sequences=sequences)
+            if traced is not None:
+                expect_close("caption loss inside a tf.function", traced, candidates["right"],
+                             **VALUE_TOL)
             cache["verdict"] = None
         except AssertionError as error:
             cache["verdict"] = error
@@ -266,7 +310,7 @@ def loss_equal(grader, stand_in):
 @pytest.mark.points(2)
 @pytest.mark.part("greedy_captions", uses=CAPTIONER)
 def test_greedy_decoding(grader):
-    """Greedy decoding picks the most likely word at each step and stops at <end>"""
+    """Greedy decoding picks the most likely word at each step and stops at <stop>"""
     stand_in = grader.cell_stand_in("LSTMCell")
     for seed in grader.seeds():
         images, _ = small_batch(grader, seed)
@@ -288,13 +332,13 @@ def test_greedy_decoding(grader):
                 words = " ".join(TABLE.decode(want[row], join=None)) or "(empty)"
                 fail(f"image {row}: generated ids {got[row].tolist()}, expected "
                      f"{want[row].tolist()} ({words}); greedy decoding feeds back the argmax "
-                     "of each step's logits, and everything after <end> is <pad> (0)")
+                     "of each step's logits, and everything after <stop> is <pad> (0)")
 
 
 @pytest.mark.points(1)
 @pytest.mark.part("greedy_captions", uses=CAPTIONER)
 def test_greedy_stops_at_max_length(grader):
-    """A decoder that never emits <end> stops after max_length words"""
+    """A decoder that never emits <stop> stops after max_length words"""
     stand_in = grader.cell_stand_in("LSTMCell")
     images, _ = small_batch(grader, grader.seed)
     weights = grader.oracle(official.small_weights, grader.seed, -30.0)
@@ -312,10 +356,10 @@ def test_greedy_stops_at_max_length(grader):
 GREEDY_MISTAKES = {   # rnnkit.official.ex08.greedy_mistakes's names -> the feedback
     "start kept": "your captions begin with <start>: it is fed to the decoder, never generated; "
                   "return only the chosen tokens (rnnkit.decoding.generate's ids)",
-    "never stops": "your decoding never stops: words follow <end> (a row ends at its <end>, "
-                   "<pad> after it, and the loop ends once every row has emitted <end>)",
+    "never stops": "your decoding never stops: words follow <stop> (a row ends at its <stop>, "
+                   "<pad> after it, and the loop ends once every row has emitted <stop>)",
     "padded": "your ids are right but padded with <pad> to max_length columns: return "
-              "generate's (N, L), L <= max_length, which ends once every row has emitted <end> "
+              "generate's (N, L), L <= max_length, which ends once every row has emitted <stop> "
               "(the docstring's shape)",
 }
 
@@ -330,7 +374,7 @@ def greedy_agrees(got, want, clear):
 def name_greedy_mistake(got, want, clear, mistakes, max_length):
     """Fail with the GREEDY_MISTAKES sentence `got` matches, on the rows whose decisions are
     clear: one of rnnkit.official.ex08.greedy_mistakes exactly, or the same mistake seen in
-    the ids themselves (<start> in the first column; words after a row's <end>)."""
+    the ids themselves (<start> in the first column; words after a row's <stop>)."""
     if got.ndim != 2 or len(got) != len(want):
         return
     rows = np.flatnonzero(clear)

@@ -76,7 +76,10 @@ def assert_full_marks_officially(correct):
 
 
 def assert_named(check, words):
-    assert check["score"] == 0 and words in check["output"], check["output"]
+    """The check lost all its points and its feedback holds `words` (a string, or a list of
+    strings that must all appear)."""
+    words = [words] if isinstance(words, str) else words
+    assert check["score"] == 0 and all(w in check["output"] for w in words), check["output"]
 
 
 def assert_no_other_check_lost(checks, plants, plant):

@@ -162,6 +162,12 @@ CORPUS = {
         {LOSS: ["LAST class (13) as the CTC blank", "class 0"],
          DECODE: ["LAST class (13) as the CTC blank"],
          PHONEMES: ["not credited", "your ctc_loss", f"'{LOSS}"]}),
+    # right when called eagerly, but fit calls a compiled loss in a tf.function
+    "ctc_loss written with NumPy": Mistake(
+        [("    label_length = tf.math.count_nonzero(labels, axis=1, dtype=tf.int32)",
+          "    label_length = np.count_nonzero(np.asarray(labels), axis=1).astype(np.int32)")],
+        {LOSS: ["ctc_loss is called inside a tf.function during training",
+                "np.asarray on a symbolic tensor fail there", "use tf/keras.ops"]}),
     "missing mask (word model)": Mistake(
         [("                             layers.Masking(mask_value=0.0),\n", "")],
         {"build_word_model equals": ["reads the zero padding", "Masking(0.0)"],
@@ -177,7 +183,8 @@ GROUPS = {
                                        selection=QUICK_AND_PHONEMES, training=True),
     "magnitude, merge order": Group(("magnitude spectrum", "merge order"),
                                     selection=QUICK_AND_PHONEMES, training=True),
-    "symmetric window": Group(("symmetric window",), selection="power"),
+    "symmetric window, NumPy CTC loss": Group(("symmetric window", "ctc_loss written with NumPy"),
+                                              selection="power or ctc_loss"),
 }
 
 

@@ -15,6 +15,8 @@ from generative_corpus import (assert_full_marks_officially, assert_named,
                                graded)
 
 MODULE = "ex08_captioning"
+IN_GRAPH = ["is called inside a tf.function during training",
+            "np.asarray on a symbolic tensor fail there", "use tf/keras.ops"]
 GREEDY_RETURN = "    return np.stack(columns, axis=1).astype(np.int32)\n"
 # Each plant: ({mistake: (edits of the styled module, {words of the check's title: words
 # its feedback must contain})}, grade options). The checks named lose all their points;
@@ -33,7 +35,7 @@ PLANTS = {
                              "    return ids.astype(np.int32)\n")],
             {"Greedy decoding picks": "your captions begin with <start>",
              # the grader says a function's mistake once, and points there from the others
-             "never emits <end> stops": "same cause as 'Greedy decoding picks"}),
+             "never emits <stop> stops": "same cause as 'Greedy decoding picks"}),
         "BLEU without brevity penalty": (
             [("    brevity = 1.0 if c > r else math.exp(1 - r / c)\n", "    brevity = 1.0\n")],
             {"corpus_bleu equals": "apply the brevity penalty"}),
@@ -66,7 +68,20 @@ PLANTS = {
               "    return sum(scores) / len(scores)\n\n\n"
               "def _one_bleu(references, hypotheses, max_n=4):\n")],
             {"corpus_bleu equals": "over the whole corpus before dividing"}),
-    }, ("--quick", "-k", "greedy or bleu")),
+        # right when called eagerly, but train_captioner calls it in a tf.function
+        "caption_loss written with NumPy": (
+            [("    weight = ops.cast(keep, per_token.dtype)\n",
+              "    weight = np.asarray(keep, dtype=\"float32\")\n")],
+            {"teacher-forced NLL averaged": ["caption_loss " + IN_GRAPH[0], *IN_GRAPH[1:]]}),
+    }, ("--quick", "-k", "greedy or bleu or masked_loss")),
+    "graph": ({
+        # the issue's case: --quick and pack were green, only the training failed. The loss
+        # check, which calls it too, keeps its points: the mistake is teacher_forcing's
+        "teacher_forcing written with NumPy": (
+            [('    seq = ops.cast(ops.convert_to_tensor(sequences), "int32")\n',
+              '    seq = ops.convert_to_tensor(np.asarray(sequences, dtype="int32"))\n')],
+            {"Teacher forcing: inputs drop": ["teacher_forcing " + IN_GRAPH[0], *IN_GRAPH[1:]]}),
+    }, ("--quick", "-k", "teacher")),
 }
 
 

@@ -72,7 +72,7 @@ def test_teacher_forcing_shifts_by_one_and_masks_padding(batch):
     np.testing.assert_array_equal(targets, sequences[:, 1:])
     np.testing.assert_array_equal(mask, sequences[:, 1:] != decoding.PAD)
     assert np.all(inputs[:, 0] == decoding.START)
-    assert np.all(mask.sum(axis=1) == (sequences != decoding.PAD).sum(axis=1) - 1)  # <end> in
+    assert np.all(mask.sum(axis=1) == (sequences != decoding.PAD).sum(axis=1) - 1)  # <stop> in
 
 
 # -- the architecture against Keras's own cell --------------------------------------------
@@ -127,7 +127,7 @@ def test_each_greedy_step_is_the_argmax_of_the_teacher_forced_model(twins, batch
     ours, _ = twins
     generated = ex.greedy_captions(ours, images, max_length=6)                # (N, L)
     assert len(generated) == len(images) and generated.dtype == np.int32
-    # L <= max_length, the longest caption: the loop ends once every row has emitted <end>
+    # L <= max_length, the longest caption: the loop ends once every row has emitted <stop>
     assert generated.shape[1] == 6 or (generated[:, -1] == decoding.STOP).any()
     fed = np.concatenate([np.full((len(images), 1), decoding.START), generated[:, :-1]], 1)
     expected = np.argmax(np.asarray(ours([images, fed])), axis=-1)           # (N, L)
@@ -144,7 +144,7 @@ def test_greedy_stops_at_end_or_at_max_length(twins, batch, stop_bias, length):
     model = ex.build_captioner(ex.LSTMCell, V, UNITS, EMBED)
     weights = twins[0].get_weights()
     weights[-1] = weights[-1].copy()
-    weights[-1][decoding.STOP] = stop_bias                 # logits bias of <end>
+    weights[-1][decoding.STOP] = stop_bias                 # logits bias of <stop>
     model.set_weights(weights)
     generated = ex.greedy_captions(model, images, max_length=7)
     if stop_bias > 0:

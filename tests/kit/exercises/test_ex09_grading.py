@@ -86,6 +86,17 @@ PLANTS = {
              "reference's (2, 0.7)": "your length leaves <stop> out",
              "reference's (4, 1.0)": "your length leaves <stop> out"}),
     }, ("--quick", "-k", "beam")),
+    # a plant of its own: the official seeds are drawn from the file, and one more edit in
+    # the "length" plant drew inputs on which its beam check did not see that mistake
+    "graph": ({
+        # right when called eagerly, but fit calls a compiled loss in a tf.function
+        "seq2seq_loss written with NumPy": (
+            [("    real = keras.ops.cast(keras.ops.greater(targets, PAD), per_position.dtype)\n",
+              "    real = (np.asarray(targets) > PAD).astype(\"float32\")\n")],
+            {"mean negative log-likelihood over real": [
+                "seq2seq_loss is called inside a tf.function during training",
+                "np.asarray on a symbolic tensor fail there", "use tf/keras.ops"]}),
+    }, ("--quick", "-k", "loss_ignores_padding")),
     "stripped": ({
         "<stop> stripped from the hypotheses": (
             [(FINISH, "                kept = tokens[:-1] if tokens[-1] == stop_id else tokens\n"

@@ -108,7 +108,8 @@ def plot_exact_match_vs_width(ax, widths, accuracies, greedy=None):
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.xaxis.set_minor_locator(ticker.NullLocator())
-    ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0))   # decimals as the range needs
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(steps=[1, 2, 5, 10]))   # no 0.25 % steps
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda y, _: f"{100 * y:.4g}%"))  # 95.5%
     low = min([min(v) for v in accuracies.values()] + ([greedy] if greedy is not None else []))
     high = max(max(v) for v in accuracies.values())
     pad = max(0.01, 0.15 * (high - low))

@@ -11,6 +11,8 @@
   marker and line style (lines) or the same hatch and grey level (patches);
 - a legend inside the axes that covers a data point of a line or a scatter (its bounding
   box, once drawn);
+- a note placed on the axes (in axes fraction, e.g. "best beam: +2 points") over a data
+  point, as a legend would be;
 - an axes' title or annotation drawn over another axes (a caption running into the image
   above it);
 - tick labels in powers of ten with a factor ("4x10^-1", matplotlib's minor labels of a
@@ -171,16 +173,25 @@ def figure_problems(figure, name: str = "the figure") -> list[str]:
             if len(same) > 1:
                 problems.append(f"{name}: legend entries {same} look the same without colour "
                                 "(give each a marker, line style or hatch of its own)")
-        if ax is None:
-            continue
-        box, frame = legend.get_window_extent(), ax.get_window_extent()
-        if not frame.overlaps(box):
-            continue                                # drawn outside the axes
-        points = _data_points(ax)
-        inside = ((box.x0 <= points[:, 0]) & (points[:, 0] <= box.x1) &
-                  (box.y0 <= points[:, 1]) & (points[:, 1] <= box.y1))
-        if inside.any():
-            problems.append(f"{name}, axes {ax.get_title()[:40]!r}: the legend covers "
-                            f"{int(inside.sum())} data point(s) (move it: loc=, or outside "
-                            "with bbox_to_anchor)")
+        if ax is not None:
+            problems += _covers_data(ax, legend, "the legend", name)
+    for ax in figure.axes:
+        for text in ax.texts:           # notes in axes fraction; texts at data points are data
+            placed = getattr(text, "xycoords", None) == "axes fraction" \
+                or text.get_transform() == ax.transAxes
+            if text.get_visible() and text.get_text().strip() and placed:
+                problems += _covers_data(ax, text, repr(text.get_text()[:40]), name)
     return problems
+
+
+def _covers_data(ax, artist, what, name):
+    box, frame = artist.get_window_extent(), ax.get_window_extent()
+    if not frame.overlaps(box):
+        return []                                   # drawn outside the axes
+    points = _data_points(ax)
+    inside = ((box.x0 <= points[:, 0]) & (points[:, 0] <= box.x1) &
+              (box.y0 <= points[:, 1]) & (points[:, 1] <= box.y1))
+    if not inside.any():
+        return []
+    return [f"{name}, axes {ax.get_title()[:40]!r}: {what} covers {int(inside.sum())} data "
+            "point(s) (move it: loc=, or outside with bbox_to_anchor)"]

@@ -161,6 +161,8 @@ def test_the_figure_check_names_each_fault_and_passes_a_clean_figure():
         ax.set_xlabel("epoch" if fault != "no x label" else "")
         ax.set_ylabel("accuracy")
         ax.set_title("curves", fontsize=10 if fault != "small text" else 6)
+        if fault == "note on the data":
+            ax.annotate("a note", xy=(0.45, 0.5), xycoords="axes fraction")
         if fault == "legend on the data":
             ax.legend(loc="center")
         else:
@@ -178,6 +180,7 @@ def test_the_figure_check_names_each_fault_and_passes_a_clean_figure():
 
     expected = {"small text": "6.0 pt", "no x label": "without a x label",
                 "same style": "look the same without colour", "legend on the data": "covers",
+                "note on the data": "'a note' covers",
                 "low contrast": "is written in a grey"}     # white on 10 (and on 40)
     clean = figure_with()
     try:

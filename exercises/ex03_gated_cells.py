@@ -338,10 +338,16 @@ def main(lags=(5, 10, 20, 30, 40, 50), epochs=6):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rnnkit.mains import small_budget, working_cell
     from rnnkit.plots import save_figure
 
+    small = small_budget()  # RNNKIT_SMALL_MAIN=1: runs end to end in seconds (rnnkit.mains)
+    if small:
+        lags, epochs = (5, 10), 1
+    sizes = {"n": 500, "n_val": 200} if small else {}
+    cells = {"vanilla": working_cell(SimpleRNNCell), "lstm": LSTMCell, "gru": GRUCell}
     print("memory task, chrono-initialised gates:")
-    results = run_memory_experiment(lags=lags, epochs=epochs)
+    results = run_memory_experiment(cells, lags=lags, epochs=epochs, **sizes)
     figure, ax = plt.subplots(figsize=(6, 4))
     plot_accuracy_vs_lag(ax, results)
     print(f"saved {save_figure(figure, 'runs/ex03/accuracy_vs_lag.png')}")
@@ -351,9 +357,9 @@ def main(lags=(5, 10, 20, 30, 40, 50), epochs=6):
 
     print(f"the same gated cells with Keras's default initialisation, lag {MEMORY_LAG}:")
     run_memory_experiment(cells={"lstm": LSTMCell, "gru": GRUCell}, lags=(MEMORY_LAG,),
-                          epochs=epochs, chrono=False)
+                          epochs=epochs, chrono=False, **sizes)
     print("bidirectional: tag each step with the NEXT symbol")
-    bidirectional_demo()
+    bidirectional_demo(**({"n": 500, "epochs": 1} if small else {}))
 
 
 if __name__ == "__main__":

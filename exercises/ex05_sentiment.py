@@ -173,8 +173,8 @@ def confusion_matrix(labels, probabilities):
 
 
 def plot_confusion_matrix(ax, counts, title="test split"):
-    """The 2 x 2 counts as an image with the numbers written in. Returns ax."""
-    ax.imshow(counts, cmap="Blues")
+    """The 2 x 2 counts as an image (white is 0) with the numbers written in. Returns ax."""
+    ax.imshow(counts, cmap="Blues", vmin=0)     # a colour says how many, not how many more
     for (row, column), value in np.ndenumerate(counts):
         ax.text(column, row, str(value), ha="center", va="center",
                 color="white" if value > counts.max() / 2 else "black")
@@ -187,23 +187,24 @@ def plot_confusion_matrix(ax, counts, title="test split"):
 
 
 def plot_training_curves(ax, histories):
-    """Training (solid, circles) and validation (dashed, squares) accuracy per epoch for
-    each model in histories {name: fit history}; chance (0.5) dotted. Returns ax."""
+    """Training (solid, filled markers) and validation (dashed, hollow markers) accuracy per
+    epoch for each model in histories {name: fit history}, one marker per model; chance
+    (0.5) dotted. Returns ax."""
     for index, (name, history) in enumerate(histories.items()):
-        color = f"C{index}"
+        color, marker = f"C{index}", "osD^v"[index % 5]     # models told apart in grey too
         epochs = np.arange(1, len(history["accuracy"]) + 1)
-        ax.plot(epochs, history["accuracy"], color=color, marker="o", markersize=3,
+        ax.plot(epochs, history["accuracy"], color=color, marker=marker, markersize=4,
                 label=f"{name} train")
         if "val_accuracy" in history:
-            ax.plot(epochs, history["val_accuracy"], color=color, marker="s", markersize=3,
-                    linestyle="--", label=f"{name} validation")
+            ax.plot(epochs, history["val_accuracy"], color=color, marker=marker, markersize=4,
+                    markerfacecolor="none", linestyle="--", label=f"{name} validation")
     ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="chance")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.get_major_locator().set_params(integer=True, min_n_ticks=1)
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0.4, 1.02)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
     return ax
 
 
@@ -239,13 +240,17 @@ def main(rnn_epochs=6, bag_epochs=20):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rnnkit.mains import small_budget, working_cell
     from rnnkit.plots import save_figure
 
+    if small_budget():      # RNNKIT_SMALL_MAIN=1: runs end to end in seconds (rnnkit.mains)
+        rnn_epochs, bag_epochs = 1, 1
+    lstm_cell = working_cell(LSTMCell)
     data = {split: load_split_with_tfds(split) for split in ("train", "validation", "test")}
     vectorizer = make_vectorizer(reviews.VOCABULARY, reviews.SEQUENCE_LENGTH)
     ids = {split: np.asarray(vectorizer(d["text"])) for split, d in data.items()}   # (N, T)
     size = sentiment.VOCABULARY_SIZE
-    builders = {"BiLSTM": lambda: build_rnn_classifier(LSTMCell, size),
+    builders = {"BiLSTM": lambda: build_rnn_classifier(lstm_cell, size),
                 "bag of words": lambda: build_bag_of_words(size)}
     histories, probabilities = {}, {}
     for name, epochs in (("BiLSTM", rnn_epochs), ("bag of words", bag_epochs)):
@@ -272,7 +277,7 @@ def main(rnn_epochs=6, bag_epochs=20):
         plot_confusion_matrix(ax, confusion_matrix(data["test"]["label"], probabilities[name]),
                               title=name)
     print(f"saved {save_figure(figure, 'runs/ex05/confusion_matrix.png')}")
-    figure, ax = plt.subplots(figsize=(6, 4))
+    figure, ax = plt.subplots(figsize=(8, 4))
     plot_training_curves(ax, histories)
     print(f"saved {save_figure(figure, 'runs/ex05/training_curves.png')}")
 

@@ -278,7 +278,11 @@ def main(epochs_words=15, epochs_phonemes=20):
     from rnnkit.plots import save_figure
     from rnnkit.speech_plots import (plot_confusion, plot_decodings, plot_features,
                                      pick_decodings)
+    from rnnkit.mains import small_budget, working_cell
 
+    if small_budget():      # RNNKIT_SMALL_MAIN=1: runs end to end in seconds (rnnkit.mains)
+        epochs_words, epochs_phonemes = 1, 1
+    lstm_cell, gru_cell = working_cell(LSTMCell), working_cell(GRUCell)
     frames = recognition.NUM_FRAMES
     train = prepare("train", num_frames=frames)
     test = prepare("test", statistics=train[4], num_frames=frames)
@@ -288,14 +292,14 @@ def main(epochs_words=15, epochs_phonemes=20):
     save_figure(plot_features([audio[i] for i in shown], [WORD_NAMES[i] for i in shown],
                               power_spectrogram, speech_features), "runs/ex06/features.png")
 
-    words = build_word_model(GRUCell)
+    words = build_word_model(gru_cell)
     seconds = recognition.train_word_model(words, train[0], train[2], epochs=epochs_words)
     predicted = np.argmax(words.predict(test[0], verbose=0), axis=-1)
     print(f"word accuracy on unheard speakers: {np.mean(predicted == test[2]):.1%} "
           f"(chance {1 / NUM_WORDS:.1%}), {seconds:.1f} s")
     save_figure(plot_confusion(test[2], predicted, WORD_NAMES), "runs/ex06/confusion.png")
 
-    phonemes = build_phoneme_model(LSTMCell)
+    phonemes = build_phoneme_model(lstm_cell)
     seconds = recognition.train_phoneme_model(phonemes, train[0],
                                               recognition.pad_labels(train[3]), ctc_loss,
                                               epochs=epochs_phonemes)

@@ -330,7 +330,7 @@ def plot_perplexity(ax, history, baseline=None):
     ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
     ax.yaxis.set_minor_locator(ticker.LogLocator(base=10, subs=(2.0, 3.0, 5.0)))
     ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
-    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True, min_n_ticks=1))
     if baseline is not None:
         ax.axhline(baseline, color="gray", linestyle=":", linewidth=1,
                    label="unigram baseline (ignores order)")
@@ -348,6 +348,7 @@ def plot_sample_quality(ax, quality):
         ax.bar(positions + offset, [quality[n][key] for n in names], 0.27, label=label,
                hatch=hatch)
     ax.set_xticks(positions, names, rotation=30, ha="right")
+    ax.set_xlabel("sampling strategy")
     ax.set_ylim(0.0, 1.3)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("share of samples")
@@ -386,8 +387,13 @@ def main(text_file=None, epochs=12, n_train=6000, units=char_lm.UNITS):
 
     from rnnkit.datasets.text import read_text_lines
     from rnnkit.decoding import TokenTable
+    from rnnkit.mains import small_budget, working_cell
     from rnnkit.plots import save_figure
 
+    small = small_budget()  # RNNKIT_SMALL_MAIN=1: runs end to end in seconds (rnnkit.mains)
+    if small:
+        epochs, n_train = 1, 500
+    lstm_cell = working_cell(LSTMCell)
     if text_file is None:
         table, length = char_lm.grammar_table(), char_lm.SEQ_LEN
         texts = grammar.split_sentences("train", n_train)
@@ -399,7 +405,7 @@ def main(text_file=None, epochs=12, n_train=6000, units=char_lm.UNITS):
         cut = max(1, len(lines) // 10)              # the last tenth of the lines validates
         texts, validation = lines[:-cut] or lines, lines[-cut:]
     print(f"training on {len(texts)} texts, {len(table)} token ids")
-    model, history = char_lm.train_char_lm(LSTMCell, teacher_forcing_pairs, texts, table,
+    model, history = char_lm.train_char_lm(lstm_cell, teacher_forcing_pairs, texts, table,
                                            units=units, length=length, epochs=epochs,
                                            validation=validation, verbose=True)
     _, train_targets = teacher_forcing_pairs(table, texts, length)
@@ -411,7 +417,7 @@ def main(text_file=None, epochs=12, n_train=6000, units=char_lm.UNITS):
     plot_perplexity(ax, history, baseline)
     print(f"saved {save_figure(figure, 'runs/ex07/perplexity.png')}")
 
-    quality = {name: sample_quality(model, table, texts, n=200, max_length=length, **options)
+    quality = {name: sample_quality(model, table, texts, n=20 if small else 200, max_length=length, **options)
                if text_file is None else
                {"samples": generate_text(model, table, make_chooser(**options), n=6,
                                          max_length=length)}

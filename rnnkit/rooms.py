@@ -38,7 +38,7 @@ class Room:
 
 
 LIBRARY_MODULES = ("__init__", "course", "rooms", "decoding", "plots", "memory",
-                   "char_lm", "sentiment", "recognition", "speech_plots", "seq2seq")
+                   "char_lm", "sentiment", "recognition", "speech_plots", "seq2seq", "mains")
 
 ROOMS = (
     Room("library", tuple(f"rnnkit/{name}.py" for name in LIBRARY_MODULES) + ("rnnkit/datasets/",),

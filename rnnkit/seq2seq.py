@@ -99,7 +99,7 @@ def plot_exact_match_vs_width(ax, widths, accuracies, greedy=None):
         hollow = dict(markersize=11, markerfacecolor="none", markeredgewidth=1.5) if k == 0 \
             else dict(markersize=6)
         ax.plot(widths, values, marker=markers[k % len(markers)], linestyle="-" if k == 0
-                else "--", label=label, **hollow)
+                else "--", label=label, clip_on=False, **hollow)    # 100 % shows whole
     if greedy is not None:
         ax.axhline(greedy, color="gray", linestyle=":", label="greedy")
         best = max(max(values) for values in accuracies.values())
@@ -108,16 +108,17 @@ def plot_exact_match_vs_width(ax, widths, accuracies, greedy=None):
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.xaxis.set_minor_locator(ticker.NullLocator())
-    ax.yaxis.set_major_formatter(ticker.PercentFormatter(1.0, decimals=1))
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(steps=[1, 2, 5, 10]))   # no 0.25 % steps
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda y, _: f"{100 * y:.4g}%"))  # 95.5%
     low = min([min(v) for v in accuracies.values()] + ([greedy] if greedy is not None else []))
     high = max(max(v) for v in accuracies.values())
     pad = max(0.01, 0.15 * (high - low))
-    ax.set_ylim(low - pad, high + pad)
+    ax.set_ylim(max(0.0, low - pad), min(1.0, high + pad))      # a share: within 0 and 100 %
     ax.set_xlabel("beam width")
     ax.set_ylabel("exact match (test)")
     ax.set_title("dates -> ISO 8601")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="center right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)   # off the data
     return ax
 
 

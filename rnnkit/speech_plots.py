@@ -16,14 +16,17 @@ def draw_waveform(ax, waveform, sample_rate, title=""):
     return ax
 
 
-def draw_image(ax, values, *, frame_seconds, ylabel, title, top=None):
-    """values (F, bins) as an image: time across, bins upwards (`top` labels the upper edge)."""
+def draw_image(ax, values, *, frame_seconds, ylabel, title, top=None, scale=""):
+    """values (F, bins) as an image: time across, bins upwards (`top` labels the upper edge);
+    the colour bar is labelled `scale` (what a colour stands for)."""
     extent = [0, len(values) * frame_seconds, 0, top if top else values.shape[1]]
     image = ax.imshow(np.asarray(values).T, origin="lower", aspect="auto", extent=extent)
     ax.set_xlabel("time (s)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.figure.colorbar(image, ax=ax)
+    if not top:                                 # bins are counted: no "coefficient 2.5"
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.figure.colorbar(image, ax=ax, label=scale)
     return ax
 
 
@@ -39,9 +42,10 @@ def plot_features(waveforms, names, power_spectrogram, speech_features, *, sampl
         power = np.asarray(power_spectrogram(np.asarray(waveform)[None]))[0]      # (F, K)
         draw_waveform(axes[0, column], waveform, sample_rate, f'"{name}"')
         draw_image(axes[1, column], 10 * np.log10(power + 1e-10), frame_seconds=seconds,
-                   ylabel="frequency (Hz)", title="power spectrogram (dB)", top=sample_rate / 2)
+                   ylabel="frequency (Hz)", title="power spectrogram (dB)", top=sample_rate / 2,
+                   scale="power (dB)")
         draw_image(axes[2, column], speech_features([waveform])[0], frame_seconds=seconds,
-                   ylabel="coefficient", title="MFCCs")
+                   ylabel="coefficient", title="MFCCs", scale="MFCC value")
     return figure
 
 
@@ -49,14 +53,14 @@ def draw_confusion(ax, true, predicted, names):
     """Counts of (true word, predicted word); the diagonal is right."""
     counts = np.zeros((len(names), len(names)), dtype=int)
     np.add.at(counts, (np.asarray(true), np.asarray(predicted)), 1)
-    ax.imshow(counts, cmap="Blues")
+    ax.imshow(counts, cmap="Blues", vmin=0)     # white is 0: the text colour below reads
     ax.set_xticks(range(len(names)), names, rotation=90)
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("said")
     for (row, column), count in np.ndenumerate(counts):
         if count:
-            ax.text(column, row, str(count), ha="center", va="center", fontsize=7,
+            ax.text(column, row, str(count), ha="center", va="center", fontsize=8,
                     color="white" if count > counts.max() / 2 else "black")
     accuracy = np.trace(counts) / max(1, counts.sum())
     ax.set_title(f"words of unheard speakers: {accuracy:.0%} right (chance {1 / len(names):.0%})")

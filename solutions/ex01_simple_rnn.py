@@ -266,8 +266,11 @@ def main(steps=12, units=16, epochs=8):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rnnkit.mains import small_budget
     from rnnkit.plots import plot_accuracy, save_figure
 
+    if small_budget():      # RNNKIT_SMALL_MAIN=1: runs end to end in seconds (rnnkit.mains)
+        steps, units, epochs = 4, 4, 1
     x, y = first_versus_last(4000, steps, seed=0)
     x_val, y_val = first_versus_last(1000, steps, seed=1)
     histories = {}

@@ -297,17 +297,21 @@ def forecast_experiment(name, cell_class, window=WINDOW, horizon=HORIZON, units=
 
 
 def plot_forecast(ax, result, index=0):
-    """One test window: its inputs, the true continuation and every forecast. Returns ax."""
+    """One test window: its inputs, the true continuation (black, filled plus signs) and
+    every forecast (hollow markers, styled as in the error-by-lead plot); the legend sits
+    outside the axes, so it hides no forecast. Returns ax."""
     inputs, truth = result["inputs"][index], result["truth"][index]
     window, horizon = len(inputs), len(truth)
     ax.plot(np.arange(window), inputs, color="black", label="inputs")
     after = np.arange(window, window + horizon)
-    ax.plot(after, truth, color="black", linestyle="--", marker="o", markersize=3, label="truth")
-    for (key, values), style in zip(result["forecasts"].items(), ("-", "-.", ":", "--")):
-        ax.plot(after, values[index], linestyle=style, marker="x", markersize=4, label=key)
+    ax.plot(after, truth, color="black", marker="P", markersize=6, label="truth")
+    for key, values in result["forecasts"].items():
+        style = LEAD_STYLES.get(key, dict(marker="v", linestyle=(0, (5, 1))))
+        ax.plot(after, values[index], markersize=5, markerfacecolor="none", label=key, **style)
     ax.set_xlabel("step")
+    ax.set_ylabel("value (series units)")
     ax.set_title(f"{result['name']}: test window {index}")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
     return ax
 
 
@@ -321,6 +325,8 @@ def plot_lead_errors(ax, result, helpful=None):
     """Test MAE at each lead time, one line per forecast (naive dashed), on a log scale; the
     legend sits outside the axes, so it hides no curve. helpful: (first, last) leads where
     the RNN helps (`helpful_leads`), shaded and named in the legend. Returns ax."""
+    from rnnkit.plots import one_notation
+
     errors = result["lead_mae"]
     leads = np.arange(1, len(next(iter(errors.values()))) + 1)
     step = max(1, len(leads) // 12)                  # about 12 markers per line
@@ -334,6 +340,7 @@ def plot_lead_errors(ax, result, helpful=None):
                    zorder=0,
                    label=f"RNN ≥ 10 % better than every\nbaseline: leads {first} to {last}")
     ax.set_yscale("log")
+    one_notation(ax.yaxis)                          # "0.2", "0.3", not "2x10^-1" beside "0.1"
     ax.set_xlabel("lead time k (steps ahead)")
     ax.set_ylabel("test MAE (series units, log scale)")
     ax.set_title(f"{result['name']}: error by lead time")
@@ -375,22 +382,27 @@ def main(epochs=15):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rnnkit.mains import small_budget, working_cell
     from rnnkit.plots import plot_curves, save_figure
 
-    runs = [forecast_experiment("mackey_glass", LSTMCell, epochs=epochs),
-            forecast_experiment("seasonal", GRUCell, window=48, epochs=epochs)]
+    if small_budget():      # RNNKIT_SMALL_MAIN=1: runs end to end in seconds (rnnkit.mains)
+        epochs = 1
+    lstm_cell, gru_cell = working_cell(LSTMCell), working_cell(GRUCell)
+    runs = [forecast_experiment("mackey_glass", lstm_cell, epochs=epochs),
+            forecast_experiment("seasonal", gru_cell, window=48, epochs=epochs)]
     for result in runs:
         scores = ", ".join(f"{key} {np.mean(value):.4f}" for key, value in result["lead_mae"].items())
         print(f"{result['name']}, horizon {HORIZON}: test MAE {scores}")
-    figure, axes = plt.subplots(2, 2, figsize=(11, 7))
+    figure, axes = plt.subplots(2, 2, figsize=(12, 7))
     for column, result in enumerate(runs):
         plot_forecast(axes[0, column], result, index=len(result["truth"]) // 2)
-        curves = {key: result["history"][key] for key in ("mae", "val_mae")}
+        curves = {"training": result["history"]["mae"],
+                  "validation": result["history"]["val_mae"]}
         plot_curves(axes[1, column], curves, xlabel="epoch", ylabel="MAE (normalised)",
                     title=f"{result['name']}: training curves", logy=True)
     print(f"saved {save_figure(figure, 'runs/ex04/forecasts_and_training.png')}")
 
-    far = forecast_experiment("mackey_glass", LSTMCell, horizon=160, length=5000, epochs=epochs)
+    far = forecast_experiment("mackey_glass", lstm_cell, horizon=160, length=5000, epochs=epochs)
     helpful = helpful_leads(far)
     if helpful is None:
         print("mackey_glass, horizon 160: the RNN's MAE is >= 10 % below every baseline's at "

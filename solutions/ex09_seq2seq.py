@@ -375,9 +375,13 @@ def main(n=GRADED_TRAINING["n"], epochs=GRADED_TRAINING["epochs"], widths=(1, 2,
     import matplotlib.pyplot as plt
 
     from rnnkit.plots import save_figure
+    from rnnkit.mains import small_budget, working_cell
     from rnnkit.seq2seq import plot_candidates, plot_exact_match_vs_width
 
-    _, encoder, step_model, seconds = train_seq2seq(LSTMCell, dates.pairs("train", n),
+    if small_budget():      # RNNKIT_SMALL_MAIN=1: runs end to end in seconds (rnnkit.mains)
+        n, epochs, widths, n_test = 500, 1, (1, 2), 20
+    lstm_cell = working_cell(LSTMCell)
+    _, encoder, step_model, seconds = train_seq2seq(lstm_cell, dates.pairs("train", n),
                                                     epochs=epochs, verbose=True)
     sources, targets = zip(*dates.pairs("test", n_test, seed=1))
     greedy = exact_match(translate(encoder, step_model, sources), targets)
@@ -389,7 +393,7 @@ def main(n=GRADED_TRAINING["n"], epochs=GRADED_TRAINING["epochs"], widths=(1, 2,
             for width in widths]
         print(f"alpha={alpha}: " + ", ".join(f"width {w}: {a:.1%}" for w, a in
                                             zip(widths, accuracies[f"beam, alpha={alpha}"])))
-    figure, ax = plt.subplots(figsize=(6, 4))
+    figure, ax = plt.subplots(figsize=(8, 4))
     plot_exact_match_vs_width(ax, list(widths), accuracies, greedy)
     print(f"saved {save_figure(figure, 'runs/ex09/exact_match_vs_width.png')}")
 

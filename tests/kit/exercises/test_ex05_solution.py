@@ -15,6 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from figure_checks import figure_problems  # noqa: E402
 
 from rnnkit import KIT_ROOT, sentiment  # noqa: E402
 from rnnkit.datasets import reviews  # noqa: E402
@@ -165,7 +166,9 @@ def test_plots_return_their_axes():
                  "bag": {"accuracy": [0.5, 0.7]}}
     assert ex.plot_training_curves(right, histories) is right
     styles = [(line.get_linestyle(), line.get_marker()) for line in right.get_lines()]
-    assert len(styles) == 4 and ("--", "s") in styles and ("-", "o") in styles  # + chance
+    # a marker per model, a line style per split (+ chance): told apart without colour
+    assert styles[:3] == [("-", "o"), ("--", "o"), ("-", "s")] and len(set(styles)) == 4
+    assert figure_problems(figure) == []
     plt.close(figure)
 
 

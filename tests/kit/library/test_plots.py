@@ -145,3 +145,67 @@ def test_library_and_lessons_never_call_show():
                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                      and node.func.attr == "show"]
             assert not calls, f"{path}:{calls[0]} calls show()"
+
+
+def test_the_figure_check_names_each_fault_and_passes_a_clean_figure():
+    """figure_checks.figure_problems, which test_mains.py runs on every figure main() saves:
+    each fault planted alone is named; the same figure without it has no problem."""
+    from figure_checks import figure_problems
+
+    def figure_with(fault=None):
+        figure, (ax, image_ax) = plt.subplots(1, 2, figsize=(9, 3.5))
+        x = np.arange(10)
+        ax.plot(x, x / 10, marker="o", linestyle="-", label="yours")
+        ax.plot(x, x / 10 + 0.05, marker="s" if fault != "same style" else "o",
+                linestyle="--" if fault != "same style" else "-", label="keras")
+        ax.set_xlabel("epoch" if fault != "no x label" else "")
+        ax.set_ylabel("accuracy")
+        ax.set_title("curves", fontsize=10 if fault != "small text" else 6)
+        if fault == "note on the data":
+            ax.annotate("a note", xy=(0.45, 0.5), xycoords="axes fraction")
+        if fault == "legend on the data":
+            ax.legend(loc="center")
+        else:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        counts = np.array([[90, 10], [40, 60]])
+        image_ax.imshow(counts, cmap="Blues", vmin=0)
+        for (row, column), count in np.ndenumerate(counts):
+            dark = count > 50
+            colour = ("white" if dark else "black") if fault != "low contrast" else "white"
+            image_ax.text(column, row, str(count), ha="center", va="center", color=colour)
+        image_ax.set_xlabel("predicted")
+        image_ax.set_ylabel("true")
+        figure.tight_layout()
+        return figure
+
+    expected = {"small text": "6.0 pt", "no x label": "without a x label",
+                "same style": "look the same without colour", "legend on the data": "covers",
+                "note on the data": "'a note' covers",
+                "low contrast": "is written in a grey"}     # white on 10 (and on 40)
+    clean = figure_with()
+    try:
+        assert figure_problems(clean) == []
+    finally:
+        plt.close(clean)
+    for fault, words in expected.items():
+        figure = figure_with(fault)
+        try:
+            problems = figure_problems(figure, name=fault)
+        finally:
+            plt.close(figure)
+        assert problems and all(words in problem for problem in problems), (fault, problems)
+
+
+def test_a_short_log_axis_is_labelled_in_one_notation(ax):
+    """matplotlib labels a log axis under a decade long "10^-1", "2x10^-1", ...; the figure
+    check names it and plots.one_notation (which plot_curves applies) writes 0.1, 0.2, ..."""
+    from figure_checks import figure_problems
+
+    ax.plot([1, 2, 3], [0.2, 0.3, 0.5])
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="loss")
+    assert any("mix notations" in problem for problem in figure_problems(ax.figure))
+    plots.one_notation(ax.yaxis)
+    assert figure_problems(ax.figure) == []
+    shown = {label.get_text() for label in ax.yaxis.get_ticklabels(which="both")}
+    assert {"0.2", "0.3", "0.5"} <= shown

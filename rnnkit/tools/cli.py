@@ -198,9 +198,14 @@ def command_grade_class(options) -> int:
     except ValueError as error:
         raise UsageProblem(str(error)) from None
     try:
+        shard = None
+        if options.shard:
+            from rnnkit.tools import shards
+
+            shard = shards.parse(options.shard)
         grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids,
                     fresh=options.fresh, keep_mixed=options.keep_mixed,
-                    settings=lms_settings(options))
+                    settings=lms_settings(options), shard=shard)
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
     return 0
@@ -226,6 +231,19 @@ def lms_settings(options) -> dict:
 def command_class_files(options) -> int:
     from rnnkit.tools import classbook, lms
 
+    unrecognised = ()
+    if options.merge:
+        from rnnkit.tools import shards
+        from rnnkit.tools.classroom import SubmissionProblem
+
+        out = Path(options.out).resolve()
+        sources = [_existing_folder(folder, "shard --out") for folder in options.merge]
+        if out in sources:
+            raise UsageProblem(f"--out {out} is one of the shards: merge into another folder")
+        try:
+            unrecognised = shards.merge(sources, out, keep_mixed=options.keep_mixed)
+        except SubmissionProblem as problem:
+            raise UsageProblem(str(problem)) from None
     out = _existing_folder(options.out, "--out")
     if not classbook.load(out):
         raise UsageProblem(f"{out} holds no graded student (students/*/results.json): "
@@ -235,7 +253,7 @@ def command_class_files(options) -> int:
     except lms.LmsProblem as problem:
         raise UsageProblem(str(problem)) from None
     settings.save(out)
-    rows = classbook.rebuild(out, settings)
+    rows = classbook.rebuild(out, settings, unrecognised)
     print(f"gradebook: {out / classbook.GRADEBOOK} ({sum(1 for r in rows if r['folder'])} "
           f"students); {settings.describe()}")
     return 0
@@ -377,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("--keep-mixed", action="store_true",
                        help="keep earlier results made under another kit version, course "
                             "secret or mode (refused otherwise)")
+    klass.add_argument("--shard", metavar="I/N", default=None,
+                       help="grade only shard I of N (0 <= I < N) of the class, split by "
+                            "student; auto/N takes I from JOB_COMPLETION_INDEX (Kubernetes) or "
+                            "SLURM_ARRAY_TASK_ID (Slurm). Give each shard its own --out, then "
+                            "`class-files --merge OUT_0 ... --out MERGED`")
     add_lms_options(klass)
     klass.set_defaults(handler=command_grade_class)
 
@@ -384,7 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="write the gradebook, the LMS files and the class report "
                                      "again from --out's results (no grading)")
     files.add_argument("--out", required=True, metavar="DIR",
-                       help="the --out of grade-class")
+                       help="the --out of grade-class (with --merge: where the merged record "
+                            "goes, new or one to merge into)")
+    files.add_argument("--merge", nargs="+", metavar="SHARD_OUT", default=None,
+                       help="first merge the --out of every shard (grade-class --shard I/N) "
+                            "into --out; refused when a shard is missing or of another class")
+    files.add_argument("--keep-mixed", action="store_true",
+                       help="with --merge: keep results made under another kit version, "
+                            "course secret or mode (refused otherwise)")
     add_lms_options(files)
     files.set_defaults(handler=command_class_files)
 

@@ -585,7 +585,7 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
         from rnnkit.tools import shards
 
         whole = len(students)
-        students, unrecognised, marker = shards.select(students, unrecognised, *shard)
+        students, unrecognised, marker = shards.select(students, unrecognised, *shard, folder_name)
         echo(f"shard {shard[0]}/{shard[1]}: {len(students)} of the class's {whole} submissions")
     out.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,4 +1,4 @@
-"""`python -m rnnkit COMMAND`: grade, pack, release, update, grade-class, class-files, grade-submission, gradescope, bench.
+"""`python -m rnnkit COMMAND`: grade, pack, release, update, grade-class, class-files, grade-submission, gradescope, image, prairielearn, bench.
 
 Exit status: 0 whenever the command did its job (lost points are not an error); 2 with a
 one-line reason when it could not run (an unknown exercise, a missing folder, ...).
@@ -202,7 +202,10 @@ def command_grade_class(options) -> int:
         if options.shard:
             from rnnkit.tools import shards
 
-            shard = shards.parse(options.shard)
+            try:
+                shard = shards.parse(options.shard)
+            except shards.ShardProblem as problem:
+                raise UsageProblem(str(problem)) from None
         grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids,
                     fresh=options.fresh, keep_mixed=options.keep_mixed,
                     settings=lms_settings(options), shard=shard)
@@ -234,7 +237,6 @@ def command_class_files(options) -> int:
     unrecognised = ()
     if options.merge:
         from rnnkit.tools import shards
-        from rnnkit.tools.classroom import SubmissionProblem
 
         out = Path(options.out).resolve()
         sources = [_existing_folder(folder, "shard --out") for folder in options.merge]
@@ -242,7 +244,7 @@ def command_class_files(options) -> int:
             raise UsageProblem(f"--out {out} is one of the shards: merge into another folder")
         try:
             unrecognised = shards.merge(sources, out, keep_mixed=options.keep_mixed)
-        except SubmissionProblem as problem:
+        except shards.ShardProblem as problem:
             raise UsageProblem(str(problem)) from None
     out = _existing_folder(options.out, "--out")
     if not classbook.load(out):
@@ -282,6 +284,42 @@ def command_gradescope(options) -> int:
     print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment. "
           "It holds the course secret and the solutions: keep it private (written readable by "
           "you only)")
+    return 0
+
+
+def command_image(options) -> int:
+    from rnnkit.tools.classroom import SubmissionProblem
+    from rnnkit.tools.image import write_image_context
+
+    try:
+        out = write_image_context(Path(options.out), exercises=options.exercises)
+    except SubmissionProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    print(f"wrote the image's build context to {out}: `docker build -t rnnkit-grader {out}`. "
+          "It holds the course secret and the solutions: keep it, and the image, private")
+    return 0
+
+
+def command_prairielearn(options) -> int:
+    """Always writes ROOT/results/results.json, also when this kit cannot grade officially."""
+    from rnnkit.grader.handles import portable
+    from rnnkit.tools import prairielearn
+
+    root = Path(options.root)
+    try:
+        refusal = portable.official_grading_problem("prairielearn")
+        if refusal:
+            raise UsageProblem(refusal)
+        official_secret_problem("prairielearn")
+        ids = [e.id for e in resolve(options.exercises)] if options.exercises else None
+    except (UsageProblem, ValueError) as problem:
+        path = prairielearn.write_results(root, prairielearn.not_gradable(
+            f"The grader is not set up (course staff: {problem})"))
+        print(f"rnnkit prairielearn: {problem}; wrote {path}", file=sys.stderr)
+        return 2
+    results = prairielearn.grade_job(root, ids)
+    path = prairielearn.write_results(root, results)
+    print(results.get("message", ""), f"({path})")
     return 0
 
 
@@ -432,6 +470,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the exercises this assignment grades (default: all)")
     bundle.set_defaults(handler=command_gradescope)
 
+    image = commands.add_parser("image", help="write the grading container image's build "
+                                              "context (PrairieLearn, a cluster)")
+    image.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    image.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                       help="the exercises the image grades (default: all)")
+    image.set_defaults(handler=command_image)
+
+    prairie = commands.add_parser("prairielearn", help="(the image's entry point) grade "
+                                                       "ROOT/student into ROOT/results/results.json")
+    prairie.add_argument("--root", default="/grade", help="PrairieLearn's job folder (/grade)")
+    prairie.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                         help="grade only these exercises (default: all)")
+    prairie.set_defaults(handler=command_prairielearn)
+
     bag = commands.add_parser("pack", help="grade quickly, then zip the exercise modules to hand in")
     bag.add_argument("--target", default=str(KIT_ROOT / "exercises"),
                      help="folder of your exercise modules or notebooks (default: exercises/)")
@@ -509,7 +561,7 @@ def main(argv=None) -> int:
             refusal = portable.official_grading_problem(options.command)
             if refusal:
                 raise UsageProblem(refusal)
-        if options.command in OFFICIAL_GRADING + ("gradescope",):
+        if options.command in OFFICIAL_GRADING + ("gradescope", "image"):
             official_secret_problem(options.command)
         return options.handler(options)
     except UsageProblem as error:

@@ -27,9 +27,14 @@ import shutil
 from pathlib import Path
 
 from rnnkit.tools import classbook
-from rnnkit.tools.classroom import SubmissionProblem, folder_name
 
 MARKER = classbook.SHARD
+
+
+class ShardProblem(Exception):
+    """A shard cannot be chosen or merged as asked; the message is the one line to print."""
+
+
 SCHEDULERS = (("JOB_COMPLETION_INDEX", "a Kubernetes Indexed Job"),
               ("SLURM_ARRAY_TASK_ID", "a Slurm job array"))
 
@@ -39,12 +44,12 @@ def parse(spec: str, environ=None) -> tuple[int, int]:
     environ = os.environ if environ is None else environ
     index, slash, count = str(spec).partition("/")
     if not slash or not count.strip().isdigit() or int(count) < 1:
-        raise SubmissionProblem(f"--shard {spec}: expected I/N (0 <= I < N, e.g. 0/3) or auto/N")
+        raise ShardProblem(f"--shard {spec}: expected I/N (0 <= I < N, e.g. 0/3) or auto/N")
     count = int(count)
     if index.strip() == "auto":
         found = [(name, what) for name, what in SCHEDULERS if environ.get(name, "").strip()]
         if not found:
-            raise SubmissionProblem(
+            raise ShardProblem(
                 f"--shard auto/{count} takes the index from JOB_COMPLETION_INDEX (a Kubernetes "
                 "Indexed Job) or SLURM_ARRAY_TASK_ID (a Slurm job array); neither is set here: "
                 f"give it, e.g. --shard 0/{count}")
@@ -52,21 +57,22 @@ def parse(spec: str, environ=None) -> tuple[int, int]:
         index = environ[name].strip()
         tasks = environ.get("SLURM_ARRAY_TASK_COUNT", "").strip()
         if name == "SLURM_ARRAY_TASK_ID" and tasks.isdigit() and int(tasks) != count:
-            raise SubmissionProblem(f"--shard auto/{count}, but the Slurm job array has {tasks} "
+            raise ShardProblem(f"--shard auto/{count}, but the Slurm job array has {tasks} "
                                     f"tasks: submit it with --array=0-{count - 1}")
         where = f" ({name}={index}, {what})"
     else:
         where = ""
     if not index.strip().isdigit() or not int(index) < count:
         hint = f"; a Slurm job array for {count} shards is --array=0-{count - 1}" if where else ""
-        raise SubmissionProblem(f"--shard {spec}: the index must be 0 to {count - 1}"
+        raise ShardProblem(f"--shard {spec}: the index must be 0 to {count - 1}"
                                 f"{where or f', received {index}'}{hint}")
     return int(index), count
 
 
-def shard_of(student_name: str, count: int) -> int:
-    """The shard of a student: stable across machines, runs and listing orders."""
-    digest = hashlib.sha256(folder_name(student_name).casefold().encode()).digest()
+def shard_of(folder: str, count: int) -> int:
+    """The shard of a student by the folder name grade-class gives them
+    (`classroom.folder_name`): stable across machines, runs and listing orders."""
+    digest = hashlib.sha256(folder.casefold().encode()).digest()
     return int.from_bytes(digest[:8], "big") % count
 
 
@@ -76,9 +82,10 @@ def class_digest(students, unrecognised) -> str:
     return hashlib.sha256("\n".join(listing).encode()).hexdigest()[:16]
 
 
-def select(students, unrecognised, index: int, count: int) -> tuple[list, list, dict]:
-    """(this shard's students, the unrecognised entries its own gradebook lists, the marker)."""
-    mine = [s for s in students if shard_of(s.name, count) == index]
+def select(students, unrecognised, index: int, count: int, folder) -> tuple[list, list, dict]:
+    """(this shard's students, the unrecognised entries its own gradebook lists, the marker);
+    `folder(name)`: the folder name grade-class gives a student's name."""
+    mine = [s for s in students if shard_of(folder(s.name), count) == index]
     marker = {"shard": index, "count": count, "class": class_digest(students, unrecognised),
               "students": len(students), "unrecognised": list(unrecognised)}
     return mine, (list(unrecognised) if index == 0 else []), marker
@@ -98,22 +105,22 @@ def read_markers(shard_outs) -> list[dict]:
         try:
             markers.append({**json.loads(path.read_text(encoding="utf-8")), "out": Path(out)})
         except (OSError, ValueError):
-            raise SubmissionProblem(f"{out} is no shard's --out (no readable {MARKER}: "
+            raise ShardProblem(f"{out} is no shard's --out (no readable {MARKER}: "
                                     "grade-class --shard I/N writes it)") from None
     splits = {(m["class"], m["count"]) for m in markers}
     if len(splits) > 1:
-        raise SubmissionProblem("these shards are not of one class folder split one way: " + "; ".join(
+        raise ShardProblem("these shards are not of one class folder split one way: " + "; ".join(
             f"{m['out']}: shard {m['shard']}/{m['count']} of class {m['class']}" for m in markers))
     count = markers[0]["count"]
     seen: dict[int, Path] = {}
     for m in markers:
         if m["shard"] in seen:
-            raise SubmissionProblem(f"shard {m['shard']}/{count} is given twice: {seen[m['shard']]} "
+            raise ShardProblem(f"shard {m['shard']}/{count} is given twice: {seen[m['shard']]} "
                                     f"and {m['out']}")
         seen[m["shard"]] = m["out"]
     missing = sorted(set(range(count)) - set(seen))
     if missing:
-        raise SubmissionProblem(f"shard(s) {', '.join(f'{i}/{count}' for i in missing)} missing: "
+        raise ShardProblem(f"shard(s) {', '.join(f'{i}/{count}' for i in missing)} missing: "
                                 f"the merged gradebook would lack their students (give every "
                                 f"shard's --out)")
     return sorted(markers, key=lambda m: m["shard"])
@@ -134,7 +141,7 @@ def merge(shard_outs, out: Path, *, keep_mixed: bool = False, echo=print) -> lis
     mixed = [f"shard {i}: {line}" for i, kept in incoming.items()
              for line in classbook.mixed(kept, {}, __version__, held.id if held else None)]
     if mixed and not keep_mixed:
-        raise SubmissionProblem("the shards hold results made otherwise (" + "; ".join(mixed[:4])
+        raise ShardProblem("the shards hold results made otherwise (" + "; ".join(mixed[:4])
                                 + (f"; {len(mixed) - 4} more" if len(mixed) > 4 else "")
                                 + "): grade those again, or pass --keep-mixed")
     out.mkdir(parents=True, exist_ok=True)
@@ -142,7 +149,7 @@ def merge(shard_outs, out: Path, *, keep_mixed: bool = False, echo=print) -> lis
     texts = {i: p.read_text(encoding="utf-8") for i, p in settings.items() if p.is_file()}
     if not (out / lms.SETTINGS).is_file() and texts:
         if len(set(texts.values())) > 1 or len(texts) < len(markers):
-            raise SubmissionProblem("the shards were graded with different LMS options (their "
+            raise ShardProblem("the shards were graded with different LMS options (their "
                                     f"{lms.SETTINGS} differ): give the options to class-files")
         shutil.copyfile(settings[min(texts)], out / lms.SETTINGS)
     kept = classbook.load(out)

@@ -7,16 +7,18 @@ second a student); four class runs in all, ~1-2 min here.
 
 The split and the scheduler's index are checked without grading."""
 import csv
-import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import pytest
-from conftest import run_cli
+from conftest import KIT_ROOT, run_cli
 from test_class_layouts import build_class
 
 from rnnkit.tools import shards
-from rnnkit.tools.classroom import SubmissionProblem, discover, folder_name
+from rnnkit.tools.classroom import discover, folder_name
 
 COUNT = 3
 
@@ -25,23 +27,31 @@ COUNT = 3
 def test_the_split_is_by_student_stable_and_keeps_colliding_names_together(tmp_path):
     build_class(tmp_path / "class")
     students, unrecognised = discover(tmp_path / "class")
-    chosen = [shards.select(students, unrecognised, i, COUNT)[0] for i in range(COUNT)]
+    chosen = [shards.select(students, unrecognised, i, COUNT, folder_name)[0]
+              for i in range(COUNT)]
     assert sorted(s.key for part in chosen for s in part) == sorted(s.key for s in students)
     assert sum(1 for part in chosen if part) >= 2, "this class must really be split"
     # Zoë.zip, the folder Zoé and the NFD Zoé.zip: one folder name casefolded, one shard
     by_name = {}
     for student in students:
         by_name.setdefault(folder_name(student.name).casefold(), set()).add(
-            shards.shard_of(student.name, COUNT))
+            shards.shard_of(folder_name(student.name), COUNT))
     assert all(len(found) == 1 for found in by_name.values())
-    # stable: a fixed digest, whatever the order or the process (not Python's salted hash())
-    assert [shards.shard_of(n, 7) for n in ("Ada", "ADA", "Zoë", "smithjohn")] == \
-        [shards.shard_of(n, 7) for n in ("ada", "Ada", "Zoë", "smithjohn")]
-    markers = [shards.select(students[::-1], unrecognised, i, COUNT)[2] for i in range(COUNT)]
-    assert len({m["class"] for m in markers}) == 1
-    assert markers[0]["class"] == shards.select(students, unrecognised, 0, COUNT)[2]["class"]
-    assert shards.select(students, unrecognised, 1, COUNT)[1] == []       # shard 0 lists them
-    assert shards.select(students, unrecognised, 0, COUNT)[1] == unrecognised
+    # stable: the same in another process with another hash seed (not Python's salted hash())
+    names = [folder_name(s.name) for s in students]
+    script = ("import json, sys\nfrom rnnkit.tools.shards import shard_of\n"
+              "print(json.dumps([shard_of(n, 7) for n in json.loads(sys.argv[1])]))")
+    elsewhere = subprocess.run([sys.executable, "-c", script, json.dumps(names)], cwd=KIT_ROOT,
+                               env={**os.environ, "PYTHONHASHSEED": "12345"},
+                               capture_output=True, text=True, check=True)
+    assert json.loads(elsewhere.stdout) == [shards.shard_of(n, 7) for n in names]
+    assert shards.shard_of("ADA", 7) == shards.shard_of("ada", 7)       # as folders collide
+    split = lambda order, i: shards.select(order, unrecognised, i, COUNT, folder_name)
+    markers = [split(students[::-1], i)[2] for i in range(COUNT)]
+    assert len({m["class"] for m in markers}) == 1                       # listing order aside
+    assert markers[0]["class"] == split(students, 0)[2]["class"]
+    assert split(students, 1)[1] == [] and split(students, 0)[1] == unrecognised  # shard 0 lists
+
 
 
 @pytest.mark.parametrize("spec, environ, expected", [
@@ -62,7 +72,7 @@ def test_the_index_is_given_or_taken_from_the_scheduler(spec, environ, expected)
     ("auto/3", {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4"}, "has 4 tasks"),
 ])
 def test_a_wrong_index_is_one_line_saying_what_to_do(spec, environ, words):
-    with pytest.raises(SubmissionProblem, match=words.replace("(", r"\(").replace("-", r"\-")):
+    with pytest.raises(shards.ShardProblem, match=words.replace("(", r"\(").replace("-", r"\-")):
         shards.parse(spec, environ)
 
 

@@ -92,6 +92,8 @@ def command_grade(options) -> int:
         Path(options.details).write_text(json.dumps(to_jsonable(report.results), indent=1))
     print(f"\n({report.seconds:.0f} s" +
           (f"; results written to {options.json})" if options.json else ")"))
+    if options.strict and any(r.points < r.max_points for r in report.results):
+        return 1          # for CI (GitHub Classroom's command grader): not every point earned
     return 0
 
 
@@ -146,6 +148,8 @@ def command_release(options) -> int:
             out = release.write_student_kit(Path(options.out), with_solutions=options.with_solutions)
             kind = "kit with solutions" if options.with_solutions else "student kit"
             print(f"wrote the {kind} to {out}")
+            if options.classroom is not None:
+                write_classroom_workflow(out, options.classroom)
             return 0
         changed = release.write_exercises(root, release.generated_exercises(root))
         print("exercises/ regenerated: " + (", ".join(changed) if changed else "nothing changed"))
@@ -162,6 +166,21 @@ def command_release(options) -> int:
         return 0
     except release.ReleaseError as error:
         raise UsageProblem(str(error)) from None
+
+
+def write_classroom_workflow(kit: Path, exercise_ids) -> None:
+    from rnnkit.tools import github_classroom
+    from rnnkit.tools.classroom import check_catalogue
+
+    try:
+        ids = [e.id for e in resolve(exercise_ids)]
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    path = github_classroom.write_workflow(kit, check_catalogue(ids), ids)
+    print(f"wrote {path}: GitHub Classroom's autograding (the self-check, one step per "
+          f"exercise: {', '.join(ids)}). Make {kit} the assignment's template repository; it "
+          "holds no course secret, so grade officially with grade-class on the cloned "
+          "repositories")
 
 
 def record_official_references(root) -> None:
@@ -411,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--reference", choices=("auto", "live", "recorded"), default="auto",
                        help="where reference results come from (default: live solutions/ when "
                             "present, else the recorded ones)")
+    grade.add_argument("--strict", action="store_true",
+                       help="exit with status 1 unless every check graded earned every point "
+                            "(for CI: GitHub Classroom's command grader passes on status 0)")
     grade.add_argument("--allow-empty", action="store_true", help=argparse.SUPPRESS)
     grade.add_argument("--details", metavar="FILE", help=argparse.SUPPRESS)  # per-check timings
     grade.set_defaults(handler=command_grade)
@@ -505,6 +527,10 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--out", metavar="DIR", help="write a self-contained student kit to DIR")
     rel.add_argument("--with-solutions", action="store_true",
                      help="with --out: include solutions/ (publishing after the deadline)")
+    rel.add_argument("--classroom", nargs="*", metavar="EXERCISE", default=None,
+                     help="with --out: add GitHub Classroom's autograding workflow "
+                          "(.github/workflows/classroom.yml: the self-check, one step per "
+                          "exercise listed, default all)")
     rel.add_argument("--skip-references", action="store_true",
                      help="regenerate exercises/ only (quick; --check will report stale references)")
     rel.add_argument("--skip-official", action="store_true",
@@ -553,6 +579,8 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     if getattr(options, "with_solutions", False) and not options.out:
         parser.error("--with-solutions goes with --out DIR")
+    if getattr(options, "classroom", None) is not None and not options.out:
+        parser.error("--classroom goes with --out DIR")
     try:
         switch_problem()
         if options.command in OFFICIAL_GRADING:

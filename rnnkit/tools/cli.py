@@ -292,30 +292,23 @@ def command_grade_submission(options) -> int:
     return 0
 
 
-def command_gradescope(options) -> int:
+def command_hosted(options) -> int:
+    """`gradescope` and `image`: a hosted grader's files, which hold the course secret."""
+    from rnnkit.tools import gradescope, image
     from rnnkit.tools.classroom import SubmissionProblem
-    from rnnkit.tools.gradescope import write_gradescope_bundle
 
+    write, next_step = {
+        "gradescope": (gradescope.write_gradescope_bundle,
+                       "upload it as the autograder of a Gradescope programming assignment"),
+        "image": (image.write_image_context,
+                  "the grading image's build context: `docker build -t rnnkit-grader {out}`"),
+    }[options.command]
     try:
-        out = write_gradescope_bundle(Path(options.out), exercises=options.exercises)
+        out = write(Path(options.out), exercises=options.exercises)
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
-    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment. "
-          "It holds the course secret and the solutions: keep it private (written readable by "
-          "you only)")
-    return 0
-
-
-def command_image(options) -> int:
-    from rnnkit.tools.classroom import SubmissionProblem
-    from rnnkit.tools.image import write_image_context
-
-    try:
-        out = write_image_context(Path(options.out), exercises=options.exercises)
-    except SubmissionProblem as problem:
-        raise UsageProblem(str(problem)) from None
-    print(f"wrote the image's build context to {out}: `docker build -t rnnkit-grader {out}`. "
-          "It holds the course secret and the solutions: keep it, and the image, private")
+    print(f"wrote {out}: {next_step.format(out=out)}. It holds the course secret and the "
+          "solutions: keep it private (written readable by you only)")
     return 0
 
 
@@ -379,6 +372,12 @@ def command_bench(options) -> int:
     bench.main(repeat=options.repeat, class_size=options.class_size,
                class_exercises=options.class_exercises)
     return 0
+
+
+def add_keep_mixed(parser, what: str) -> None:
+    parser.add_argument("--keep-mixed", action="store_true",
+                        help=f"{what} made under another kit version, course secret or mode "
+                             "(refused otherwise)")
 
 
 def add_lms_options(parser) -> None:
@@ -452,9 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("--fresh", action="store_true",
                        help="start over: set the earlier record in --out aside (moved into "
                             "--out/replaced-TIME/, never deleted) instead of merging into it")
-    klass.add_argument("--keep-mixed", action="store_true",
-                       help="keep earlier results made under another kit version, course "
-                            "secret or mode (refused otherwise)")
+    add_keep_mixed(klass, "keep earlier results")
     klass.add_argument("--shard", metavar="I/N", default=None,
                        help="grade only shard I of N (0 <= I < N) of the class, split by "
                             "student; auto/N takes I from JOB_COMPLETION_INDEX (Kubernetes) or "
@@ -472,9 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--merge", nargs="+", metavar="SHARD_OUT", default=None,
                        help="first merge the --out of every shard (grade-class --shard I/N) "
                             "into --out; refused when a shard is missing or of another class")
-    files.add_argument("--keep-mixed", action="store_true",
-                       help="with --merge: keep results made under another kit version, "
-                            "course secret or mode (refused otherwise)")
+    add_keep_mixed(files, "with --merge: keep the shards' results")
     add_lms_options(files)
     files.set_defaults(handler=command_class_files)
 
@@ -490,17 +485,18 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", default="autograder.zip", metavar="ZIP")
     bundle.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
                         help="the exercises this assignment grades (default: all)")
-    bundle.set_defaults(handler=command_gradescope)
+    bundle.set_defaults(handler=command_hosted)
 
     image = commands.add_parser("image", help="write the grading container image's build "
                                               "context (PrairieLearn, a cluster)")
     image.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
     image.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
                        help="the exercises the image grades (default: all)")
-    image.set_defaults(handler=command_image)
+    image.set_defaults(handler=command_hosted)
 
-    prairie = commands.add_parser("prairielearn", help="(the image's entry point) grade "
-                                                       "ROOT/student into ROOT/results/results.json")
+    prairie = commands.add_parser(
+        "prairielearn", help="(the image's entry point) grade ROOT/student into "
+                             "ROOT/results/results.json")
     prairie.add_argument("--root", default="/grade", help="PrairieLearn's job folder (/grade)")
     prairie.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
                          help="grade only these exercises (default: all)")

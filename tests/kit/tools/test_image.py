@@ -221,3 +221,22 @@ def test_prairielearn_results_cannot_be_forged_and_a_bad_file_is_not_gradable(bu
                                           RNNKIT_COURSE_SECRET="/nonexistent/course.secret")
     assert completed.returncode == 2 and results["gradable"] is False
     assert "needs the course secret" in results["message"]
+
+
+def test_the_prairielearn_question_example_matches_the_image(context):
+    """deploy/prairielearn's question: the image's entry point, a timeout PrairieLearn allows
+    (at most 600 s) and the exercises' modules as the upload's file names."""
+    from rnnkit.course import BY_ID
+
+    question = KIT_ROOT / "deploy" / "prairielearn" / "rnnkit-ex01-ex02"
+    info = json.loads((question / "info.json").read_text())
+    options = info["externalGradingOptions"]
+    assert info["gradingMethod"] == "External" and options["enabled"] is True
+    copied = [arguments.split() for kind, arguments in
+              instructions((context / "Dockerfile").read_text()) if kind == "COPY"]
+    assert [image.ENTRY_POINT, options["entrypoint"]] in copied
+    assert 0 < options["timeout"] <= 600
+    exercises = options["environment"]["RNNKIT_EXERCISES"].split()
+    uploads = re.search(r'<pl-file-upload file-names="([^"]+)"',
+                        (question / "question.html").read_text()).group(1)
+    assert [name.strip() for name in uploads.split(",")] == [BY_ID[e].filename for e in exercises]

@@ -1,5 +1,6 @@
 """A class split across a cluster (issue 27): `grade-class --shard I/N` into N folders, then
-`class-files --merge`, gives what one run gives, row for row — the gradebook, every
+`class-files --merge` (both run by deploy/slurm's scripts, as a job array would), gives what
+one run gives, row for row — the gradebook, every
 results.json and report.txt, the Canvas and Moodle files and the class report — grading times
 aside. The class is test_class_layouts' (Canvas's flat files, Moodle's folders, a zip and a
 folder whose names share a folder, files that are no submission), graded on ex02 only (about a
@@ -9,11 +10,13 @@ The split and the scheduler's index are checked without grading."""
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
 
 import pytest
+import yaml
 from conftest import KIT_ROOT, run_cli
 from test_class_layouts import build_class
 
@@ -84,16 +87,27 @@ def runs(tmp_path_factory):
     one = run_cli("grade-class", root / "class", "--out", root / "one", "--exercises", "ex02",
                   "--jobs", "2")
     assert one.returncode == 0, one.stderr[-3000:]
+    # the shards as deploy/slurm's job array runs them (an array of COUNT tasks, 4 CPUs each),
+    # here with this interpreter, on ex02 only (the script's extra arguments)
     outs = []
     for index in range(COUNT):
-        out = root / f"shard-{index}"
-        completed = run_cli("grade-class", root / "class", "--out", out, "--exercises", "ex02",
-                            "--shard", f"{index}/{COUNT}", "--jobs", "2")
+        completed = sbatch("grade-class.sbatch", root / "class", root / "graded",
+                           "--exercises", "ex02", SLURM_ARRAY_TASK_ID=str(index),
+                           SLURM_ARRAY_TASK_COUNT=str(COUNT), SLURM_CPUS_PER_TASK="4")
         assert completed.returncode == 0, completed.stderr[-3000:]
-        outs.append(out)
-    merged = run_cli("class-files", "--merge", *outs, "--out", root / "merged")
+        assert f"shard {index}/{COUNT}:" in completed.stdout
+        outs.append(root / "graded" / f"shard-{index}")
+    merged = sbatch("merge.sbatch", root / "graded")
     assert merged.returncode == 0, merged.stderr[-3000:]
+    (root / "graded" / "merged").rename(root / "merged")
     return root, outs, merged
+
+
+def sbatch(script: str, *args, **slurm):
+    """A deploy/slurm script run as a Slurm task runs it (bash, the array's variables set)."""
+    env = {**os.environ, "RNNKIT_KIT": str(KIT_ROOT), "RNNKIT_PYTHON": sys.executable, **slurm}
+    return subprocess.run(["bash", str(KIT_ROOT / "deploy" / "slurm" / script), *map(str, args)],
+                          capture_output=True, text=True, timeout=1800, env=env)
 
 
 def untimed_rows(path):
@@ -141,7 +155,8 @@ def test_the_lms_files_and_the_class_report_equal_one_runs(runs):
     moodle = [list(csv.reader(open(out / "moodle-grades.csv", newline="", encoding="utf-8")))
               for out in (one, merged)]
     when = moodle[0][0].index("Last modified (grade)")                  # the time of writing
-    assert [r[:when] + r[when + 1:] for r in moodle[1]] == [r[:when] + r[when + 1:] for r in moodle[0]]
+    untimed = [[r[:when] + r[when + 1:] for r in rows] for rows in moodle]
+    assert untimed[1] == untimed[0]
     zips = []
     for out in (one, merged):
         with zipfile.ZipFile(out / "moodle-feedback.zip") as bundle:
@@ -165,3 +180,24 @@ def test_a_merge_refuses_a_missing_shard_or_another_split(runs, tmp_path):
     plain = run_cli("class-files", "--merge", root / "one", "--out", tmp_path / "m4")
     assert plain.returncode == 2 and "is no shard's --out" in plain.stderr
     assert not any((tmp_path / name / "students").exists() for name in ("m1", "m2", "m3", "m4"))
+
+
+# -- the Kubernetes example, read as the Job controller would run it -----------------------------
+def test_the_kubernetes_indexed_job_gives_each_pod_one_shard():
+    folder = KIT_ROOT / "deploy" / "kubernetes"
+    job = yaml.safe_load((folder / "grade-class-job.yaml").read_text())
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    command = " ".join(spec["template"]["spec"]["containers"][0]["args"])
+    count = int(re.search(r"--shard auto/(\d+)", command).group(1))
+    assert count == spec["completions"], "--shard auto/N must equal the Job's completions"
+    assert "shard-$JOB_COMPLETION_INDEX" in command              # each pod its own --out
+    indices = [shards.parse(f"auto/{count}", {"JOB_COMPLETION_INDEX": str(i)})[0]
+               for i in range(spec["completions"])]              # 0 .. completions - 1
+    assert indices == list(range(count))
+    merge = yaml.safe_load((folder / "merge-job.yaml").read_text())
+    images = {c["image"] for document in (job, merge)
+              for c in document["spec"]["template"]["spec"]["containers"]}
+    assert len(images) == 1
+    merge_command = " ".join(merge["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert "class-files --merge /course/graded/shard-*" in merge_command

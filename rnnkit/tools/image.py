@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from rnnkit import KIT_ROOT
+from rnnkit import KIT_ROOT, rooms
 from rnnkit.tools.classroom import SubmissionProblem
 from rnnkit.tools.gradescope import REQUIREMENTS, grading_requirements, official_payload
 
@@ -62,4 +62,6 @@ def write_image_context(out: Path, root: Path = KIT_ROOT, exercises=None) -> Pat
         target = out / KIT / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+        if relative == rooms.SECRET:
+            target.chmod(0o600)    # in the COPY layer too, before the RUN that closes the kit
     return out

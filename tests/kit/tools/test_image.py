@@ -70,6 +70,7 @@ def test_the_context_holds_what_official_grading_needs_as_the_bundle_does(contex
     assert not any(n.startswith(("tests/kit/", "exercises/", "deploy/")) for n in kit)
     assert json.loads((context / "kit/solutions/course.secret").read_text())["key"] == \
         secret.load().key.hex()
+    assert oct((context / "kit/solutions/course.secret").stat().st_mode & 0o777) == "0o600"
     assert (context / gradescope.REQUIREMENTS).read_text() == gradescope.grading_requirements()
     again = run_cli("image", "--out", context)
     assert again.returncode == 2 and "not empty" in again.stderr

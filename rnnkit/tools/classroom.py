@@ -587,6 +587,15 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
         whole = len(students)
         students, unrecognised, marker = shards.select(students, unrecognised, *shard, folder_name)
         echo(f"shard {shard[0]}/{shard[1]}: {len(students)} of the class's {whole} submissions")
+    if not fresh:
+        from rnnkit.tools import shards
+
+        try:
+            note = shards.earlier_split(out, marker)
+        except shards.ShardProblem as problem:
+            raise SubmissionProblem(str(problem)) from None
+        if note:
+            echo(note)
     out.mkdir(parents=True, exist_ok=True)
     try:
         options = lms.Settings.resolve(out, settings or {}, use_kept=not fresh)

@@ -91,6 +91,26 @@ def select(students, unrecognised, index: int, count: int, folder) -> tuple[list
     return mine, (list(unrecognised) if index == 0 else []), marker
 
 
+def earlier_split(out: Path, marker: dict | None) -> str | None:
+    """What stands against grading into `out` as `marker` says (None: the whole class): the
+    one line of a problem when `out` holds another shard or split; a whole-class run makes
+    `out` a shard no more (its marker is removed, and this says so)."""
+    path = Path(out) / MARKER
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    held = f"shard {earlier.get('shard')}/{earlier.get('count')}"
+    if marker is None:
+        path.unlink()
+        return f"note: {out} held {held}; graded as a whole class now, it is a shard no more"
+    if (earlier.get("shard"), earlier.get("count")) != (marker["shard"], marker["count"]):
+        raise ShardProblem(f"{out} holds {held} of a class; this run is shard "
+                           f"{marker['shard']}/{marker['count']}: give each shard its own --out, "
+                           "or --fresh to start that folder over")
+    return None
+
+
 def write_marker(out: Path, marker: dict, graded: int) -> None:
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / MARKER).write_text(json.dumps({**marker, "graded": graded}, indent=1) + "\n",

@@ -201,3 +201,18 @@ def test_the_kubernetes_indexed_job_gives_each_pod_one_shard():
     assert len(images) == 1
     merge_command = " ".join(merge["spec"]["template"]["spec"]["containers"][0]["args"])
     assert "class-files --merge /course/graded/shard-*" in merge_command
+
+
+def test_a_shard_folder_takes_no_other_shard_and_a_whole_class_run_unmakes_it(tmp_path):
+    """Checked before any grading: another split into a shard's --out is refused; a run of
+    the whole class there makes it a shard no more (a merge would otherwise take it)."""
+    out = tmp_path / "shard-1"
+    out.mkdir()
+    shards.write_marker(out, {"shard": 1, "count": 3, "class": "c", "students": 9,
+                              "unrecognised": []}, 3)
+    with pytest.raises(shards.ShardProblem, match="holds shard 1/3 of a class; this run is "
+                                                  "shard 1/4"):
+        shards.earlier_split(out, {"shard": 1, "count": 4, "class": "c"})
+    assert shards.earlier_split(out, {"shard": 1, "count": 3, "class": "c"}) is None
+    assert "it is a shard no more" in shards.earlier_split(out, None)
+    assert not (out / "shard.json").exists()

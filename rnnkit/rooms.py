@@ -88,6 +88,11 @@ ROOMS = (
     Room("data", ("data/",),
          "shipped data: samples in real formats, recorded references, grading data",
          student_process=False, student_code=False, student_kit=True, official=True),
+    Room("deploy", ("deploy/",),
+         "the instructor's deployment files: the grading image's Dockerfile (copied into the "
+         "build context `image --out` writes), Slurm and Kubernetes examples; read by no "
+         "grading, carried by no kit or bundle",
+         student_process=False, student_code=False, student_kit=False, official=False),
 )
 BY_NAME = {room.name: room for room in ROOMS}
 # Files of the kit's top level that are no room's: both kits carry them (`python -m rnnkit`
@@ -233,8 +238,9 @@ def official_files(root: Path) -> list[Path]:
 
 def watched_files(root: Path) -> list[Path]:
     """What grading loads or reads, whose change during a grading voids it: every room but the
-    kit's tests and the generated exercises, any file that appears in the package (in a room
-    or not), the top-level files, and a conftest.py wherever pytest would load one."""
-    chosen = [room for room in ROOMS if room.name not in ("kit tests", "exercises")]
+    kit's tests, the generated exercises and the deployment files, any file that appears in
+    the package (in a room or not), the top-level files, and a conftest.py wherever pytest
+    would load one."""
+    chosen = [room for room in ROOMS if room.name not in ("kit tests", "exercises", "deploy")]
     package = Room("package", ("rnnkit/",), "", False, False, False, False)
     return files(root, chosen + [package], TOP_LEVEL + ("conftest.py", "tests/conftest.py"))

@@ -28,9 +28,10 @@ from rnnkit.grader.results import RUN_NOTES, dump, render_table, results_of_docu
 from rnnkit.tools import lms
 
 GRADEBOOK = "gradebook.csv"
+SHARD = "shard.json"          # grade-class --shard's marker (rnnkit.tools.shards)
 # What a run writes at the top of --out (set aside together by --fresh).
 RECORD = (GRADEBOOK, "students", lms.CANVAS_FILE, lms.MOODLE_FILE, lms.MOODLE_FEEDBACK,
-          lms.NOT_IMPORTED, "class-report.md", "class-report.png", lms.SETTINGS)
+          lms.NOT_IMPORTED, "class-report.md", "class-report.png", lms.SETTINGS, SHARD)
 NOT_RUN = ("missing", "not_graded", "grading_failed")   # kinds of a check that never ran
 NOTED_KINDS = ("import_error", "timeout", "out_of_time", "crash", "exit", "memory", "bad_output",
                "forbidden", "tampered", "grading_failed")

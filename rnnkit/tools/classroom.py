@@ -561,14 +561,15 @@ def unique_names(names: list[str], taken=()) -> list[str]:
 # -- a class: grading into --out, merged with what it holds ----------------------------------------
 def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=None,
                 echo=print, fresh: bool = False, keep_mixed: bool = False,
-                settings: dict | None = None) -> list[dict]:
+                settings: dict | None = None, shard: tuple[int, int] | None = None) -> list[dict]:
     """Grade every submission in `submissions` (see `discover`) into `out`, merged with what
     `out` holds (`rnnkit.tools.classbook`): this run's results replace, for the students it
     grades, those of the exercises it grades; everything else is kept. Then gradebook.csv,
     every report.txt, the LMS files (`settings`: the options given for them, kept in `out`)
     and the class report are written from every kept result. `fresh`: the earlier record is
     set aside first; `keep_mixed`: keep results made under another kit version, course secret
-    or mode (refused otherwise). Returns the gradebook rows."""
+    or mode (refused otherwise). `shard`: (index, count): grade only that shard of the class
+    (`rnnkit.tools.shards`; `class-files --merge` joins the shards). Returns the gradebook rows."""
     from rnnkit import __version__
     from rnnkit.grader import secret as secrets
     from rnnkit.tools import classbook, lms
@@ -579,6 +580,22 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
                   " not") if unrecognised else ""
         raise SubmissionProblem(f"{submissions} holds no submission{listed} (a folder or .zip "
                                 "per student, or an LMS download: Canvas, Moodle)")
+    marker = None
+    if shard is not None:
+        from rnnkit.tools import shards
+
+        whole = len(students)
+        students, unrecognised, marker = shards.select(students, unrecognised, *shard, folder_name)
+        echo(f"shard {shard[0]}/{shard[1]}: {len(students)} of the class's {whole} submissions")
+    if not fresh:
+        from rnnkit.tools import shards
+
+        try:
+            note = shards.earlier_split(out, marker)
+        except shards.ShardProblem as problem:
+            raise SubmissionProblem(str(problem)) from None
+        if note:
+            echo(note)
     out.mkdir(parents=True, exist_ok=True)
     try:
         options = lms.Settings.resolve(out, settings or {}, use_kept=not fresh)
@@ -652,6 +669,8 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
              + (" ..." if len(others) > 10 else ""))
     rows = classbook.rebuild(out, options, unrecognised, echo=echo)
     echo(f"gradebook: {out / classbook.GRADEBOOK} ({sum(1 for r in rows if r['folder'])} students)")
+    if marker is not None:
+        shards.write_marker(out, marker, len(students))
     if unrecognised:
         echo(printable(f"not recognised, so not graded ({len(unrecognised)}, listed in the "
                        "gradebook): " + ", ".join(unrecognised)))

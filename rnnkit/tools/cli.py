@@ -1,4 +1,4 @@
-"""`python -m rnnkit COMMAND`: grade, pack, release, update, grade-class, class-files, grade-submission, gradescope, bench.
+"""`python -m rnnkit COMMAND`: grade, pack, release, update, grade-class, class-files, grade-submission, gradescope, image, prairielearn, bench.
 
 Exit status: 0 whenever the command did its job (lost points are not an error); 2 with a
 one-line reason when it could not run (an unknown exercise, a missing folder, ...).
@@ -92,6 +92,8 @@ def command_grade(options) -> int:
         Path(options.details).write_text(json.dumps(to_jsonable(report.results), indent=1))
     print(f"\n({report.seconds:.0f} s" +
           (f"; results written to {options.json})" if options.json else ")"))
+    if options.strict and any(r.points < r.max_points for r in report.results):
+        return 1          # for CI (GitHub Classroom's command grader): not every point earned
     return 0
 
 
@@ -146,6 +148,8 @@ def command_release(options) -> int:
             out = release.write_student_kit(Path(options.out), with_solutions=options.with_solutions)
             kind = "kit with solutions" if options.with_solutions else "student kit"
             print(f"wrote the {kind} to {out}")
+            if options.classroom is not None:
+                write_classroom_workflow(out, options.classroom)
             return 0
         changed = release.write_exercises(root, release.generated_exercises(root))
         print("exercises/ regenerated: " + (", ".join(changed) if changed else "nothing changed"))
@@ -162,6 +166,21 @@ def command_release(options) -> int:
         return 0
     except release.ReleaseError as error:
         raise UsageProblem(str(error)) from None
+
+
+def write_classroom_workflow(kit: Path, exercise_ids) -> None:
+    from rnnkit.tools import github_classroom
+    from rnnkit.tools.classroom import check_catalogue
+
+    try:
+        ids = [e.id for e in resolve(exercise_ids)]
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    path = github_classroom.write_workflow(kit, check_catalogue(ids), ids)
+    print(f"wrote {path}: GitHub Classroom's autograding (the self-check, one step per "
+          f"exercise: {', '.join(ids)}). Make {kit} the assignment's template repository; it "
+          "holds no course secret, so grade officially with grade-class on the cloned "
+          "repositories")
 
 
 def record_official_references(root) -> None:
@@ -198,9 +217,17 @@ def command_grade_class(options) -> int:
     except ValueError as error:
         raise UsageProblem(str(error)) from None
     try:
+        shard = None
+        if options.shard:
+            from rnnkit.tools import shards
+
+            try:
+                shard = shards.parse(options.shard)
+            except shards.ShardProblem as problem:
+                raise UsageProblem(str(problem)) from None
         grade_class(submissions, Path(options.out).resolve(), jobs=options.jobs, exercise_ids=ids,
                     fresh=options.fresh, keep_mixed=options.keep_mixed,
-                    settings=lms_settings(options))
+                    settings=lms_settings(options), shard=shard)
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
     return 0
@@ -226,6 +253,18 @@ def lms_settings(options) -> dict:
 def command_class_files(options) -> int:
     from rnnkit.tools import classbook, lms
 
+    unrecognised = ()
+    if options.merge:
+        from rnnkit.tools import shards
+
+        out = Path(options.out).resolve()
+        sources = [_existing_folder(folder, "shard --out") for folder in options.merge]
+        if out in sources:
+            raise UsageProblem(f"--out {out} is one of the shards: merge into another folder")
+        try:
+            unrecognised = shards.merge(sources, out, keep_mixed=options.keep_mixed)
+        except shards.ShardProblem as problem:
+            raise UsageProblem(str(problem)) from None
     out = _existing_folder(options.out, "--out")
     if not classbook.load(out):
         raise UsageProblem(f"{out} holds no graded student (students/*/results.json): "
@@ -235,7 +274,7 @@ def command_class_files(options) -> int:
     except lms.LmsProblem as problem:
         raise UsageProblem(str(problem)) from None
     settings.save(out)
-    rows = classbook.rebuild(out, settings)
+    rows = classbook.rebuild(out, settings, unrecognised)
     print(f"gradebook: {out / classbook.GRADEBOOK} ({sum(1 for r in rows if r['folder'])} "
           f"students); {settings.describe()}")
     return 0
@@ -253,17 +292,46 @@ def command_grade_submission(options) -> int:
     return 0
 
 
-def command_gradescope(options) -> int:
+def command_hosted(options) -> int:
+    """`gradescope` and `image`: a hosted grader's files, which hold the course secret."""
+    from rnnkit.tools import gradescope, image
     from rnnkit.tools.classroom import SubmissionProblem
-    from rnnkit.tools.gradescope import write_gradescope_bundle
 
+    write, next_step = {
+        "gradescope": (gradescope.write_gradescope_bundle,
+                       "upload it as the autograder of a Gradescope programming assignment"),
+        "image": (image.write_image_context,
+                  "the grading image's build context: `docker build -t rnnkit-grader {out}`"),
+    }[options.command]
     try:
-        out = write_gradescope_bundle(Path(options.out), exercises=options.exercises)
+        out = write(Path(options.out), exercises=options.exercises)
     except SubmissionProblem as problem:
         raise UsageProblem(str(problem)) from None
-    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment. "
-          "It holds the course secret and the solutions: keep it private (written readable by "
-          "you only)")
+    print(f"wrote {out}: {next_step.format(out=out)}. It holds the course secret and the "
+          "solutions: keep it private (written readable by you only)")
+    return 0
+
+
+def command_prairielearn(options) -> int:
+    """Always writes ROOT/results/results.json, also when this kit cannot grade officially."""
+    from rnnkit.grader.handles import portable
+    from rnnkit.tools import prairielearn
+
+    root = Path(options.root)
+    try:
+        refusal = portable.official_grading_problem("prairielearn")
+        if refusal:
+            raise UsageProblem(refusal)
+        official_secret_problem("prairielearn")
+        ids = [e.id for e in resolve(options.exercises)] if options.exercises else None
+    except (UsageProblem, ValueError) as problem:
+        path = prairielearn.write_results(root, prairielearn.not_gradable(
+            f"The grader is not set up (course staff: {problem})"))
+        print(f"rnnkit prairielearn: {problem}; wrote {path}", file=sys.stderr)
+        return 2
+    results = prairielearn.grade_job(root, ids)
+    path = prairielearn.write_results(root, results)
+    print(results.get("message", ""), f"({path})")
     return 0
 
 
@@ -304,6 +372,12 @@ def command_bench(options) -> int:
     bench.main(repeat=options.repeat, class_size=options.class_size,
                class_exercises=options.class_exercises)
     return 0
+
+
+def add_keep_mixed(parser, what: str) -> None:
+    parser.add_argument("--keep-mixed", action="store_true",
+                        help=f"{what} made under another kit version, course secret or mode "
+                             "(refused otherwise)")
 
 
 def add_lms_options(parser) -> None:
@@ -355,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--reference", choices=("auto", "live", "recorded"), default="auto",
                        help="where reference results come from (default: live solutions/ when "
                             "present, else the recorded ones)")
+    grade.add_argument("--strict", action="store_true",
+                       help="exit with status 1 unless every check graded earned every point "
+                            "(for CI: GitHub Classroom's command grader passes on status 0)")
     grade.add_argument("--allow-empty", action="store_true", help=argparse.SUPPRESS)
     grade.add_argument("--details", metavar="FILE", help=argparse.SUPPRESS)  # per-check timings
     grade.set_defaults(handler=command_grade)
@@ -374,9 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("--fresh", action="store_true",
                        help="start over: set the earlier record in --out aside (moved into "
                             "--out/replaced-TIME/, never deleted) instead of merging into it")
-    klass.add_argument("--keep-mixed", action="store_true",
-                       help="keep earlier results made under another kit version, course "
-                            "secret or mode (refused otherwise)")
+    add_keep_mixed(klass, "keep earlier results")
+    klass.add_argument("--shard", metavar="I/N", default=None,
+                       help="grade only shard I of N (0 <= I < N) of the class, split by "
+                            "student; auto/N takes I from JOB_COMPLETION_INDEX (Kubernetes) or "
+                            "SLURM_ARRAY_TASK_ID (Slurm). Give each shard its own --out, then "
+                            "`class-files --merge OUT_0 ... --out MERGED`")
     add_lms_options(klass)
     klass.set_defaults(handler=command_grade_class)
 
@@ -384,7 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="write the gradebook, the LMS files and the class report "
                                      "again from --out's results (no grading)")
     files.add_argument("--out", required=True, metavar="DIR",
-                       help="the --out of grade-class")
+                       help="the --out of grade-class (with --merge: where the merged record "
+                            "goes, new or one to merge into)")
+    files.add_argument("--merge", nargs="+", metavar="SHARD_OUT", default=None,
+                       help="first merge the --out of every shard (grade-class --shard I/N) "
+                            "into --out; refused when a shard is missing or of another class")
+    add_keep_mixed(files, "with --merge: keep the shards' results")
     add_lms_options(files)
     files.set_defaults(handler=command_class_files)
 
@@ -400,7 +485,22 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", default="autograder.zip", metavar="ZIP")
     bundle.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
                         help="the exercises this assignment grades (default: all)")
-    bundle.set_defaults(handler=command_gradescope)
+    bundle.set_defaults(handler=command_hosted)
+
+    image = commands.add_parser("image", help="write the grading container image's build "
+                                              "context (PrairieLearn, a cluster)")
+    image.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    image.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                       help="the exercises the image grades (default: all)")
+    image.set_defaults(handler=command_hosted)
+
+    prairie = commands.add_parser(
+        "prairielearn", help="(the image's entry point) grade ROOT/student into "
+                             "ROOT/results/results.json")
+    prairie.add_argument("--root", default="/grade", help="PrairieLearn's job folder (/grade)")
+    prairie.add_argument("--exercises", nargs="*", metavar="EXERCISE", default=None,
+                         help="grade only these exercises (default: all)")
+    prairie.set_defaults(handler=command_prairielearn)
 
     bag = commands.add_parser("pack", help="grade quickly, then zip the exercise modules to hand in")
     bag.add_argument("--target", default=str(KIT_ROOT / "exercises"),
@@ -423,6 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--out", metavar="DIR", help="write a self-contained student kit to DIR")
     rel.add_argument("--with-solutions", action="store_true",
                      help="with --out: include solutions/ (publishing after the deadline)")
+    rel.add_argument("--classroom", nargs="*", metavar="EXERCISE", default=None,
+                     help="with --out: add GitHub Classroom's autograding workflow "
+                          "(.github/workflows/classroom.yml: the self-check, one step per "
+                          "exercise listed, default all)")
     rel.add_argument("--skip-references", action="store_true",
                      help="regenerate exercises/ only (quick; --check will report stale references)")
     rel.add_argument("--skip-official", action="store_true",
@@ -471,6 +575,8 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     if getattr(options, "with_solutions", False) and not options.out:
         parser.error("--with-solutions goes with --out DIR")
+    if getattr(options, "classroom", None) is not None and not options.out:
+        parser.error("--classroom goes with --out DIR")
     try:
         switch_problem()
         if options.command in OFFICIAL_GRADING:
@@ -479,7 +585,7 @@ def main(argv=None) -> int:
             refusal = portable.official_grading_problem(options.command)
             if refusal:
                 raise UsageProblem(refusal)
-        if options.command in OFFICIAL_GRADING + ("gradescope",):
+        if options.command in OFFICIAL_GRADING + ("gradescope", "image"):
             official_secret_problem(options.command)
         return options.handler(options)
     except UsageProblem as error:

@@ -200,18 +200,19 @@ def run_script(exercises=None) -> str:
     return RUN_AUTOGRADER.replace("@EXERCISES@", " ".join(exercises or ()))
 
 
-def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) -> Path:
-    """The bundle at `out` (a .zip); `exercises`: the ids this assignment grades (all if None)."""
+def official_payload(root: Path = KIT_ROOT, exercises=None) -> dict[str, Path]:
+    """{path in a hosted grader's kit: file here}: what official grading of `exercises` (all
+    if None) needs, by room (`rooms.official_files`), only the solutions those exercises grade
+    with, the course secret (as `rooms.SECRET`, wherever it lives here) and the reference's
+    trainings recorded under it. Shared by every hosted target: the Gradescope bundle and the
+    container image (`rnnkit.tools.image`). SubmissionProblem when the kit cannot grade
+    officially (no solutions/, no course secret, an unknown exercise)."""
     from rnnkit.course import BY_ID, EXERCISES, closure
     from rnnkit import rooms
-
-    out = Path(out)
-    if out.suffix != ".zip":
-        raise SubmissionProblem(f"--out {out} must end in .zip")
-    if not (root / "solutions" / "__init__.py").is_file():
-        raise SubmissionProblem("the hosted grader needs solutions/ (the official grade)")
     from rnnkit.grader import secret
 
+    if not (root / "solutions" / "__init__.py").is_file():
+        raise SubmissionProblem("the hosted grader needs solutions/ (the official grade)")
     try:
         held = secret.load(root)
     except secret.SecretProblem as problem:
@@ -220,14 +221,37 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
         raise SubmissionProblem(f"the hosted grader gives the official grade, which needs the "
                                 f"course secret ({secret.path(root)}): `python -m rnnkit "
                                 "release` makes one")
-    held_at = secret.path(root)
     unknown = [e for e in exercises or () if e not in BY_ID]
     if unknown:
         raise SubmissionProblem(f"unknown exercise {', '.join(unknown)}; the exercises are "
                                 f"{', '.join(BY_ID)}")
+    graded = {e.id: e for chosen in (exercises or [x.id for x in EXERCISES])
+              for e in closure(BY_ID[chosen])}
+    needed = {"__init__.py"} | {e.filename for e in graded.values()}
+    payload = {}
+    for path in rooms.official_files(root):   # what official grading needs, by room
+        relative = path.relative_to(root).as_posix()
+        if rooms.instructor_only(relative):
+            continue       # the secret and its recordings: below, wherever they live
+        if relative.startswith("solutions/") and path.name not in needed:
+            continue       # an assignment's kit carries only the solutions it grades with
+        payload[relative] = path
+    held_at = secret.path(root)
+    payload[rooms.SECRET] = held_at           # root-only wherever a hosted grader keeps it
+    recordings = held_at.parent / "official-references"   # references.official_dir
+    for path in sorted(recordings.glob("*")) if recordings.is_dir() else []:
+        if path.name == "manifest.json" or path.stem in graded:
+            payload[rooms.OFFICIAL_RECORDINGS + path.name] = path
+    return payload
+
+
+def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) -> Path:
+    """The bundle at `out` (a .zip); `exercises`: the ids this assignment grades (all if None)."""
+    out = Path(out)
+    if out.suffix != ".zip":
+        raise SubmissionProblem(f"--out {out} must end in .zip")
+    payload = official_payload(root, exercises)
     requirements = grading_requirements(root)
-    needed = {"__init__.py"} | {e.filename for chosen in (exercises or [x.id for x in EXERCISES])
-                                for e in closure(BY_ID[chosen])}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.touch(mode=0o600)          # it holds the course secret: readable by its owner only
     out.chmod(0o600)
@@ -238,20 +262,6 @@ def write_gradescope_bundle(out: Path, root: Path = KIT_ROOT, exercises=None) ->
             info.external_attr = (0o755 | stat.S_IFREG) << 16
             bundle.writestr(info, text)
         bundle.writestr(REQUIREMENTS, requirements)
-        for path in rooms.official_files(root):   # what official grading needs, by room
-            relative = path.relative_to(root).as_posix()
-            if rooms.instructor_only(relative):
-                continue       # the secret and its recordings: below, wherever they live
-            if relative.startswith("solutions/") and path.name not in needed:
-                continue       # an assignment's bundle carries only the solutions it grades with
+        for relative, path in payload.items():
             bundle.write(path, relative)
-        # The official grade's secret (root-only once setup.sh ran) and the reference's
-        # trainings recorded under it, for the exercises this assignment grades.
-        bundle.write(held_at, rooms.SECRET)
-        graded = {e.id for chosen in (exercises or [x.id for x in EXERCISES])
-                  for e in closure(BY_ID[chosen])}
-        recordings = held_at.parent / "official-references"   # references.official_dir
-        for path in sorted(recordings.glob("*")) if recordings.is_dir() else []:
-            if path.name == "manifest.json" or path.stem in graded:
-                bundle.write(path, rooms.OFFICIAL_RECORDINGS + path.name)
     return out

@@ -245,6 +245,8 @@ def main(depths=(1, 2, 4, 8, 16)):
     figure, ax = plt.subplots(figsize=(6, 4))
     plot_curves(ax, results, xlabel="layers in the stack", ylabel="gradient norm at rnn_0",
                 title="gradient reaching the first layer", x=list(depths), logy=True)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(depths), [str(depth) for depth in depths])
     print(f"saved {save_figure(figure, 'runs/ex10/gradient_vs_depth.png')}")
 
 

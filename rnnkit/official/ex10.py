@@ -39,7 +39,10 @@ def attention(query, values, mask, weights, mistake=None):
     hidden = (query @ query_kernel)[:, :, None, :] + (values @ key_kernel)[:, None, :, :]
     scores = ((hidden if mistake == "no tanh" else np.tanh(hidden)) * score_vector).sum(-1)
     if mask is not None and mistake != "mask ignored":
-        scores = np.where(np.asarray(mask, bool)[:, None, :], scores, scores - MASKED_SCORE)
+        # in float32, as a layer computes it: a masked score minus 1e9 rounds to a multiple
+        # of 64, which a softmax over the wrong axis (the query steps) makes visible
+        pushed = (scores.astype("float32") - np.float32(MASKED_SCORE)).astype("float64")
+        scores = np.where(np.asarray(mask, bool)[:, None, :], scores, pushed)
     axis = 1 if mistake == "keys axis" else -1
     shifted = np.exp(scores - scores.max(axis=axis, keepdims=True))
     weights_ = shifted / shifted.sum(axis=axis, keepdims=True)               # (N, T, S)

@@ -41,7 +41,11 @@
 # of 16 steps): the gradient norm reaching the first layer is 0.41-0.58 with one layer,
 # 0.02-0.03 with 4 and below 5e-4 with 8 without residual connections, and 0.5-1.7 with 8
 # with them. (A stack of vanilla tanh layers, ex01's, does not vanish that way at these
-# depths: 0.8-8 at every depth from 1 to 32 -- its tanh stays near its linear part.)
+# depths: 0.7-8 at every depth from 1 to 32 -- its tanh stays near its linear part.)
+#
+# Trained, the same story: on the delayed copy below (512 sequences of 12 steps, 3 epochs of
+# Adam 1e-2, clipnorm 1, seeds 0-4), a plain stack of 8 LSTM layers stayed at the error of
+# predicting 0 (0.833) with every seed, while the residual stack reached 0.43-0.56.
 
 # %%
 import os

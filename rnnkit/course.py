@@ -74,6 +74,9 @@ class Exercise:
 CONV_LSTM = frozenset({"ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"})
 GATED = frozenset({"LSTM", "LSTMCell", "GRU", "GRUCell"}) | CONV_LSTM
 LAYERS = frozenset({"LSTM", "GRU"}) | CONV_LSTM
+# Keras's attention layers that compute what ex10 asks for (AdditiveAttention is an
+# Attention; multi-head and grouped-query attention are dot-product, not the lesson's).
+ATTENTION = frozenset({"AdditiveAttention", "Attention"})
 
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex01", "ex01_simple_rnn", "vanilla RNN cell",
@@ -105,6 +108,10 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ex09", "ex09_seq2seq", "seq2seq: stop token, greedy, beam, exhaustive search",
              shape="many-to-many (not aligned): an encoder-decoder",
              built_ins=GATED, uses=("ex03",)),
+    Exercise("ex10", "ex10_attention", "attention and depth: additive attention, residual stacks",
+             shape="many-to-many: attention weights (T, S) between a decoder and an encoder; "
+                   "a deep stack, many-to-many aligned",
+             built_ins=GATED | ATTENTION, uses=("ex03",), bonus=True),
 )
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 BY_MODULE = {exercise.module: exercise for exercise in EXERCISES}

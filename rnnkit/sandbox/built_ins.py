@@ -79,13 +79,18 @@ RELATIVES = {
                                 f"{_BACKEND}.bidirectional_gru"),
                      ops=_CUDNN),
     "ConvLSTM1D": _CONV_LSTM, "ConvLSTM2D": _CONV_LSTM, "ConvLSTM3D": _CONV_LSTM,
+    # ex10's attention layers, and the same in TensorFlow's Keras 2
+    "AdditiveAttention": Relatives(classes=(f"{_KERAS_2}.dense_attention.AdditiveAttention",)),
+    "Attention": Relatives(classes=(f"{_KERAS_2}.dense_attention.Attention",
+                                    f"{_KERAS_2}.dense_attention.BaseDenseAttention")),
 }
 # The modules (and packages) holding what the wall covers: re-importing one after a
 # `del sys.modules[...]` would rebuild it, so the worker refuses that wherever anything is
 # walled (tests/kit/sandbox/test_walls.py checks that every walled object lives in one).
 MODULES = (_KERAS, _BACKEND, f"{_KERAS_2}.recurrent", f"{_KERAS_2}.legacy_rnn",
            f"{_KERAS_2}.convolutional_recurrent", "tensorflow.python.ops.gen_rnn_ops",
-           "tensorflow.python.ops.gen_cudnn_rnn_ops")
+           "tensorflow.python.ops.gen_cudnn_rnn_ops", "keras.src.layers.attention",
+           f"{_KERAS_2}.dense_attention")
 # TensorFlow's per-op entry points: (module, name, position of the op's name in the call).
 # Every Python route to running one op goes through one of them; no other module holds them
 # (tests/kit/sandbox/test_walls.py looks).

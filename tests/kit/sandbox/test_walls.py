@@ -411,6 +411,32 @@ _conv_lstm.ConvLSTMCell.call(None, np.zeros((1, 3, 2), "float32"),
         in refused.value.message, refused.value.message
 
 
+@pytest.mark.parametrize("use", [
+    "keras.layers.AdditiveAttention(use_scale=True)([np.ones((1, 2, 3), 'float32')] * 2)",
+    "from tensorflow.python.keras.layers import dense_attention as _d\n"
+    "_d.BaseDenseAttention._apply_scores(None, None, None)",     # Keras 2's, borrowed
+])
+def test_keras_attention_is_walled_off_in_ex10(tmp_path, use):
+    """ex10 asks for additive attention: Keras's (and TensorFlow's Keras 2's) attention code
+    refuses to run in its student process."""
+    from rnnkit.course import BY_ID
+    from rnnkit.grader.session import sandbox_config
+    from rnnkit.grader.handles.process import StudentError, StudentProcess
+
+    for name in (EX01, "ex03_gated_cells.py"):
+        (tmp_path / name).write_text((KIT_ROOT / "solutions" / name).read_text())
+    (tmp_path / "ex10_attention.py").write_text(
+        (KIT_ROOT / "solutions" / "ex10_attention.py").read_text() + f"\n\n{use}\n")
+    exercise = BY_ID["ex10"]
+    config = sandbox_config(exercise)
+    with StudentProcess(tmp_path, exercise.module, config=config, copy=config["copy"]) as proc:
+        with pytest.raises(StudentError) as refused:
+            proc.call("rnnkit.probes.cells", "as_list", {"value": 1}, seed=0, timeout=60)
+    assert refused.value.kind == "import_error"
+    assert "is not available while this exercise is graded" in refused.value.message, \
+        refused.value.message
+
+
 def _landlock_or_skip():
     from rnnkit.sandbox import walls
 

@@ -175,7 +175,8 @@ def test_walls_processes_and_commands_re_record_nothing(kit_copy, walls):
     ("rnnkit/official/ex04.py", {"ex04"}),
     ("rnnkit/grader/inputs.py", {e.id for e in EXERCISES}),
     ("rnnkit/grader/cellcheck.py", {e.id for e in EXERCISES if e.id != "ex02"}),
-    ("solutions/ex03_gated_cells.py", {"ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09"}),
+    ("solutions/ex03_gated_cells.py", {"ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09",
+                                       "ex10"}),
 ])
 def test_what_a_recording_read_makes_it_stale(kit_copy, changed, stale):
     before = fingerprints(kit_copy)

@@ -177,17 +177,8 @@ def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output
             "tags": [r.exercise, r.kind] + (["bonus"] if is_bonus(r.exercise) else []),
             "visibility": "visible",
         })
-    score, _, bonus, bonus_max = split_points((r.exercise, r.points, r.max_points)
-                                              for r in results)
-    extra = {"bonus": {"score": bonus, "max_score": bonus_max,
-                       "exercises": sorted(e for e in counters if is_bonus(e))}} \
-        if any(is_bonus(e) for e in counters) else {}
     return {
-        # Gradescope's top-level score overrides the sum of the tests' scores: it holds the
-        # points within the maximum only, and a bonus check stays a test of its own with its
-        # own max_score (and "bonus" below), so the score never exceeds the regular maximum.
-        "score": score,
-        **extra,
+        **score_fields(tests),
         "execution_time": round(seconds, 1),
         "output": output or render_table(results, notes),
         "output_format": "text",
@@ -203,6 +194,20 @@ def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output
         "notes": {key: [readable(line) for line in lines]
                   for key, lines in (notes or {}).items() if lines},
     }
+
+
+def score_fields(tests: list[dict]) -> dict:
+    """A results document's top-level "score" of its tests (Gradescope's: it overrides the
+    sum of the tests' scores), which holds the points within the maximum only; with a bonus
+    exercise among them, "bonus": its checks' score and maximum (each check stays a test of
+    its own, with its own max_score), so the score never exceeds the regular maximum."""
+    score, _, bonus, bonus_max = split_points((t["tags"][0], t["score"], t["max_score"])
+                                              for t in tests)
+    exercises = sorted({t["tags"][0] for t in tests if is_bonus(t["tags"][0])})
+    if not exercises:
+        return {"score": score}
+    return {"score": score, "bonus": {"score": bonus, "max_score": bonus_max,
+                                      "exercises": exercises}}
 
 
 def graded_now() -> str:

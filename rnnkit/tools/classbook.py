@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rnnkit.course import BY_ID, EXERCISES, is_bonus
 from rnnkit.grader.results import (RUN_NOTES, dump, render_table, results_of_document,
-                                   split_points)
+                                   score_fields, split_points)
 from rnnkit.tools import lms
 
 GRADEBOOK = "gradebook.csv"
@@ -171,7 +171,9 @@ def merge(old: dict | None, new: dict, exercise_ids: list[str], submission: dict
                if _exercise_of(note) not in (None, *replaced)]
     now = [note for note in submission.get("notes", [])
            if _exercise_of(note) is None or _exercise_of(note) in replaced]
-    document = {**new, "tests": tests, "score": sum(t["score"] for t in tests),
+    # "score" and "bonus" are the merged tests' (score_fields), never this run's alone
+    new = {key: value for key, value in new.items() if key != "bonus"}
+    document = {**new, "tests": tests, **score_fields(tests),
                 "graded": dict(sorted(graded.items(), key=lambda item: order.get(item[0], 99))),
                 "notes": notes, "submission": {**submission, "notes": _by_exercise(
                     now + earlier, [e.id for e in EXERCISES])}}

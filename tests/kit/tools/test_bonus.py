@@ -71,6 +71,14 @@ def test_results_json_keeps_the_score_within_the_maximum(bonus_course):
     assert "bonus" not in document("ex01", "ex02")
 
 
+def test_a_merge_counts_the_bonus_apart_whichever_run_graded_it(bonus_course):
+    kept = classbook.merge(None, document("ex01", "ex90"), ["ex01", "ex90"], {"notes": []})
+    merged = classbook.merge(kept, document("ex02"), ["ex02"], {"notes": []})
+    assert (merged["score"], merged["bonus"]["score"]) == (7, 3)
+    again = classbook.merge(merged, document("ex01"), ["ex01", "ex90"], {"notes": []})
+    assert again["score"] == 4 + 3 and "bonus" not in again     # ex90 graded again: not handed in
+
+
 def keep(out, folder, found, name, layout, lms_id):
     found = classbook.merge(None, found, sorted({t["tags"][0] for t in found["tests"]}),
                             {"student": name, "id": lms_id, "layout": layout,

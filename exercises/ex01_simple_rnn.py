@@ -194,6 +194,49 @@ def encoder_decoder(input_dim, units, output_dim, output_steps):
 
 
 # %% [markdown]
+# ## Quiz: the lecture's applications
+#
+# Give each application below its problem shape, one of `SHAPES` (the four shapes above,
+# many-to-many split in two), and say whether it is **seq2seq**: an encoder reads the whole
+# input sequence, then a decoder writes an output sequence of its own length (the
+# many-to-many, not aligned shape). Where two shapes are defensible, either counts. Your
+# answers are graded by the official grade only: your kit holds no answer to compare with.
+
+# %%
+SHAPES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many, aligned",
+          "many-to-many, not aligned")
+
+APPLICATIONS = {
+    "sentiment": "the sentiment of a review: its words in, positive or negative out",
+    "time_series": "forecasting a time series: its last T values in, the next value out",
+    "speech_recognition": "speech recognition: the frames of a recording in, the words "
+                          "spoken out",
+    "translation": "machine translation: a sentence in one language in, the same sentence "
+                   "in another language out",
+    "captioning": "image captioning: an image in, a sentence describing it out",
+    "summarisation": "summarisation: a long text in, a short summary of it out",
+    "structured_input": "a structured input read as a sequence: an image classified from a "
+                        "sequence of glimpses, each glimpse choosing where to look next",
+    "variable_size": "variable-size input and output: tagging each word of a sentence of any "
+                     "length with its part of speech",
+    "image_denoising": "image denoising: a noisy image in, the clean image of the same size out",
+    "question_answering": "question answering: a question in, its answer written as a "
+                          "sentence out",
+}
+
+
+def application_shapes():
+    """Your answers to the quiz.
+
+    Returns:
+    - answers: dict {application: (shape, is_seq2seq)}, one entry per key of APPLICATIONS;
+      shape one of SHAPES, is_seq2seq True or False.
+    """
+    # YOUR CODE (replace this line)
+    raise NotImplementedError('application_shapes is not written yet: Your answers to the quiz.')
+
+
+# %% [markdown]
 # ## 4. Train it
 #
 # A many-to-one task where order matters: "is the first number of the sequence larger

@@ -128,6 +128,14 @@ def resolve(ids: list[str] | None) -> list[Exercise]:
     return [BY_ID[name] for name in ids]
 
 
+def is_bonus(exercise_id: str) -> bool:
+    """Whether the exercise's points sit outside the maximum (a bonus column of their own);
+    an id the course does not declare is not a bonus. Read at each call, so every total (score
+    table, results.json, gradebook, LMS files, class report) follows the declaration."""
+    exercise = BY_ID.get(exercise_id)
+    return bool(exercise and exercise.bonus)
+
+
 def closure(exercise: Exercise) -> list[Exercise]:
     """The exercise and every earlier exercise its module imports, directly or not."""
     seen: list[Exercise] = []

@@ -127,6 +127,7 @@ def _row(item) -> dict:
     from rnnkit.grader.plugin import check_title, exercise_of
 
     return {"exercise": exercise_of(item), "name": item.name, "title": check_title(item),
+            "function": item.originalname,
             "points": float(item.get_closest_marker("points").args[0]),
             "training": item.get_closest_marker("training") is not None,
             "official": item.get_closest_marker("official") is not None}
@@ -162,8 +163,19 @@ def self_check_lines(official_only: list[dict]) -> str:
     lines = []
     if official_only:
         lines.append("Checked by the official grade only (your kit cannot run them):")
-        lines += [f"- {row['exercise']} {row['title']} [{_fmt(row['points'])}]"
-                  for row in official_only]
+        # A parametrised check (ex01's quiz: one per application) is listed once, with its
+        # cases and their points together.
+        groups: dict[tuple, list[dict]] = {}
+        for row in official_only:
+            groups.setdefault((row["exercise"], row.get("function", row["name"])), []).append(row)
+        for (exercise, _), rows in groups.items():
+            points = _fmt(sum(row["points"] for row in rows))
+            if len(rows) == 1:
+                lines.append(f"- {exercise} {rows[0]['title']} [{points}]")
+            else:
+                cases = ", ".join(row["title"].rsplit(" (", 1)[-1].rstrip(")") for row in rows)
+                title = rows[0]["title"].rsplit(" (", 1)[0]
+                lines.append(f"- {exercise} {title}, {len(rows)} checks ({cases}) [{points}]")
     lines.append("SELF-CHECK, NOT YOUR GRADE: your kit compares with the reference's results on "
                  "public inputs; the official grade draws every input from the course's secret "
                  "and trains on data you do not have.")

@@ -5,7 +5,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-from rnnkit.course import BY_ID
+from rnnkit.course import BY_ID, is_bonus
 from rnnkit.sandbox.worker import PACKAGE
 
 
@@ -70,6 +70,29 @@ def _fmt(points: float) -> str:
     return f"{points:g}"
 
 
+def split_points(pairs) -> tuple[float, float, float, float]:
+    """(points, maximum, bonus points, bonus maximum) of (exercise id, points, max) triples:
+    a bonus exercise's points are counted apart, outside the maximum (course.is_bonus)."""
+    totals = [0.0, 0.0, 0.0, 0.0]
+    for exercise, points, max_points in pairs:
+        at = 2 if is_bonus(exercise) else 0
+        totals[at] += points
+        totals[at + 1] += max_points
+    return tuple(totals)
+
+
+def total_lines(summaries: list[ExerciseSummary], width: int) -> list[str]:
+    """The table's total line, and a bonus line when a bonus exercise was graded: its points
+    are never in the total nor its maximum."""
+    total, total_max, bonus, bonus_max = split_points(
+        (s.exercise, s.points, s.max_points) for s in summaries)
+    lines = [f"{'total':<{width + 6}}  {_fmt(total) + ' / ' + _fmt(total_max):>9}"]
+    if any(is_bonus(s.exercise) for s in summaries):
+        lines.append(f"{'bonus':<{width + 6}}  {_fmt(bonus) + ' / ' + _fmt(bonus_max):>9}"
+                     f"  outside the maximum: not in the total")
+    return lines
+
+
 def render_table(results: list[CheckResult], notes=None, header: str = "",
                  feedback: bool = True) -> str:
     """The score table, then (with `feedback`) one feedback line per check that lost points."""
@@ -79,10 +102,9 @@ def render_table(results: list[CheckResult], notes=None, header: str = "",
     lines.append(f"{'exercise':<{width + 6}}  {'points':>9}  status")
     for s in summaries:
         score = f"{_fmt(s.points)} / {_fmt(s.max_points)}"
-        lines.append(f"{s.exercise}  {s.title:<{width}}  {score:>9}  {s.status}")
-    total = sum(s.points for s in summaries)
-    total_max = sum(s.max_points for s in summaries)
-    lines.append(f"{'total':<{width + 6}}  {_fmt(total) + ' / ' + _fmt(total_max):>9}")
+        status = f"{s.status}, bonus" if is_bonus(s.exercise) else s.status
+        lines.append(f"{s.exercise}  {s.title:<{width}}  {score:>9}  {status}")
+    lines += total_lines(summaries, width)
     for s in summaries:
         for note in s.notes:
             lines.append(f"note: {s.exercise}: {note}")
@@ -151,11 +173,12 @@ def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output
             "status": "passed" if r.points >= r.max_points else "failed",
             "output": r.feedback or "passed",
             "output_format": "text",
-            "tags": [r.exercise, r.kind],
+            # A bonus check says so (a third tag); readers still decide by course.is_bonus.
+            "tags": [r.exercise, r.kind] + (["bonus"] if is_bonus(r.exercise) else []),
             "visibility": "visible",
         })
     return {
-        "score": sum(r.points for r in results),
+        **score_fields(tests),
         "execution_time": round(seconds, 1),
         "output": output or render_table(results, notes),
         "output_format": "text",
@@ -171,6 +194,20 @@ def gradescope(results: list[CheckResult], *, seconds: float, notes=None, output
         "notes": {key: [readable(line) for line in lines]
                   for key, lines in (notes or {}).items() if lines},
     }
+
+
+def score_fields(tests: list[dict]) -> dict:
+    """A results document's top-level "score" of its tests (Gradescope's: it overrides the
+    sum of the tests' scores), which holds the points within the maximum only; with a bonus
+    exercise among them, "bonus": its checks' score and maximum (each check stays a test of
+    its own, with its own max_score), so the score never exceeds the regular maximum."""
+    score, _, bonus, bonus_max = split_points((t["tags"][0], t["score"], t["max_score"])
+                                              for t in tests)
+    exercises = sorted({t["tags"][0] for t in tests if is_bonus(t["tags"][0])})
+    if not exercises:
+        return {"score": score}
+    return {"score": score, "bonus": {"score": bonus, "max_score": bonus_max,
+                                      "exercises": exercises}}
 
 
 def graded_now() -> str:

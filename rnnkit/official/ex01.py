@@ -1,6 +1,7 @@
 """ex01's oracles, for the grader: the twins of the probes around Keras's own SimpleRNN (an
 implementation nobody here wrote), and the outputs of the classic mistaken cells that the
-feedback names. Never loaded by a student's process.
+feedback names, and the answers to the quiz on the lecture's applications (official-only:
+the student kit carries no answer). Never loaded by a student's process.
 
 Shapes: N batch, T time, D input features, H units (`rnnkit.probes.ex01`).
 """
@@ -169,3 +170,96 @@ def classifier_mistakes(x, weights):
     return {sentence: np.asarray(cells.classifier(keras.layers.RNN(_cell_maker(sentence)(H)),
                                                   (T, D), weights)(x))
             for sentence in MISTAKES}
+
+
+# -- the quiz: each application's problem shape, and whether it is seq2seq ----------------------
+QUIZ_SHAPES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many, aligned",
+               "many-to-many, not aligned")
+SEQ2SEQ = "many-to-many, not aligned"      # seq2seq: an encoder reads, a decoder writes
+# application -> (the shapes accepted, why: the sentence the feedback gives). Two shapes are
+# accepted where both are defensible, and the sentence says why.
+QUIZ = {
+    "sentiment": (("many-to-one",),
+                  "the review's words are read one per step and one label comes out after the "
+                  "last: many-to-one; no sequence is written, so not seq2seq"),
+    "time_series": (("many-to-one", "many-to-many, aligned"),
+                    "T values are read and the next one comes out after the last: many-to-one "
+                    "(a forecaster trained to predict the next value after every step, ex04, is "
+                    "the same task aligned: many-to-many, aligned, also right); no sequence of "
+                    "its own length is written: not seq2seq"),
+    "speech_recognition": ((SEQ2SEQ,),
+                           "the frames are read and the words come out, far fewer than the "
+                           "frames and with no frame given per word (ex06 needs CTC for this): "
+                           "many-to-many, not aligned, which is seq2seq"),
+    "translation": ((SEQ2SEQ,),
+                    "the whole sentence is read before its translation is written, of another "
+                    "length and word order (ex09's encoder-decoder): many-to-many, not "
+                    "aligned, which is seq2seq"),
+    "captioning": (("one-to-many",),
+                   "one image goes in (no sequence is read) and a sentence comes out word by "
+                   "word (ex08): one-to-many; not seq2seq, since the input is no sequence"),
+    "summarisation": ((SEQ2SEQ,),
+                      "the text is read whole, then a shorter text is written, no word of the "
+                      "summary tied to a step of the text: many-to-many, not aligned, which is "
+                      "seq2seq"),
+    "structured_input": (("many-to-one",),
+                         "the glimpses are the input sequence and one class comes out after the "
+                         "last: many-to-one; no sequence is written, so not seq2seq"),
+    "variable_size": (("many-to-many, aligned",),
+                      "one tag is written for each word as it is read, whatever the sentence's "
+                      "length: many-to-many, aligned; not seq2seq, since each output is tied to "
+                      "its input step"),
+    "image_denoising": (("one-to-one", "many-to-many, aligned"),
+                        "an image maps to an image of the same size: no sequence is read and "
+                        "emitted of a different length, so not seq2seq (one-to-one; read row by "
+                        "row, each clean row written as its noisy row is read, it is "
+                        "many-to-many, aligned, also right)"),
+    "question_answering": ((SEQ2SEQ,),
+                           "the question is encoded whole, then the answer decoded word by "
+                           "word, of its own length: many-to-many, not aligned, which is "
+                           "seq2seq"),
+}
+
+
+def _spelled(text: str) -> str:
+    """Letter case, punctuation and spacing set aside: "Many-to-many (not aligned)" reads
+    as "many to many not aligned"."""
+    import re
+
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def _shape_of(text: str) -> str | None:
+    """The shape of QUIZ_SHAPES a student's string names, or None."""
+    return {_spelled(shape): shape for shape in QUIZ_SHAPES}.get(_spelled(text))
+
+
+def quiz_feedback(application: str, got: dict) -> str | None:
+    """Why the student's answer for `application` (rnnkit.probes.ex01.probe_application_shape)
+    is wrong, in one line; None when it is right."""
+    accepted, why = QUIZ[application]
+    seq2seq = accepted[0] == SEQ2SEQ
+    right = " or ".join(f'"{shape}"' for shape in accepted) + \
+        (", seq2seq" if seq2seq else ", not seq2seq")
+    if got["found"] == "none":
+        return (f"application_shapes() must return a dict {{application: (shape, is_seq2seq)}}, "
+                f"got a {got['type']}")
+    if got["found"] == "missing":
+        return (f"your dict has no entry {application!r} (its keys: {', '.join(got['keys'])}): "
+                "give one (shape, is_seq2seq) pair per key of APPLICATIONS")
+    if got["found"] == "other":
+        return f"expected a pair (shape, is_seq2seq) for {application!r}, got {got['value']}"
+    shape = _shape_of(got["shape"]) if got["shape_is_str"] else None
+    if shape is None:
+        return (f"{got['shape']} is not one of the shapes: "
+                + ", ".join(f'"{shape}"' for shape in QUIZ_SHAPES))
+    if not isinstance(got["seq2seq"], bool):
+        return f"is_seq2seq must be True or False, got {got['seq2seq']}"
+    if shape in accepted and got["seq2seq"] == seq2seq:
+        return None
+    if shape in accepted:
+        return (f'the shape "{shape}" is right, but you said {"" if got["seq2seq"] else "not "}'
+                f'seq2seq; it is {"" if seq2seq else "not "}seq2seq, which is exactly the '
+                f'"many-to-many, not aligned" shape: {why}')
+    return (f'you answered "{shape}", {"seq2seq" if got["seq2seq"] else "not seq2seq"}; it is '
+            f"{right}: {why}")

@@ -17,6 +17,12 @@ SHAPE_BUILDERS = {  # builder -> (arguments, shapes of the inputs it is fed)
     "encoder_decoder": ((D, H, 3, 4), [(2, 7, D), (2, 3, D)]),
 }
 
+# The quiz's applications (the keys of the exercise's APPLICATIONS): the questions, public;
+# the answers are the official grade's only (rnnkit/official/ex01.py).
+QUIZ_APPLICATIONS = ("sentiment", "time_series", "speech_recognition", "translation",
+                     "captioning", "summarisation", "structured_input", "variable_size",
+                     "image_denoising", "question_answering")
+
 
 def probe_cell_contract(module, x, h):
     import keras
@@ -104,3 +110,24 @@ def probe_round_trip(module, x, weights):
 
     model = cells.classifier(keras.layers.RNN(module.SimpleRNNCell(H)), (T, D), weights)
     return cells.keras_archive(model, x)
+
+
+def probe_application_shape(module, application):
+    """The student's quiz answer for one application, as plain data: {"found": "none" (not a
+    dict), "missing" (no entry), "pair" (shape and seq2seq, each as given when a str or a bool,
+    else its repr) or "other" (the entry's repr)}."""
+    answers = module.application_shapes()
+    if not isinstance(answers, dict):
+        return {"found": "none", "type": type(answers).__name__}
+    if application not in answers:
+        return {"found": "missing", "keys": sorted(map(str, answers))[:20]}
+    value = answers[application]
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        return {"found": "other", "value": repr(value)[:200]}
+    shape, seq2seq = value
+    if type(seq2seq) is np.bool_:
+        seq2seq = bool(seq2seq)
+    given = type(shape) is str
+    return {"found": "pair", "shape": (str(shape) if given else repr(shape))[:200],
+            "shape_is_str": given,
+            "seq2seq": seq2seq if type(seq2seq) is bool else repr(seq2seq)[:200]}

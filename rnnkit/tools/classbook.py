@@ -23,8 +23,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from rnnkit.course import BY_ID, EXERCISES
-from rnnkit.grader.results import RUN_NOTES, dump, render_table, results_of_document
+from rnnkit.course import BY_ID, EXERCISES, is_bonus
+from rnnkit.grader.results import (RUN_NOTES, dump, render_table, results_of_document,
+                                   score_fields, split_points)
 from rnnkit.tools import lms
 
 GRADEBOOK = "gradebook.csv"
@@ -171,7 +172,9 @@ def merge(old: dict | None, new: dict, exercise_ids: list[str], submission: dict
                if _exercise_of(note) not in (None, *replaced)]
     now = [note for note in submission.get("notes", [])
            if _exercise_of(note) is None or _exercise_of(note) in replaced]
-    document = {**new, "tests": tests, "score": sum(t["score"] for t in tests),
+    # "score" and "bonus" are the merged tests' (score_fields), never this run's alone
+    new = {key: value for key, value in new.items() if key != "bonus"}
+    document = {**new, "tests": tests, **score_fields(tests),
                 "graded": dict(sorted(graded.items(), key=lambda item: order.get(item[0], 99))),
                 "notes": notes, "submission": {**submission, "notes": _by_exercise(
                     now + earlier, [e.id for e in EXERCISES])}}
@@ -266,8 +269,14 @@ def gradebook_row(document: dict, folder: str, exercise_ids: list[str]) -> dict:
         for kind in NOTED_KINDS:
             if kind in kinds:
                 exercise_notes.append(f"{exercise_id}: {kind.replace('_', ' ')}")
-    row["total"] = f"{sum(t['score'] for t in document['tests']):g}"
-    row["max"] = f"{sum(t['max_score'] for t in document['tests']):g}"
+    total, maximum, bonus, _ = split_points((t["tags"][0], t["score"], t["max_score"])
+                                            for t in document["tests"])
+    row["total"], row["max"] = f"{total:g}", f"{maximum:g}"
+    if any(is_bonus(exercise_id) for exercise_id in exercise_ids):
+        # The bonus exercises' points: a column of their own, in neither total nor max (empty
+        # for a row that was never graded on a bonus exercise).
+        graded_bonus = any(is_bonus(t["tags"][0]) for t in document["tests"])
+        row["bonus"] = f"{bonus:g}" if graded_bonus else ""
     row["notes"] = "; ".join(_by_exercise([*exercise_notes, *notes], exercise_ids))
     row["graded"] = graded_cell(document)
     return row
@@ -276,8 +285,9 @@ def gradebook_row(document: dict, folder: str, exercise_ids: list[str]) -> dict:
 def write_gradebook(path: Path, rows: list[dict], exercise_ids) -> None:
     """UTF-8 with a byte-order mark, so that a spreadsheet (Excel too) reads every name right."""
     with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+        bonus = ["bonus"] if any(is_bonus(e) for e in exercise_ids) else []
         writer = csv.DictWriter(handle, fieldnames=["student", "id", "folder", *exercise_ids,
-                                                    "total", "max", "notes", "graded"])
+                                                    "total", "max", *bonus, "notes", "graded"])
         writer.writeheader()
         writer.writerows(rows)
 

@@ -13,8 +13,11 @@ student and exercise, numbers in it set aside when grouping.
 from __future__ import annotations
 
 import re
+from statistics import median
 from datetime import datetime
 from pathlib import Path
+
+from rnnkit.grader.results import split_points
 
 MARKDOWN = "class-report.md"
 PLOT = "class-report.png"
@@ -43,12 +46,17 @@ def statistics(kept: dict[str, dict]) -> dict:
     """Counts over the kept results ({folder: results document})."""
     checks: dict[tuple, dict] = {}
     mistakes: dict[tuple, dict] = {}
-    scores = []
+    scores, bonus = [], []
     for folder, document in kept.items():
         tests = document["tests"]
-        maximum = sum(t["max_score"] for t in tests)
+        # A bonus exercise's points are outside the maximum: not in the distribution, counted
+        # apart (the students graded on one, and their bonus points).
+        score, maximum, extra, extra_max = split_points(
+            (t["tags"][0], t["score"], t["max_score"]) for t in tests)
         if maximum > 0:
-            scores.append(100.0 * sum(t["score"] for t in tests) / maximum)
+            scores.append(100.0 * score / maximum)
+        if extra_max > 0:
+            bonus.append((extra, extra_max))
         seen_mistakes = set()
         for test in tests:
             exercise, kind = test["tags"][0], test["tags"][1]
@@ -74,7 +82,8 @@ def statistics(kept: dict[str, dict]) -> dict:
                     entry["students"] += 1
                 if named:
                     mistakes[(exercise, _masked(named))]["checks"].add(title)
-    return {"checks": checks, "mistakes": mistakes, "scores": scores, "students": len(kept)}
+    return {"checks": checks, "mistakes": mistakes, "scores": scores, "bonus": bonus,
+            "students": len(kept)}
 
 
 def distribution(scores: list[float]) -> list[tuple[str, int]]:
@@ -95,6 +104,12 @@ def markdown(stats: dict, plot_name: str = PLOT) -> str:
              "## Score distribution", "", f"![score distribution]({plot_name})", "",
              "| total score | students |", "|---|---:|"]
     lines += [f"| {label} | {count} |" for label, count in distribution(stats["scores"])]
+    bonus = stats.get("bonus") or []
+    if bonus:
+        earned = sorted(points for points, _ in bonus)
+        lines += ["", f"Bonus, outside the maximum (not in the scores above): {len(bonus)} "
+                  f"students graded, {sum(1 for p in earned if p > 0)} earned bonus points "
+                  f"(median {median(earned):g} of {max(m for _, m in bonus):g})."]
     failing = sorted(((row["failed"], key) for key, row in checks.items() if row["failed"]),
                      key=lambda item: (-item[0], item[1]))[:10]
     lines += ["", "## Most-failed checks", ""]

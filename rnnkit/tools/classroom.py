@@ -654,7 +654,9 @@ def grade_class(submissions: Path, out: Path, *, jobs: int = 1, exercise_ids=Non
                 kept_note = ("  kept: " + ", ".join(f"{e} graded {classbook.when(m.get('at'))}"
                                                     for e, m in earlier.items())) if earlier else ""
                 who = student.name + (f" ({folder})" if folder != student.name else "")
-                echo(printable(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']} "
+                bonus = f" + bonus {row['bonus']}" if row.get("bonus") else ""
+                echo(printable(f"[{done}/{len(students)}] {who}: {row['total']} / {row['max']}"
+                               f"{bonus} "
                                f"({seconds:.0f} s){'  ' + row['notes'] if row['notes'] else ''}"
                                f"{kept_note}"))
     finally:

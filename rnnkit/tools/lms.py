@@ -7,14 +7,16 @@
   a new title makes a new assignment); a row whose first cell holds "Points Possible" sets the
   points of new assignments; a student is found by the ID column (Canvas's user id: the number
   in the names of Canvas's "download submissions"), then by SIS ids, then by name. One total
-  column (default) or one per exercise.
+  column (default) or one per exercise. A bonus exercise's points (course.is_bonus) are never
+  in the total: a column of their own ("<assignment> bonus", or the exercise's column).
 - Moodle: `moodle-grades.csv`, the assignment's grading worksheet (Grading action > Upload
   grading worksheet). Moodle's importer (mod/assign/feedback/offline/importgradeslib.php)
   needs the columns "Identifier" ("Participant N", N the participant number that Moodle's
   "download all submissions" puts in its names: not the user id), "Grade" and "Last modified
   (grade)" (a row whose grade Moodle changed later is skipped unless told to ignore that);
   "Feedback comments" fills the comment. A grade above the assignment's maximum grade is
-  skipped: set that maximum to the kit's points, or give --out-of.
+  skipped: set that maximum to the kit's points, or give --out-of. The worksheet has one
+  grade: a bonus exercise's points are not in it, and its feedback comment states them.
 - Moodle: `moodle-feedback.zip`, the feedback files (Grading action > Upload multiple
   feedback files in a zip): one folder per student, `Full Name_N_assignfeedback_file/`,
   holding report.txt (mod/assign/feedback/file/importziplib.php: the part before the first
@@ -315,11 +317,25 @@ class Entry:
 
     @property
     def total(self) -> float:
-        return sum(self.points.values())
+        """The points within the maximum: a bonus exercise's are not in it (`bonus`)."""
+        return sum(p for e, p in self.points.items() if not is_bonus(e))
 
     @property
     def max_total(self) -> float:
-        return sum(self.max_points.values())
+        return sum(p for e, p in self.max_points.items() if not is_bonus(e))
+
+    @property
+    def bonus(self) -> float:
+        """The bonus exercises' points, outside the maximum."""
+        return sum(p for e, p in self.points.items() if is_bonus(e))
+
+    @property
+    def max_bonus(self) -> float:
+        return sum(p for e, p in self.max_points.items() if is_bonus(e))
+
+    @property
+    def has_bonus(self) -> bool:
+        return any(is_bonus(e) for e in self.points)
 
 
 def match_roster(entries: list[Entry], kind: str, people: list[Person]) -> list[str]:
@@ -351,14 +367,24 @@ def match_roster(entries: list[Entry], kind: str, people: list[Person]) -> list[
     return problems
 
 
+def is_bonus(exercise_id: str) -> bool:
+    """course.is_bonus: a bonus exercise's points sit outside the maximum."""
+    from rnnkit.course import is_bonus as declared_bonus
+
+    return declared_bonus(exercise_id)
+
+
 # -- grades -----------------------------------------------------------------------------------------
 def _number(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
-def grade_of(entry: Entry, out_of: float | None) -> float:
-    """The LMS grade: the points kept after the late policy, scaled to --out-of if given."""
-    kept = entry.total * (1 - (entry.late.share if entry.late else 0.0))
+def grade_of(entry: Entry, out_of: float | None, *, bonus: bool = False) -> float:
+    """The LMS grade: the points kept after the late policy, scaled to --out-of if given. With
+    `bonus`, the bonus points treated the same way (scaled by the same factor: a bonus point
+    weighs what a regular one does), for their own column."""
+    kept = (entry.bonus if bonus else entry.total) * (1 - (entry.late.share if entry.late
+                                                           else 0.0))
     return kept * out_of / entry.max_total if out_of and entry.max_total else kept
 
 
@@ -378,16 +404,22 @@ def write_canvas(path: Path, entries: list[Entry], exercises: list, settings: Se
     """Canvas's gradebook import; the lines naming who is not in it (no Canvas ID)."""
     from rnnkit.course import BY_ID
 
+    # A bonus exercise is outside the maximum: with one column per exercise it has its own
+    # already; with one total column, its points go to a bonus column beside it, never into it.
+    bonus = [e for e in exercises if is_bonus(e)]
     if settings.canvas_columns == "exercises":
         columns = [f"{settings.assignment} {e} {BY_ID[e].title}" for e in exercises]
     else:
-        columns = [settings.assignment]
+        columns = [settings.assignment] + ([f"{settings.assignment} bonus"] if bonus else [])
     rows = [list(CANVAS_STUDENT_COLUMNS) + columns]
     maxima = {e: max((x.max_points.get(e, 0.0) for x in entries), default=0.0) for e in exercises}
-    total = settings.out_of or sum(maxima.values())
+    regular = sum(m for e, m in maxima.items() if not is_bonus(e))
+    total = settings.out_of or regular
+    bonus_max = sum(maxima[e] for e in bonus) * (settings.out_of / regular
+                                                 if settings.out_of and regular else 1.0)
     rows.append([CANVAS_POINTS_ROW, "", "", "", ""] + (
         [_number(maxima[e]) for e in exercises] if settings.canvas_columns == "exercises"
-        else [_number(total)]))
+        else [_number(total)] + ([_number(bonus_max)] if bonus else [])))
     left_out = []
     for entry in entries:
         ident = canvas_id(entry)
@@ -402,6 +434,9 @@ def write_canvas(path: Path, entries: list[Entry], exercises: list, settings: Se
                       for e in exercises]
         else:
             grades = [_number(grade_of(entry, settings.out_of))]
+            if bonus:
+                grades.append(_number(grade_of(entry, settings.out_of, bonus=True))
+                              if entry.has_bonus else "")
         rows.append([person.name if entry.person else entry.name, ident, person.sis_user_id,
                      person.sis_login_id, person.section] + grades)
     _write_csv(path, rows)
@@ -417,7 +452,13 @@ def feedback_comment(entry: Entry, settings: Settings) -> str:
         parts.append(entry.late.note(entry.total, entry.max_total))
     if settings.out_of:
         parts.append(f"grade {_number(grade_of(entry, settings.out_of))} of {settings.out_of:g}")
-    parts += [f"{e} {BY_ID[e].title if e in BY_ID else ''}: {_number(entry.points[e])}/"
+    if entry.has_bonus:
+        # Moodle's worksheet has one grade, which it skips above the maximum: the bonus is said
+        # here, for the teacher to count where the course counts it.
+        parts.append(f"bonus {_number(entry.bonus)} of {_number(entry.max_bonus)} points, "
+                     "outside the maximum and not in the grade")
+    parts += [f"{e} {BY_ID[e].title if e in BY_ID else ''}"
+              f"{' (bonus)' if is_bonus(e) else ''}: {_number(entry.points[e])}/"
               f"{_number(entry.max_points[e])}" for e in sorted(entry.points)]
     return "; ".join(parts) + ". Every lost point is explained in report.txt (feedback files)."
 

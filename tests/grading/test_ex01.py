@@ -14,10 +14,11 @@ import pytest
 
 from rnnkit.grader import archive, compare, inputs, oracles
 from rnnkit.grader.compare import expect_close, expect_equal, fail
+from rnnkit.grader.oracles import OfficialOnly
 from rnnkit.probes.ex01 import (
-    D, H, N, SHAPE_BUILDERS, T, probe_cell_contract, probe_cell_step, probe_fit_steps,
-    probe_gradients, probe_parameter_count, probe_problem_shapes, probe_round_trip,
-    probe_sequence, probe_unrolled)
+    D, H, N, QUIZ_APPLICATIONS, SHAPE_BUILDERS, T, probe_application_shape, probe_cell_contract,
+    probe_cell_step, probe_fit_steps, probe_gradients, probe_parameter_count,
+    probe_problem_shapes, probe_round_trip, probe_sequence, probe_unrolled)
 
 official = oracles.of("ex01")       # the oracles (rnnkit/official/ex01.py), by name
 VALUE_TOL = dict(rtol=1e-5, atol=1e-5)
@@ -271,3 +272,21 @@ def test_keras_file_round_trip(grader):
             fail("not credited: before saving, the model's predictions are not those of the "
                  f"same model around your cell, whose mistake the grader named ({mistake})")
     archive.expect_round_trip(got, "SimpleRNNCell", weights, want, cell_right=right, **VALUE_TOL)
+
+
+# A quarter point per application: the quiz weighs 2.5 points, a small part of the exercise
+# next to the cell it teaches. No `part` marker: each application's answer is its own, so a
+# wrong one never turns the next into "same cause as".
+@pytest.mark.official
+@pytest.mark.points(0.25)
+@pytest.mark.parametrize("application", QUIZ_APPLICATIONS)
+def test_quiz_application(grader, application):
+    """Quiz: the application's problem shape, and whether it is seq2seq"""
+    got = grader.run(probe_application_shape, application=application)
+    if not oracles.available():
+        raise OfficialOnly("the quiz's answers are the official grader's only")
+    # Called here, never through grader.oracle: release would record its verdicts beside the
+    # references, which a student kit carries; the answers stay in rnnkit/official/ex01.py.
+    why = official.quiz_feedback.resolve()(application, got)
+    if why:
+        fail(why)

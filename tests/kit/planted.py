@@ -21,7 +21,8 @@ Facts the reasons rely on:
   hidden_grad_norms and the three clip checks; NOT the finite-difference check (seed 0 only)
   nor test_vanishing_and_exploding (fixed inputs, np.random.default_rng(7)). The clip case
   'zero' multiplies its inputs by 0, so its fresh-seed inputs equal the recorded ones.
-- ex01 (20 points, 15 checks). Fresh-seed checks (always_fresh, Keras oracle): cell_step,
+- ex01 (22.5 points, 25 checks: 15 on the cell and its models, and the quiz's 10 of 0.25,
+  official-only, which every plant built on the solution answers right). Fresh-seed checks (always_fresh, Keras oracle): cell_step,
   sequence, gradients, unrolled, fit_step, masking; NOT contract, weight_layout,
   parameters, problem_shapes, round_trip.
 - Student code runs confined by Landlock: it cannot read the kit (solutions/, data/), list
@@ -40,10 +41,11 @@ from pathlib import Path
 from typing import Callable, Union
 
 from rnnkit import KIT_ROOT
+from rnnkit.probes.ex01 import QUIZ_APPLICATIONS
 
 SOLUTIONS = KIT_ROOT / "solutions"
 FILES = {"ex01": "ex01_simple_rnn.py", "ex02": "ex02_bptt.py", "ex03": "ex03_gated_cells.py"}
-MAX_POINTS = {"ex01": 20.0, "ex02": 18.0, "ex03": 27.0}
+MAX_POINTS = {"ex01": 22.5, "ex02": 18.0, "ex03": 27.0}
 HANDED_IN_WITH = {"ex03": ("ex01",)}  # ex03 imports ex01's cell: its solution is handed in too
 FORGED = "forged-by-a-plant"          # marker of every document a plant tries to write
 DAEMON_NAME = "rnnkit-plantd"        # /proc/<pid>/comm of the plant's detached daemon
@@ -225,12 +227,15 @@ HIDDEN = ("test_hidden_grad_norms", "test_vanishing_and_exploding[0.5]",
 CLIP = ("test_clip_by_global_norm[above]", "test_clip_by_global_norm[below]",
         "test_clip_by_global_norm[zero]")
 ALL_EX02 = STEP + SEQUENCE + HIDDEN + CLIP
+# ex01's quiz (official-only), one check per application
+QUIZ_EX01 = tuple(f"test_quiz_application[{name}]" for name in QUIZ_APPLICATIONS)
 ALL_EX01 = ("test_cell_contract", "test_weight_layout", "test_cell_step_matches_keras",
             "test_sequence_matches_keras", "test_gradients_match_keras", "test_unrolled_forward",
             "test_parameters_shared_over_time", "test_problem_shapes[one_to_one]",
             "test_problem_shapes[one_to_many]", "test_problem_shapes[many_to_one]",
             "test_problem_shapes[many_to_many]", "test_problem_shapes[encoder_decoder]",
-            "test_fit_step_graph_mode", "test_masking_right_padded", "test_keras_file_round_trip")
+            "test_fit_step_graph_mode", "test_masking_right_padded", "test_keras_file_round_trip",
+            *QUIZ_EX01)
 # every ex01 check whose cell output is compared with Keras's SimpleRNN
 EX01_VALUES = ("test_cell_step_matches_keras", "test_sequence_matches_keras",
                "test_gradients_match_keras", "test_unrolled_forward", "test_fit_step_graph_mode",
@@ -754,8 +759,8 @@ BY_NAME_EARLY = {plant.name: plant for plant in EX02_PLANTS}
 EX01_PLANTS = [
     Plant("ex01_einsum_tuple", "correct but different: the cell with keras.ops.einsum / dot and "
           "a tuple of states, the loop with unstack / concatenate",
-          # 20: the same function as keras.layers.SimpleRNNCell up to float32 summation order
-          {"ex01": 20.0}, (), "complete",
+          # 22.5: the same function as keras.layers.SimpleRNNCell up to float32 summation order
+          {"ex01": 22.5}, (), "complete",
           (Function(EX01, "SimpleRNNCell.call", '''
               def call(self, inputs, states, training=False):
                   """einsum for the input term, dot for the recurrence, a tuple of states."""
@@ -776,17 +781,17 @@ EX01_PLANTS = [
                   return ops.concatenate(states, axis=1)                   # (N, T, H)
           '''))),
     Plant("ex01_no_bias", "a wrong cell (the bias is created but not used)",
-          # 20-11: every check comparing values with Keras fails (2+2+2+2+2+1: the first names
+          # 22.5-11: every check comparing values with Keras fails (2+2+2+2+2+1: the first names
           # the mistake, the others say "same cause as"); contract, layout and parameter count
           # see structure only; the 5 problem shapes and the round trip (the file, and the
           # loaded model against the same model before saving) hold their models' values
           # against the grader's models around a cell without its bias
-          {"ex01": 9.0}, EX01_VALUES, "without the bias b", (NO_BIAS,), every=False),
+          {"ex01": 11.5}, EX01_VALUES, "without the bias b", (NO_BIAS,), every=False),
     Plant("ex01_patched_save_load", "Model.save and load_model patched in the student's "
           "process so that a cell Keras cannot load back (not registered) seems to round-trip",
-          # 20-1: the grader reads the .keras file itself as data and finds the cell saved
+          # 22.5-1: the grader reads the .keras file itself as data and finds the cell saved
           # without a registered name; the predictions "loaded back" are never reached
-          {"ex01": 19.0}, ("test_keras_file_round_trip",), "without a registered name",
+          {"ex01": 21.5}, ("test_keras_file_round_trip",), "without a registered name",
           (Replace(EX01, '@keras.saving.register_keras_serializable(package="rnnkit")\n', ""),
            Append(EX01, '''
               _saved = {}
@@ -803,8 +808,8 @@ EX01_PLANTS = [
           '''))),
     Plant("ex01_weights_file_bomb", "a .keras file of a few kilobytes whose weights file "
           "declares a 3 GiB dataset, which a grader reading it would allocate",
-          # 20-1: the grader bounds what the datasets declare before reading any
-          {"ex01": 19.0}, ("test_keras_file_round_trip",), "declares 3221225",
+          # 22.5-1: the grader bounds what the datasets declare before reading any
+          {"ex01": 21.5}, ("test_keras_file_round_trip",), "declares 3221225",
           (Append(EX01, '''
               def _save_own_variables(self, store):
                   layers.Layer.save_own_variables(self, store)
@@ -826,8 +831,8 @@ EX01_PLANTS = [
           '''),), base="exercises", notes="ex01: not started"),
     Plant("ex01_patch_keras", "monkeypatching keras.layers.SimpleRNN(Cell) in the student's "
           "process so that 'Keras's own layer' agrees with the wrong cell",
-          # 9, like ex01_no_bias: the Keras oracle runs in the grader's process
-          {"ex01": 9.0}, EX01_VALUES, "without the bias b",
+          # 11.5, like ex01_no_bias: the Keras oracle runs in the grader's process
+          {"ex01": 11.5}, EX01_VALUES, "without the bias b",
           (NO_BIAS, Append(EX01, '''
               keras.layers.SimpleRNNCell = SimpleRNNCell
               keras.layers.SimpleRNN = lambda units, **kwargs: layers.RNN(SimpleRNNCell(units),
@@ -1025,7 +1030,8 @@ SCAN_PLANTS = [
                           "test_problem_shapes[one_to_many]", "test_problem_shapes[many_to_one]",
                           "test_problem_shapes[many_to_many]",
                           "test_problem_shapes[encoder_decoder]", "test_fit_step_graph_mode",
-                          "test_masking_right_padded", "test_keras_file_round_trip"),
+                          "test_masking_right_padded", "test_keras_file_round_trip",
+                          *QUIZ_EX01),
           "uses Keras's built-in SimpleRNNCell",
           (Replace(EX01, "class SimpleRNNCell(layers.Layer):",
                    "class SimpleRNNCell(layers.SimpleRNNCell):"),),

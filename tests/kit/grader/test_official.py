@@ -309,7 +309,7 @@ def test_the_workers_channel_forges_no_point_and_no_fact(ex01_forger, tmp_path):
     assert graded["mode"] == "official"
     table = scores(graded, "ex01")
     assert sum(s for s, _, _ in table.values()) == 0, table
-    assert sum(m for _, m, _ in table.values()) == 20
+    assert sum(m for _, m, _ in table.values()) == 22.5       # the quiz included
     contract = matching(table, "protocol")
     assert any("not written yet" in out or "bear" in out or "values" in out
                for _, _, out in contract.values()), contract
@@ -439,7 +439,7 @@ def test_the_secret_is_hidden_even_inside_a_folder_student_code_may_read(tmp_pat
     """The course secret kept in a folder the walls let student code read (Python's own
     installation): a decoy beside it reads, the secret does not (Landlock hides it by name).
     The plant is the solution, which breaks itself if it can read the secret or cannot read
-    the decoy, so only a hidden secret in a readable folder scores 20/20."""
+    the decoy, so only a hidden secret in a readable folder scores 22.5/22.5."""
     import shutil
 
     folder = _readable_folder()
@@ -464,7 +464,7 @@ def test_the_secret_is_hidden_even_inside_a_folder_student_code_may_read(tmp_pat
                            env={"RNNKIT_COURSE_SECRET": str(held)})
         assert graded["mode"] == "official"
         table = scores(graded, "ex01")
-        assert sum(s for s, _, _ in table.values()) == 20, table
+        assert sum(s for s, _, _ in table.values()) == 22.5, table
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

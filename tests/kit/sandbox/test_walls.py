@@ -296,7 +296,7 @@ def test_each_wall_holds_and_the_submission_keeps_its_points(graded, attack):
 
 def test_a_student_process_forked_from_the_zygote_reaches_nothing_that_outlives_it(graded):
     row = graded["rows"]["outliving_from_the_zygote"]
-    assert float(row["ex01"]) == 20.0, (row, _document(graded, "outliving_from_the_zygote")
+    assert float(row["ex01"]) == 22.5, (row, _document(graded, "outliving_from_the_zygote")
                                         ["output"][-1500:])
 
 
@@ -355,7 +355,9 @@ def test_forged_worker_messages_cannot_write_the_report(graded):
 
 def test_keras_reached_by_a_name_built_at_run_time_earns_nothing(graded):
     document = _document(graded, "keras_by_built_name")
-    ex01 = [t for t in document["tests"] if t["tags"][0] == "ex01"]
+    # every check of the cell: the quiz's answers (official-only, the student's own and right
+    # here) owe nothing to the cell
+    ex01 = [t for t in document["tests"] if t["tags"][0] == "ex01" and "Quiz:" not in t["name"]]
     assert sum(t["score"] for t in ex01) == 0
     assert any("not available while this exercise is graded" in t["output"] for t in ex01)
 

@@ -27,11 +27,14 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
 from rnnkit import KIT_ROOT
 from rnnkit.course import Exercise, closure
 from rnnkit.grader import memo, oracles, scan, stubs
 from rnnkit.grader.compare import CheckFailed
 from rnnkit.grader.oracles import OfficialOnly, OracleRef
+from rnnkit.sandbox import wire
 from rnnkit.grader.references import (REFERENCES_DIR, ReferenceStore, official_dir,
                                       reference_key, trusted)
 from rnnkit.grader.handles.process import StudentError, StudentProcess, one_line
@@ -126,6 +129,8 @@ class Grader:
         self.store = ReferenceStore(REFERENCES_DIR / f"{exercise.id}.npz")
         self.official_store = ReferenceStore(official_dir() / f"{exercise.id}.npz")
         self._submission_seed = None
+        self._student_objects: set[int] = set()     # ids of what the student's process returned
+        self._student_answers: list = []            # ... kept alive, so no id is reused
         self.record_official = record_official and self.secret is not None
         config = sandbox_config(exercise)
         self.student = StudentProcess(self.target, exercise.module, config=config,
@@ -183,8 +188,9 @@ class Grader:
             raise self.out_of_time(f" (its module took {last_start:.0f} s to import, and "
                                    f"{max(left, 0):.0f} s were left)")
         try:
-            return self.student.call(probe.__module__, probe.__name__, args, seed=seed,
-                                     timeout=min(timeout, left), start_within=left)
+            return self._from_student(
+                self.student.call(probe.__module__, probe.__name__, args, seed=seed,
+                                  timeout=min(timeout, left), start_within=left))
         except StudentError as error:
             if error.kind == "timeout" and self.time_left() <= 0:
                 raise self.out_of_time() from None
@@ -195,6 +201,32 @@ class Grader:
                 self.note(note)
             if end_after:
                 self.student.close()
+
+    def _from_student(self, answer):
+        """The answer, its containers and arrays remembered as the student's (by identity,
+        kept alive for the grading): an oracle given one of them is about this submission, so
+        its result is neither read from nor recorded in the official recordings."""
+        def walk(value):
+            if isinstance(value, (list, tuple, dict, np.ndarray)):
+                self._student_objects.add(id(value))
+                self._student_answers.append(value)
+                for item in (value.values() if isinstance(value, dict) else
+                             value if not isinstance(value, np.ndarray) else ()):
+                    walk(item)
+        walk(answer)
+        return answer
+
+    def _about_submission(self, args, kwargs) -> bool:
+        """Whether an oracle's inputs hold an object the student's process returned."""
+        def walk(value):
+            if id(value) in self._student_objects:
+                return True
+            if isinstance(value, dict):
+                return any(walk(item) for item in value.values())
+            if isinstance(value, (list, tuple)):
+                return any(walk(item) for item in value)
+            return False
+        return walk(list(args)) or walk(kwargs)
 
     def stand_in_notes(self) -> list[str]:
         """The report's words on earlier modules Keras's layers stood in for. The student's
@@ -353,8 +385,12 @@ class Grader:
         run here where the kit has the official room, read from the recordings in a
         self-check) or trusted code of the grader's own (run here). Seeded, on copies; a
         plain-data result of a module-level function is remembered (`rnnkit.grader.memo`).
-        `prefer_recorded`: an expensive oracle of course-wide inputs (the course's data),
-        which release records once per course for the official grade."""
+        In an official grade, a result release recorded for the same function, inputs and seed
+        is read instead of computed: release's official grading of solutions/ records every
+        oracle it calls, so the course seed's half of each check (inputs every submission
+        shares) costs nothing; inputs drawn from the submission's seed or computed from its
+        answers are new and computed. `prefer_recorded`: an expensive oracle of course-wide
+        inputs (the course's data), whose result must be recordable (plain data)."""
         if not isinstance(function, OracleRef):
             return trusted(memo.function_name(function), function, args, kwargs, seed)
         key = reference_key(f"oracle:{function.qualified}", {"args": list(args),
@@ -364,14 +400,18 @@ class Grader:
                 raise OfficialOnly(f"{function.name} is computed by the official grader only, "
                                    "and release recorded no result of it for these inputs")
             return self.store.get(key)
-        if prefer_recorded and self.official and not self.record_official \
-                and self.official_store.has(key):
+        shared = self.official and not self._about_submission(args, kwargs)
+        if shared and not self.record_official and self.official_store.has(key):
             return self.official_store.get(key)
         result = trusted(function.qualified, function.resolve(), args, kwargs, seed)
         if self.mode == "record":
             self.store.record(key, result)
-        if prefer_recorded and self.record_official:
-            self.official_store.record(key, result)
+        if shared and self.record_official:
+            try:
+                self.official_store.record(key, result)
+            except wire.WireError:
+                if prefer_recorded:
+                    raise
         return result
 
     def variants(self, function, *args, needed: bool, **kwargs):
@@ -420,6 +460,12 @@ class Grader:
         return self.secret.seed(self.exercise.id, "course", *labels) if self.official else 0
 
     def submission_seed(self) -> int:
+        if self._submission_seed is None and self.record_official:
+            # release's official grading of solutions/: a seed no file draws, so what it
+            # records of the submission's half matches no later grading (solutions/ graded
+            # again, in the bench, pays for that half like any submission)
+            self._submission_seed = self.secret.seed(self.exercise.id, "recording",
+                                                     os.urandom(16).hex())
         if self._submission_seed is None:
             path = self.target / self.exercise.filename
             digest = hashlib.sha256()

@@ -336,6 +336,13 @@ def _official_manifest(root: Path) -> dict:
         return {}
 
 
+# What an official recording holds. 3: every oracle result of the official grading of
+# solutions/ whose inputs the submission did not choose (before: only the expensive ones marked
+# prefer_recorded); a recording of another kind is made again by the instructor's next
+# release, which speeds up their official grade.
+OFFICIAL_KIND = 3
+
+
 def stale_official(root: Path = KIT_ROOT, secret=None) -> list:
     """The exercises whose official recordings are missing, were made under another course
     secret, or no longer match the code (none when there is no secret)."""
@@ -343,7 +350,8 @@ def stale_official(root: Path = KIT_ROOT, secret=None) -> list:
         return []
     manifest = _official_manifest(root)
     return [e for e in EXERCISES if manifest.get(e.id, {}).get("secret") != secret.id
-            or manifest[e.id].get("fingerprint") != fingerprint(e, root)]
+            or manifest[e.id].get("fingerprint") != fingerprint(e, root)
+            or manifest[e.id].get("kind", 1) != OFFICIAL_KIND]
 
 
 def official_differences(root: Path = KIT_ROOT) -> list[str]:
@@ -376,7 +384,7 @@ def record_official(root: Path = KIT_ROOT, secret=None, exercises=None) -> list:
     manifest = _official_manifest(root)
     for exercise in todo:
         manifest[exercise.id] = {"fingerprint": fingerprint(exercise, root),
-                                 "secret": secret.id}
+                                 "secret": secret.id, "kind": OFFICIAL_KIND}
     official_folder(root).mkdir(parents=True, exist_ok=True)
     (official_folder(root) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     private(official_folder(root))

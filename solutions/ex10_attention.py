@@ -50,18 +50,19 @@
 # %%
 import os
 import sys
+from pathlib import Path
 
+if not __package__:  # run as a file (python exercises/ex10_attention.py): find rnnkit
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-if not __package__:  # run as a script (python exercises/ex10_attention.py): the kit root has rnnkit
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import keras
-import numpy as np
-from keras import layers, ops
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers, ops  # noqa: E402
 
 if __package__:
     from .ex03_gated_cells import LSTMCell
-else:
+else:  # run as a file, or in a notebook: the exercise next to this one
     from ex03_gated_cells import LSTMCell
 
 MASKED_SCORE = 1.0e9        # subtracted from the scores of masked keys (Keras's value)
@@ -152,7 +153,17 @@ class BahdanauAttention(layers.Layer):
 
 # %%
 def build_stack(cell_class, depth, residual, input_dim=1, output_dim=1, units=STACK_UNITS):
-    """The stack above as a keras.Model (N, T, input_dim) -> (N, T, output_dim)."""
+    """The stack above as a keras.Model, residual or plain.
+
+    Inputs:
+    - cell_class: a recurrent cell class called as cell_class(H) (your ex03 LSTMCell).
+    - depth: L, a positive int, the number of recurrent layers "rnn_0" .. "rnn_{L-1}".
+    - residual: bool, whether each layer's input is added to its output.
+    - input_dim: D; output_dim: K; units: H.
+
+    Returns:
+    - model: a keras.Model taking (N, T, D) and returning (N, T, K).
+    """
     if not isinstance(depth, int) or depth < 1:
         raise ValueError(f"depth must be a positive int, received depth={depth!r}")
     inputs = keras.Input((None, input_dim), name="inputs")
@@ -168,10 +179,15 @@ def build_stack(cell_class, depth, residual, input_dim=1, output_dim=1, units=ST
 def first_layer_gradient_norm(model, x, y):
     """How much gradient reaches the bottom of the stack.
 
-    Inputs: model from build_stack; x (N, T, D); y (N, T, K).
-    Returns: a float, the L2 norm of the gradient of the mean squared error
-    mean((model(x) - y)^2) with respect to ALL the weights of the layer "rnn_0" together
-    (kernel, recurrent_kernel, bias: the square root of the sum of their squared entries).
+    Inputs:
+    - model: a keras.Model from build_stack.
+    - x: (N, T, D) float32, the inputs.
+    - y: (N, T, K) float32, the targets.
+
+    Returns:
+    - norm: a float, the L2 norm of the gradient of the mean squared error
+      mean((model(x) - y)^2) with respect to ALL the weights of the layer "rnn_0" together
+      (kernel, recurrent_kernel, bias: the square root of the sum of their squared entries).
     """
     import tensorflow as tf
 
@@ -224,8 +240,13 @@ def main(depths=(1, 2, 4, 8, 16)):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rnnkit.mains import small_budget, working_cell
     from rnnkit.plots import plot_curves, save_figure
 
+    seeds = (0, 1, 2)
+    if small_budget():      # RNNKIT_SMALL_MAIN=1: runs end to end in seconds (rnnkit.mains)
+        depths, seeds = (1, 2, 4), (0,)
+    lstm_cell = working_cell(LSTMCell)
     rng = np.random.default_rng(0)
     query = rng.normal(size=(2, 3, 5)).astype("float32")                # (N, T, Dq)
     values = rng.normal(size=(2, 6, 7)).astype("float32")               # (N, S, Dv)
@@ -243,7 +264,7 @@ def main(depths=(1, 2, 4, 8, 16)):
           f"{np.abs(np.asarray(context) - np.asarray(keras_context)).max():.2e} (context), "
           f"{np.abs(np.asarray(weights) - np.asarray(keras_weights)).max():.2e} (weights)")
 
-    results = gradient_vs_depth(depths=depths)
+    results = gradient_vs_depth(lstm_cell, depths=depths, seeds=seeds)
     for name, norms in results.items():
         print(f"{name:>8s}: " + ", ".join(f"depth {d}: {g:.3g}" for d, g in zip(depths, norms)))
     figure, ax = plt.subplots(figsize=(6, 4))

@@ -32,10 +32,12 @@ UNITS = 4                           # U of the attention checks
 STACK_UNITS = 16                    # H of the stack (the exercise's STACK_UNITS)
 DEEP = 8                            # the deep stack of the depth checks
 # The lesson's pass lines: the gradient norm at rnn_0 at depth 8 over its norm at depth 1,
-# measured on stack_weights and delayed_copy (16 sequences of 8 steps) with seeds 0-4:
-# plain stacks 8e-5 to 9.4e-4, residual stacks 1.17 to 2.61 (64 sequences of 16 steps:
-# 2.9e-4 to 1.2e-3, and 1.75 to 5.4). The lines sit between, an order of magnitude or more
-# from each side (test_ex10_solution.py holds them to that).
+# measured on stack_weights and delayed_copy (16 sequences of 4 steps) with seeds 0-4:
+# plain stacks 1.7e-5 to 2.1e-4, residual stacks 1.18 to 2.42 (8 steps: 8.1e-5 to 9.4e-4
+# and 1.17 to 2.61; 64 sequences of 16 steps: 2.9e-4 to 1.2e-3, and 1.75 to 5.4: the
+# lesson is depth's, not the sequence's length, and 4 steps cost a third less time). The
+# lines sit between, an order of magnitude or more from each side (test_ex10_solution.py
+# holds them to that).
 PLAIN_RATIO, RESIDUAL_RATIO = 0.02, 0.2
 
 ATTENTION_SENTENCES = {
@@ -80,25 +82,49 @@ def name_mistake(got, mistakes, field, sentences) -> str | None:
     return None
 
 
-def compare_attention(grader, field):
+def course_wide(grader, seed) -> bool:
+    """Whether Keras's answer on this seed's inputs is the same for every submission of the
+    course (its seed, not the submission's): release records it once per course, and an
+    official grade reads it instead of running Keras's layers again (measured: the checks
+    take 2.2 s instead of 3.1 s). Keras's answers on the submission's own seed are always
+    computed here."""
+    return seed == grader.course_seed()
+
+
+def attention_results(grader):
+    """(case, student's result, Keras's) for each seed, square case first, then rectangular:
+    each run once, read by both attention checks, and in this order, so a mistake the square
+    case names is named before the rectangular case can fail otherwise."""
+    done = grader.__dict__.setdefault("ex10_attention", {})
     for seed in grader.seeds():
         for square in (True, False):
-            case = attention_case(seed, "square" if square else "rect", square)
-            got = grader.run(probes.probe_attention, units=UNITS, **case)
-            want = grader.oracle(official.keras_attention, case["query"], case["values"],
-                                 case["mask"], case["weights"])
-            mistakes = grader.oracle(official.attention_mistakes, case["query"],
-                                     case["values"], case["mask"], case["weights"])
-            right = {"context": want["context"], "weights": want["weights"]}
-            for other in (field, "weights"):      # a wrong weight explains a wrong context
-                if not np.allclose(got[other], right[other], **VALUE_TOL):
-                    found = name_mistake(got[other], mistakes, other, ATTENTION_SENTENCES) \
-                        if np.shape(got[other]) == np.shape(right[other]) else None
-                    if found:
-                        fail(f"attention {other}: {found}")
-            expect_close(f"attention {field} (queries {case['query'].shape}, values "
-                         f"{case['values'].shape}, some keys masked)", got[field], want[field],
-                         **VALUE_TOL)
+            if (seed, square) not in done:
+                case = attention_case(seed, "square" if square else "rect", square)
+                got = grader.run(probes.probe_attention, units=UNITS, **case)
+                want = grader.oracle(official.keras_attention, case["query"], case["values"],
+                                     case["mask"], case["weights"],
+                                     prefer_recorded=course_wide(grader, seed))
+                done[seed, square] = (case, got, want)
+            yield done[seed, square]
+
+
+def same(got, want) -> bool:
+    return np.shape(got) == np.shape(want) and np.allclose(got, want, **VALUE_TOL)
+
+
+def compare_attention(grader, field):
+    for case, got, want in attention_results(grader):
+        wrong = [other for other in (field, "weights") if not same(got[other], want[other])]
+        mistakes = grader.variants(official.attention_mistakes, case["query"], case["values"],
+                                   case["mask"], case["weights"], needed=bool(wrong))
+        for other in wrong:                     # a wrong weight explains a wrong context
+            if np.shape(got[other]) == np.shape(want[other]):
+                found = name_mistake(got[other], mistakes, other, ATTENTION_SENTENCES)
+                if found:
+                    fail(f"attention {other}: {found}")
+        expect_close(f"attention {field} (queries {case['query'].shape}, values "
+                     f"{case['values'].shape}, some keys masked)", got[field], want[field],
+                     **VALUE_TOL)
 
 
 @pytest.mark.points(2)
@@ -135,7 +161,7 @@ def stack_weights(seed, depth, units=STACK_UNITS):
     return weights
 
 
-def delayed_copy(seed, n=16, steps=8, lag=2):
+def delayed_copy(seed, n=16, steps=4, lag=2):
     x = inputs.rng(seed, "copy").choice([-1.0, 1.0], size=(n, steps, 1)).astype("float32")
     y = np.zeros_like(x)
     y[:, lag:] = x[:, :-lag]
@@ -152,10 +178,13 @@ def test_stack_matches_keras(grader):
         for residual in (True, False):
             got = grader.run(probes.probe_stack, depth=3, residual=residual, weights=weights,
                              x=x, stand_in=stand_in, timeout=60)
-            want = grader.oracle(official.keras_stack_outputs, 3, residual, weights, x)
-            other = grader.oracle(official.keras_stack_outputs, 3, not residual, weights, x)
+            want = grader.oracle(official.keras_stack_outputs, 3, residual, weights, x,
+                                 prefer_recorded=course_wide(grader, seed))
+            # the other kind of stack, computed only to name a wrong answer
+            other = grader.variants(official.keras_stack_outputs, 3, not residual, weights, x,
+                                    needed=not same(got, want))
             kind = "residual" if residual else "plain"
-            if np.shape(got) == np.shape(other) and np.allclose(got, other, **VALUE_TOL):
+            if other is not None and same(got, other):
                 fail(f"your {kind} stack computes the {'plain' if residual else 'residual'} "
                      "one: with residual=True each layer's input is added to its output "
                      "(x + RNN(x)); with residual=False the output alone goes up")
@@ -174,7 +203,7 @@ def gradient_norms(grader):
                 got = grader.run(probes.probe_gradient_norm, depth=depth, residual=residual,
                                  weights=weights, x=x, y=y, stand_in=stand_in, timeout=60)
                 want = grader.oracle(official.keras_gradient_norm, depth, residual, weights,
-                                     x, y)
+                                     x, y, prefer_recorded=True)     # the course's seed
                 cache[depth, residual] = (got, want, weights)
         grader.__dict__["ex10_gradients"] = cache      # complete, or not kept
     return cache, delayed_copy(grader.seed)
@@ -186,12 +215,14 @@ def test_gradient_norm(grader):
     cache, (x, y) = gradient_norms(grader)
     for (depth, residual), (got, want, weights) in cache.items():
         what = f"gradient norm at rnn_0, {'residual' if residual else 'plain'} depth {depth}"
-        if not np.isclose(got, want, rtol=GRADIENT_TOL["rtol"], atol=GRADIENT_TOL["atol"]):
-            mistakes = grader.oracle(official.gradient_mistakes, depth, residual, weights, x, y)
+        wrong = not np.isclose(got, want, rtol=GRADIENT_TOL["rtol"], atol=GRADIENT_TOL["atol"])
+        # computed when the norm is wrong, and recorded by release for a self-check
+        mistakes = grader.variants(official.gradient_mistakes, depth, residual, weights, x, y,
+                                   needed=wrong)
+        if wrong:
             found = name_mistake(got, {m: {"norm": v} for m, v in mistakes.items()}, "norm",
                                  GRADIENT_SENTENCES)
-            other = grader.oracle(official.keras_gradient_norm, depth, not residual, weights,
-                                  x, y)
+            other = cache[depth, not residual][1]       # Keras's norm of the other stack
             if not found and np.isclose(got, other, **MISTAKE_TOL):
                 found = (f"that is the {'plain' if residual else 'residual'} stack's: your "
                          "build_stack is wrong (see 'Your stack of LSTM layers equals Keras's')"

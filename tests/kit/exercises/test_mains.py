@@ -61,6 +61,8 @@ LESSONS = {
     "ex07": ["validation perplexity", "unigram baseline", "valid and novel"],
     "ex08": ["single:", "relations:", "BLEU-4", "unseen combinations"],
     "ex09": ["greedy exact match", "alpha=0.0: width 1", "log p"],
+    "ex10": ["largest difference from keras.layers.AdditiveAttention", "   plain: depth 1",
+             "residual: depth 1"],
 }
 FIGURES = {
     "ex01": ["accuracy.png"], "ex02": ["gradient_norms.png"],
@@ -71,6 +73,7 @@ FIGURES = {
     "ex07": ["perplexity.png", "sample_quality.png"],
     "ex08": ["captions_single.png", "captions_relations.png"],
     "ex09": ["exact_match_vs_width.png", "beam_candidates.png"],
+    "ex10": ["gradient_vs_depth.png"],
 }
 # Per process: TensorFlow's start (~3 s) and a few seconds of training at the small budget;
 # ten times that before a hang is called one.
@@ -134,15 +137,24 @@ def solved_ids(exercise_id):
     return [exercise.id for exercise in closure(BY_ID[exercise_id])]
 
 
+class SolvedRuns(dict):
+    """Each exercise's main() with it and what it uses solved (one process each), run when
+    a test first asks for it: a `-k ex10` selection runs ex10's main() only."""
+
+    def __init__(self, kit: Path, tmp_path_factory):
+        super().__init__()
+        self.kit, self.tmp_path_factory = kit, tmp_path_factory
+
+    def __missing__(self, exercise_id):
+        case = make_case(self.kit, self.tmp_path_factory.mktemp(f"{exercise_id}-solved"),
+                         solved_ids(exercise_id))
+        self[exercise_id] = run_main(self.kit, case, exercise_id)
+        return self[exercise_id]
+
+
 @pytest.fixture(scope="session")
 def solved_runs(student_kit_once, tmp_path_factory):
-    """Each exercise's main() with it and what it uses solved (one process each)."""
-    runs = {}
-    for exercise in EXERCISES:
-        case = make_case(student_kit_once, tmp_path_factory.mktemp(f"{exercise.id}-solved"),
-                         solved_ids(exercise.id))
-        runs[exercise.id] = run_main(student_kit_once, case, exercise.id)
-    return runs
+    return SolvedRuns(student_kit_once, tmp_path_factory)
 
 
 @pytest.mark.parametrize("exercise_id", [exercise.id for exercise in EXERCISES])

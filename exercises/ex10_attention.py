@@ -200,11 +200,12 @@ def first_layer_gradient_norm(model, x, y):
 # `main()`). The grader loads its weights into the same model built from Keras's own
 # layers (LSTM, AdditiveAttention) by the layer names above.
 #
-# Measured (greedy exact match on 500 unseen dates, seeds 0-9): trained on ex09's 6,000
-# pairs with ex09's number of Adam steps (188: one epoch in batches of 32, less fit time
-# than ex09's four epochs in batches of 128), this model decodes 84-91 % of the dates
-# exactly; ex09's model, whose decoder sees the input only through the encoder's final
-# state, 49-63 %. The grader trains yours the same way and asks for 70 %.
+# Measured (greedy exact match on 500 unseen dates, seeds 0-9): trained on ex09's dates
+# with ex09's number of Adam steps (188: 6,016 pairs once in batches of 32, less fit time
+# than ex09's 6,000 pairs four times in batches of 128), this model decodes 75-93 % of the
+# dates exactly (9 seeds of 10 above 86 %); ex09's model, whose decoder sees the input
+# only through the encoder's final state, 49-63 %. The grader trains yours the same way
+# and asks for 68 %.
 
 # %%
 def build_attention_seq2seq(cell_class, units=UNITS, embed_dim=EMBED_DIM,
@@ -246,8 +247,8 @@ def train_attention_seq2seq(cell_class, pairs, epochs=1, seed=0, batch_size=32,
                             learning_rate=2e-2):
     """Train build_attention_seq2seq(cell_class) on (source, target) pairs by teacher forcing
     (Adam, clipnorm 1, seeded, ex09's masked NLL). Returns (model, encoder, step_model).
-    The grader trains with rnnkit.seq2seq.ATTENTION_TRAINING: ex09's 6,000 pairs and its 188
-    Adam steps, each pair seen once."""
+    The grader trains with rnnkit.seq2seq.ATTENTION_TRAINING: ex09's 188 Adam steps, on
+    6,016 pairs each seen once."""
     sources, decoder_inputs, targets = teacher_forced(pairs)
     keras.utils.set_random_seed(seed)
     model, encoder, step_model = build_attention_seq2seq(cell_class)
@@ -359,7 +360,7 @@ def main(depths=(1, 2, 4, 8, 16)):
 
     budget = dict(ATTENTION_TRAINING)
     if small_budget():
-        budget.update(n=600, epochs=1)
+        budget.update(n=640, epochs=1)               # 20 whole batches of 32
     pairs = dates.pairs("train", budget.pop("n"))
     _, encoder, step_model = train_attention_seq2seq(lstm_cell, pairs, **budget)
     sources, targets = zip(*dates.pairs("test", 200, seed=1))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+PAD = 0                     # rnnkit.decoding.PAD
 MASKED_SCORE = 1.0e9        # Keras's: subtracted from the scores of masked keys
 
 ATTENTION_MISTAKES = ("keys axis", "mask ignored", "no tanh", "decoder state")
@@ -113,3 +114,103 @@ def keras_gradient_norm(depth, residual, weights, x, y, mistake=None):
 
 def gradient_mistakes(depth, residual, weights, x, y):
     return {m: keras_gradient_norm(depth, residual, weights, x, y, m) for m in GRADIENT_MISTAKES}
+
+
+# The seq2seq with attention on ex09's dates: the same layers by name as
+# build_attention_seq2seq, from Keras's own (LSTM; Dense projections without bias feeding
+# AdditiveAttention(use_scale=True), whose scale is the student's score_vector).
+
+def keras_attention_seq2seq(weights):
+    """(model, encoder, step) from Keras's layers loaded with the student's `weights` by layer
+    name: model [source, decoder_inputs] -> logits (N, T, V); encoder source -> [outputs,
+    h, c]; step [token (N, 1), h, c, outputs, mask] -> [logits (N, 1, V), h, c]."""
+    import keras
+    from keras import layers, ops
+
+    from rnnkit import seq2seq
+    from rnnkit.grader.compare import fail
+
+    units, attention_units = seq2seq.UNITS, seq2seq.ATTENTION_UNITS
+    named = {
+        "source_embedding": layers.Embedding(len(seq2seq.SOURCE), seq2seq.EMBED_DIM),
+        "encoder": layers.LSTM(units, return_sequences=True, return_state=True,
+                               use_cudnn=False),
+        "target_embedding": layers.Embedding(len(seq2seq.TARGET), seq2seq.EMBED_DIM),
+        "decoder": layers.LSTM(units, return_sequences=True, return_state=True,
+                               use_cudnn=False),
+        "combine": layers.Dense(units, activation="tanh"),
+        "logits": layers.Dense(len(seq2seq.TARGET))}
+    query_projection = layers.Dense(attention_units, use_bias=False)
+    key_projection = layers.Dense(attention_units, use_bias=False)
+    additive = layers.AdditiveAttention(use_scale=True)
+
+    def attend(query, outputs, mask):
+        inputs = [query_projection(query), outputs, key_projection(outputs)]  # query, value, key
+        return additive(inputs, mask=[None, mask])
+
+    def head(sequences, outputs, mask):
+        context = attend(sequences, outputs, mask)
+        return named["logits"](named["combine"](ops.concatenate([sequences, context], -1)))
+
+    source = keras.Input((seq2seq.SOURCE_LENGTH,), dtype="int32")
+    target = keras.Input((None,), dtype="int32")
+    mask = ops.not_equal(source, PAD)
+    outputs, h, c = named["encoder"](named["source_embedding"](source))
+    sequences, _, _ = named["decoder"](named["target_embedding"](target), initial_state=[h, c])
+    model = keras.Model([source, target], head(sequences, outputs, mask))
+    h_in, c_in = keras.Input((units,)), keras.Input((units,))
+    outputs_in = keras.Input((seq2seq.SOURCE_LENGTH, units))
+    mask_in = keras.Input((seq2seq.SOURCE_LENGTH,), dtype="bool")
+    out, h_out, c_out = named["decoder"](named["target_embedding"](target),
+                                         initial_state=[h_in, c_in])
+    step = keras.Model([target, h_in, c_in, outputs_in, mask_in],
+                       [head(out, outputs_in, mask_in), h_out, c_out])
+    attention_shapes = [(units, attention_units), (units, attention_units), (attention_units,)]
+    got = [tuple(np.shape(w)) for w in weights.get("attention", [])]
+    if got != attention_shapes:
+        fail(f"layer 'attention' has weights of shapes {got}; the model needs "
+             f"{attention_shapes} (BahdanauAttention({attention_units}, name='attention'))")
+    for name, layer in named.items():
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        got = [tuple(np.shape(w)) for w in weights.get(name, [])]
+        if got != expected:
+            fail(f"layer {name!r} has weights of shapes {got}; the model needs {expected}")
+        layer.set_weights(weights[name])
+    query_kernel, key_kernel, score_vector = weights["attention"]
+    query_projection.set_weights([query_kernel])
+    key_projection.set_weights([key_kernel])
+    additive.set_weights([score_vector])
+    return model, keras.Model(source, [outputs, h, c]), step
+
+
+def keras_attention_logits(weights, sources, decoder_inputs):
+    return np.asarray(keras_attention_seq2seq(weights)[0]([sources, decoder_inputs]))
+
+
+def keras_attention_exact_match(weights, seed=2024, cipher_seed=0):
+    """Greedy decoding by the grader, in Keras's twin, of ex09's N_TEST unseen test dates
+    (drawn with `seed`, through the course's cipher): (accuracy, first miss)."""
+    from rnnkit import seq2seq
+    from rnnkit.official.ex09 import N_TEST, course_pairs, log_probs
+    from rnnkit.probes.ex09 import START
+
+    _, encoder, step = keras_attention_seq2seq(weights)
+    sources, targets = zip(*course_pairs("test", N_TEST, seed, cipher_seed))
+    encoded = seq2seq.encode_sources(sources)
+    outputs, *states = [np.asarray(s) for s in encoder(encoded)]
+    mask, fed, tokens = encoded != PAD, np.full(len(sources), START), []
+    for _ in range(seq2seq.TARGET_LENGTH):
+        logits, *states = [np.asarray(o) for o in step([fed[:, None], *states, outputs, mask])]
+        fed = np.argmax(log_probs(logits[:, 0], START), axis=-1)
+        tokens.append(fed)
+    decoded = ["".join(seq2seq.TARGET.decode(row)) for row in np.stack(tokens, axis=1)]
+    wrong = [k for k, (d, t) in enumerate(zip(decoded, targets)) if d != t]
+    first = (sources[wrong[0]], targets[wrong[0]], decoded[wrong[0]]) if wrong else None
+    return 1.0 - len(wrong) / len(sources), first
+
+
+def course_pairs(split, n, seed, cipher_seed=0):
+    """ex09's pairs through the course's cipher (rnnkit.official.ex09.course_pairs)."""
+    from rnnkit.official.ex09 import course_pairs as ex09_pairs
+
+    return ex09_pairs(split, n, seed, cipher_seed)

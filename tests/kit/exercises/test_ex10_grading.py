@@ -4,7 +4,8 @@ mistake planted lose exactly the checks that mistake breaks, each named in words
 recognises. Mistakes in different functions share a submission (one grading each).
 
 Run: PYTHONPATH=. python -m pytest -q tests/kit/exercises/test_ex10_grading.py
-(five gradings of ex10, no training: about 40 s each on 2 busy cores)
+(five gradings of ex10; the correct one trains the seq2seq with attention: 55 s in all
+on 2 busy cores)
 """
 import pytest
 
@@ -18,11 +19,16 @@ MASK = ("        if mask is not None:\n"
         "            e += -1e9 * (1.0 - tf.cast(mask, e.dtype))[:, None, :]\n")
 WEIGHTS, CONTEXT = "attention weights equal", "context vectors equal"
 STACK, GRADIENT, LESSON = "stack of LSTM layers", "first_layer_gradient_norm", "vanishes"
+# a wrong attention layer also makes the seq2seq with attention wrong, and its training is
+# then not credited: both say so
+SEQ2SEQ, TRAINED = "seq2seq with attention, and its step model", "decodes unseen dates"
+ALSO = {SEQ2SEQ: "your BahdanauAttention differs from Keras's", TRAINED: "not credited"}
 PLANTS = {
     "axis": ({
         "softmax over the query steps": (
             [(SOFTMAX, SOFTMAX.replace("axis=-1", "axis=1"))],
-            {WEIGHTS: "the softmax runs over the keys", CONTEXT: "the softmax runs over"}),
+            {WEIGHTS: "the softmax runs over the keys", CONTEXT: "the softmax runs over",
+             **ALSO}),
         "the gradient of the last layer": (
             [('    variables = model.get_layer("rnn_0").trainable_variables\n',
               '    last = [layer.name for layer in model.layers if layer.name.startswith("rnn_")]\n'
@@ -32,7 +38,7 @@ PLANTS = {
     "mask": ({
         "the mask ignored": (
             [(MASK, "")],
-            {WEIGHTS: "weight to masked encoder steps", CONTEXT: "weight to masked"}),
+            {WEIGHTS: "weight to masked encoder steps", CONTEXT: "weight to masked", **ALSO}),
         "no residual connection": (
             [("        hidden = hidden + out if residual else out\n", "        hidden = out\n")],
             {STACK: "your residual stack computes the plain one",
@@ -42,7 +48,7 @@ PLANTS = {
         "the score without its tanh": (
             [("tf.tanh(q[:, :, None] + k[:, None])", "(q[:, :, None] + k[:, None])")],
             {WEIGHTS: "without the tanh", CONTEXT: "without the tanh"}),
-    }, ("-k", "attention")),
+    }, ("-k", "attention_weights or attention_context")),
     "state": ({
         "the context from the decoder's state": (
             [('        return tf.einsum("nts,nsd->ntd", a, values), a\n',

@@ -79,3 +79,73 @@ def test_the_lesson_holds_over_seeds(seed):
         for depth in (1, checks.DEEP) for residual in (False, True)}
     assert norms[checks.DEEP, False] / norms[1, False] < checks.PLAIN_RATIO / 10, norms
     assert norms[checks.DEEP, True] / norms[1, True] > checks.RESIDUAL_RATIO * 2, norms
+
+
+# -- the seq2seq with attention -------------------------------------------------------------
+
+def seq2seq_case(seed, n=5):
+    from rnnkit import seq2seq
+    from rnnkit.datasets import dates
+
+    pairs = dates.pairs("validation", n, seed=seed)
+    sources = seq2seq.encode_sources([s for s, _ in pairs])
+    decoder_inputs = np.zeros((n, seq2seq.TARGET_LENGTH), "int32")
+    for k, (_, target) in enumerate(pairs):
+        decoder_inputs[k, :len(target) + 1] = [1, *seq2seq.TARGET.encode(target)]
+    return checks.seq2seq_weights(seed), sources, decoder_inputs
+
+
+def test_attention_seq2seq_equals_its_keras_twin():
+    """The reference's training model and step model against the twin made of Keras's LSTM
+    and AdditiveAttention with the same weights; and the twin's mask matters (the sources
+    are left-padded), so a model that ignores it would not pass."""
+    weights, sources, decoder_inputs = seq2seq_case(2)
+    got = probes.probe_seq2seq(ex, weights, sources, decoder_inputs)
+    want = official.keras_attention_logits(weights, sources, decoder_inputs)
+    np.testing.assert_allclose(got["forced"], want, **checks.VALUE_TOL)
+    np.testing.assert_allclose(got["stepped"], want, **checks.VALUE_TOL)
+    model, _, _ = official.keras_attention_seq2seq(weights)
+    unmasked = np.asarray(model([np.where(sources == 0, 5, sources), decoder_inputs]))
+    assert np.abs(unmasked - want).max() > 100 * checks.VALUE_TOL["atol"]
+
+
+def test_twin_refuses_weights_of_another_shape():
+    from rnnkit.grader.compare import CheckFailed
+
+    weights, _, _ = seq2seq_case(0)
+    weights["attention"] = [w[..., :4] for w in weights["attention"]]
+    with pytest.raises(CheckFailed, match="'attention'"):
+        official.keras_attention_seq2seq(weights)
+
+
+def test_trained_model_scores_the_same_in_the_twin_and_by_greedy_translate():
+    """A short training (1 epoch of 1,000 pairs): the exercise's greedy_translate and the
+    grader's greedy decoding in Keras's twin agree on every one of 200 test dates, so the
+    self-check and the official grade measure the same thing."""
+    from rnnkit import seq2seq
+    from rnnkit.datasets import dates
+
+    model, encoder, step_model = ex.train_attention_seq2seq(
+        ex.LSTMCell, dates.pairs("train", 1000, seed=0), epochs=1, seed=0)
+    weights = {name: model.get_layer(name).get_weights()
+               for name in seq2seq.ATTENTION_LAYER_NAMES}
+    test = official.course_pairs("test", 200, 7)
+    decoded, attended = ex.greedy_translate(encoder, step_model, [s for s, _ in test])
+    np.testing.assert_allclose(attended.sum(-1), 1.0, rtol=1e-5)
+    _, twin_encoder, twin_step = official.keras_attention_seq2seq(weights)
+    sources = seq2seq.encode_sources([s for s, _ in test])
+    outputs, *states = [np.asarray(a) for a in twin_encoder(sources)]
+    fed, tokens = np.full(len(test), 1), []
+    for _ in range(seq2seq.TARGET_LENGTH):
+        logits, *states = [np.array(o) for o in twin_step([fed[:, None], *states, outputs,
+                                                           sources != 0])]
+        logits[:, 0, :2] = -np.inf
+        fed = logits[:, 0].argmax(-1)
+        tokens.append(fed)
+    twin = ["".join(seq2seq.TARGET.decode(row)) for row in np.stack(tokens, axis=1)]
+    assert decoded == twin
+
+
+def test_pass_line_sits_between_ex09_and_attention():
+    """The numbers PASS_LINE is fixed from (its comment), kept in step with it."""
+    assert max(checks.EX09_PLAIN) < checks.PASS_LINE < min(checks.ATTENTION_MEASURED)

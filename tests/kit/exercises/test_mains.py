@@ -62,7 +62,7 @@ LESSONS = {
     "ex08": ["single:", "relations:", "BLEU-4", "unseen combinations"],
     "ex09": ["greedy exact match", "alpha=0.0: width 1", "log p"],
     "ex10": ["largest difference from keras.layers.AdditiveAttention", "   plain: depth 1",
-             "residual: depth 1"],
+             "residual: depth 1", "seq2seq with attention: greedy exact match"],
 }
 FIGURES = {
     "ex01": ["accuracy.png"], "ex02": ["gradient_norms.png"],
@@ -73,7 +73,7 @@ FIGURES = {
     "ex07": ["perplexity.png", "sample_quality.png"],
     "ex08": ["captions_single.png", "captions_relations.png"],
     "ex09": ["exact_match_vs_width.png", "beam_candidates.png"],
-    "ex10": ["gradient_vs_depth.png"],
+    "ex10": ["gradient_vs_depth.png", "alignment.png"],
 }
 # Per process: TensorFlow's start (~3 s) and a few seconds of training at the small budget;
 # ten times that before a hang is called one.

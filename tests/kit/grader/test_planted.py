@@ -28,6 +28,7 @@ import planted
 from planted import (BY_NAME, DAEMON_NAME, DETERMINISM_BASE, DETERMINISM_COPIES,
                      MAX_POINTS, PLANTS, RUNS, Plant, PlantError, assert_scored_as_declared,
                      checks_of, show)
+from rnnkit.course import is_bonus
 from rnnkit.grader.snapshot import digest_files
 
 RUN_SECONDS = 480
@@ -365,4 +366,5 @@ def test_grade_submission_of_garbage_still_writes_every_check(make, kit, catalog
         assert set(named) == set(checks), f"{exercise}: checks missing {set(checks) - set(named)}"
         for name, test in named.items():
             assert (test["score"], test["max_score"]) == (0, checks[name][1]), test
-            assert test["tags"] == [exercise, "not_graded"] and reason in test["output"], test
+            assert test["tags"] == [exercise, "not_graded"] + (
+                ["bonus"] if is_bonus(exercise) else []) and reason in test["output"], test

@@ -42,8 +42,9 @@ PLANTS = [
     reports_uid("reports_uid", NOBODY),                # nobody, not root
     Plant("reports_uid_forked", "student code forked from the zygote (every Keras exercise) "
           "reports the user it runs as",
-          # 20-1: one_to_one raises, naming the uid, in its one problem-shape check
-          {"ex01": 19.0}, ("test_problem_shapes[one_to_one]",),
+          # 22.5-1 (the quiz's 2.5 included): one_to_one raises, naming the uid, in its one
+          # problem-shape check
+          {"ex01": 21.5}, ("test_problem_shapes[one_to_one]",),
           f"student code runs as uid {NOBODY} ",
           (Insert(EX01, "one_to_one", 'import os\nraise RuntimeError('
                   'f"student code runs as uid {os.getuid()} (gid {os.getgid()})")'),)),
